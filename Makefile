@@ -1,0 +1,53 @@
+# Two commands do all the set-up on a fresh machine: `make slides` and `make test`.
+# Both create .venv from requirements.lock and install Debian's TeX Live when it is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+TEX_PACKAGES  := latexmk texlive-latex-recommended texlive-pictures lmodern
+TEST_PACKAGES := poppler-utils chromium
+
+# $(call apt,PACKAGES): install Debian packages when we can (root + apt-get), else say the command.
+define apt
+if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	echo "nnarch: installing $(1) from Debian's packages (once)"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(1) >/dev/null \
+	|| { echo "nnarch: apt-get failed; run: sudo apt-get install $(1)"; exit 1; }; \
+else \
+	echo "nnarch: missing system packages. Run: sudo apt-get install $(1)"; exit 1; \
+fi
+endef
+
+.PHONY: slides test check clean tex test-tools help
+help:
+	@echo "make slides   build every lecture into build/ (PDF, HTML, report.json)"
+	@echo "make test     run the test suite"
+	@echo "make check    validate the topic modules without training"
+	@echo "make clean    remove build/"
+
+$(BIN)/.installed: requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "nnarch: $(PYTHON) not found; install Python 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+tex:
+	@if ! command -v latexmk >/dev/null 2>&1 || ! kpsewhich beamer.cls lmodern.sty pgf.sty >/dev/null 2>&1; then \
+		$(call apt,$(TEX_PACKAGES)); fi
+
+test-tools:
+	@if ! command -v pdftotext >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+		$(call apt,$(TEST_PACKAGES)); fi
+
+slides: $(BIN)/.installed tex
+	$(BIN)/nnarch build
+
+check: $(BIN)/.installed
+	$(BIN)/nnarch check
+
+test: $(BIN)/.installed tex test-tools
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf build

@@ -1,0 +1,37 @@
+"""Day 2, first session: Neural Network Architectures. Topics appear in the order listed here."""
+
+from nnarch.topic import Bullets, Columns, Frame, Lecture, Math, ScheduleTable, Text
+
+LECTURE = Lecture(
+    slug="nn-architectures",
+    title="Neural Network Architectures",
+    subtitle="Feed-forward networks: structure, capacity and learning",
+    day=2,
+    session="09:00–10:00",
+    topics=("ffnn",),
+    intro=(
+        Frame("Five-Day Schedule Overview", [ScheduleTable()]),
+        Frame("Neural Network Architectures — Why Structure Matters", [
+            Columns(
+                left=[
+                    Bullets(["The way units are wired fixes which functions a network can express",
+                             "An architecture is a set of built-in assumptions about the data",
+                             "Connectivity limits what learning can find"], heading="Key idea"),
+                    Bullets(["Architecture: the hypothesis space",
+                             "Optimizer: the search through that space",
+                             "Data: the evidence that picks one member"], heading="Conceptual view"),
+                    Math(r"\mathcal{H}_{\text{model}} \xrightarrow{\text{training}} \hat{f}"),
+                ],
+                right=[
+                    Bullets(["Feed-forward networks", "Graph neural networks",
+                             "Convolutional networks", "Recurrent / LSTM models"],
+                            heading="One data set, four model families"),
+                    Math(r"\mathcal{H}_{\text{linear}} &= \{ f(x) = w^\top x + b \} \\"
+                         r"\mathcal{H}_{\text{FFNN}} &= \{ f_\theta(x) = W_2\, \sigma(W_1 x) \} \\"
+                         r"\mathcal{H}_{\text{CNN}} &= \{ f_\theta(x) = \sigma(K * x + b) \} \\"
+                         r"\mathcal{H}_{\text{GNN}} &= \{ f_\theta(G) \mid G = (V, E, X) \}"),
+                ],
+            ),
+        ]),
+    ),
+)

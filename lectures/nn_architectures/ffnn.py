@@ -1,0 +1,160 @@
+"""Feed-forward networks: a 1–16–16–1 tanh network learns an unknown smooth function from samples.
+
+The slides count its parameters from the model, compare a shallow-wide and a deep-narrow network of
+equal size on the same data, and draw the autograd graph that backpropagation walks.
+"""
+
+import torch
+from torch import nn
+
+from nnarch.topic import (Bullets, Columns, Fig, FigureSpec, Frame, Listing, Math, ParamTable, Recipe,
+                          Splits, Text, Topic, VariantTable, below, loss_decreases, within)
+
+
+class MLP(nn.Module):
+    """Linear layers with tanh between them; the last layer stays linear for regression."""
+
+    def __init__(self, in_features=1, hidden_sizes=(16, 16), out_features=1):
+        super().__init__()
+        sizes = [in_features, *hidden_sizes, out_features]
+        layers = []
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            layers += [nn.Linear(n_in, n_out), nn.Tanh()]
+        self.net = nn.Sequential(*layers[:-1])  # no activation after the output layer
+
+    def forward(self, x):
+        return self.net(x)
+
+
+def target_function(x):
+    """The function the network must discover: smooth, with a fast wiggle near the origin."""
+    return torch.sin(2 * x) + 0.5 * torch.cos(5 * x) * torch.exp(-x**2)
+
+
+def make_data(seed):
+    """64 noise-free training samples and 256 test samples drawn uniformly from [-2, 2]."""
+    g = torch.Generator().manual_seed(seed)
+    x_train = 4 * torch.rand(64, 1, generator=g) - 2
+    x_test = 4 * torch.rand(256, 1, generator=g) - 2
+    x_dense = torch.linspace(-2, 2, 400).unsqueeze(1)
+    return Splits(train=(x_train, target_function(x_train)), test=(x_test, target_function(x_test)),
+                  extras={"x_dense": x_dense, "y_dense": target_function(x_dense)})
+
+
+def test_mse(run):
+    """Mean squared error on the test samples the network never saw."""
+    x, y = run.data.test
+    with torch.no_grad():
+        return nn.functional.mse_loss(run.model(x), y)
+
+
+TOPIC = Topic(
+    name="ffnn",
+    title="Feed Forward Neural Networks (FFNN)",
+    model=lambda: MLP(hidden_sizes=(16, 16)),
+    data=make_data,
+    # 64 samples fit in one batch; full-batch Adam at 1e-2 converges in about a second on a laptop.
+    recipe=Recipe(loss="mse", optimizer="adam", lr=1e-2, epochs=1000, batch_size=64, seed=0),
+    metrics={"test_mse": test_mse},
+    # Equal budgets of 169 parameters: one wide hidden layer against three narrow ones.
+    variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),
+              "deep_narrow": lambda: MLP(hidden_sizes=(8, 8, 8))},
+    headline="metrics.test_mse",
+    claims=[
+        loss_decreases("train"),
+        below("history.final_train", 1e-3, "final training loss below 1e-3"),
+        within("metrics.test_mse", of="history.final_train", factor=2.0,
+               text="test loss within 2x the training loss"),
+    ],
+    figures=[
+        FigureSpec("fit", "prediction", size="column",
+                   caption="Ground truth, training samples and the trained network",
+                   alt="Line plot over x from -2 to 2: the true function, the 64 training samples "
+                       "as dots, and the network's curve lying on top of the truth."),
+        FigureSpec("loss", "loss_curve", size="column", caption="Training history (log scale)",
+                   alt="Training and test loss per epoch on a logarithmic axis, both falling by "
+                       "several orders of magnitude."),
+        FigureSpec("graph", "compute_graph",
+                   caption="Forward modules of the trained 1–16–16–1 network and the autograd "
+                           "nodes backpropagation visits",
+                   alt="Two rows of boxes. Top, left to right: input, the three Linear layers with "
+                       "tanh between them, and the MSE loss. Bottom, right to left: the backward "
+                       "functions from the loss to the first layer, each labelled with the "
+                       "parameters whose gradients it produces."),
+    ],
+    frames=[
+        Frame("Feed Forward Neural Networks (FFNN)", [
+            Columns(left=[
+                Bullets(["A directed graph *without cycles*",
+                         "Signals travel from input to output only",
+                         "*No memory*: each input is handled on its own"], heading="Basic idea"),
+            ], right=[
+                Bullets(["Regression", "Classification", "Approximating an unknown function"],
+                        heading="Where they are used"),
+            ]),
+            Text("Every layer applies a transformation whose weights are learned from data."),
+        ]),
+        Frame("FFNN as a Mathematical Mapping", [
+            Columns(left=[
+                Bullets(["An affine map $W x + b$", "followed by an elementwise nonlinearity",
+                         "layers are composed one after another"], heading="Layer by layer"),
+                Text("$\\sigma$ is ReLU, tanh or the sigmoid; our example uses tanh."),
+            ], right=[
+                Math(r"x^{(0)} &= x \\ x^{(1)} &= \sigma(W_1 x^{(0)} + b_1) \\"
+                     r"x^{(2)} &= \sigma(W_2 x^{(1)} + b_2) \\ \hat{y} &= W_3 x^{(2)} + b_3"),
+                Text("Each extra layer adds expressiveness; the mapping is learned from data alone."),
+            ]),
+        ]),
+        Frame("Model Capacity and Trainable Parameters", [
+            Columns(left=[
+                Bullets(["number of parameters", "depth (layers)", "width (units per layer)"],
+                        heading="Capacity grows with"),
+                Bullets(["fits more complicated functions", "but can overfit the samples"],
+                        heading="More capacity"),
+                Text("A layer $n_{\\text{in}} \\rightarrow n_{\\text{out}}$ holds "
+                     "$n_{\\text{in}} n_{\\text{out}} + n_{\\text{out}}$ parameters."),
+            ], right=[
+                Math(r"N = \sum_{\ell} \left(n_{\ell-1}\, n_{\ell} + n_{\ell}\right)"),
+                Text("For our 1–16–16–1 network, term by term:"),
+                Math("{{params.formula}}"),
+                ParamTable(),
+            ]),
+        ]),
+        Frame("Why Depth Matters", [
+            Columns(left=[
+                Bullets(["a few layers with many units", "can approximate any continuous "
+                         "function (universal approximation)", "but that theorem promises "
+                         "existence, not efficiency"], heading="Shallow networks"),
+                Bullets(["features built on features", "intermediate results are reused",
+                         "often fewer parameters for the same accuracy"], heading="Deep networks"),
+                Math(r"f(x) = f_L(f_{L-1}(\dots f_1(x)))"),
+            ], right=[
+                Text("Same data, same recipe, two networks of equal size:"),
+                VariantTable(),
+                Listing(MLP, caption="One class builds all three networks"),
+            ]),
+        ]),
+        Frame("FFNN as a Function Approximator", [
+            Columns(left=[
+                Fig("fit"),
+                Text("Goal: $f(x) \\approx f_\\theta(x)$ from {{recipe.epochs}} epochs on 64 "
+                     "samples; test MSE {{metrics.test_mse:.1e}}."),
+            ], right=[
+                Fig("loss"),
+                Bullets(["The network spans a family of functions",
+                         "its parameters pick one member",
+                         "training searches for a good one"]),
+            ]),
+        ]),
+        Frame("Computational Graph and Backpropagation", [
+            Fig("graph"),
+            Columns(left=[
+                Bullets(["*Forward*: the input flows through Linear and tanh to $\\hat{y}$",
+                         "*Backward*: the loss gradient flows back by the chain rule"]),
+            ], right=[
+                Bullets(["Autograd records every operation as it runs",
+                         "so all {{params.total}} gradients are exact, not estimated"]),
+            ]),
+        ]),
+    ],
+)

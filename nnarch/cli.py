@@ -1,0 +1,160 @@
+"""The `nnarch` command. It parses arguments, imports heavy modules only inside commands, and is the
+one place that prints errors and chooses exit codes:
+
+0 success; 1 a topic failed (bad declaration, training, a false claim, LaTeX); 2 bad usage;
+3 the environment is missing something (latexmk, a writable build folder).
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import NnarchError
+
+app = typer.Typer(help="Build lecture slides from topic modules whose models nnarch trains.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+console = Console(stderr=True)
+out = Console()
+
+LECTURES = typer.Option(Path("lectures"), "--lectures", help="Folder with course.py and lecture packages.")
+OUT = typer.Option(Path("build"), "--out", help="Where artifacts are written.")
+DEBUG = typer.Option(False, "--debug", help="Show full tracebacks.")
+
+
+def _fail(error: BaseException, debug: bool) -> None:
+    if debug:
+        console.print("".join(traceback.format_exception(error)), markup=False)
+    console.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+    raise typer.Exit(getattr(error, "exit_code", 1))
+
+
+@app.command()
+def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these topics (default: all)."),
+          lectures: Path = LECTURES, out_dir: Path = OUT,
+          device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+          fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
+          debug: bool = DEBUG) -> None:
+    """Train every topic, check its claims, and build slides (PDF and HTML) and report.json."""
+    if device not in ("auto", "cpu", "cuda"):
+        console.print(f"[bold red]error:[/] --device: expected auto, cpu or cuda, got '{device}'")
+        raise typer.Exit(2)
+    from .build import Options, build as run_build
+    from .progress import RichProgress
+    options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast)
+    try:
+        with RichProgress(console) as progress:
+            result = run_build(options, progress)
+    except NnarchError as error:
+        _fail(error, debug)
+    _summary(result)
+    for error in result.errors:
+        if debug and error.__cause__:
+            console.print("".join(traceback.format_exception(error.__cause__)), markup=False)
+        console.print(f"[bold red]error:[/] {error}", highlight=False, markup=False)
+    for path in result.artifacts:
+        out.print(f"wrote {path}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
+
+
+def _summary(result) -> None:
+    table = Table(title="nnarch build")
+    for column in ("topic", "result", "time", "parameters", "headline", "claims"):
+        table.add_column(column, justify="right" if column in ("time", "parameters") else "left")
+    for o in result.outcomes:
+        headline = f"{o.headline[0].split('.')[-1]} = {o.headline[1]:.4g}" if o.headline else "–"
+        passed = sum(c.ok for c in o.claims)
+        claims = f"{passed}/{len(o.claims)}" if o.claims else "–"
+        colour = "green" if o.status != "failed" else "red"
+        table.add_row(o.name, f"[{colour}]{o.status}[/]", f"{o.seconds:.1f} s",
+                      f"{o.params:,}" if o.params is not None else "–", headline, claims)
+    out.print(table)
+
+
+@app.command("list")
+def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT, debug: bool = DEBUG) -> None:
+    """List lectures and their topics, and whether each is valid and built."""
+    from .discover import discover
+    try:
+        found = discover(lectures)
+    except NnarchError as error:
+        _fail(error, debug)
+    table = Table(title=found.course.title)
+    for column in ("lecture", "#", "topic", "title", "state"):
+        table.add_column(column)
+    for lec in found.lectures:
+        valid = {s.name: s for s in lec.topics}
+        built = (out_dir / lec.lecture.slug / "slides.pdf").exists()
+        for i, name in enumerate(lec.lecture.topics, start=1):
+            state = ("built" if built else "not built") if name in valid else "[red]invalid[/]"
+            title = valid[name].topic.title if name in valid else ""
+            table.add_row(lec.lecture.slug, str(i), name, title, state)
+    out.print(table)
+    for lec in found.lectures:
+        for error in lec.errors:
+            console.print(f"[bold red]error:[/] {error}", highlight=False, markup=False)
+
+
+@app.command()
+def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
+    """Validate every topic declaration without training anything."""
+    from .discover import discover
+    try:
+        found = discover(lectures)
+    except NnarchError as error:
+        _fail(error, debug)
+    errors = [e for lec in found.lectures for e in lec.errors]
+    count = sum(len(lec.topics) for lec in found.lectures)
+    for error in errors:
+        console.print(f"[bold red]error:[/] {error}", highlight=False, markup=False)
+    if errors:
+        raise typer.Exit(1)
+    out.print(f"{count} topic(s) in {len(found.lectures)} lecture(s): all valid")
+
+
+@app.command()
+def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lectures: Path = LECTURES,
+           debug: bool = DEBUG) -> None:
+    """Print a topic model's parameters, layer by layer (untrained: counts don't depend on training)."""
+    from .discover import discover
+    from .errors import did_you_mean
+    try:
+        found = discover(lectures)
+        sources = {s.name: s for lec in found.lectures for s in lec.topics}
+        if topic not in sources:
+            raise NnarchError(f"no valid topic '{topic}'{did_you_mean(topic, sources)}; "
+                              "'nnarch list' shows the topics")
+        from .measure import count_parameters
+        from .train import build_model
+        source = sources[topic]
+        model = build_model(source.topic, source.path)
+        counted = count_parameters(model)
+    except NnarchError as error:
+        _fail(error, debug)
+    table = Table(title=f"{topic}: {type(model).__name__}")
+    for column in ("layer", "type", "tensors", "parameters"):
+        table.add_column(column, justify="right" if column == "parameters" else "left")
+    for layer in counted["layers"]:
+        table.add_row(layer["name"], layer["type"], " + ".join("×".join(map(str, s)) for s in layer["shapes"]),
+                      f"{layer['count']:,}")
+    table.add_row("total", "", "", f"{counted['total']:,}", style="bold")
+    out.print(table)
+    if counted["formula"]:
+        out.print(f"formula: {counted['formula'].replace(chr(92) + 'cdot', '·')}", highlight=False)
+
+
+@app.command()
+def clean(out_dir: Path = OUT) -> None:
+    """Remove the build folder."""
+    from .publish import clean as remove
+    out.print(f"removed {out_dir}" if remove(out_dir) else f"nothing to remove: {out_dir} does not exist")
+
+
+if __name__ == "__main__":
+    app()

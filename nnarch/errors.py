@@ -1,0 +1,48 @@
+"""The one family of exceptions nnarch raises; only cli.py prints them and picks the exit code."""
+
+from __future__ import annotations
+
+import difflib
+
+
+class NnarchError(Exception):
+    """Base of every error nnarch reports to a user. `exit_code` is what the CLI exits with."""
+
+    exit_code = 1
+
+
+class TopicError(NnarchError):
+    """A topic or lecture module is wrong: the message names the file, the field and the fix."""
+
+
+class TrainingError(NnarchError):
+    """Training went wrong (a loss that is not finite, a shape that does not fit)."""
+
+
+class ClaimError(NnarchError):
+    """A claim a slide makes about the run is false."""
+
+
+class LatexError(NnarchError):
+    """latexmk failed; the message holds the frame, the .tex line and the log's error lines."""
+
+
+class EnvironmentProblem(NnarchError):
+    """Something outside the project is missing or unusable (latexmk, a writable build/)."""
+
+    exit_code = 3
+
+
+def did_you_mean(name: str, choices) -> str:
+    """A " (did you mean 'x'?)" suffix for an unknown name, or "" when nothing is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def rel(path) -> str:
+    """A path as a user would type it: relative to the working directory when it is inside it."""
+    from pathlib import Path
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

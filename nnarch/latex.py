@@ -1,0 +1,79 @@
+"""Compile: run latexmk (pdflatex) on a deck and turn a failure into the frame, line and error."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from .errors import EnvironmentProblem, LatexError
+
+INSTALL_HINT = ("sudo apt-get install latexmk texlive-latex-recommended texlive-pictures lmodern "
+                "(or run 'make slides', which installs them when it can)")
+FRAME_MARK = re.compile(r"^% nnarch-frame (\d+)$")
+ERROR_LINE = re.compile(r"^(?:.*?\.tex:(\d+): |! )(.*)$")
+
+
+def require_latexmk() -> str:
+    """The path of latexmk, or an EnvironmentProblem saying how to install it."""
+    found = shutil.which("latexmk")
+    if not found:
+        raise EnvironmentProblem(f"latexmk: not found on PATH; install TeX Live: {INSTALL_HINT}")
+    return found
+
+
+def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300) -> Path:
+    """Run latexmk in the .tex file's folder; return the PDF, or raise LatexError."""
+    latexmk = require_latexmk()
+    # Reproducible PDFs: pdfTeX takes its dates from SOURCE_DATE_EPOCH when FORCE_SOURCE_DATE is set.
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000", FORCE_SOURCE_DATE="1")
+    cmd = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
+           "-silent", tex_path.name]
+    try:
+        proc = subprocess.run(cmd, cwd=tex_path.parent, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise LatexError(f"{tex_path}: latexmk did not finish within {timeout} s") from None
+    pdf = tex_path.with_suffix(".pdf")
+    if proc.returncode != 0 or not pdf.exists():
+        log = tex_path.with_suffix(".log")
+        text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
+        raise LatexError(explain_failure(tex_path, text, frame_titles))
+    return pdf
+
+
+def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> str:
+    """The frame title, the .tex line and the log's error lines of a failed LaTeX run."""
+    lines = log.splitlines()
+    errors, tex_line = [], None
+    for i, line in enumerate(lines):
+        match = ERROR_LINE.match(line)
+        if match:
+            tex_line = tex_line or (int(match.group(1)) if match.group(1) else None)
+            errors.extend(l for l in lines[i:i + 3] if l.strip())
+            if len(errors) >= 6:
+                break
+    for line in lines:
+        found = re.match(r"^l\.(\d+) ", line)
+        if tex_line is None and found:
+            tex_line = int(found.group(1))
+    frame = _frame_at(tex_path, tex_line, frame_titles) if tex_line else None
+    where = f"{tex_path}:{tex_line}" if tex_line else str(tex_path)
+    head = f"{where}: LaTeX failed" + (f" in frame '{frame}'" if frame else "")
+    body = "\n  ".join(errors[:6]) or "(no error lines in the log)"
+    return f"{head}:\n  {body}\n  fix the text of that frame (see slides.tex around line {tex_line})"
+
+
+def _frame_at(tex_path: Path, line_no: int, frame_titles: dict[int, str]) -> str | None:
+    if not tex_path.exists():
+        return None
+    current = None
+    for number, line in enumerate(tex_path.read_text().splitlines(), start=1):
+        if number > line_no:
+            break
+        match = FRAME_MARK.match(line)
+        if match:
+            current = frame_titles.get(int(match.group(1)))
+    return current

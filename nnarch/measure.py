@@ -1,0 +1,161 @@
+"""Measure: parameter counts, traced shapes, the topic's metrics, and its claims checked."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import torch
+from torch import nn
+
+from .errors import ClaimError, TopicError, rel
+from .train import Trained
+
+
+@dataclass(frozen=True)
+class ClaimOutcome:
+    text: str
+    measured: float
+    bound: float | None
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A trained topic plus everything the slides and the report state about it."""
+
+    trained: Trained
+    results: dict
+    claims: tuple[ClaimOutcome, ...]
+
+    @property
+    def failed_claims(self) -> list[ClaimOutcome]:
+        return [c for c in self.claims if not c.ok]
+
+
+def measure(trained: Trained) -> Measured:
+    """Compute the results namespace of one topic and check its claims."""
+    topic, fit = trained.topic, trained.fit
+    run = SimpleNamespace(model=fit.model, data=trained.data, history=fit, extras=trained.data.extras)
+    results = {
+        "params": count_parameters(fit.model),
+        "shapes": trace_shapes(fit.model, trained.data.test[0][:2]),
+        "history": _history(fit),
+        "metrics": {name: _metric(fn, run, trained.path, name) for name, fn in topic.metrics.items()},
+        "variants": {name: {"params": sum(p.numel() for p in v.model.parameters()),
+                            "architecture": architecture(v.model),
+                            "final_train": v.train_loss[-1], "final_test": v.test_loss[-1]}
+                     for name, v in trained.variants.items()},
+        "recipe": {f.name: getattr(topic.recipe, f.name) for f in dataclasses.fields(topic.recipe)
+                   if isinstance(getattr(topic.recipe, f.name), (int, float, str))},
+    }
+    return Measured(trained, results, tuple(_check(c, results) for c in topic.claims))
+
+
+def count_parameters(model: nn.Module) -> dict:
+    """Trainable parameters per layer and in total; for a stack of Linear layers also the formula."""
+    layers = []
+    for name, module in model.named_modules():
+        own = [p for p in module.parameters(recurse=False) if p.requires_grad]
+        if own:
+            layers.append({"name": name, "type": type(module).__name__,
+                           "shapes": [list(p.shape) for p in own],
+                           "count": sum(p.numel() for p in own)})
+    total = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert total == sum(layer["count"] for layer in layers)
+    return {"total": total, "layers": layers, "formula": _linear_formula(model, total),
+            "architecture": architecture(model)}
+
+
+def architecture(model: nn.Module) -> str:
+    """Layer widths like '1–16–16–1' for a stack of Linear layers, else the class name."""
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    if linears and len(linears) == sum(1 for m in model.modules() if any(True for _ in m.parameters(recurse=False))):
+        return "–".join(str(n) for n in [linears[0].in_features] + [m.out_features for m in linears])
+    return type(model).__name__
+
+
+def _linear_formula(model: nn.Module, total: int) -> str | None:
+    """The slide's formula sum(n_in*n_out + n_out), term by term, as LaTeX; None if not all Linear."""
+    linears = [m for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
+    if not linears or not all(isinstance(m, nn.Linear) and m.bias is not None for m in linears):
+        return None
+    terms = [f"({m.in_features} \\cdot {m.out_features} + {m.out_features})" for m in linears]
+    by_formula = sum(m.in_features * m.out_features + m.out_features for m in linears)
+    assert by_formula == total, "the formula disagrees with parameters()"
+    return " + ".join(terms) + f" = {by_formula}"
+
+
+def trace_shapes(model: nn.Module, example) -> list[dict]:
+    """Input and output shape of every leaf module during one forward pass, batch axis named B."""
+    rows, hooks = [], []
+
+    def record(name):
+        def hook(module, inputs, output):
+            first = output[0] if isinstance(output, tuple) else output
+            rows.append({"name": name, "type": type(module).__name__,
+                         "input": _shape(inputs[0]) if inputs else None, "output": _shape(first)})
+        return hook
+
+    for name, module in model.named_modules():
+        if name and not any(True for _ in module.children()):
+            hooks.append(module.register_forward_hook(record(name)))
+    try:
+        with torch.no_grad():
+            model(example)
+    finally:
+        for h in hooks:
+            h.remove()
+    return rows
+
+
+def _shape(x) -> list | None:
+    if not isinstance(x, torch.Tensor):
+        return None
+    return ["B"] + list(x.shape[1:])
+
+
+def _history(fit) -> dict:
+    return {"train": list(fit.train_loss), "test": list(fit.test_loss), "epochs": len(fit.train_loss),
+            "final_train": fit.train_loss[-1], "final_test": fit.test_loss[-1]}
+
+
+def _metric(fn, run, path, name) -> float:
+    try:
+        value = fn(run)
+    except Exception as error:
+        raise TopicError(f"{rel(path)}: metrics: '{name}': {type(error).__name__}: {error}") from error
+    if isinstance(value, torch.Tensor):
+        value = value.item()
+    if not isinstance(value, (int, float)):
+        raise TopicError(f"{rel(path)}: metrics: '{name}': expected a number, got {type(value).__name__}")
+    return float(value)
+
+
+def lookup(results: dict, path: str):
+    """The value at a dotted path of the results namespace ('metrics.accuracy')."""
+    value = results
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(path)
+        value = value[part]
+    return value
+
+
+def _check(claim, results) -> ClaimOutcome:
+    value = lookup(results, claim.value)
+    if claim.op == "decreases":
+        return ClaimOutcome(claim.text, value[-1], value[0], value[-1] < value[0])
+    bound = lookup(results, claim.bound) * claim.factor if claim.op == "within" else claim.bound
+    ok = {"<": value < bound, ">=": value >= bound, "within": value <= bound}[claim.op]
+    return ClaimOutcome(claim.text, float(value), float(bound), bool(ok and math.isfinite(value)))
+
+
+def claim_error(measured: Measured) -> ClaimError:
+    """One error naming every failed claim with its measured value."""
+    lines = [f"claim '{c.text}' is false: measured {c.measured:.4g}"
+             + (f", bound {c.bound:.4g}" if c.bound is not None else "") for c in measured.failed_claims]
+    return ClaimError(f"{rel(measured.trained.path)}: claims: " + "; ".join(lines)
+                      + "; improve the model or recipe, or change the claim")

@@ -1,0 +1,147 @@
+"""Train: the common, seeded training loop every topic's recipe runs through."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import nn
+
+from .errors import TopicError, TrainingError, rel
+from .topic import Recipe, Splits, Topic
+
+LOSSES = {"mse": nn.MSELoss, "cross_entropy": nn.CrossEntropyLoss}
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+@dataclass(frozen=True)
+class Fit:
+    """One trained model: the model (on the CPU, in eval mode) and its per-epoch losses."""
+
+    model: nn.Module
+    train_loss: tuple[float, ...]
+    test_loss: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A topic after training: its data, the main fit, the variants' fits, and the time it took."""
+
+    topic: Topic
+    path: Path
+    data: Splits
+    fit: Fit
+    variants: dict
+    device: str
+    seconds: float
+
+
+def resolve_device(device: str) -> torch.device:
+    """'auto' picks CUDA when present, else the CPU; 'cuda' without a GPU is an error."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise TrainingError("--device cuda: no CUDA device is available; use --device auto or cpu")
+    return torch.device(device)
+
+
+def train_topic(topic: Topic, path: Path, device: str = "auto",
+                on_epoch: Callable[[str, int, float], None] | None = None) -> Trained:
+    """Build the data, train the model and every variant with the topic's recipe."""
+    start = time.perf_counter()
+    where = rel(path)
+    dev = resolve_device(device)
+    data = _call(topic.data, where, "data", topic.recipe.seed)
+    if not isinstance(data, Splits):
+        raise TopicError(f"{where}: data: expected data(seed) to return Splits(train, test), "
+                         f"found {type(data).__name__}")
+    fit = fit_model(build_model(topic, path), data, topic.recipe, dev, where,
+                    lambda e, loss: on_epoch and on_epoch(topic.name, e, loss))
+    variants = {name: fit_model(build_model(topic, path, name), data, topic.recipe, dev, where)
+                for name in topic.variants}
+    return Trained(topic, path, data, fit, variants, dev.type, time.perf_counter() - start)
+
+
+def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.device, where: str,
+              on_epoch: Callable[[int, float], None] | None = None) -> Fit:
+    """Train `model` on `data.train` for `recipe.epochs`; record the train and test loss per epoch."""
+    torch.manual_seed(recipe.seed)
+    generator = torch.Generator().manual_seed(recipe.seed)
+    model = model.to(device)
+    train = tuple(_to(x, device) for x in data.train)
+    test = tuple(_to(x, device) for x in data.test)
+    loss_fn = LOSSES[recipe.loss]() if isinstance(recipe.loss, str) else recipe.loss
+    step = recipe.step or _supervised_step
+    optimizer = OPTIMIZERS[recipe.optimizer](model.parameters(), lr=recipe.lr)
+    n = len(train[0])
+    train_hist, test_hist = [], []
+    for epoch in range(1, recipe.epochs + 1):
+        model.train()
+        total = 0.0
+        for idx in torch.randperm(n, generator=generator).split(recipe.batch_size):
+            idx = idx.to(device)
+            loss = _checked_step(step, model, tuple(x[idx] for x in train), loss_fn, where, epoch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(idx)
+        train_hist.append(total / n)
+        test_hist.append(evaluate(model, test, loss_fn, step))
+        if not math.isfinite(train_hist[-1]) or not math.isfinite(test_hist[-1]):
+            raise TrainingError(f"{where}: recipe: the loss became {train_hist[-1]:g} (train) / "
+                                f"{test_hist[-1]:g} (test) at epoch {epoch}; lower recipe.lr or "
+                                "check the data for NaN")
+        if on_epoch:
+            on_epoch(epoch, train_hist[-1])
+    return Fit(model.cpu().eval(), tuple(train_hist), tuple(test_hist))
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, split: tuple, loss_fn, step=None) -> float:
+    """Mean loss of `model` over a whole split, in eval mode."""
+    model.eval()
+    return float((step or _supervised_step)(model, split, loss_fn))
+
+
+def _supervised_step(model, batch, loss_fn):
+    inputs, targets = batch[0], batch[1]
+    return loss_fn(model(inputs), targets)
+
+
+def _checked_step(step, model, batch, loss_fn, where, epoch):
+    try:
+        return step(model, batch, loss_fn)
+    except RuntimeError as error:
+        if "shape" in str(error) or "size" in str(error):
+            raise TrainingError(f"{where}: model: its output does not fit the data at epoch {epoch}: "
+                                f"{str(error).splitlines()[0]}; make the last layer's size match the "
+                                "targets") from None
+        raise
+
+
+def build_model(topic: Topic, path: Path, variant: str | None = None) -> nn.Module:
+    """The topic's model (or one of its variants), initialised from the recipe's seed."""
+    torch.manual_seed(topic.recipe.seed)
+    factory, field = (topic.model, "model") if variant is None else (topic.variants[variant],
+                                                                     f"variants.{variant}")
+    where = rel(path)
+    model = _call(factory, where, field)
+    if not isinstance(model, nn.Module):
+        raise TopicError(f"{where}: {field}: expected a factory returning an nn.Module, "
+                         f"got {type(model).__name__}")
+    return model
+
+
+def _call(fn, where: str, field: str, *args):
+    try:
+        return fn(*args)
+    except Exception as error:
+        raise TopicError(f"{where}: {field}: {type(error).__name__}: {error}") from error
+
+
+def _to(x, device):
+    return x.to(device) if hasattr(x, "to") else x
