@@ -13,6 +13,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import NnarchError
@@ -27,10 +28,14 @@ OUT = typer.Option(Path("build"), "--out", help="Where artifacts are written.")
 DEBUG = typer.Option(False, "--debug", help="Show full tracebacks.")
 
 
+def _error(error: BaseException) -> None:
+    console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+
+
 def _fail(error: BaseException, debug: bool) -> None:
     if debug:
         console.print("".join(traceback.format_exception(error)), markup=False)
-    console.print(f"[bold red]error:[/] {error}", markup=True, highlight=False)
+    _error(error)
     raise typer.Exit(getattr(error, "exit_code", 1))
 
 
@@ -56,7 +61,7 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
     for error in result.errors:
         if debug and error.__cause__:
             console.print("".join(traceback.format_exception(error.__cause__)), markup=False)
-        console.print(f"[bold red]error:[/] {error}", highlight=False, markup=False)
+        _error(error)
     for path in result.artifacts:
         out.print(f"wrote {path}", highlight=False)
     if not result.ok:
@@ -98,7 +103,7 @@ def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT, debug: bool = DE
     out.print(table)
     for lec in found.lectures:
         for error in lec.errors:
-            console.print(f"[bold red]error:[/] {error}", highlight=False, markup=False)
+            _error(error)
 
 
 @app.command()
@@ -112,7 +117,7 @@ def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
     errors = [e for lec in found.lectures for e in lec.errors]
     count = sum(len(lec.topics) for lec in found.lectures)
     for error in errors:
-        console.print(f"[bold red]error:[/] {error}", highlight=False, markup=False)
+        _error(error)
     if errors:
         raise typer.Exit(1)
     out.print(f"{count} topic(s) in {len(found.lectures)} lecture(s): all valid")
