@@ -129,14 +129,14 @@ def compute_graph(run, spec) -> plt.Figure:
         x = start - j
         _box(ax, x, 0.0, label, RED)
         if grads:
-            ax.text(x, -0.32, "grad → " + ", ".join(grads), ha="center", va="top", fontsize=5.5,
-                    color=RED)
+            ax.text(x, -0.3, "\n".join(f"∂L/∂{g}" for g in grads), ha="center", va="top",
+                    fontsize=5, color=RED)
         if j:
             _arrow(ax, x + 1 - 0.42, 0.0, x + 0.42, 0.0, RED)
-    ax.text(-0.5, 1.38, "forward pass (modules)", color=BLUE, fontsize=7, ha="left")
-    ax.text(-0.5, 0.38, "backward pass (autograd, from the loss)", color=RED, fontsize=7, ha="left")
-    ax.set_xlim(-0.55, width - 0.45)
-    ax.set_ylim(-0.75, 1.5)
+    ax.text(-0.5, 1.45, "forward pass (modules)", color=BLUE, fontsize=7, ha="left")
+    ax.text(-0.5, 0.45, "backward pass (autograd, from the loss)", color=RED, fontsize=7, ha="left")
+    ax.set_xlim(-0.6, width - 0.4)
+    ax.set_ylim(-0.85, 1.6)
     fig.tight_layout()
     return fig
 
@@ -172,7 +172,8 @@ def _depth(node) -> int:
 
 
 def _box(ax, x, y, label, color) -> None:
-    ax.text(x, y, label.replace(": ", ":\n"), ha="center", va="center", fontsize=6, color=color,
+    label = label.replace(": ", ":\n").replace("Backward", "\nBackward")
+    ax.text(x, y, label, ha="center", va="center", fontsize=6, color=color,
             bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": color})
 
 

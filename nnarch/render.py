@@ -196,14 +196,27 @@ def block_view(block, ctx: Context, target: Target) -> dict:
         return _figure_view(block.name, ctx, target)
     if isinstance(block, t.Listing):
         source = textwrap.dedent(inspect.getsource(block.obj)).rstrip()
-        return {"kind": "listing", "code": target.listing(source), "lines": source.count("\n") + 1,
+        return {"kind": "listing", "code": target.listing(source), "size": _code_size(source),
                 "caption": inline(block.caption) if block.caption else None}
     if isinstance(block, t.Columns):
         return {"kind": "columns", "left": [block_view(b, ctx, target) for b in block.left],
                 "right": [block_view(b, ctx, target) for b in block.right]}
     header, rows = _table(block, ctx)
-    return {"kind": "table", "header": [inline(h) for h in header],
+    longest = max((len(c) for row in [header, *rows] for c in row), default=0)
+    wide = longest > 28  # long prose cells wrap in equal-width columns instead of running off the frame
+    width = f">{{\\raggedright\\arraybackslash}}p{{{0.86 / max(len(header) - 1, 1):.3f}\\linewidth}}"
+    return {"kind": "table", "header": [inline(h) for h in header], "wide": wide,
+            "spec": "l" + (width if wide else "l") * (len(header) - 1),
             "rows": [[inline(c) for c in row] for row in rows]}
+
+
+def _code_size(source: str) -> str:
+    """A LaTeX font size that fits the listing's longest line and line count on a frame."""
+    lines = source.splitlines()
+    widest = max(len(line) for line in lines)
+    if widest > 46 or len(lines) > 18:
+        return "\\tiny"
+    return "\\scriptsize" if widest > 36 or len(lines) > 12 else "\\footnotesize"
 
 
 def _figure_view(name, ctx, target) -> dict:
