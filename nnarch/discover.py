@@ -110,9 +110,27 @@ def _load(path: Path, name: str, package: bool = False) -> ModuleType:
                          "the package or fix the import") from None
     except Exception as error:
         sys.modules.pop(name, None)
-        raise TopicError(f"{rel(path)}:{_line_in(error, path)}: {type(error).__name__} while "
-                         f"importing: {error}") from None
+        where = f"{rel(path)}:{_line_in(error, path)}"
+        raise TopicError(_declaration_problem(error, where) or f"{where}: {type(error).__name__} "
+                         f"while importing: {error}") from None
     return module
+
+
+def _declaration_problem(error: Exception, where: str) -> str | None:
+    """Explain a missing or misspelled field of a declaration type (Topic, Recipe, FigureSpec ...)."""
+    match = re.match(r"(\w+)\.__init__\(\) (missing \d+ required .*?: (.*)|got an unexpected "
+                     r"keyword argument '(\w+)')", str(error))
+    if not isinstance(error, TypeError) or not match or not hasattr(t, match.group(1)):
+        return None
+    kind = getattr(t, match.group(1))
+    if match.group(3):
+        missing = re.findall(r"'(\w+)'", match.group(3))
+        fields = ", ".join(f"'{m}'" for m in missing)
+        return (f"{where}: {kind.__name__}(...): missing field {fields}; add "
+                + ", ".join(f"{m}=..." for m in missing) + " (see 'Writing a topic' in README.md)")
+    names = [f.name for f in dataclasses.fields(kind)]
+    return (f"{where}: {kind.__name__}(...): unknown field '{match.group(4)}'"
+            f"{did_you_mean(match.group(4), names)}; the fields are {', '.join(names)}")
 
 
 def _line_in(error: BaseException, path: Path) -> str:

@@ -1,0 +1,31 @@
+"""Shared fixtures: the real lecture built once per session, and a copy of the fixture lecture."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nnarch.build import Options, build
+
+ROOT = Path(__file__).resolve().parent.parent
+LECTURES = ROOT / "lectures"
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lectures"
+
+
+@pytest.fixture(scope="session")
+def lecture_out(tmp_path_factory) -> Path:
+    """build/nn-architectures of a full build of the real lecture (trains every model, runs latexmk)."""
+    out = tmp_path_factory.mktemp("build")
+    result = build(Options(LECTURES, out, "cpu"))
+    assert result.ok, "\n".join(str(e) for e in result.errors)
+    return out / "nn-architectures"
+
+
+@pytest.fixture
+def fixture_lectures(tmp_path) -> Path:
+    """A private copy of tests/fixtures/lectures that a test may edit."""
+    target = tmp_path / "lectures"
+    shutil.copytree(FIXTURE, target, ignore=shutil.ignore_patterns("__pycache__"))
+    return target

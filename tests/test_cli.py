@@ -1,0 +1,88 @@
+"""The command line on the fixture lecture: build, check, params, list, clean, and their exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from typer.testing import CliRunner
+
+from nnarch.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_build_fixture_lecture_writes_all_artifacts(fixture_lectures, tmp_path):
+    out = tmp_path / "build"
+    result = invoke("build", "--lectures", fixture_lectures, "--out", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"line\s+│\s+trained", result.output)
+    report = json.loads((out / "tiny" / "report.json").read_text())
+    assert report["topics"]["line"]["params"]["total"] == 2
+    for name in ("slides.pdf", "slides.html", "slides.tex"):
+        assert (out / "tiny" / name).exists()
+
+
+def test_failed_claim_fails_the_build_and_names_the_claim(fixture_lectures, tmp_path):
+    topic = fixture_lectures / "tiny" / "line.py"
+    topic.write_text(topic.read_text().replace(
+        'below("history.final_train", 10.0, "training loss below 10")',
+        'below("history.final_train", 1e-12, "training loss below 1e-12")'))
+    result = invoke("build", "--lectures", fixture_lectures, "--out", tmp_path / "build")
+    assert result.exit_code == 1
+    assert "claim 'training loss below 1e-12' is false: measured" in result.output
+    assert "line.py" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_check_names_file_and_missing_field(fixture_lectures):
+    topic = fixture_lectures / "tiny" / "line.py"
+    topic.write_text(topic.read_text().replace("    data=make_data,\n", ""))
+    result = invoke("check", "--lectures", fixture_lectures)
+    assert result.exit_code == 1
+    assert re.search(r"tiny/line\.py:\d+: Topic\(\.\.\.\): missing field 'data'", result.output), result.output
+
+
+def test_check_suggests_the_field_for_a_misspelled_name(fixture_lectures):
+    topic = fixture_lectures / "tiny" / "line.py"
+    topic.write_text(topic.read_text().replace("lr=0.1, epochs=40", "lr=0.1, epoch=40"))
+    result = invoke("check", "--lectures", fixture_lectures)
+    assert result.exit_code == 1
+    assert "tiny/line.py" in result.output and "did you mean 'epochs'" in result.output
+
+
+def test_check_names_an_unknown_figure_on_a_slide(fixture_lectures):
+    topic = fixture_lectures / "tiny" / "line.py"
+    topic.write_text(topic.read_text().replace('Fig("loss")', 'Fig("losses")'))
+    result = invoke("check", "--lectures", fixture_lectures)
+    assert result.exit_code == 1
+    assert "Fig('losses'): no such figure (did you mean 'loss'?)" in result.output
+
+
+def test_check_passes_on_the_real_lecture():
+    result = invoke("check")
+    assert result.exit_code == 0, result.output
+    assert "all valid" in result.output
+
+
+def test_params_prints_per_layer_table_and_formula():
+    result = invoke("params", "ffnn")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"total\s.*\b321\b", result.output)
+    assert "(1 · 16 + 16) + (16 · 16 + 16) + (16 · 1 + 1) = 321" in result.output
+
+
+def test_unknown_topic_is_a_clear_error(fixture_lectures, tmp_path):
+    result = invoke("build", "lien", "--lectures", fixture_lectures, "--out", tmp_path / "b")
+    assert result.exit_code == 1
+    assert "no topic 'lien' (did you mean 'line'?)" in result.output
+
+
+def test_clean_removes_the_build_folder(tmp_path):
+    (tmp_path / "build" / "x").mkdir(parents=True)
+    result = invoke("clean", "--out", tmp_path / "build")
+    assert result.exit_code == 0 and not (tmp_path / "build").exists()

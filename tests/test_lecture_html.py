@@ -1,0 +1,60 @@
+"""The HTML deck in real headless Chromium: it shows something, navigates, and stays offline."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+
+from PIL import Image, ImageStat
+
+from .browser import page
+
+
+def test_first_slide_is_not_blank(lecture_out):
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        shot = Image.open(io.BytesIO(tab.screenshot())).convert("L")
+    assert ImageStat.Stat(shot).stddev[0] > 10  # a blank page has (almost) no contrast
+    assert len(shot.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 20
+
+
+def test_arrow_keys_reach_the_last_slide_and_stop_there(lecture_out):
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        first, total = map(int, re.match(r"(\d+) / (\d+)", tab.inner_text("#counter")).groups())
+        assert first == 1 and total > 6
+        titles = []
+        for _ in range(total + 2):  # two presses past the end must not move further
+            tab.keyboard.press("ArrowRight")
+            titles.append(tab.inner_text(".slide:not([hidden]) h2"))
+        assert tab.inner_text("#counter") == f"{total} / {total}"
+        assert titles[-1] == "Computational Graph and Backpropagation"
+        assert len(set(titles)) == total - 1  # every frame after the title slide was shown once
+        tab.keyboard.press("ArrowLeft")
+        assert tab.inner_text("#counter") == f"{total - 1} / {total}"
+
+
+def test_html_is_self_contained_and_accessible(lecture_out):
+    html = (lecture_out / "slides.html").read_text()
+    assert 'role="application"' not in html
+    assert "<math" in html  # display math rendered to MathML, no script needed
+    with page() as (tab, requests):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        tab.wait_for_load_state("networkidle")
+        images = tab.eval_on_selector_all("img", "els => els.map(e => [e.alt, e.src.slice(0, 26)])")
+    assert [r for r in requests if not r.startswith(("file:", "data:"))] == []
+    assert images and all(alt.strip() and src.startswith("data:image/svg+xml") for alt, src in images)
+
+
+def test_print_stylesheet_puts_one_slide_per_page(lecture_out, tmp_path):
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        tab.emulate_media(media="print")
+        visible = tab.eval_on_selector_all(".slide", "els => els.filter(e => getComputedStyle(e).display !== 'none').length")
+        slides = tab.eval_on_selector_all(".slide", "els => els.length")
+        tab.pdf(path=str(tmp_path / "printed.pdf"), prefer_css_page_size=True)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "printed.pdf")], check=True, capture_output=True,
+                          text=True).stdout
+    assert visible == slides
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == slides

@@ -1,0 +1,72 @@
+"""The built PDF, read back with pdftotext, holds the FFNN frames and the model's real numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import torch
+
+from nnarch.discover import discover
+from nnarch.train import build_model
+
+from .conftest import LECTURES
+
+# The FFNN part of the source lecture, in its order (the lecture's structure).
+FFNN_TITLES = [
+    "Feed Forward Neural Networks (FFNN)",
+    "FFNN as a Mathematical Mapping",
+    "Model Capacity and Trainable Parameters",
+    "Why Depth Matters",
+    "FFNN as a Function Approximator",
+    "Computational Graph and Backpropagation",
+]
+
+
+def pdf_text(pdf) -> str:
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    return re.sub(r"[ \t]+", " ", text)
+
+
+def ffnn_model():
+    sources = {s.name: s for lec in discover(LECTURES).lectures for s in lec.topics}
+    return build_model(sources["ffnn"].topic, sources["ffnn"].path)
+
+
+def test_pdf_has_every_ffnn_frame_title_in_order(lecture_out):
+    text = pdf_text(lecture_out / "slides.pdf")
+    positions = [text.find(title) for title in FFNN_TITLES]
+    assert -1 not in positions, [t for t, p in zip(FFNN_TITLES, positions) if p == -1]
+    assert positions == sorted(positions)
+
+
+def test_pdf_parameter_count_equals_the_models(lecture_out):
+    model = ffnn_model()
+    total = sum(p.numel() for p in model.parameters())
+    by_formula = sum(m.in_features * m.out_features + m.out_features
+                     for m in model.modules() if isinstance(m, torch.nn.Linear))
+    assert total == by_formula
+    text = pdf_text(lecture_out / "slides.pdf")
+    capacity = text[text.find("Model Capacity and Trainable Parameters"):text.find("Why Depth Matters")]
+    assert re.search(rf"\(1·16\+16\)\+\(16·16\+16\)\+\(16·1\+1\) = {total}\b", capacity.replace(" ", "").replace("=", " = "))
+    assert re.search(rf"total\b.*\b{total}\b", capacity, re.S)
+    assert "337" not in text  # the source lecture's miscount must not reappear
+
+
+def test_report_records_what_the_slides_show(lecture_out):
+    report = json.loads((lecture_out / "report.json").read_text())
+    ffnn = report["topics"]["ffnn"]
+    assert ffnn["status"] == "trained"
+    assert ffnn["params"]["total"] == sum(p.numel() for p in ffnn_model().parameters())
+    assert all(claim["ok"] for claim in ffnn["claims"]) and len(ffnn["claims"]) == 3
+    assert ffnn["history"]["final_train"] < ffnn["history"]["train"][0]
+    text = pdf_text(lecture_out / "slides.pdf")
+    assert f"{ffnn['metrics']['test_mse']:.1e}" in text
+
+
+def test_published_files_are_complete(lecture_out):
+    for name in ("slides.pdf", "slides.tex", "slides.html", "report.json"):
+        assert (lecture_out / name).stat().st_size > 0
+    assert (lecture_out / "slides.pdf").read_bytes().rstrip().endswith(b"%%EOF")
+    assert not list(lecture_out.glob("*.tmp")) and not list(lecture_out.glob(".*.tmp"))
