@@ -41,19 +41,11 @@ def draw_topic(measured: Measured, out_dir: Path) -> dict[str, FigureFiles]:
     """Draw every figure of one topic into `out_dir`; return them by name."""
     topic = measured.trained.topic
     out_dir.mkdir(parents=True, exist_ok=True)
-    run = _run_view(measured)
+    run = run_view(measured)
     files = {}
     for spec in topic.figures:
         with plt.rc_context(STYLE):
-            try:
-                fig = spec.draw(run) if spec.kind == "custom" else KINDS[spec.kind](run, spec)
-            except Exception as error:
-                raise TopicError(f"{rel(measured.trained.path)}: figures: '{spec.name}': "
-                                 f"{type(error).__name__}: {error}") from error
-            if not isinstance(fig, plt.Figure):
-                raise TopicError(f"{rel(measured.trained.path)}: figures: '{spec.name}': draw must return "
-                                 f"a matplotlib Figure, got {type(fig).__name__}")
-            fig.set_size_inches(*SIZES[spec.size])
+            fig = draw_figure(spec, run, rel(measured.trained.path))
             stem = out_dir / f"{topic.name}-{spec.name}"
             _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
             _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
@@ -63,7 +55,21 @@ def draw_topic(measured: Measured, out_dir: Path) -> dict[str, FigureFiles]:
     return files
 
 
-def _run_view(measured: Measured) -> SimpleNamespace:
+def draw_figure(spec, run, where: str) -> plt.Figure:
+    """One figure, drawn at the size it is shown; a broken figure function names its figure."""
+    try:
+        fig = spec.draw(run) if spec.kind == "custom" else KINDS[spec.kind](run, spec)
+    except Exception as error:
+        raise TopicError(f"{where}: figures: '{spec.name}': {type(error).__name__}: {error}") from error
+    if not isinstance(fig, plt.Figure):
+        raise TopicError(f"{where}: figures: '{spec.name}': draw must return a matplotlib Figure, "
+                         f"got {type(fig).__name__}")
+    fig.set_size_inches(*SIZES[spec.size])
+    return fig
+
+
+def run_view(measured: Measured) -> SimpleNamespace:
+    """What figure and metric functions see: the trained model, the data, the history, the results."""
     trained = measured.trained
     return SimpleNamespace(model=trained.fit.model, data=trained.data, extras=trained.data.extras,
                            history=trained.fit, results=measured.results, topic=trained.topic)

@@ -71,16 +71,25 @@ def count_parameters(model: nn.Module) -> dict:
 
 def architecture(model: nn.Module) -> str:
     """Layer widths like '1–16–16–1' for a stack of Linear layers, else the class name."""
-    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
-    if linears and len(linears) == sum(1 for m in model.modules() if any(True for _ in m.parameters(recurse=False))):
+    linears = _linear_stack(model)
+    if linears:
         return "–".join(str(n) for n in [linears[0].in_features] + [m.out_features for m in linears])
     return type(model).__name__
 
 
+def _linear_stack(model: nn.Module) -> list[nn.Linear] | None:
+    """The layers, if every module holding parameters is a Linear with bias, all trainable."""
+    holders = [m for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
+    if holders and all(isinstance(m, nn.Linear) and m.bias is not None for m in holders) \
+            and all(p.requires_grad for p in model.parameters()):
+        return holders
+    return None
+
+
 def _linear_formula(model: nn.Module, total: int) -> str | None:
     """The slide's formula sum(n_in*n_out + n_out), term by term, as LaTeX; None if not all Linear."""
-    linears = [m for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
-    if not linears or not all(isinstance(m, nn.Linear) and m.bias is not None for m in linears):
+    linears = _linear_stack(model)
+    if not linears:
         return None
     terms = [f"({m.in_features} \\cdot {m.out_features} + {m.out_features})" for m in linears]
     by_formula = sum(m.in_features * m.out_features + m.out_features for m in linears)

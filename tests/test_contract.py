@@ -1,0 +1,48 @@
+"""Every topic in lectures/: a valid declaration, a model that fits its data, figures that draw."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+
+from nnarch.discover import discover
+from nnarch.figures import draw_figure, run_view
+from nnarch.measure import measure
+from nnarch.train import build_model, train_topic
+
+from .conftest import LECTURES
+
+DISCOVERED = discover(LECTURES)
+SOURCES = [s for lec in DISCOVERED.lectures for s in lec.topics]
+
+
+def test_every_declared_topic_is_valid():
+    assert [str(e) for lec in DISCOVERED.lectures for e in lec.errors] == []
+    for lec in DISCOVERED.lectures:
+        assert [s.name for s in lec.topics] == list(lec.lecture.topics)
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
+def test_model_maps_example_input_to_target_shape(source):
+    data = source.topic.data(source.topic.recipe.seed)
+    model = build_model(source.topic, source.path)
+    inputs, targets = data.train[0][:3], data.train[1][:3]
+    with torch.no_grad():
+        output = model(inputs)
+    if source.topic.recipe.loss == "cross_entropy":
+        assert output.shape[0] == targets.shape[0] and output.ndim == 2
+    else:
+        assert output.shape == targets.shape
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
+def test_every_figure_draws_after_one_epoch(source, tmp_path):
+    quick = dataclasses.replace(source.topic, recipe=dataclasses.replace(source.topic.recipe, epochs=1))
+    measured = measure(train_topic(quick, source.path, "cpu"))
+    for spec in quick.figures:
+        fig = draw_figure(spec, run_view(measured), source.name)
+        assert isinstance(fig, plt.Figure) and fig.axes
+        plt.close(fig)
