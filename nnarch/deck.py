@@ -28,7 +28,7 @@ def assemble(lecture: LectureSource, course: Course, built: list) -> dict:
                 index += 1
                 view = frame_view(frame, ctx, target)
                 view["index"] = index
-                titles[index] = frame.title
+                titles[index] = f"'{frame.title}' ({ctx.where})"
                 views.append(view)
             sections.append({"title": title, "frames": views})
         decks[target.name] = {"title": lec.title, "subtitle": lec.subtitle, "course": course.title,

@@ -61,9 +61,11 @@ def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> s
             tex_line = int(found.group(1))
     frame = _frame_at(tex_path, tex_line, frame_titles) if tex_line else None
     where = f"{tex_path}:{tex_line}" if tex_line else str(tex_path)
-    head = f"{where}: LaTeX failed" + (f" in frame '{frame}'" if frame else "")
+    head = f"{where}: LaTeX failed" + (f" in frame {frame}" if frame else "")
     body = "\n  ".join(errors[:6]) or "(no error lines in the log)"
-    return f"{head}:\n  {body}\n  fix the text of that frame (see slides.tex around line {tex_line})"
+    hint = f"fix that frame's text (slides.tex line {tex_line})" if tex_line else \
+        "look for unbalanced braces or $ in the text of the frames"
+    return f"{head}:\n  {body}\n  {hint}"
 
 
 def _frame_at(tex_path: Path, line_no: int, frame_titles: dict[int, str]) -> str | None:

@@ -1,0 +1,54 @@
+"""The pipeline on the fixture lecture: determinism, LaTeX failures, failing topics."""
+
+from __future__ import annotations
+
+import pytest
+
+from nnarch.build import Options, build
+from nnarch.discover import discover
+from nnarch.errors import LatexError
+from nnarch.train import train_topic
+
+
+def test_training_is_deterministic(fixture_lectures):
+    source = discover(fixture_lectures).lectures[0].topics[0]
+    first = train_topic(source.topic, source.path, "cpu")
+    second = train_topic(source.topic, source.path, "cpu")
+    assert first.fit.train_loss == second.fit.train_loss
+    assert first.fit.test_loss == second.fit.test_loss
+
+
+def test_latex_failure_names_frame_line_and_error(fixture_lectures, tmp_path):
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace(
+        'Frame("Welcome", [Text("A fixture lecture for the tests.")])',
+        r'Frame("Welcome", [Text("A fixture lecture."), Math(r"x = \undefinedmacro{1}")])').replace(
+        "import Frame, Lecture, Text", "import Frame, Lecture, Math, Text"))
+    result = build(Options(fixture_lectures, tmp_path / "build", "cpu"))
+    errors = [e for e in result.errors if isinstance(e, LatexError)]
+    assert len(errors) == 1
+    message = str(errors[0])
+    assert "LaTeX failed in frame 'Welcome'" in message
+    assert "slides.tex:" in message and "Undefined control sequence" in message
+    assert not (tmp_path / "build" / "tiny" / "slides.pdf").exists()
+
+
+def test_a_broken_topic_does_not_stop_the_others(fixture_lectures, tmp_path):
+    (fixture_lectures / "tiny" / "broken.py").write_text("import torch\nTOPIC = 1 +\n")
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace('topics=("line",)', 'topics=("broken", "line")'))
+    result = build(Options(fixture_lectures, tmp_path / "build", "cpu"))
+    assert [o.name for o in result.outcomes if o.status == "trained"] == ["line"]
+    assert any("broken.py:2: syntax error" in str(e) for e in result.errors)
+    assert (tmp_path / "build" / "tiny" / "slides.pdf").exists()
+    assert not result.ok
+
+
+@pytest.mark.parametrize("option", ["fail_fast"])
+def test_fail_fast_stops_before_training(fixture_lectures, tmp_path, option):
+    (fixture_lectures / "tiny" / "broken.py").write_text("TOPIC = None\n")
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace('topics=("line",)', 'topics=("broken", "line")'))
+    result = build(Options(fixture_lectures, tmp_path / "build", "cpu", fail_fast=True))
+    assert result.outcomes == () and len(result.errors) == 1
+    assert "broken.py: TOPIC: expected a Topic(...) at module level, found nothing" in str(result.errors[0])
