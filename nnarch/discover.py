@@ -17,7 +17,7 @@ from . import topic as t
 from .errors import TopicError, did_you_mean, rel
 
 VALUE_REF = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?::([^}]*))?\}\}")
-RESULT_ROOTS = ("params", "history", "metrics", "variants", "recipe", "shapes")
+RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes")
 VARIANT_FIELDS = ("params", "final_train", "final_test")
 
 
@@ -175,6 +175,7 @@ def _field_problems(topic: t.Topic):
                            ("data", callable(topic.data), "a function data(seed) -> Splits"),
                            ("recipe", isinstance(topic.recipe, t.Recipe), "a Recipe(...)"),
                            ("metrics", isinstance(topic.metrics, dict), "a dict {name: fn(run)}"),
+                           ("facts", isinstance(topic.facts, dict), "a dict {name: fn(run)}"),
                            ("variants", isinstance(topic.variants, dict), "a dict {name: factory}")]:
         if not ok:
             yield f"{name}: expected {want}, found {type(getattr(topic, name)).__name__}"
@@ -261,10 +262,11 @@ def _path_problems(path, topic) -> list[str]:
     if parts[0] not in RESULT_ROOTS:
         return [f"value '{path}': unknown root '{parts[0]}'{did_you_mean(parts[0], RESULT_ROOTS)}; "
                 f"paths start with one of {', '.join(RESULT_ROOTS)}"]
-    if parts[0] == "metrics" and (len(parts) < 2 or parts[1] not in topic.metrics):
-        name = parts[1] if len(parts) > 1 else ""
-        return [f"value '{path}': no metric '{name}'{did_you_mean(name, topic.metrics)}; "
-                "declare it in metrics"]
+    for root, declared in (("metrics", topic.metrics), ("facts", topic.facts)):
+        if parts[0] == root and (len(parts) < 2 or parts[1] not in declared):
+            name = parts[1] if len(parts) > 1 else ""
+            return [f"value '{path}': no {root[:-1]} '{name}'{did_you_mean(name, declared)}; "
+                    f"declare it in {root}"]
     if parts[0] == "variants":
         if len(parts) < 2 or parts[1] not in topic.variants:
             name = parts[1] if len(parts) > 1 else ""

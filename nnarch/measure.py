@@ -44,6 +44,7 @@ def measure(trained: Trained) -> Measured:
         "shapes": trace_shapes(fit.model, trained.data.test[0][:2]),
         "history": _history(fit),
         "metrics": {name: _metric(fn, run, trained.path, name) for name, fn in topic.metrics.items()},
+        "facts": {name: _fact(fn, run, trained.path, name) for name, fn in topic.facts.items()},
         "variants": {name: {"params": sum(p.numel() for p in v.model.parameters()),
                             "architecture": architecture(v.model),
                             "final_train": v.train_loss[-1], "final_test": v.test_loss[-1]}
@@ -132,15 +133,26 @@ def _history(fit) -> dict:
 
 
 def _metric(fn, run, path, name) -> float:
-    try:
-        value = fn(run)
-    except Exception as error:
-        raise TopicError(f"{rel(path)}: metrics: '{name}': {type(error).__name__}: {error}") from error
-    if isinstance(value, torch.Tensor):
-        value = value.item()
+    value = _call(fn, run, path, "metrics", name)
     if not isinstance(value, (int, float)):
         raise TopicError(f"{rel(path)}: metrics: '{name}': expected a number, got {type(value).__name__}")
     return float(value)
+
+
+def _fact(fn, run, path, name):
+    value = _call(fn, run, path, "facts", name)
+    if not isinstance(value, (int, float, str)):
+        raise TopicError(f"{rel(path)}: facts: '{name}': expected a str or number, got "
+                         f"{type(value).__name__}")
+    return value
+
+
+def _call(fn, run, path, field, name):
+    try:
+        value = fn(run)
+    except Exception as error:
+        raise TopicError(f"{rel(path)}: {field}: '{name}': {type(error).__name__}: {error}") from error
+    return value.item() if isinstance(value, torch.Tensor) else value
 
 
 def lookup(results: dict, path: str):

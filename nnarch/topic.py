@@ -240,6 +240,9 @@ class Topic:
         figures: figures to draw after training.
         metrics: ``{name: fn}`` with ``fn(run) -> float``, computed after training; ``run`` has
             ``model`` (trained, on the CPU, in eval mode), ``data`` (the Splits) and ``history``.
+        facts: ``{name: fn}`` with ``fn(run) -> str | number``: other things the slides show that
+            are computed, not typed, e.g. a matrix typeset as LaTeX from a tensor
+            (``{{facts.adjacency}}``).
         claims: checked after training; a false one fails the build of this topic.
         variants: ``{name: factory}`` of further models trained with the same recipe and data, e.g. to
             compare depth and width; shown by `VariantTable`.
@@ -254,6 +257,7 @@ class Topic:
     frames: Sequence[Frame]
     figures: Sequence[FigureSpec] = ()
     metrics: dict = field(default_factory=dict)
+    facts: dict = field(default_factory=dict)
     claims: Sequence[Claim] = ()
     variants: dict = field(default_factory=dict)
     headline: str = "history.final_test"

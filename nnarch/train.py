@@ -75,21 +75,14 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
     train = tuple(_to(x, device) for x in data.train)
     test = tuple(_to(x, device) for x in data.test)
     loss_fn = LOSSES[recipe.loss]() if isinstance(recipe.loss, str) else recipe.loss
-    step = recipe.step or _supervised_step
+    step = recipe.step or supervised_step
     optimizer = OPTIMIZERS[recipe.optimizer](model.parameters(), lr=recipe.lr)
-    n = len(train[0])
     train_hist, test_hist = [], []
     for epoch in range(1, recipe.epochs + 1):
-        model.train()
-        total = 0.0
-        for idx in torch.randperm(n, generator=generator).split(recipe.batch_size):
-            idx = idx.to(device)
-            loss = _checked_step(step, model, tuple(x[idx] for x in train), loss_fn, where, epoch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(idx)
-        train_hist.append(total / n)
+        order = torch.randperm(len(train[0]), generator=generator).to(device)
+        batches = (tuple(x[idx] for x in train) for idx in order.split(recipe.batch_size))
+        train_hist.append(_checked(train_epoch, model, batches, loss_fn, optimizer, step,
+                                   where=where, epoch=epoch))
         test_hist.append(evaluate(model, test, loss_fn, step))
         if not math.isfinite(train_hist[-1]) or not math.isfinite(test_hist[-1]):
             raise TrainingError(f"{where}: recipe: the loss became {train_hist[-1]:g} (train) / "
@@ -100,21 +93,36 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
     return Fit(model.cpu().eval(), tuple(train_hist), tuple(test_hist))
 
 
+def train_epoch(model, batches, loss_fn, optimizer, step):
+    """One pass over the training batches; returns the mean training loss."""
+    model.train()
+    total, count = 0.0, 0
+    for batch in batches:
+        optimizer.zero_grad()
+        loss = step(model, batch, loss_fn)   # forward pass and loss
+        loss.backward()                      # gradients by backpropagation
+        optimizer.step()                     # update all weights
+        total += loss.item() * len(batch[0])
+        count += len(batch[0])
+    return total / count
+
+
 @torch.no_grad()
 def evaluate(model: nn.Module, split: tuple, loss_fn, step=None) -> float:
     """Mean loss of `model` over a whole split, in eval mode."""
     model.eval()
-    return float((step or _supervised_step)(model, split, loss_fn))
+    return float((step or supervised_step)(model, split, loss_fn))
 
 
-def _supervised_step(model, batch, loss_fn):
-    inputs, targets = batch[0], batch[1]
+def supervised_step(model, batch, loss_fn):
+    """The default step: predict from the inputs, compare with the targets."""
+    inputs, targets = batch
     return loss_fn(model(inputs), targets)
 
 
-def _checked_step(step, model, batch, loss_fn, where, epoch):
+def _checked(fn, *args, where, epoch):
     try:
-        return step(model, batch, loss_fn)
+        return fn(*args)
     except RuntimeError as error:
         if "shape" in str(error) or "size" in str(error):
             raise TrainingError(f"{where}: model: its output does not fit the data at epoch {epoch}: "
