@@ -159,9 +159,12 @@ def lookup(results: dict, path: str):
     """The value at a dotted path of the results namespace ('metrics.accuracy')."""
     value = results
     for part in path.split("."):
-        if not isinstance(value, dict) or part not in value:
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
             raise KeyError(path)
-        value = value[part]
     return value
 
 

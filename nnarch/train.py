@@ -94,14 +94,14 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
 
 
 def train_epoch(model, batches, loss_fn, optimizer, step):
-    """One pass over the training batches; returns the mean training loss."""
+    """One pass over the batches; the mean loss."""
     model.train()
     total, count = 0.0, 0
     for batch in batches:
         optimizer.zero_grad()
-        loss = step(model, batch, loss_fn)   # forward pass and loss
-        loss.backward()                      # gradients by backpropagation
-        optimizer.step()                     # update all weights
+        loss = step(model, batch, loss_fn)  # forward
+        loss.backward()                     # backward
+        optimizer.step()                    # update
         total += loss.item() * len(batch[0])
         count += len(batch[0])
     return total / count
@@ -115,7 +115,7 @@ def evaluate(model: nn.Module, split: tuple, loss_fn, step=None) -> float:
 
 
 def supervised_step(model, batch, loss_fn):
-    """The default step: predict from the inputs, compare with the targets."""
+    """Predict from the inputs, compare with targets."""
     inputs, targets = batch
     return loss_fn(model(inputs), targets)
 

@@ -8,7 +8,7 @@ LECTURE = Lecture(
     subtitle="Feed-forward networks: structure, capacity and learning",
     day=2,
     session="09:00–10:00",
-    topics=("ffnn",),
+    topics=("ffnn", "gnn", "cnn", "lstm"),
     intro=(
         Frame("Five-Day Schedule Overview", [ScheduleTable()]),
         Frame("Neural Network Architectures — Why Structure Matters", [

@@ -1,0 +1,277 @@
+"""LSTMs: an autoencoder trained on normal sensor sequences flags anomalies by reconstruction error.
+
+Normal sequences are noisy sine waves. Anomalous ones carry a spike, a level shift or a sudden change
+of frequency. The model never sees an anomaly in training; the threshold on the error comes from the
+training errors alone.
+"""
+
+import math
+
+import matplotlib.pyplot as plt
+import torch
+from torch import nn
+
+from nnarch.topic import (Bullets, Columns, Fig, FigureSpec, Frame, Listing, Math, Recipe,
+                          ShapeTable, Splits, Text, Topic, above, loss_decreases)
+
+SEQ_LEN = 60
+ANOMALY_KINDS = ("spike", "level shift", "frequency change")
+THRESHOLD_QUANTILE = 0.99  # flag what is rarer than 1 in 100 normal training sequences
+
+
+class LSTMAutoencoder(nn.Module):
+    def __init__(self, hidden_size=32, num_layers=2):
+        super().__init__()
+        self.encoder = nn.LSTM(1, hidden_size, num_layers,
+                               batch_first=True)
+        self.decoder = nn.LSTM(1, hidden_size, num_layers,
+                               batch_first=True)
+        self.out = nn.Linear(hidden_size, 1)
+
+    def forward(self, x):                  # x: (B, T, 1)
+        _, (h, c) = self.encoder(x)        # h, c: (L, B, H)
+        z = torch.zeros_like(x)            # decoder input
+        y, _ = self.decoder(z, (h, c))     # (B, T, H)
+        return self.out(y)                 # (B, T, 1)
+
+
+def normal_sequences(n, g):
+    """Sine waves with random period (18–24 steps), phase and amplitude, plus sensor noise."""
+    t = torch.arange(SEQ_LEN, dtype=torch.float32)
+    period = 18 + 6 * torch.rand(n, 1, generator=g)
+    phase = 2 * math.pi * torch.rand(n, 1, generator=g)
+    amplitude = 0.8 + 0.4 * torch.rand(n, 1, generator=g)
+    noise = 0.05 * torch.randn(n, SEQ_LEN, generator=g)
+    return amplitude * torch.sin(2 * math.pi * t / period + phase) + noise
+
+
+def anomalous_sequences(n, g):
+    """Normal sequences, each broken at a random time by one of ANOMALY_KINDS."""
+    x = normal_sequences(n, g)
+    kinds = torch.randint(0, len(ANOMALY_KINDS), (n,), generator=g)
+    start = torch.randint(10, 50, (n,), generator=g)
+    size = torch.rand(n, generator=g)
+    sign = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
+    t = torch.arange(SEQ_LEN, dtype=torch.float32)
+    for i in range(n):
+        s = int(start[i])
+        if kinds[i] == 0:
+            x[i, s] += sign[i] * (0.8 + 0.7 * size[i])
+        elif kinds[i] == 1:
+            x[i, s:] += sign[i] * (0.3 + 0.4 * size[i])
+        else:
+            x[i, s:] = 0.9 * torch.sin(2 * math.pi * t[s:] / (9 + 4 * size[i]) + 1.0)
+    return x, kinds
+
+
+def make_data(seed):
+    """800 normal training sequences; unseen test sets of 200 normal and 200 anomalous ones."""
+    g = torch.Generator().manual_seed(seed)
+    train = normal_sequences(800, g).unsqueeze(-1)
+    normal = normal_sequences(200, g).unsqueeze(-1)
+    anomalous, kinds = anomalous_sequences(200, g)
+    # An autoencoder's target is its input; the test loss is measured on unseen normal data.
+    return Splits(train=(train, train), test=(normal, normal),
+                  extras={"anomalous": anomalous.unsqueeze(-1), "kinds": kinds})
+
+
+def reconstruction_error(model, x):
+    """Mean squared error per sequence."""
+    model.eval()
+    with torch.no_grad():
+        return (model(x) - x).pow(2).mean(dim=(1, 2))
+
+
+def threshold(run):
+    return torch.quantile(reconstruction_error(run.model, run.data.train[0]), THRESHOLD_QUANTILE)
+
+
+def _scores(run):
+    """Errors of the unseen normal and anomalous sequences, with labels 0 (normal) / 1."""
+    normal = reconstruction_error(run.model, run.data.test[0])
+    anomalous = reconstruction_error(run.model, run.extras["anomalous"])
+    labels = torch.cat([torch.zeros(len(normal)), torch.ones(len(anomalous))])
+    return torch.cat([normal, anomalous]), labels
+
+
+def roc_auc(run):
+    """Probability that a random anomaly scores higher than a random normal sequence."""
+    scores, labels = _scores(run)
+    ranks = torch.empty_like(scores)
+    ranks[scores.argsort()] = torch.arange(1, len(scores) + 1, dtype=scores.dtype)
+    n_pos, n_neg = labels.sum(), (1 - labels).sum()
+    return (ranks[labels == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+
+
+def precision(run):
+    scores, labels = _scores(run)
+    flagged = scores > threshold(run)
+    return (flagged & (labels == 1)).sum() / flagged.sum().clamp(min=1)
+
+
+def recall(run):
+    scores, labels = _scores(run)
+    flagged = scores > threshold(run)
+    return (flagged & (labels == 1)).sum() / (labels == 1).sum()
+
+
+def hidden_shape(run):
+    """The encoder's final hidden state for a batch of 2, as (L, B, H)."""
+    _, (h, _) = run.model.encoder(run.data.test[0][:2])
+    return "(" + ", ".join(["B" if i == 1 else str(d) for i, d in enumerate(h.shape)]) + ")"
+
+
+def draw_examples(run):
+    normal, anomalous, kinds = run.data.test[0], run.extras["anomalous"], run.extras["kinds"]
+    fig, axes = plt.subplots(2, 1, sharex=True)
+    for x in normal[:3]:
+        axes[0].plot(x[:, 0], color="#1f5fa8", linewidth=1)
+    for k in range(len(ANOMALY_KINDS)):
+        x = anomalous[kinds == k][0]
+        axes[1].plot(x[:, 0], color="#c0392b", linewidth=1, alpha=0.5 + 0.25 * k)
+    axes[0].set_title("normal", fontsize=7)
+    axes[1].set_title("anomalous: " + ", ".join(ANOMALY_KINDS), fontsize=7)
+    axes[1].set_xlabel("time step")
+    fig.tight_layout()
+    return fig
+
+
+def draw_reconstructions(run):
+    """Input (solid) and reconstruction (dashed): two normal and one of each anomaly kind."""
+    normal, anomalous, kinds = run.data.test[0], run.extras["anomalous"], run.extras["kinds"]
+    picks = [(normal[i], "normal", "#1f5fa8") for i in range(2)]
+    picks += [(anomalous[kinds == k][0], ANOMALY_KINDS[k], "#c0392b") for k in range(3)]
+    fig, axes = plt.subplots(2, 3, sharex=True, sharey=True)
+    with torch.no_grad():
+        for ax, (x, name, colour) in zip(axes.flat, picks):
+            ax.plot(x[:, 0], color=colour, linewidth=1)
+            ax.plot(run.model(x.unsqueeze(0))[0, :, 0], color=colour, linestyle="--", linewidth=1)
+            ax.set_title(name, fontsize=7, color=colour)
+    axes.flat[-1].set_axis_off()
+    axes.flat[-1].text(0.05, 0.5, "solid: input\ndashed: reconstruction", fontsize=7,
+                       transform=axes.flat[-1].transAxes, va="center")
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def draw_histogram(run):
+    scores, labels = _scores(run)
+    fig, ax = plt.subplots()
+    bins = torch.logspace(math.log10(scores.min()), math.log10(scores.max()), 40)
+    ax.hist(scores[labels == 0], bins=bins, color="#1f5fa8", alpha=0.7, label="normal")
+    ax.hist(scores[labels == 1], bins=bins, color="#c0392b", alpha=0.7, label="anomalous")
+    ax.axvline(float(threshold(run)), color="#222222", linestyle="--", label="threshold")
+    ax.set_xscale("log")
+    ax.set(xlabel="reconstruction error (MSE)", ylabel="sequences")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+TOPIC = Topic(
+    name="lstm",
+    title="Long Short-Term Memory (LSTM)",
+    model=LSTMAutoencoder,
+    data=make_data,
+    recipe=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=15, batch_size=32, seed=0),
+    metrics={"roc_auc": roc_auc, "precision": precision, "recall": recall, "threshold": threshold},
+    facts={"hidden_shape": hidden_shape},
+    headline="metrics.roc_auc",
+    claims=[loss_decreases("train"), above("metrics.roc_auc", 0.95, "ROC-AUC at least 0.95")],
+    figures=[
+        FigureSpec("examples", "custom", draw=draw_examples, size="column",
+                   caption="Normal vs. anomalous sensor sequences",
+                   alt="Top: three smooth noisy sine waves in blue. Bottom: three red sequences, "
+                       "one with a spike, one with a jump in level, one whose oscillation suddenly "
+                       "speeds up."),
+        FigureSpec("reconstructions", "custom", draw=draw_reconstructions, size="column",
+                   caption="Input (solid) vs. reconstruction (dashed); blue normal, red anomalous",
+                   alt="Five panels. In the two blue normal sequences the dashed reconstruction "
+                       "follows the input. In the three red anomalies it follows a smooth sine "
+                       "wave and misses the spike, the level shift and the faster oscillation."),
+        FigureSpec("histogram", "custom", draw=draw_histogram, size="column",
+                   caption="Reconstruction errors of unseen sequences and the threshold",
+                   alt="Histogram on a log axis: normal errors cluster low, anomalous errors lie "
+                       "mostly to the right of the dashed threshold line."),
+        FigureSpec("loss", "loss_curve", size="column", caption="Reconstruction loss per epoch",
+                   alt="Training and test reconstruction loss falling over the epochs."),
+    ],
+    frames=[
+        Frame("Why LSTMs for Time Series and Anomalies?", [
+            Columns(left=[
+                Bullets(["sequential sensor data", "correlations across time",
+                         "deviations that unfold over time"], heading="Problem setting"),
+                Bullets(["no explicit memory", "a fixed, limited window of context"],
+                        heading="Why not an FFNN or CNN?"),
+            ], right=[
+                Text("Key idea: *an anomaly is a temporal inconsistency*."),
+                Bullets(["an explicit memory state", "gates that control what flows",
+                         "dependencies over long spans"], heading="An LSTM provides"),
+            ]),
+        ]),
+        Frame("LSTM Cell: Gated Memory Equations", [
+            Columns(left=[
+                Bullets(["cell state $c_t$: long-term memory", "hidden state $h_t$: what is shown"],
+                        heading="State"),
+                Bullets(["forget $f_t$: how much old memory to keep",
+                         "input $i_t$: how much new information to write",
+                         "output $o_t$: how much memory to expose"], heading="Gates"),
+                Text("The update of $c_t$ is *additive*, so gradients survive long sequences."),
+            ], right=[
+                Math(r"f_t &= \sigma(W_f x_t + U_f h_{t-1} + b_f) \\"
+                     r"i_t &= \sigma(W_i x_t + U_i h_{t-1} + b_i) \\"
+                     r"\tilde{c}_t &= \tanh(W_c x_t + U_c h_{t-1} + b_c) \\"
+                     r"c_t &= f_t \odot c_{t-1} + i_t \odot \tilde{c}_t \\"
+                     r"o_t &= \sigma(W_o x_t + U_o h_{t-1} + b_o) \\"
+                     r"h_t &= o_t \odot \tanh(c_t)"),
+                Text("$x_t \\in \\mathbb{R}^m$, $h_t, c_t \\in \\mathbb{R}^n$; $W_*, U_*, b_*$ are "
+                     "learned."),
+            ]),
+        ]),
+        Frame("From LSTM States to Reconstruction Error", [
+            Columns(left=[
+                Bullets(["a sequence $x_{1:T}$, one value per step",
+                         "the LSTM updates $(h_t, c_t)$ step by step",
+                         "a linear read-out gives $\\hat{x}_t$"], heading="Reconstruction"),
+                Math(r"\hat{x}_t = W_y h_t + b_y"),
+            ], right=[
+                Math(r"\mathcal{L} = \frac{1}{T} \sum_{t=1}^{T} \lVert x_t - \hat{x}_t \rVert^2"),
+                Bullets(["low error: a normal sequence", "high error: an anomaly"],
+                        heading="Anomaly detection"),
+                Text("$W_y, b_y$ are learned together with the LSTM weights."),
+            ]),
+        ]),
+        Frame("LSTM Autoencoder for Anomaly Detection", [
+            Columns(left=[
+                Bullets(["learn to reproduce *normal* behaviour only",
+                         "reconstruct the whole input sequence"], heading="Autoencoder principle"),
+                Bullets(["a large reconstruction error", "rare under normal dynamics"],
+                        heading="Anomaly criterion"),
+                Text("Assumption: normal $\\Rightarrow$ low error. Trained on {{recipe.epochs}} "
+                     "epochs of 800 normal sequences."),
+            ], right=[
+                Fig("examples"),
+            ]),
+        ]),
+        Frame("Coding the LSTM Autoencoder", [
+            Columns(left=[
+                Listing(LSTMAutoencoder),
+                Text("Encoder state $(h, c)$: {{facts.hidden_shape}}; {{params.total}} parameters."),
+            ], right=[
+                ShapeTable(),
+                Fig("loss"),
+            ]),
+        ]),
+        Frame("Detected Anomalies in Sensor Data", [
+            Columns(left=[
+                Fig("reconstructions"),
+                Text("The model flags *temporal inconsistency*: what it cannot reconstruct."),
+            ], right=[
+                Fig("histogram"),
+                Text("On 400 unseen sequences: ROC-AUC {{metrics.roc_auc:.3f}}, precision "
+                     "{{metrics.precision:.2f}}, recall {{metrics.recall:.2f}} at the 99th "
+                     "percentile of training errors."),
+            ]),
+        ]),
+    ],
+)
