@@ -151,13 +151,30 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     timings["compile"] = time.perf_counter() - t0
 
     target = options.out / slug
+    figures = [f for _, _, files in built for f in files.values()]
+    published = _publish_figures(figures, target / "figures")
     copy_atomic(pdf, target / "slides.pdf")
     write_atomic(target / "slides.tex", tex)
     write_atomic(target / "slides.html", html)
     names = set(lecture.lecture.topics)
     report = _report(lecture, [o for o in outcomes if o.name in names], done, options, timings)
     write_report(target / "report.json", report)
-    return [target / "slides.pdf", target / "slides.tex", target / "slides.html", target / "report.json"]
+    return [target / "slides.pdf", target / "slides.tex", target / "slides.html", target / "report.json",
+            *published]
+
+
+def _publish_figures(figures, folder: Path) -> list[Path]:
+    """Each figure as PDF and SVG beside the slides (slides.tex refers to them); drop stale ones."""
+    from .publish import copy_atomic
+    paths = []
+    for files in figures:
+        for source in (files.pdf, files.svg):
+            copy_atomic(source, folder / source.name)
+            paths.append(folder / source.name)
+    for old in folder.glob("*") if folder.exists() else ():
+        if old not in paths:
+            old.unlink()
+    return paths
 
 
 def _report(lecture, outcomes, done, options, timings) -> dict:

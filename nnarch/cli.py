@@ -63,7 +63,8 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
             console.print("".join(traceback.format_exception(error.__cause__)), markup=False)
         _error(error)
     for path in result.artifacts:
-        out.print(f"wrote {path}", highlight=False)
+        if path.parent.name != "figures":
+            out.print(f"wrote {path}", highlight=False)
     if not result.ok:
         raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
 

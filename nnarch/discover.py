@@ -63,6 +63,10 @@ def _lecture(folder: Path, package: str) -> LectureSource:
     _ensure_parent(package, folder.parent)
     lecture = _declared(_load(init, name, package=True), init, "LECTURE", t.Lecture)
     topics, errors = [], []
+    problems = _lecture_problems(lecture)
+    if problems:
+        errors.append(TopicError(f"{rel(init)}: {len(problems)} problem(s) in LECTURE:\n  "
+                                 + "\n  ".join(problems)))
     for topic_name in lecture.topics:
         path = folder / f"{topic_name}.py"
         try:
@@ -77,6 +81,25 @@ def _lecture(folder: Path, package: str) -> LectureSource:
         except TopicError as error:
             errors.append(error)
     return LectureSource(folder, lecture, tuple(topics), tuple(errors))
+
+
+def _lecture_problems(lecture: t.Lecture) -> list[str]:
+    """Lecture frames may show topics' values ({{topics.ffnn.params.total}}) but no figures."""
+    problems = []
+    for frame in list(lecture.intro) + list(lecture.summary):
+        for block in _walk(frame.blocks):
+            if isinstance(block, t.Fig):
+                problems.append(f"frames: '{frame.title}': Fig('{block.name}'): figures belong to "
+                                "topics; move this frame into a topic")
+            for text in _texts(block):
+                for match in VALUE_REF.finditer(text):
+                    parts = match.group(1).split(".")
+                    if parts[0] != "topics" or len(parts) < 3 or parts[1] not in lecture.topics:
+                        name = parts[1] if len(parts) > 1 else ""
+                        problems.append(f"frames: '{frame.title}': value '{match.group(1)}': "
+                                        f"expected topics.<topic>.<path> with a topic of this "
+                                        f"lecture{did_you_mean(name, lecture.topics)}")
+    return problems
 
 
 def _package(root: Path) -> str:

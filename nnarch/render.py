@@ -86,6 +86,9 @@ def fill(text: str, ctx: Context, math: bool = False) -> str:
         try:
             v = lookup(ctx.results, match.group(1))
         except KeyError:
+            parts = match.group(1).split(".")
+            if parts[0] == "topics" and len(parts) > 1 and parts[1] not in ctx.results["topics"]:
+                return "n/a"  # that topic failed or was not selected; the summary still builds
             raise TopicError(f"{ctx.where}: frames: value '{match.group(1)}' does not exist in the "
                              "run; see report.json for the paths there are") from None
         return format_value(v, match.group(2), math)

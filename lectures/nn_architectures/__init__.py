@@ -1,11 +1,11 @@
 """Day 2, first session: Neural Network Architectures. Topics appear in the order listed here."""
 
-from nnarch.topic import Bullets, Columns, Frame, Lecture, Math, ScheduleTable, Text
+from nnarch.topic import Bullets, Columns, Frame, Lecture, Math, ScheduleTable, Table, Text
 
 LECTURE = Lecture(
     slug="nn-architectures",
     title="Neural Network Architectures",
-    subtitle="Feed-forward networks: structure, capacity and learning",
+    subtitle="FFNN, GNN, CNN and LSTM: matching the structure of the model to the data",
     day=2,
     session="09:00–10:00",
     topics=("ffnn", "gnn", "cnn", "lstm"),
@@ -32,6 +32,28 @@ LECTURE = Lecture(
                          r"\mathcal{H}_{\text{GNN}} &= \{ f_\theta(G) \mid G = (V, E, X) \}"),
                 ],
             ),
+        ]),
+    ),
+    summary=(
+        Frame("Neural Network Architectures — Chapter Summary", [
+            Table(["architecture", "inductive bias", "task shown", "measured here"], [
+                ["FFNN", "none beyond smoothness: global function approximation",
+                 "regression of a 1-D function", "test MSE {{topics.ffnn.metrics.test_mse:.1e}}"],
+                ["GNN", "interactions along the edges of a graph",
+                 "one step of advection on a ring", "test MSE {{topics.gnn.metrics.test_mse:.1e}}"],
+                ["CNN", "locality and translation invariance", "function classification",
+                 "accuracy {{topics.cnn.metrics.test_accuracy:.1%}}"],
+                ["LSTM", "temporal dependencies in gated memory", "anomaly detection",
+                 "ROC-AUC {{topics.lstm.metrics.roc_auc:.3f}}"],
+            ]),
+            Columns(left=[
+                Bullets(["structure is encoded in the connectivity",
+                         "each model was trained and measured for these slides"],
+                        heading="Inductive bias"),
+            ], right=[
+                Bullets(["the architecture must match the structure of the data",
+                         "no network is best for every problem"], heading="Core message"),
+            ]),
         ]),
     ),
 )
