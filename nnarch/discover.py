@@ -252,6 +252,14 @@ def _frame_problems(frame, topic, figure_names, module) -> list[str]:
     return problems
 
 
+def frame_texts(frame: t.Frame, math: bool = True):
+    """Every piece of inline-markup text of a frame; without `math`, only text shown as text."""
+    yield frame.title
+    for block in _walk(frame.blocks):
+        if math or not isinstance(block, t.Math):
+            yield from (text for text in _texts(block) if math or "$" not in text)
+
+
 def _walk(blocks):
     for block in blocks:
         yield block
