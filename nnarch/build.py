@@ -9,8 +9,9 @@ from pathlib import Path
 
 from . import __version__
 from .discover import LectureSource, TopicSource, discover
+from .cache import Cache, training_key
 from .errors import NnarchError
-from .plan import Plan, make_plan
+from .plan import Plan, make_plan, record_success, up_to_date
 from .topic import Course
 
 
@@ -21,6 +22,13 @@ class Options:
     device: str = "auto"
     topics: tuple[str, ...] = ()
     fail_fast: bool = False
+    budget: str = "full"            # "quick": the topics' quick recipes, claims not enforced
+    force: tuple[str, ...] = ()     # topics to retrain even when cached; "all" for every one
+    jobs: int = 1                   # topics trained in parallel processes
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.out / ".cache"
 
 
 @dataclass
@@ -43,6 +51,7 @@ class BuildResult:
     outcomes: tuple[TopicOutcome, ...]
     artifacts: tuple[Path, ...]
     errors: tuple[NnarchError, ...]
+    up_to_date: bool = False
 
     @property
     def ok(self) -> bool:
@@ -62,6 +71,9 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
     """Build every selected lecture; one failing topic does not stop the others (unless fail_fast)."""
     progress = progress or Progress()
     from .publish import ensure_writable
+    unchanged = up_to_date(options)
+    if unchanged is not None:
+        return BuildResult((), tuple(unchanged), (), up_to_date=True)
     ensure_writable(options.out)
     discovered = discover(options.lectures)
     plan = make_plan(discovered, options.topics)
@@ -70,8 +82,9 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
         return BuildResult((), (), tuple(errors))
 
     outcomes, done = [], {}
+    pretrained = _train_parallel(plan.topics, options, progress) if options.jobs > 1 else {}
     for source in plan.topics:
-        outcome, measured, figures = _build_topic(source, options, progress)
+        outcome, measured, figures = _build_topic(source, options, progress, pretrained.get(source.name))
         outcomes.append(outcome)
         progress.topic_finished(outcome)
         if outcome.error:
@@ -87,40 +100,84 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
             artifacts += _publish_lecture(lecture, discovered.course, done, outcomes, options, progress)
         except NnarchError as error:
             errors.append(error)
+    if not errors:
+        record_success(options, artifacts)
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))
 
 
-def _build_topic(source: TopicSource, options: Options, progress: Progress):
-    """Train, measure, check the claims of, and draw one topic; errors end up in the outcome."""
+def _build_topic(source: TopicSource, options: Options, progress: Progress, pretrained=None):
+    """Train (or restore), measure, check the claims of, and draw one topic."""
     from .figures import draw_topic
     from .measure import claim_error, lookup, measure
-    from .train import train_topic
 
     outcome = TopicOutcome(source.name, source.path)
-    start = time.perf_counter()
     progress.topic_started(source.name, source.topic.recipe.epochs)
     try:
-        trained = train_topic(source.topic, source.path, options.device,
-                              lambda name, e, loss: progress.epoch(name, e, loss))
-        outcome.stages["train"] = trained.seconds
+        if isinstance(pretrained, NnarchError):
+            raise pretrained
+        t0 = time.perf_counter()
+        trained, outcome.status, key = pretrained or _train_or_restore(source, options, progress)
+        outcome.stages["train"] = trained.seconds if outcome.status == "trained" else 0.0
+        outcome.stages["load"] = time.perf_counter() - t0 - (0.0 if pretrained else outcome.stages["train"])
         t0 = time.perf_counter()
         measured = measure(trained)
         outcome.stages["measure"] = time.perf_counter() - t0
         outcome.params = measured.results["params"]["total"]
         outcome.headline = (source.topic.headline, lookup(measured.results, source.topic.headline))
         outcome.claims = measured.claims
-        if measured.failed_claims:
+        if measured.failed_claims and options.budget == "full":
             raise claim_error(measured)
         t0 = time.perf_counter()
-        figures = draw_topic(measured, _work_dir(options, source) / "figures")
+        figures = draw_topic(measured, _work_dir(options, source) / "figures",
+                             Cache(options.cache_dir), key)
         outcome.stages["draw"] = time.perf_counter() - t0
-        outcome.status = "trained"
         return outcome, measured, figures
     except NnarchError as error:
         outcome.status, outcome.error = "failed", error
         return outcome, None, None
     finally:
-        outcome.seconds = time.perf_counter() - start
+        outcome.seconds = sum(outcome.stages.values())
+
+
+def _train_parallel(sources, options: Options, progress: Progress) -> dict:
+    """Train the topics that miss the cache in `options.jobs` processes; {name: (Trained, ...)}."""
+    from .jobs import train_in_parallel
+    from .train import resolve_device, restore_topic
+
+    cache, device = Cache(options.cache_dir), resolve_device(options.device).type
+    keys = {s.name: training_key(s.topic, device, options.budget) for s in sources}
+    forced = {s.name for s in sources if s.name in options.force or "all" in options.force}
+    missing = [s for s in sources if s.name in forced or cache.load_fit(keys[s.name]) is None]
+    progress.stage(f"training {len(missing)} topic(s) in {options.jobs} processes")
+    results = train_in_parallel([(options.lectures, s.path.parent.name, s.name, options.device,
+                                  options.budget) for s in missing], options.jobs,
+                                lambda name: progress.stage(f"{name}: trained"))
+    pretrained = {}
+    for source in missing:
+        result = results[source.name]
+        if isinstance(result, NnarchError):
+            pretrained[source.name] = result
+        elif not isinstance(result, Exception):
+            cache.store_fit(keys[source.name], *result)
+            trained = restore_topic(source.topic, source.path, *result, options.budget)
+            pretrained[source.name] = (trained, "trained", keys[source.name])
+    return pretrained
+
+
+def _train_or_restore(source: TopicSource, options: Options, progress: Progress):
+    """(Trained, "trained" or "cached", cache key): from the cache unless the key changed or forced."""
+    from .train import checkpoint, resolve_device, restore_topic, train_topic
+
+    cache = Cache(options.cache_dir)
+    key = training_key(source.topic, resolve_device(options.device).type, options.budget)
+    forced = source.name in options.force or "all" in options.force
+    loaded = None if forced else cache.load_fit(key)
+    if loaded:
+        return restore_topic(source.topic, source.path, *loaded, options.budget), "cached", key
+    trained = train_topic(source.topic, source.path, options.device,
+                          lambda name, e, loss: progress.epoch(name, e, loss), options.budget)
+    cache.store_fit(key, *checkpoint(trained))
+    return trained, "trained", key
 
 
 def _work_dir(options: Options, source: TopicSource) -> Path:

@@ -43,20 +43,30 @@ def _fail(error: BaseException, debug: bool) -> None:
 def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these topics (default: all)."),
           lectures: Path = LECTURES, out_dir: Path = OUT,
           device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+          budget: str = typer.Option("full", "--budget", help="full, or quick for a preview."),
+          force: Optional[List[str]] = typer.Option(None, "--force",
+                                                    help="Retrain this topic even if cached ('all': every one)."),
+          jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Topics trained in parallel."),
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
           debug: bool = DEBUG) -> None:
-    """Train every topic, check its claims, and build slides (PDF and HTML) and report.json."""
-    if device not in ("auto", "cpu", "cuda"):
-        console.print(f"[bold red]error:[/] --device: expected auto, cpu or cuda, got '{device}'")
-        raise typer.Exit(2)
+    """Train every topic (or reuse the cache), check its claims, build slides and report.json."""
+    for name, value, allowed in (("--device", device, ("auto", "cpu", "cuda")),
+                                 ("--budget", budget, ("full", "quick"))):
+        if value not in allowed:
+            console.print(f"[bold red]error:[/] {name}: expected {' or '.join(allowed)}, got '{escape(value)}'")
+            raise typer.Exit(2)
     from .build import Options, build as run_build
     from .progress import RichProgress
-    options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast)
+    options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast, budget,
+                      tuple(force or ()), jobs)
     try:
         with RichProgress(console) as progress:
             result = run_build(options, progress)
     except NnarchError as error:
         _fail(error, debug)
+    if result.up_to_date:
+        out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
+        return
     _summary(result)
     for error in result.errors:
         if debug and error.__cause__:
@@ -156,10 +166,12 @@ def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lect
 
 
 @app.command()
-def clean(out_dir: Path = OUT) -> None:
-    """Remove the build folder."""
+def clean(out_dir: Path = OUT,
+          cache: bool = typer.Option(False, "--cache", help="Empty only the cache (build/.cache).")) -> None:
+    """Remove the build folder, or with --cache only the cached weights, histories and figures."""
     from .publish import clean as remove
-    out.print(f"removed {out_dir}" if remove(out_dir) else f"nothing to remove: {out_dir} does not exist")
+    target = out_dir / ".cache" if cache else out_dir
+    out.print(f"removed {target}" if remove(target) else f"nothing to remove: {target} does not exist")
 
 
 if __name__ == "__main__":

@@ -37,19 +37,29 @@ class FigureFiles:
     size: str
 
 
-def draw_topic(measured: Measured, out_dir: Path) -> dict[str, FigureFiles]:
-    """Draw every figure of one topic into `out_dir`; return them by name."""
+def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | None = None
+               ) -> dict[str, FigureFiles]:
+    """Draw every figure of one topic into `out_dir` (or copy it from the cache); return them by name."""
+    from .cache import figure_key
     topic = measured.trained.topic
     out_dir.mkdir(parents=True, exist_ok=True)
     run = run_view(measured)
     files = {}
     for spec in topic.figures:
-        with plt.rc_context(STYLE):
-            fig = draw_figure(spec, run, rel(measured.trained.path))
-            stem = out_dir / f"{topic.name}-{spec.name}"
-            _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
-            _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
-            plt.close(fig)
+        stem = out_dir / f"{topic.name}-{spec.name}"
+        cached = cache.figure_paths(figure_key(train_key, spec)) if cache and train_key else None
+        if cached and all(p.exists() for p in cached):
+            for source, suffix in zip(cached, (".pdf", ".svg")):
+                _copy(source, stem.with_suffix(suffix))
+        else:
+            with plt.rc_context(STYLE):
+                fig = draw_figure(spec, run, rel(measured.trained.path))
+                _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
+                _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
+                plt.close(fig)
+            if cached:
+                for target, suffix in zip(cached, (".pdf", ".svg")):
+                    _copy(stem.with_suffix(suffix), target)
         files[spec.name] = FigureFiles(spec.name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"),
                                        spec.caption, spec.alt, spec.size)
     return files
@@ -73,6 +83,11 @@ def run_view(measured: Measured) -> SimpleNamespace:
     trained = measured.trained
     return SimpleNamespace(model=trained.fit.model, data=trained.data, extras=trained.data.extras,
                            history=trained.fit, results=measured.results, topic=trained.topic)
+
+
+def _copy(source: Path, target: Path) -> None:
+    from .publish import copy_atomic
+    copy_atomic(source, target)
 
 
 def _save(fig, path: Path, metadata: dict) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .discover import Discovered, LectureSource, TopicSource
 from .errors import NnarchError, did_you_mean
@@ -26,3 +27,59 @@ def make_plan(discovered: Discovered, wanted: tuple[str, ...] = ()) -> Plan:
     lectures = [lec for lec in discovered.lectures
                 if not wanted or any(name in wanted for name in lec.lecture.topics)]
     return Plan(tuple(lectures), tuple(src for _, src in chosen))
+
+
+# --------------------------------------------------------------------------------------------------
+# Up to date? Decided from file hashes alone, as make does: no torch, no topic module imported.
+
+_VERSIONED = ("torch", "torch-geometric", "matplotlib", "jinja2", "latex2mathml", "numpy")
+
+
+def _inputs_digest(options) -> str:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .fingerprint import file_digest
+    here = Path(__file__).resolve().parent
+    files = [*Path(options.lectures).rglob("*.py"), *(here.parent / "templates").glob("*"),
+             *here.glob("*.py")]
+    versions = []
+    for name in _VERSIONED:
+        try:
+            versions.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            versions.append(f"{name}=absent")
+    settings = [options.device, options.budget, *options.topics, platform.node(), *versions]
+    return file_digest(files) + "|" + "|".join(settings)
+
+
+def _stamp(options) -> Path:
+    return options.cache_dir / "stamp.json"
+
+
+def up_to_date(options) -> list[Path] | None:
+    """The outputs of the last successful build if nothing it depends on has changed, else None."""
+    import json
+
+    from .fingerprint import file_digest
+    try:
+        stamp = json.loads(_stamp(options).read_text())
+    except (OSError, ValueError):
+        return None
+    if options.force or stamp.get("inputs") != _inputs_digest(options):
+        return None
+    outputs = [Path(p) for p in stamp["outputs"]]
+    if not all(p.exists() for p in outputs) or file_digest(outputs) != stamp["outputs_digest"]:
+        return None
+    return outputs
+
+
+def record_success(options, outputs) -> None:
+    """Remember the inputs and outputs of a build that succeeded, for `up_to_date`."""
+    import json
+
+    from .fingerprint import file_digest
+    from .publish import write_atomic
+    outputs = sorted(str(p) for p in outputs)
+    write_atomic(_stamp(options), json.dumps({"inputs": _inputs_digest(options), "outputs": outputs,
+                                              "outputs_digest": file_digest(outputs)}))

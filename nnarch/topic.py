@@ -247,6 +247,9 @@ class Topic:
         variants: ``{name: factory}`` of further models trained with the same recipe and data, e.g. to
             compare depth and width; shown by `VariantTable`.
         headline: the path of the number shown in the build summary, e.g. ``"metrics.test_mse"``.
+        quick: a cheaper recipe for previews (``nnarch build --budget quick``): fewer epochs; a
+            data function that accepts a ``budget`` keyword gets ``"quick"`` or ``"full"`` and may
+            make fewer samples. Claims are reported, not enforced, in quick builds.
     """
 
     name: str
@@ -261,6 +264,7 @@ class Topic:
     claims: Sequence[Claim] = ()
     variants: dict = field(default_factory=dict)
     headline: str = "history.final_test"
+    quick: Recipe | None = None
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from dataclasses import dataclass
@@ -14,6 +15,10 @@ from torch import nn
 from .errors import TopicError, TrainingError, rel
 from .topic import Recipe, Splits, Topic
 
+# One CPU thread per training: results then do not depend on how many cores or parallel jobs a
+# build has (floating-point sums change with the thread count), and these small models train as
+# fast on one thread as on two. Parallelism comes from --jobs, one topic per process.
+TRAIN_THREADS = 1
 LOSSES = {"mse": nn.MSELoss, "cross_entropy": nn.CrossEntropyLoss}
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
@@ -49,21 +54,60 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def recipe_for(topic: Topic, budget: str = "full") -> Recipe:
+    """The recipe a build uses: the topic's quick one for quick previews, when it has one."""
+    return topic.quick if budget == "quick" and topic.quick else topic.recipe
+
+
+def make_data(topic: Topic, path: Path, budget: str = "full") -> Splits:
+    """The topic's seeded splits; a data function that takes `budget` is told the budget."""
+    kwargs = {"budget": budget} if "budget" in inspect.signature(topic.data).parameters else {}
+    data = _call(topic.data, rel(path), "data", recipe_for(topic, budget).seed, **kwargs)
+    if not isinstance(data, Splits):
+        raise TopicError(f"{rel(path)}: data: expected data(seed) to return Splits(train, test), "
+                         f"found {type(data).__name__}")
+    return data
+
+
 def train_topic(topic: Topic, path: Path, device: str = "auto",
-                on_epoch: Callable[[str, int, float], None] | None = None) -> Trained:
+                on_epoch: Callable[[str, int, float], None] | None = None,
+                budget: str = "full") -> Trained:
     """Build the data, train the model and every variant with the topic's recipe."""
     start = time.perf_counter()
     where = rel(path)
     dev = resolve_device(device)
-    data = _call(topic.data, where, "data", topic.recipe.seed)
-    if not isinstance(data, Splits):
-        raise TopicError(f"{where}: data: expected data(seed) to return Splits(train, test), "
-                         f"found {type(data).__name__}")
-    fit = fit_model(build_model(topic, path), data, topic.recipe, dev, where,
-                    lambda e, loss: on_epoch and on_epoch(topic.name, e, loss))
-    variants = {name: fit_model(build_model(topic, path, name), data, topic.recipe, dev, where)
-                for name in topic.variants}
+    recipe = recipe_for(topic, budget)
+    data = make_data(topic, path, budget)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(TRAIN_THREADS)
+    try:
+        fit = fit_model(build_model(topic, path), data, recipe, dev, where,
+                        lambda e, loss: on_epoch and on_epoch(topic.name, e, loss))
+        variants = {name: fit_model(build_model(topic, path, name), data, recipe, dev, where)
+                    for name in topic.variants}
+    finally:
+        torch.set_num_threads(threads)
     return Trained(topic, path, data, fit, variants, dev.type, time.perf_counter() - start)
+
+
+def restore_topic(topic: Topic, path: Path, states: dict, entry: dict, budget: str = "full") -> Trained:
+    """A Trained rebuilt from cached weights and histories, without training."""
+    def fit(name, variant=None):
+        model = build_model(topic, path, variant)
+        model.load_state_dict(states[name])
+        history = entry["histories"][name]
+        return Fit(model.eval(), tuple(history["train"]), tuple(history["test"]))
+    return Trained(topic, path, make_data(topic, path, budget), fit("model"),
+                   {name: fit(f"variant:{name}", name) for name in topic.variants},
+                   entry["device"], entry["seconds"])
+
+
+def checkpoint(trained: Trained) -> tuple[dict, dict]:
+    """The state dicts and the JSON entry that `restore_topic` needs."""
+    fits = {"model": trained.fit, **{f"variant:{n}": f for n, f in trained.variants.items()}}
+    states = {name: f.model.state_dict() for name, f in fits.items()}
+    histories = {name: {"train": list(f.train_loss), "test": list(f.test_loss)} for name, f in fits.items()}
+    return states, {"histories": histories, "device": trained.device, "seconds": trained.seconds}
 
 
 def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.device, where: str,
@@ -133,7 +177,7 @@ def _checked(fn, *args, where, epoch):
 
 def build_model(topic: Topic, path: Path, variant: str | None = None) -> nn.Module:
     """The topic's model (or one of its variants), initialised from the recipe's seed."""
-    torch.manual_seed(topic.recipe.seed)
+    torch.manual_seed(topic.recipe.seed)  # the full and the quick recipe start from the same weights
     factory, field = (topic.model, "model") if variant is None else (topic.variants[variant],
                                                                      f"variants.{variant}")
     where = rel(path)
@@ -144,9 +188,9 @@ def build_model(topic: Topic, path: Path, variant: str | None = None) -> nn.Modu
     return model
 
 
-def _call(fn, where: str, field: str, *args):
+def _call(fn, where: str, field: str, *args, **kwargs):
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except Exception as error:
         raise TopicError(f"{where}: {field}: {type(error).__name__}: {error}") from error
 

@@ -95,7 +95,7 @@ TOPIC = Topic(
                 Bullets(["Regression", "Classification", "Approximating an unknown function"],
                         heading="Where they are used"),
             ]),
-            Text("Every layer applies a transformation whose weights are learned from data."),
+            Text("Each layer applies a transformation whose weights are learned from data."),
         ]),
         Frame("FFNN as a Mathematical Mapping", [
             Columns(left=[

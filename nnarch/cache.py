@@ -1,0 +1,89 @@
+"""Cache: trained weights, loss histories and drawn figures, keyed by exactly what produced them.
+
+An entry is a folder named by its key, holding `weights.pt` (state dicts only, read back with
+`torch.load(weights_only=True)`, so nothing in the cache is ever unpickled as code) and
+`entry.json` (histories, timings and the SHA-256 of the weights). An entry whose checksum does not
+match is treated as missing and removed: the topic retrains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from . import __version__
+from .fingerprint import file_digest, fingerprint
+from .publish import write_atomic
+
+HERE = Path(__file__).resolve().parent
+
+
+def package_version(name: str) -> str:
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"
+
+
+def training_key(topic, device: str, budget: str) -> str:
+    """What training depends on: the model, data and step code, the recipe, versions, device."""
+    return fingerprint(topic.model, topic.data, topic.recipe, topic.variants, topic.quick, budget,
+                       device, package_version("torch"), package_version("torch-geometric"),
+                       __version__, file_digest([HERE / "train.py"]))
+
+
+def figure_key(train_key: str, spec) -> str:
+    """What a figure depends on: the trained model, its spec and draw code, and the plot style."""
+    return fingerprint(train_key, spec.kind, spec.draw, spec.size, package_version("matplotlib"),
+                       file_digest([HERE / "figures.py"]))
+
+
+class Cache:
+    """The cache folder, normally build/.cache."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def load_fit(self, key: str) -> tuple[dict, dict] | None:
+        """(state dicts by model name, entry) for a valid entry, else None (a bad one is removed)."""
+        folder = self.root / "train" / key
+        try:
+            entry = json.loads((folder / "entry.json").read_text())
+            data = (folder / "weights.pt").read_bytes()
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise ValueError("checksum mismatch")
+            import io
+
+            import torch
+            states = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+            return states, entry
+        except FileNotFoundError:
+            return None
+        except Exception:  # truncated, corrupted or foreign: drop it and retrain
+            shutil.rmtree(folder, ignore_errors=True)
+            return None
+
+    def store_fit(self, key: str, states: dict, entry: dict) -> None:
+        import io
+
+        import torch
+        buffer = io.BytesIO()
+        torch.save(states, buffer)
+        data = buffer.getvalue()
+        folder = self.root / "train" / key
+        write_atomic(folder / "weights.pt", data)
+        # entry.json last: an entry without it is incomplete and never read.
+        write_atomic(folder / "entry.json", json.dumps({**entry, "sha256": hashlib.sha256(data).hexdigest()}))
+
+    def figure_paths(self, key: str) -> tuple[Path, Path]:
+        folder = self.root / "figures"
+        return folder / f"{key}.pdf", folder / f"{key}.svg"
+
+    def clear(self) -> bool:
+        if self.root.exists():
+            shutil.rmtree(self.root)
+            return True
+        return False

@@ -1,0 +1,41 @@
+"""Jobs: train independent topics in parallel processes, without oversubscribing the cores."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+
+def train_in_parallel(work: list[tuple], jobs: int, on_done) -> dict:
+    """Train each (lectures root, lecture folder, topic, device, budget) in a pool of processes.
+
+    Returns {topic: (state dicts, entry)} for the trainings that succeeded and {topic: error} for
+    the others; `on_done(topic)` is called as each one finishes.
+    """
+    results = {}
+    # Each training runs on one thread (see train.TRAIN_THREADS), so more workers than cores would
+    # only make them wait for each other.
+    jobs = max(1, min(jobs, os.cpu_count() or 1, len(work)))
+    # spawn, not fork: a forked child of a process that already runs torch's thread pools can hang.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = {pool.submit(_train_one, *item): item[2] for item in work}
+        for future in futures:
+            name = futures[future]
+            try:
+                results[name] = future.result()
+            except Exception as error:  # reported by the caller as that topic's failure
+                results[name] = error
+            on_done(name)
+    return results
+
+
+def _train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str):
+    from .discover import discover
+    from .train import checkpoint, train_topic
+    found = discover(lectures)
+    source = next(s for lec in found.lectures if lec.path.name == lecture
+                  for s in lec.topics if s.name == topic)
+    return checkpoint(train_topic(source.topic, source.path, device, budget=budget))
