@@ -52,8 +52,11 @@ def discover(root: Path) -> Discovered:
     course_path = root / "course.py"
     if not course_path.exists():
         raise TopicError(f"{rel(course_path)}: file not found; create it with COURSE = Course(...)")
-    course = _declared(_load(course_path, f"{_package(root)}_course"), course_path, "COURSE", t.Course)
-    lectures = tuple(_lecture(p.parent, _package(root)) for p in sorted(root.glob("*/__init__.py")))
+    package = _package(root)
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]  # helpers imported by an earlier discover may have changed since
+    course = _declared(_load(course_path, f"{package}_course"), course_path, "COURSE", t.Course)
+    lectures = tuple(_lecture(p.parent, package) for p in sorted(root.glob("*/__init__.py")))
     return Discovered(course, lectures)
 
 

@@ -42,6 +42,9 @@ def _describe(obj, seen: set[int]) -> str:
         return f"{type(obj).__name__}(" + ",".join(_describe(o, seen) for o in items) + ")"
     if isinstance(obj, dict):
         return "{" + ",".join(f"{k!r}:{_describe(v, seen)}" for k, v in sorted(obj.items(), key=repr)) + "}"
+    if hasattr(obj, "__dataclass_fields__") and not inspect.isclass(obj):  # a Recipe, say
+        fields = {name: getattr(obj, name) for name in obj.__dataclass_fields__}
+        return f"{type(obj).__name__}{_describe(fields, seen)}"
     if not _is_user_code(obj):
         return _qualified(obj)
     if id(obj) in seen:
@@ -51,9 +54,6 @@ def _describe(obj, seen: set[int]) -> str:
         return _describe_class(obj, seen)
     if isinstance(obj, (types.FunctionType, types.MethodType)):
         return _describe_function(getattr(obj, "__func__", obj), seen)
-    if hasattr(obj, "__dataclass_fields__"):
-        fields = {name: getattr(obj, name) for name in obj.__dataclass_fields__}
-        return f"{type(obj).__name__}{_describe(fields, seen)}"
     return _qualified(type(obj)) + ":" + repr(obj)
 
 

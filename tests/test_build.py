@@ -36,7 +36,7 @@ def test_latex_failure_names_frame_line_and_error(fixture_lectures, tmp_path):
 def test_a_broken_topic_does_not_stop_the_others(fixture_lectures, tmp_path):
     (fixture_lectures / "tiny" / "broken.py").write_text("import torch\nTOPIC = 1 +\n")
     init = fixture_lectures / "tiny" / "__init__.py"
-    init.write_text(init.read_text().replace('topics=("line",)', 'topics=("broken", "line")'))
+    init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("broken", "line")'))
     result = build(Options(fixture_lectures, tmp_path / "build", "cpu"))
     assert [o.name for o in result.outcomes if o.status == "trained"] == ["line"]
     assert any("broken.py:2: syntax error" in str(e) for e in result.errors)
@@ -48,7 +48,7 @@ def test_a_broken_topic_does_not_stop_the_others(fixture_lectures, tmp_path):
 def test_fail_fast_stops_before_training(fixture_lectures, tmp_path, option):
     (fixture_lectures / "tiny" / "broken.py").write_text("TOPIC = None\n")
     init = fixture_lectures / "tiny" / "__init__.py"
-    init.write_text(init.read_text().replace('topics=("line",)', 'topics=("broken", "line")'))
+    init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("broken", "line")'))
     result = build(Options(fixture_lectures, tmp_path / "build", "cpu", fail_fast=True))
     assert result.outcomes == () and len(result.errors) == 1
     assert "broken.py: TOPIC: expected a Topic(...) at module level, found nothing" in str(result.errors[0])

@@ -1,0 +1,139 @@
+"""Incremental builds, proven by counting training runs: what changed retrains, nothing else does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import nnarch.train
+from nnarch.build import Options, build
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    """Counts calls of the training loop per topic file (variants count too)."""
+    counts = Counter()
+    original = nnarch.train.fit_model
+
+    def counting(model, data, recipe, device, where, *args, **kwargs):
+        counts[Path(where).stem] += 1
+        return original(model, data, recipe, device, where, *args, **kwargs)
+
+    monkeypatch.setattr(nnarch.train, "fit_model", counting)
+    return counts
+
+
+def run(lectures, out, **options):
+    result = build(Options(lectures, out, "cpu", **options))
+    assert result.ok, [str(e) for e in result.errors]
+    return {o.name: o.status for o in result.outcomes}
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+def test_first_build_trains_every_topic_once(fixture_lectures, tmp_path, trainings):
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "trained", "plane": "trained"}
+    assert trainings == {"line": 1, "plane": 1}
+
+
+def test_text_edit_does_not_retrain(fixture_lectures, tmp_path, trainings):
+    run(fixture_lectures, tmp_path / "b")
+    edit(fixture_lectures / "tiny" / "line.py", '"{{params.total}} parameters"', '"{{params.total}} weights"')
+    edit(fixture_lectures / "tiny" / "line.py", 'caption="Loss"', 'caption="Loss per epoch"')
+    edit(fixture_lectures / "tiny" / "line.py", '"training loss below 10"', '"training loss below ten"')
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "cached", "plane": "cached"}
+    assert trainings == {"line": 1, "plane": 1}
+    assert "2 weights" in (tmp_path / "b" / "tiny" / "slides.html").read_text()
+
+
+def test_model_edit_retrains_only_that_topic(fixture_lectures, tmp_path, trainings):
+    run(fixture_lectures, tmp_path / "b")
+    edit(fixture_lectures / "tiny" / "line.py", "self.fc = nn.Linear(1, 1)", "self.fc = nn.Linear(1, 1, bias=True)")
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "trained", "plane": "cached"}
+    assert trainings == {"line": 2, "plane": 1}
+
+
+def test_helper_edit_in_another_module_retrains_its_user(fixture_lectures, tmp_path, trainings):
+    run(fixture_lectures, tmp_path / "b")
+    edit(fixture_lectures / "tiny" / "helpers.py", "SLOPE = 3.0", "SLOPE = 2.5")
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "trained", "plane": "cached"}
+    edit(fixture_lectures / "tiny" / "helpers.py", "torch.rand(n, 1, generator=g)", "torch.rand(n, 1, generator=g) * 2")
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "trained", "plane": "cached"}
+    assert trainings == {"line": 3, "plane": 1}
+
+
+def test_recipe_change_retrains(fixture_lectures, tmp_path, trainings):
+    run(fixture_lectures, tmp_path / "b")
+    edit(fixture_lectures / "tiny" / "plane.py", "epochs=30", "epochs=31")
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "cached", "plane": "trained"}
+
+
+def test_cached_result_equals_fresh_one(fixture_lectures, tmp_path):
+    run(fixture_lectures, tmp_path / "b")
+    fresh = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]
+    edit(fixture_lectures / "tiny" / "__init__.py", "A fixture lecture", "The fixture lecture")
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "cached", "plane": "cached"}
+    cached = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]
+    for name in ("line", "plane"):
+        for field in ("params", "metrics", "history", "claims", "shapes"):
+            assert cached[name][field] == fresh[name][field]
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a pickle at all", None])
+def test_corrupted_cache_entry_is_detected_and_retrained(fixture_lectures, tmp_path, trainings, damage):
+    run(fixture_lectures, tmp_path / "b")
+    for weights in (tmp_path / "b" / ".cache" / "train").glob("*/weights.pt"):
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2] if damage is None else damage)
+    edit(fixture_lectures / "tiny" / "__init__.py", "A fixture lecture", "The fixture lecture")
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "trained", "plane": "trained"}
+    assert trainings == {"line": 2, "plane": 2}
+
+
+def test_force_retrains_the_named_topic(fixture_lectures, tmp_path, trainings):
+    run(fixture_lectures, tmp_path / "b")
+    assert run(fixture_lectures, tmp_path / "b", force=("plane",)) == {"line": "cached", "plane": "trained"}
+
+
+def test_noop_build_imports_neither_torch_nor_the_topics(fixture_lectures, tmp_path):
+    run(fixture_lectures, tmp_path / "b")
+    script = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from nnarch.cli import app\n"
+        f"r = CliRunner().invoke(app, ['build', '--lectures', {str(fixture_lectures)!r}, '--out', "
+        f"{str(tmp_path / 'b')!r}, '--device', 'cpu'])\n"
+        "print(r.output)\n"
+        "assert r.exit_code == 0\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "assert not [m for m in sys.modules if m.startswith('nnarch_lectures_')], 'topics imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "up to date" in done.stdout
+
+
+def test_parallel_jobs_give_the_same_numbers(fixture_lectures, tmp_path):
+    run(fixture_lectures, tmp_path / "one")
+    assert run(fixture_lectures, tmp_path / "two", jobs=2) == {"line": "trained", "plane": "trained"}
+    one = json.loads((tmp_path / "one" / "tiny" / "report.json").read_text())["topics"]
+    two = json.loads((tmp_path / "two" / "tiny" / "report.json").read_text())["topics"]
+    assert one["line"]["history"] == two["line"]["history"]
+    assert one["plane"]["history"] == two["plane"]["history"]
+
+
+def test_quick_budget_reports_but_does_not_enforce_claims(fixture_lectures, tmp_path):
+    edit(fixture_lectures / "tiny" / "line.py", 'below("history.final_train", 10.0', 'below("history.final_train", 1e-12')
+    result = build(Options(fixture_lectures, tmp_path / "b", "cpu", budget="quick"))
+    assert result.ok
+    line = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]["line"]
+    assert [c["ok"] for c in line["claims"]] == [True, False]
