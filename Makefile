@@ -18,11 +18,12 @@ else \
 fi
 endef
 
-.PHONY: slides test check clean tex test-tools help
+.PHONY: slides test check bench clean tex test-tools help
 help:
 	@echo "make slides   build every lecture into build/ (PDF, HTML, report.json)"
 	@echo "make test     run the test suite"
 	@echo "make check    validate the topic modules without training"
+	@echo "make bench    time nnarch against plain scripts (not part of make test)"
 	@echo "make clean    remove build/"
 
 $(BIN)/.installed: requirements.lock pyproject.toml
@@ -48,6 +49,9 @@ check: $(BIN)/.installed
 
 test: $(BIN)/.installed tex test-tools
 	$(BIN)/python -m pytest
+
+bench: $(BIN)/.installed tex
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf build

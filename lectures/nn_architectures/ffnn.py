@@ -57,6 +57,7 @@ TOPIC = Topic(
     # 64 samples fit in one batch. Full-batch Adam at 3e-3 converges smoothly; at 1e-2 the loss
     # spikes once it is tiny, which makes the training history hard to read.
     recipe=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=1500, batch_size=64, seed=0),
+    quick=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=200, batch_size=64, seed=0),
     metrics={"test_mse": test_mse},
     # Equal budgets of 169 parameters: one wide hidden layer against three narrow ones.
     variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),

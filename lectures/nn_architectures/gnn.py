@@ -182,6 +182,7 @@ TOPIC = Topic(
     model=AdvectionGNN,
     data=make_data,
     recipe=Recipe(loss="mse", optimizer="adam", lr=1e-2, epochs=60, batch_size=32, seed=0),
+    quick=Recipe(loss="mse", optimizer="adam", lr=1e-2, epochs=10, batch_size=32, seed=0),
     metrics={"test_mse": test_mse, "rollout_error": rollout_error},
     facts={
         "adjacency": lambda run: pmatrix(square_graph()[0]),

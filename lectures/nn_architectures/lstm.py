@@ -64,10 +64,11 @@ def anomalous_sequences(n, g):
     return x, kinds
 
 
-def make_data(seed):
-    """800 normal training sequences; unseen test sets of 200 normal and 200 anomalous ones."""
+def make_data(seed, budget="full"):
+    """800 normal training sequences (200 for a quick preview); unseen test sets of 200 normal
+    and 200 anomalous ones."""
     g = torch.Generator().manual_seed(seed)
-    train = normal_sequences(800, g).unsqueeze(-1)
+    train = normal_sequences(800 if budget == "full" else 200, g).unsqueeze(-1)
     normal = normal_sequences(200, g).unsqueeze(-1)
     anomalous, kinds = anomalous_sequences(200, g)
     # An autoencoder's target is its input; the test loss is measured on unseen normal data.
@@ -174,6 +175,7 @@ TOPIC = Topic(
     model=LSTMAutoencoder,
     data=make_data,
     recipe=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=15, batch_size=32, seed=0),
+    quick=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=4, batch_size=32, seed=0),
     metrics={"roc_auc": roc_auc, "precision": precision, "recall": recall, "threshold": threshold},
     facts={"hidden_shape": hidden_shape},
     headline="metrics.roc_auc",
