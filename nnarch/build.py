@@ -11,7 +11,9 @@ from . import __version__
 from .discover import LectureSource, TopicSource, discover
 from .cache import Cache, training_key
 from .errors import NnarchError
+from .latex import require_latexmk
 from .plan import Plan, make_plan, record_success, up_to_date
+from .publish import build_lock, sweep_temporaries
 from .topic import Course
 
 
@@ -75,6 +77,14 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
     if unchanged is not None:
         return BuildResult((), tuple(unchanged), (), up_to_date=True)
     ensure_writable(options.out)
+    require_latexmk()  # before minutes of training, not after
+    with build_lock(options.out):
+        return _build(options, progress)
+
+
+def _build(options: Options, progress: Progress) -> BuildResult:
+    """The build proper, run while holding the lock on the build folder."""
+    sweep_temporaries(options.out)
     discovered = discover(options.lectures)
     plan = make_plan(discovered, options.topics)
     errors: list[NnarchError] = [e for lec in plan.lectures for e in lec.errors]

@@ -2,7 +2,8 @@
 one place that prints errors and chooses exit codes:
 
 0 success; 1 a topic failed (bad declaration, training, a false claim, LaTeX); 2 bad usage;
-3 the environment is missing something (latexmk, a writable build folder).
+3 the environment is missing something (latexmk, a writable build folder); 4 another build is
+running on the same build folder.
 """
 
 from __future__ import annotations

@@ -33,6 +33,12 @@ class EnvironmentProblem(NnarchError):
     exit_code = 3
 
 
+class BuildBusy(NnarchError):
+    """Another build holds the lock on the same build folder."""
+
+    exit_code = 4
+
+
 def did_you_mean(name: str, choices) -> str:
     """A " (did you mean 'x'?)" suffix for an unknown name, or "" when nothing is close."""
     close = difflib.get_close_matches(name, list(choices), n=1)

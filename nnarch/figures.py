@@ -91,7 +91,7 @@ def _copy(source: Path, target: Path) -> None:
 
 
 def _save(fig, path: Path, metadata: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.tmp")
     fig.savefig(tmp, format=path.suffix[1:], metadata=metadata, bbox_inches="tight", pad_inches=0.03)
     os.replace(tmp, path)
 

@@ -31,17 +31,27 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000", FORCE_SOURCE_DATE="1")
     cmd = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
            "-silent", tex_path.name]
-    try:
-        proc = subprocess.run(cmd, cwd=tex_path.parent, env=env, capture_output=True, text=True,
-                              timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise LatexError(f"{tex_path}: latexmk did not finish within {timeout} s") from None
+    proc = _run(cmd, tex_path, env, timeout)
     pdf = tex_path.with_suffix(".pdf")
+    if proc.returncode != 0 or not pdf.exists():
+        # A run killed half-way leaves .aux and latexmk's database inconsistent; start clean once.
+        for leftover in tex_path.parent.glob(tex_path.stem + ".*"):
+            if leftover.suffix != ".tex":
+                leftover.unlink()
+        proc = _run(cmd, tex_path, env, timeout)
     if proc.returncode != 0 or not pdf.exists():
         log = tex_path.with_suffix(".log")
         text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
         raise LatexError(explain_failure(tex_path, text, frame_titles))
     return pdf
+
+
+def _run(cmd, tex_path: Path, env: dict, timeout: int) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(cmd, cwd=tex_path.parent, env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise LatexError(f"{tex_path}: latexmk did not finish within {timeout} s") from None
 
 
 def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> str:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import EnvironmentProblem
+from .errors import BuildBusy, EnvironmentProblem
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -55,3 +57,32 @@ def clean(folder: Path) -> bool:
         shutil.rmtree(folder)
         return True
     return False
+
+
+@contextmanager
+def build_lock(folder: Path):
+    """Hold an exclusive lock on the build folder; a second build exits with a clear message."""
+    path = folder / ".lock"
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise BuildBusy(f"{folder}: another nnarch build is running on this folder (pid {owner}); "
+                        "wait for it to finish, or build into another folder with --out DIR") from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    try:
+        yield
+    finally:
+        fcntl.flock(handle, fcntl.LOCK_UN)  # the kernel also drops it if the process is killed
+        handle.close()
+
+
+def sweep_temporaries(folder: Path) -> None:
+    """Remove temporary files a killed build left behind; finished artifacts are never temporary."""
+    for leftover in folder.rglob(".*.tmp"):
+        leftover.unlink(missing_ok=True)

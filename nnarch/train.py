@@ -121,6 +121,8 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
     loss_fn = LOSSES[recipe.loss]() if isinstance(recipe.loss, str) else recipe.loss
     step = recipe.step or supervised_step
     optimizer = OPTIMIZERS[recipe.optimizer](model.parameters(), lr=recipe.lr)
+    if recipe.step is None:
+        _check_output_shape(model, train, recipe.loss, where)
     train_hist, test_hist = [], []
     for epoch in range(1, recipe.epochs + 1):
         order = torch.randperm(len(train[0]), generator=generator).to(device)
@@ -162,6 +164,19 @@ def supervised_step(model, batch, loss_fn):
     """Predict from the inputs, compare with targets."""
     inputs, targets = batch
     return loss_fn(model(inputs), targets)
+
+
+def _check_output_shape(model, train, loss, where) -> None:
+    """Catch a last layer of the wrong size before MSE silently broadcasts it against the targets."""
+    with torch.no_grad():
+        output = model(train[0][:2])
+    target = train[1][:2]
+    ok = (output.ndim == 2 and output.shape[0] == target.shape[0] and target.ndim == 1
+          if loss == "cross_entropy" else output.shape == target.shape if loss == "mse" else True)
+    if not ok:
+        shape = lambda t: "(B, " + ", ".join(map(str, t.shape[1:])) + ")"  # noqa: E731
+        raise TrainingError(f"{where}: model: output shape {shape(output)} does not fit the targets "
+                            f"{shape(target)} for loss '{loss}'; make the last layer's size match")
 
 
 def _checked(fn, *args, where, epoch):
