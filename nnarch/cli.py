@@ -70,8 +70,8 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
         return
     _summary(result)
     for error in result.errors:
-        if debug and error.__cause__:
-            console.print("".join(traceback.format_exception(error.__cause__)), markup=False)
+        if debug:
+            console.print("".join(traceback.format_exception(error)), markup=False)
         _error(error)
     for path in result.artifacts:
         if path.parent.name != "figures":

@@ -118,7 +118,9 @@ class Target:
         for piece in INLINE.split(text):
             if not piece:
                 continue
-            if piece.startswith("$"):
+            if not INLINE.fullmatch(piece):  # plain text, including a lone $, * or `
+                parts.append(self.text(fill(piece, ctx)))
+            elif piece.startswith("$"):
                 parts.append(self.math(fill(piece[1:-1], ctx, math=True)))
             elif piece.startswith("`"):
                 parts.append(self.code(fill(piece[1:-1], ctx)))

@@ -1,0 +1,3 @@
+from nnarch.topic import Topic
+
+TOPIC = Topic(name="case", title="Broken"

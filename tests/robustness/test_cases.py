@@ -1,0 +1,85 @@
+"""Each case is a topic module in cases/ built beside a good topic: a one-line error that names the
+file (and line), the field and the fix; a non-zero exit; no traceback; the good topic still builds."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nnarch.cli import app
+
+CASES = Path(__file__).resolve().parent / "cases"
+
+# case module -> (exit code, the message it must print)
+EXPECTED = {
+    "syntax_error": (1, r"case\.py:3: syntax error: '\(' was never closed; fix the line"),
+    "import_error": (1, r"case\.py:1: cannot import: No module named 'not_a_real_package'; install"),
+    "missing_field": (1, r"case\.py:5: Topic\(\.\.\.\): missing field 'data'; add data=\.\.\."),
+    "misspelled_field": (1, r"case\.py:5: Recipe\(\.\.\.\): unknown field 'epoch' \(did you mean 'epochs'\?\)"),
+    "ill_typed_field": (1, r"case\.py: 2 problem\(s\) in TOPIC:\s+recipe\.epochs: expected a positive int, "
+                           r"found 'many'\s+recipe\.lr: expected a positive number, found -1"),
+    "unknown_figure": (1, r"case\.py: 1 problem\(s\) in TOPIC:\s+frames: 'x': Fig\('los'\): no such figure "
+                          r"\(did you mean 'loss'\?\); declare it in figures"),
+    "unknown_value": (1, r"frames: 'x': value 'metrics\.acuracy': no metric 'acuracy' \(did you mean "
+                         r"'accuracy'\?\); declare it in metrics"),
+    "shape_mismatch": (1, r"case\.py: model: output shape \(B, 3\) does not fit the targets \(B, 1\) for "
+                          r"loss 'mse'; make the last layer's size match"),
+    "nan_loss": (1, r"case\.py: recipe: the loss became \S+ \(train\) / (nan|inf) \(test\) at epoch \d+; "
+                    r"lower recipe\.lr"),
+    "failed_claim": (1, r"case\.py: claims: claim 'training loss below 1e-12' is false: measured "
+                        r"[\d.e+-]+, bound 1e-12; improve the model or recipe, or change the claim"),
+    "bad_math": (1, r"slides\.tex:\d+: LaTeX failed in frame 'Broken Formula' \(\S*case\.py\):\s+"
+                    r"\./slides\.tex:\d+: Undefined control sequence"),
+}
+
+
+def lecture_with(case: str, fixture_lectures: Path) -> Path:
+    folder = fixture_lectures / "tiny"
+    shutil.copy(CASES / f"{case}.py", folder / "case.py")
+    shutil.copy(CASES / "_base.py", folder / "_base.py")
+    init = folder / "__init__.py"
+    init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("case", "line")'))
+    return fixture_lectures
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_case_fails_clearly_and_the_other_topic_builds(case, fixture_lectures, tmp_path):
+    lectures, out = lecture_with(case, fixture_lectures), tmp_path / "build"
+    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out)])
+    code, message = EXPECTED[case]
+    assert result.exit_code == code, result.output
+    assert re.search(message, result.output), result.output
+    assert "Traceback" not in result.output
+    if case != "bad_math":  # a LaTeX error stops that deck's PDF, nothing else
+        report = json.loads((out / "tiny" / "report.json").read_text())
+        assert report["topics"]["line"]["status"] == "trained"
+        assert (out / "tiny" / "slides.pdf").exists()
+
+
+def test_debug_shows_the_traceback(fixture_lectures, tmp_path):
+    lectures = lecture_with("nan_loss", fixture_lectures)
+    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(tmp_path / "b"),
+                                      "--debug"])
+    assert result.exit_code == 1
+    assert "Traceback" in result.output
+
+
+def test_fail_fast_stops_at_the_first_error(fixture_lectures, tmp_path):
+    lectures = lecture_with("missing_field", fixture_lectures)
+    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(tmp_path / "b"),
+                                      "--fail-fast"])
+    assert result.exit_code == 1
+    assert "missing field 'data'" in result.output
+    assert not (tmp_path / "b" / "tiny" / "slides.pdf").exists()
+
+
+def test_check_finds_declaration_errors_without_training(fixture_lectures):
+    lectures = lecture_with("misspelled_field", fixture_lectures)
+    result = CliRunner().invoke(app, ["check", "--lectures", str(lectures)])
+    assert result.exit_code == 1
+    assert "did you mean 'epochs'" in result.output

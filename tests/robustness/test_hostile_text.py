@@ -1,0 +1,75 @@
+"""Text that means something to LaTeX or HTML is shown as written, in the PDF and in the HTML."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from nnarch.cli import app
+from nnarch.render import Context, Html, _TEX_SPECIAL, tex_escape
+
+from ..browser import page
+from .cases.hostile_text import HOSTILE, MARKUP, UNICODE
+from .test_cases import lecture_with
+
+
+def test_hostile_text_compiles_and_shows_as_written(fixture_lectures, tmp_path):
+    out = tmp_path / "build"
+    result = CliRunner().invoke(app, ["build", "--lectures", str(lecture_with("hostile_text", fixture_lectures)),
+                                      "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = subprocess.run(["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    flat = re.sub(r"\s+", " ", text)
+    for expected in ["100% & more_than # $5 {x} ~y ^z \\path", "<script>alert('x')</script>",
+                     "Grüße → αβγ ΔΣ ≈ ≤ ×", "Weird: 100% & {braces}"]:
+        assert expected in flat.replace("’", "'").replace("‘", "'").replace("∆", "Δ"), expected
+    with page() as (tab, _):
+        tab.goto((out / "tiny" / "slides.html").as_uri())
+        assert tab.evaluate("() => document.querySelectorAll('main script').length") == 0
+        shown = tab.evaluate("() => document.querySelector('main').textContent")
+        alts = tab.eval_on_selector_all("img", "els => els.map(e => e.alt)")
+    for expected in (HOSTILE, MARKUP, UNICODE, r'Weird: 100% & {braces} \\ backslash, ü → α, <tags> & "quotes"'):
+        assert expected in shown, expected
+    assert f"Alt {MARKUP}" in alts
+
+
+# Printable text, with the characters that matter over-represented.
+TEXT = st.text(alphabet=st.sampled_from(list("%&_#${}~^\\<>\"'`*ab →üαΔ") + ["\n"]), max_size=60) | st.text(max_size=60)
+
+
+def _tex_unescape(escaped: str) -> str:
+    """Undo tex_escape for the ASCII specials, leaving any other command as a marker."""
+    reverse = {v: k for k, v in _TEX_SPECIAL.items()}
+    pattern = "|".join(re.escape(v) for v in sorted(reverse, key=len, reverse=True))
+    return re.sub(pattern, lambda m: reverse[m.group(0)], escaped)
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_tex_escape_leaves_no_active_character(text):
+    escaped = tex_escape(text)
+    # Every special character is part of an escape sequence we emitted, none stands alone...
+    stripped = re.sub(r"\\(textbackslash|textasciitilde|textasciicircum|textless|textgreater|ensuremath|"
+                      r"ldots|ss|ae|o|aa|AE|O|AA|oe|OE)\{\}|\\[&%$#_{}]|\\[\"'`^~c]\{.\}|\\ensuremath\{[^{}]*\}",
+                      "", escaped)
+    assert not set(stripped) & set("\\{}$&%#_~^")
+    # ...and the ASCII text comes back unchanged.
+    if text.isascii():
+        assert _tex_unescape(escaped) == text
+
+
+@settings(max_examples=300, deadline=None)
+@given(TEXT)
+def test_html_inline_markup_never_emits_markup_from_text(text):
+    rendered = str(Html().inline(text, Context("t.py", {}, {})))
+    plain = re.sub(r'<math.*?</math>|</?(em|code)( class="tex")?>', "", rendered, flags=re.S)
+    assert "<" not in plain and ">" not in plain
+    assert "<script" not in rendered
+    if not re.search(r"[$`*]|\{\{", text):  # no inline markup: the text round-trips exactly
+        assert html.unescape(rendered) == text
