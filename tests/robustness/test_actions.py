@@ -1,0 +1,152 @@
+"""Interrupted, concurrent and ill-placed builds: the next build is right and build/ is never partial."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from nnarch.cli import app
+
+SLOW_TOPIC = '''
+import torch
+from torch import nn
+from nnarch.topic import Frame, Recipe, Splits, Text, Topic
+
+EPOCHS = {epochs}
+
+
+def make_data(seed):
+    x = torch.linspace(0, 1, 8).unsqueeze(1)
+    return Splits(train=(x, 2 * x), test=(x, 2 * x))
+
+
+TOPIC = Topic(name="slow", title="Slow", model=lambda: nn.Linear(1, 1), data=make_data,
+              recipe=Recipe(epochs=EPOCHS, batch_size=8), frames=[Frame("Slow Frame", [Text("{text}")])])
+'''
+
+
+def with_slow_topic(lectures: Path, epochs: int, text: str = "first") -> Path:
+    (lectures / "tiny" / "slow.py").write_text(SLOW_TOPIC.format(epochs=epochs, text=text))
+    init = lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("line", "slow")'))
+    return lectures
+
+
+def start_build(lectures: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "nnarch.cli", "build", "--lectures", str(lectures),
+                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def build_ok(lectures: Path, out: Path) -> dict:
+    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return json.loads((out / "tiny" / "report.json").read_text())["topics"]
+
+
+def published(out: Path) -> dict:
+    return {p.name: p.read_bytes() for p in (out / "tiny").iterdir() if p.is_file()}
+
+
+def assert_nothing_partial(out: Path) -> None:
+    assert not [p for p in out.rglob("*.tmp")], "temporary files left in build/"
+    for name, data in published(out).items():
+        if name.endswith(".pdf"):
+            assert data.rstrip().endswith(b"%%EOF"), name
+        if name.endswith(".json"):
+            json.loads(data)
+        if name.endswith(".html"):
+            assert data.rstrip().endswith(b"</html>"), name
+
+
+def wait_for(condition, seconds: float = 90) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_sigkill_during_training_leaves_the_last_build_intact(fixture_lectures, tmp_path):
+    lectures, out = with_slow_topic(fixture_lectures, epochs=5), tmp_path / "build"
+    build_ok(lectures, out)
+    before = published(out)
+    with_slow_topic(lectures, epochs=10**7)
+    proc = start_build(lectures, out)
+    # Training has begun once the build holds the lock and a few seconds of CPU have gone by.
+    wait_for(lambda: (out / ".lock").exists() and (out / ".lock").read_text().strip() == str(proc.pid))
+    time.sleep(5)
+    assert proc.poll() is None, proc.stdout.read().decode()
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert published(out) == before
+    assert_nothing_partial(out)
+    with_slow_topic(lectures, epochs=5, text="second")
+    topics = build_ok(lectures, out)
+    assert topics["slow"]["status"] == "cached" and topics["line"]["status"] == "cached"
+    assert "second" in (out / "tiny" / "slides.html").read_text()
+
+
+def _pdflatex_running(work: Path) -> bool:
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if b"pdflatex" in (proc / "cmdline").read_bytes() and Path(os.readlink(proc / "cwd")) == work:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_sigkill_during_latex_leaves_the_last_build_intact(fixture_lectures, tmp_path):
+    lectures, out = with_slow_topic(fixture_lectures, epochs=5), tmp_path / "build"
+    build_ok(lectures, out)
+    before = published(out)
+    with_slow_topic(lectures, epochs=5, text="during latex")
+    proc = start_build(lectures, out)
+    wait_for(lambda: _pdflatex_running((out / ".work" / "tiny").resolve()) or proc.poll() is not None)
+    assert proc.poll() is None, "the build finished before LaTeX could be interrupted"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert published(out)["slides.pdf"] == before["slides.pdf"]
+    assert_nothing_partial(out)
+    build_ok(lectures, out)
+    text = subprocess.run(["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "during latex" in text
+
+
+def test_a_second_build_on_the_same_folder_exits_with_a_clear_message(fixture_lectures, tmp_path):
+    lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
+    first = start_build(lectures, out)
+    try:
+        wait_for(lambda: (out / ".lock").exists() and (out / ".lock").read_text().strip() == str(first.pid))
+        result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out)])
+        assert result.exit_code == 4
+        assert f"another nnarch build is running on this folder (pid {first.pid})" in result.output
+        assert "--out DIR" in result.output
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+
+
+def test_unwritable_build_folder_names_the_fix(fixture_lectures, tmp_path):
+    (tmp_path / "a-file").write_text("not a folder")
+    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures),
+                                      "--out", str(tmp_path / "a-file" / "build")])
+    assert result.exit_code == 3
+    assert "a-file/build: cannot write there" in result.output and "pass --out DIR" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_missing_latexmk_names_the_install_command_before_training(fixture_lectures, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # a PATH on which there is no latexmk
+    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 3
+    assert "latexmk: not found on PATH; install TeX Live: sudo apt-get install latexmk" in result.output
+    assert not (tmp_path / "b" / ".cache" / "train").exists()  # failed before any training
