@@ -222,6 +222,34 @@ class Frame:
 
 
 # --------------------------------------------------------------------------------------------------
+# Lab exercises: in the handouts and the notebooks
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """A lab exercise for students, with its solution kept out of every student artifact.
+
+    Args:
+        title: a short title.
+        prompt: the task, in inline markup.
+        hints: hints shown to students.
+        solution: a function ``solution(run)`` whose code solves the task and returns the answer;
+            its docstring is the task as the notebook states it (students see the signature and the
+            docstring, not the body). Instructor editions and solution notebooks show and run it.
+        check: optional ``check(answer, run)`` that raises AssertionError when the answer is wrong;
+            notebooks run it after the student's cell.
+        explanation: optional text for the instructor edition: why the answer is what it is.
+    """
+
+    title: str
+    prompt: str
+    solution: Callable
+    hints: Sequence[str] = ()
+    check: Callable | None = None
+    explanation: str = ""
+
+
+# --------------------------------------------------------------------------------------------------
 # Topics, lectures, the course
 
 
@@ -247,6 +275,7 @@ class Topic:
         variants: ``{name: factory}`` of further models trained with the same recipe and data, e.g. to
             compare depth and width; shown by `VariantTable`.
         headline: the path of the number shown in the build summary, e.g. ``"metrics.test_mse"``.
+        exercises: the lab exercises for this topic (`Exercise`).
         quick: a cheaper recipe for previews (``nnarch build --budget quick``): fewer epochs; a
             data function that accepts a ``budget`` keyword gets ``"quick"`` or ``"full"`` and may
             make fewer samples. Claims are reported, not enforced, in quick builds.
@@ -265,6 +294,7 @@ class Topic:
     variants: dict = field(default_factory=dict)
     headline: str = "history.final_test"
     quick: Recipe | None = None
+    exercises: Sequence[Exercise] = ()
 
 
 @dataclass(frozen=True)
@@ -279,6 +309,7 @@ class Lecture:
         topics: topic module names in the order they appear.
         intro: frames before the first topic.
         summary: frames after the last topic.
+        lab: the schedule's name of the lab that follows (gets the handout and notebooks).
     """
 
     slug: str
@@ -289,6 +320,7 @@ class Lecture:
     intro: Sequence[Frame] = ()
     summary: Sequence[Frame] = ()
     subtitle: str = ""
+    lab: str = ""  # the lab session that follows, as named in the schedule
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ LECTURE = Lecture(
     subtitle="FFNN, GNN, CNN and LSTM: matching the structure of the model to the data",
     day=2,
     session="09:00–10:00",
+    lab="Lab: Feed-forward and Graph NNs",
     topics=("ffnn", "gnn", "cnn", "lstm"),
     intro=(
         Frame("Five-Day Schedule Overview", [ScheduleTable()]),

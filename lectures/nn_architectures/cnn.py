@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from nnarch.topic import (Bullets, Columns, Fig, FigureSpec, Frame, Listing, Math, ParamTable,
+from nnarch.topic import (Bullets, Columns, Exercise, Fig, FigureSpec, Frame, Listing, Math, ParamTable,
                           Recipe, ShapeTable, Splits, Text, Topic, above, loss_decreases)
 from nnarch.train import supervised_step, train_epoch
 
@@ -76,6 +76,17 @@ def test_accuracy(run):
     return (predict(run.model, x) == y).float().mean()
 
 
+def accuracy_at_noise_05(run):
+    """Make 1000 new test functions with noise 0.5 (seed 1) and return the trained CNN's accuracy."""
+    x, y = sample_functions(1000, 0.5, torch.Generator().manual_seed(1))
+    return (predict(run.model, x) == y).float().mean().item()
+
+
+def check_accuracy_at_noise_05(answer, run):
+    assert 0.25 <= answer <= 1.0, "an accuracy is a share between 0 and 1 (chance is 0.25)"
+    assert answer < test_accuracy(run), "more noise should make the task harder"
+
+
 def draw_examples(run):
     """One panel per class with three training inputs each."""
     (x, y), grid = run.data.train, run.extras["grid"]
@@ -138,6 +149,14 @@ TOPIC = Topic(
     quick=Recipe(loss="cross_entropy", optimizer="adam", lr=1e-3, epochs=3, batch_size=64, seed=0),
     metrics={"test_accuracy": test_accuracy},
     headline="metrics.test_accuracy",
+    exercises=[
+        Exercise("Raise the test noise",
+                 "Test the trained CNN on functions with noise 0.5 instead of 0.3. How much accuracy "
+                 "is lost, and which classes get confused?",
+                 solution=accuracy_at_noise_05, check=check_accuracy_at_noise_05,
+                 hints=["`sample_functions(n, noise, generator)` makes labelled test data.",
+                        "`predict(model, x)` returns the predicted classes."]),
+    ],
     claims=[loss_decreases("train"),
             above("metrics.test_accuracy", 0.9, "test accuracy at least 0.9 at noise 0.3")],
     figures=[

@@ -7,8 +7,8 @@ equal size on the same data, and draw the autograd graph that backpropagation wa
 import torch
 from torch import nn
 
-from nnarch.topic import (Bullets, Columns, Fig, FigureSpec, Frame, Listing, Math, ParamTable, Recipe,
-                          Splits, Text, Topic, VariantTable, below, loss_decreases, within)
+from nnarch.topic import (Bullets, Columns, Exercise, Fig, FigureSpec, Frame, Listing, Math, ParamTable,
+                          Recipe, Splits, Text, Topic, VariantTable, below, loss_decreases, within)
 
 
 class MLP(nn.Module):
@@ -49,6 +49,26 @@ def test_mse(run):
         return nn.functional.mse_loss(run.model(x), y)
 
 
+def wider_network_params(run):
+    """How many parameters does a 1–32–32–1 network have? Use the formula, not the model."""
+    return (1 * 32 + 32) + (32 * 32 + 32) + (32 * 1 + 1)
+
+
+def check_wider_network_params(answer, run):
+    expected = sum(p.numel() for p in MLP(hidden_sizes=(32, 32)).parameters())
+    assert answer == expected, f"{answer} is not right; count weights and biases layer by layer"
+
+
+def deeper_network_params(run):
+    """Add a third hidden layer of 16 units: how many parameters does 1–16–16–16–1 have?"""
+    return (1 * 16 + 16) + (16 * 16 + 16) + (16 * 16 + 16) + (16 * 1 + 1)
+
+
+def check_deeper_network_params(answer, run):
+    expected = sum(p.numel() for p in MLP(hidden_sizes=(16, 16, 16)).parameters())
+    assert answer == expected, f"{answer} is not right; which layer did you add, and what does it hold?"
+
+
 TOPIC = Topic(
     name="ffnn",
     title="Feed Forward Neural Networks (FFNN)",
@@ -63,6 +83,23 @@ TOPIC = Topic(
     variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),
               "deep_narrow": lambda: MLP(hidden_sizes=(8, 8, 8))},
     headline="metrics.test_mse",
+    exercises=[
+        Exercise("Predict a parameter count",
+                 "Double the hidden width to 32. Before building the model, predict its number of "
+                 "parameters with $\\sum_\\ell (n_{\\ell-1} n_\\ell + n_\\ell)$.",
+                 solution=wider_network_params, check=check_wider_network_params,
+                 hints=["Three Linear layers: 1→32, 32→32, 32→1.",
+                        "Each has $n_{\\text{in}} n_{\\text{out}}$ weights and $n_{\\text{out}}$ biases."],
+                 explanation="Doubling the width roughly quadruples the hidden-to-hidden layer: "
+                             "64 + 1,056 + 33 = 1,153."),
+        Exercise("Add a layer",
+                 "Add a third hidden layer of 16 units. How many parameters does the network have "
+                 "now? Train it with the same recipe: does the test error improve?",
+                 solution=deeper_network_params, check=check_deeper_network_params,
+                 hints=["Only one layer is new: a 16→16 Linear layer.",
+                        "`MLP(hidden_sizes=(16, 16, 16))` builds it."],
+                 explanation="The new layer adds 16·16 + 16 = 272 parameters, 593 in all."),
+    ],
     claims=[
         loss_decreases("train"),
         below("history.final_train", 1e-3, "final training loss below 1e-3"),

@@ -14,7 +14,7 @@ from torch import nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import dense_to_sparse, to_dense_adj, to_undirected
 
-from nnarch.topic import (Bullets, Columns, Fig, FigureSpec, Frame, Listing, Math, Recipe,
+from nnarch.topic import (Bullets, Columns, Exercise, Fig, FigureSpec, Frame, Listing, Math, Recipe,
                           Splits, Text, Topic, loss_decreases, within)
 
 N_NODES = 40       # points on the periodic ring
@@ -176,6 +176,19 @@ def draw_rollout(run):
     return fig
 
 
+def spike_after_one_step(run):
+    """A unit spike at node 0 of the ring; apply one upwind step with c = 0.8. Return the field."""
+    z = torch.zeros(N_NODES)
+    z[0] = 1.0
+    return upwind_step(z, c=0.8)
+
+
+def check_spike_after_one_step(answer, run):
+    expected = torch.zeros(N_NODES)
+    expected[0], expected[1] = 0.2, 0.8
+    assert torch.allclose(answer, expected), "upwind keeps (1 - c) at the node and moves c downwind"
+
+
 TOPIC = Topic(
     name="gnn",
     title="Graph Neural Networks (GNN)",
@@ -191,6 +204,17 @@ TOPIC = Topic(
         "ico_edges": lambda run: icosahedron()[1].shape[1] // 2,
     },
     headline="metrics.test_mse",
+    exercises=[
+        Exercise("Change the Courant number",
+                 "Put a unit spike on node 0 and apply one upwind step with $c = 0.8$ instead of "
+                 "0.5. Which nodes are nonzero, and with what values? Then retrain the GNN on data "
+                 "made with $c = 0.8$: is it as accurate?",
+                 solution=spike_after_one_step, check=check_spike_after_one_step,
+                 hints=["`upwind_step(z, c=0.8)` computes the true scheme.",
+                        "Upwind moves mass from node $i-1$ to node $i$."],
+                 explanation="Node 0 keeps 1 − c = 0.2 and node 1 receives c = 0.8; everything else "
+                             "stays 0. For c > 1 the scheme becomes unstable."),
+    ],
     claims=[loss_decreases("train"), loss_decreases("test"),
             within("history.final_test", of="history.final_train", factor=3.0,
                    text="test loss tracks training loss (within 3x)")],

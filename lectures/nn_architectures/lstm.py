@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from nnarch.topic import (Bullets, Columns, Fig, FigureSpec, Frame, Listing, Math, Recipe,
+from nnarch.topic import (Bullets, Columns, Exercise, Fig, FigureSpec, Frame, Listing, Math, Recipe,
                           ShapeTable, Splits, Text, Topic, above, loss_decreases)
 
 SEQ_LEN = 60
@@ -116,6 +116,21 @@ def recall(run):
     return (flagged & (labels == 1)).sum() / (labels == 1).sum()
 
 
+def precision_recall_at_90th(run):
+    """Lower the threshold to the 90th percentile of training errors; return (precision, recall)."""
+    scores, labels = _scores(run)
+    threshold_90 = torch.quantile(reconstruction_error(run.model, run.data.train[0]), 0.90)
+    flagged = scores > threshold_90
+    hits = (flagged & (labels == 1)).sum()
+    return (hits / flagged.sum()).item(), (hits / (labels == 1).sum()).item()
+
+
+def check_precision_recall_at_90th(answer, run):
+    p, r = answer
+    assert r >= recall(run), "a lower threshold flags more sequences: recall cannot fall"
+    assert p <= 1.0 and r <= 1.0
+
+
 def hidden_shape(run):
     """The encoder's final hidden state for a batch of 2, as (L, B, H)."""
     _, (h, _) = run.model.encoder(run.data.test[0][:2])
@@ -179,6 +194,16 @@ TOPIC = Topic(
     metrics={"roc_auc": roc_auc, "precision": precision, "recall": recall, "threshold": threshold},
     facts={"hidden_shape": hidden_shape},
     headline="metrics.roc_auc",
+    exercises=[
+        Exercise("Move the threshold",
+                 "Lower the threshold from the 99th to the 90th percentile of the training errors. "
+                 "Compute precision and recall again: what do you trade for what?",
+                 solution=precision_recall_at_90th, check=check_precision_recall_at_90th,
+                 hints=["`torch.quantile(errors, 0.90)` gives the new threshold.",
+                        "Precision: flagged sequences that are anomalies. Recall: anomalies flagged."],
+                 explanation="A lower threshold flags more sequences: recall rises, and precision "
+                             "falls as normal sequences with unusual noise are flagged too."),
+    ],
     claims=[loss_decreases("train"), above("metrics.roc_auc", 0.95, "ROC-AUC at least 0.95")],
     figures=[
         FigureSpec("examples", "custom", draw=draw_examples, size="column",
