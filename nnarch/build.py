@@ -195,11 +195,11 @@ def _work_dir(options: Options, source: TopicSource) -> Path:
 
 
 def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcomes, options, progress):
-    """Render, compile and publish one lecture's deck from the topics that built."""
+    """Render, compile and publish one lecture's deck, lab handouts and notebooks."""
     from .deck import assemble
     from .latex import compile_pdf
     from .publish import copy_atomic, write_atomic, write_report
-    from .render import render_deck
+    from .render import render_pair
 
     slug = lecture.lecture.slug
     work = options.out / ".work" / lecture.path.name
@@ -209,13 +209,16 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     t0 = time.perf_counter()
     built = [done[name] for name in lecture.lecture.topics if name in done]
     deck = assemble(lecture, course, built)
-    tex, html = render_deck(deck)
+    tex, html = render_pair("slides", deck)
     timings["render"] = time.perf_counter() - t0
     write_atomic(work / "slides.tex", tex)
     progress.stage(f"{slug}: compiling the PDF (latexmk)")
     t0 = time.perf_counter()
     pdf = compile_pdf(work / "slides.tex", deck["titles"])
     timings["compile"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    lab = _lab_documents(lecture, course, built, work, options, progress)
+    timings["lab"] = time.perf_counter() - t0
 
     target = options.out / slug
     figures = [f for _, _, files in built for f in files.values()]
@@ -223,11 +226,40 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     copy_atomic(pdf, target / "slides.pdf")
     write_atomic(target / "slides.tex", tex)
     write_atomic(target / "slides.html", html)
+    for name, content in lab.items():
+        if isinstance(content, Path):
+            copy_atomic(content, target / name)
+        else:
+            write_atomic(target / name, content)
     names = set(lecture.lecture.topics)
     report = _report(lecture, [o for o in outcomes if o.name in names], done, options, timings)
     write_report(target / "report.json", report)
     return [target / "slides.pdf", target / "slides.tex", target / "slides.html", target / "report.json",
-            *published]
+            *(target / name for name in lab), *published]
+
+
+def _lab_documents(lecture, course, built, work: Path, options, progress) -> dict:
+    """{published name: text or compiled PDF}: handouts in two editions, notebooks in two versions."""
+    from .handout import assemble_handout, provenance
+    from .latex import compile_pdf
+    from .notebooks import topic_notebook
+    from .publish import write_atomic
+    from .render import render_pair
+
+    documents = {}
+    devices = sorted({measured.trained.device for _, measured, _ in built}) or ["cpu"]
+    prov = provenance(options.lectures, ", ".join(devices))
+    for edition, suffix in (("student", ""), ("instructor", "-instructor")):
+        progress.stage(f"{lecture.lecture.slug}: {edition} handout")
+        tex, html = render_pair("handout", assemble_handout(lecture, course, built, prov,
+                                                            instructor=edition == "instructor"))
+        write_atomic(work / f"handout{suffix}.tex", tex)
+        documents[f"handout{suffix}.pdf"] = compile_pdf(work / f"handout{suffix}.tex", {})
+        documents[f"handout{suffix}.html"] = html
+    for source, measured, _ in built:
+        documents[f"notebooks/{source.name}.ipynb"] = topic_notebook(source, measured.results, False)
+        documents[f"notebooks/{source.name}-solution.ipynb"] = topic_notebook(source, measured.results, True)
+    return documents
 
 
 def _publish_figures(figures, folder: Path) -> list[Path]:

@@ -65,6 +65,9 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
             result = run_build(options, progress)
     except NnarchError as error:
         _fail(error, debug)
+    except Exception as error:  # a bug in nnarch, not in the topics: say so, keep the trace for --debug
+        _fail(NnarchError(f"internal error: {type(error).__name__}: {error}; run with --debug and "
+                          "report the traceback").with_traceback(error.__traceback__), debug)
     if result.up_to_date:
         out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
         return

@@ -289,8 +289,8 @@ def html_environment() -> jinja2.Environment:
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_deck(deck: dict) -> tuple[str, str]:
-    """The Beamer source and the HTML page of one lecture deck."""
-    tex = tex_environment().get_template("slides.tex.j2").render(**deck["tex"])
-    html = html_environment().get_template("slides.html.j2").render(**deck["html"])
+def render_pair(name: str, views: dict) -> tuple[str, str]:
+    """The LaTeX source and the HTML page of a document ("slides" or "handout")."""
+    tex = tex_environment().get_template(f"{name}.tex.j2").render(**views["tex"])
+    html = html_environment().get_template(f"{name}.html.j2").render(**views["html"])
     return tex, html
