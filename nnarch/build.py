@@ -110,6 +110,8 @@ def _build(options: Options, progress: Progress) -> BuildResult:
             artifacts += _publish_lecture(lecture, discovered.course, done, outcomes, options, progress)
         except NnarchError as error:
             errors.append(error)
+    from .site import write_course_page
+    artifacts += write_course_page(options.out, discovered.course, [lec.lecture for lec in discovered.lectures])
     if not errors:
         record_success(options, artifacts)
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))

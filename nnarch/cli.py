@@ -77,7 +77,7 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
             console.print("".join(traceback.format_exception(error)), markup=False)
         _error(error)
     for path in result.artifacts:
-        if path.parent.name != "figures":
+        if path.parent.name not in ("figures", "notebooks"):
             out.print(f"wrote {path}", highlight=False)
     if not result.ok:
         raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))

@@ -189,6 +189,8 @@ def validate_topic(topic: t.Topic, path: Path, module: ModuleType | None = None)
         if claim.op == "within":
             problems += [f"claims: '{claim.text}': {p}" for p in _path_problems(claim.bound, topic)]
     problems += [f"headline: {p}" for p in _path_problems(topic.headline, topic)]
+    for exercise in topic.exercises:
+        problems += _exercise_problems(exercise, module)
     if problems:
         lines = "\n  ".join(problems)
         raise TopicError(f"{rel(path)}: {len(problems)} problem(s) in TOPIC:\n  {lines}")
@@ -218,6 +220,22 @@ def _field_problems(topic: t.Topic):
         if topic.recipe.optimizer not in ("adam", "adamw", "sgd"):
             yield (f"recipe.optimizer: unknown optimizer '{topic.recipe.optimizer}'"
                    f"{did_you_mean(topic.recipe.optimizer, ['adam', 'adamw', 'sgd'])}")
+
+
+def _exercise_problems(exercise, module) -> list[str]:
+    """Solutions and checks must be named functions of the topic module: notebooks copy their code."""
+    if not isinstance(exercise, t.Exercise):
+        return [f"exercises: expected Exercise(...), found {type(exercise).__name__}"]
+    problems = []
+    for field in ("solution", "check"):
+        fn = getattr(exercise, field)
+        if fn is None and field == "check":
+            continue
+        named = inspect.isfunction(fn) and fn.__name__ != "<lambda>"
+        if not named or (module is not None and getattr(module, fn.__name__, None) is not fn):
+            problems.append(f"exercises: '{exercise.title}': {field}: expected a function defined at "
+                            "the top level of this module (not a lambda)")
+    return problems
 
 
 def _figure_problems(spec) -> list[str]:

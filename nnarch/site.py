@@ -1,0 +1,57 @@
+"""Site: the course page (build/index.html) and each lecture's student download (a zip)."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+from .publish import write_atomic
+from .render import html_environment
+
+STUDENT_FILES = ("slides.pdf", "slides.html", "handout.pdf", "handout.html")
+
+
+def student_files(folder: Path) -> list[Path]:
+    """What a student should have of a built lecture: never an instructor edition or a solution."""
+    files = [folder / name for name in STUDENT_FILES if (folder / name).exists()]
+    notebooks = folder / "notebooks"
+    files += sorted(p for p in notebooks.glob("*.ipynb") if not p.stem.endswith("-solution"))
+    return files
+
+
+def write_student_zip(folder: Path, target: Path) -> Path:
+    """A reproducible zip (fixed timestamps, sorted names) of the student files under one folder."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in student_files(folder):
+            info = zipfile.ZipInfo(f"{folder.name}/{path.relative_to(folder)}", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    write_atomic(target, buffer.getvalue())
+    return target
+
+
+def write_course_page(out: Path, course, lectures) -> list[Path]:
+    """build/index.html with the schedule, and a student zip for every lecture built so far."""
+    links, written = {}, []
+    for lecture in lectures:
+        folder = out / lecture.slug
+        if not (folder / "slides.pdf").exists():
+            continue
+        archive = write_student_zip(folder, out / f"{lecture.slug}-student.zip")
+        written.append(archive)
+        links[(lecture.day, lecture.title)] = [("slides (PDF)", f"{lecture.slug}/slides.pdf"),
+                                               ("slides (HTML)", f"{lecture.slug}/slides.html")]
+        lab = [("handout (PDF)", f"{lecture.slug}/handout.pdf"),
+               ("handout (HTML)", f"{lecture.slug}/handout.html")]
+        lab += [(f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}")
+                for p in student_files(folder) if p.suffix == ".ipynb"]
+        lab.append(("everything for students (zip)", archive.name))
+        links[(lecture.day, lecture.lab or lecture.title)] = links.get((lecture.day, lecture.lab), []) + lab
+    rows = [{"time": time, "cells": [{"text": text, "links": links.get((day, text), [])}
+                                     for day, text in enumerate(cells, start=1)]}
+            for time, cells in course.slots]
+    html = html_environment().get_template("index.html.j2").render(course=course, rows=rows)
+    write_atomic(out / "index.html", html)
+    return [out / "index.html", *written]

@@ -1,0 +1,156 @@
+"""Lab material: handouts, notebooks, the course page and the student zip."""
+
+from __future__ import annotations
+
+import html
+import inspect
+import json
+import re
+import subprocess
+import textwrap
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from nnarch.cache import package_version
+from nnarch.discover import discover
+
+from .browser import page
+from .conftest import LECTURES
+from .test_lecture_pdf import pdf_text
+
+SOURCES = {s.name: s for s in discover(LECTURES).lectures[0].topics}
+EXERCISES = [(name, e) for name, s in SOURCES.items() for e in s.topic.exercises]
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def solution_fragments(exercise) -> list[str]:
+    """Pieces only a solution contains: lines of its body found nowhere else in the module, and the
+    explanation."""
+    source = inspect.getsource(exercise.solution)
+    elsewhere = squash(inspect.getsource(inspect.getmodule(exercise.solution)).replace(source, ""))
+    body = textwrap.dedent(source).split('"""')[-1]
+    lines = [squash(line) for line in body.splitlines() if line.strip()]
+    return [line for line in lines if line not in elsewhere] + (
+        [squash(exercise.explanation)] if exercise.explanation else [])
+
+
+def visible(path_or_data, name: str) -> str:
+    """The text a reader sees in a file: PDF text, HTML without tags, notebook cell sources."""
+    if name.endswith(".pdf"):
+        if isinstance(path_or_data, bytes):
+            return subprocess.run(["pdftotext", "-", "-"], input=path_or_data, capture_output=True,
+                                  check=True).stdout.decode()
+        return pdf_text(path_or_data)
+    data = path_or_data if isinstance(path_or_data, bytes) else path_or_data.read_bytes()
+    if name.endswith(".ipynb"):
+        return "\n".join(c.source for c in nbformat.reads(data.decode(), as_version=4).cells)
+    return html.unescape(re.sub(r"<[^>]+>", "", data.decode()))
+
+
+def student_texts(out: Path) -> dict[str, str]:
+    folder = out / "nn-architectures"
+    texts = {name: visible(folder / name, name)
+             for name in ("handout.pdf", "slides.pdf", "handout.html", "slides.html")}
+    for notebook in (folder / "notebooks").glob("*.ipynb"):
+        if not notebook.stem.endswith("-solution"):
+            texts[notebook.name] = visible(notebook, notebook.name)
+    with zipfile.ZipFile(out / "nn-architectures-student.zip") as archive:
+        for name in archive.namelist():
+            texts[f"zip:{name}"] = visible(archive.read(name), name)
+    return texts
+
+
+def test_every_topic_has_exercises_with_solutions():
+    assert sorted(SOURCES) == ["cnn", "ffnn", "gnn", "lstm"]
+    assert all(SOURCES[name].topic.exercises for name in SOURCES)
+    assert all(e.check for _, e in EXERCISES)
+
+
+def test_no_solution_reaches_any_student_artifact(lecture_out):
+    out = lecture_out.parent
+    texts = {name: squash(text) for name, text in student_texts(out).items()}
+    assert len([n for n in texts if n.startswith("zip:")]) == 8
+    instructor = squash(visible(lecture_out / "handout-instructor.html", "handout-instructor.html"))
+    for topic, exercise in EXERCISES:
+        fragments = solution_fragments(exercise)
+        assert fragments and all(f in instructor for f in fragments), topic  # the check can fail
+        for fragment in fragments:
+            if len(fragment) < 12:
+                continue  # too short to be a solution's tell (e.g. "returnNone" also starts a starter)
+            leaks = [name for name, text in texts.items() if fragment in text]
+            assert leaks == [], f"{topic}: '{fragment}' in {leaks}"
+    for notebook in (lecture_out / "notebooks").glob("*.ipynb"):
+        cells = nbformat.read(notebook, as_version=4).cells
+        tagged = [c for c in cells if "solution" in c.metadata.get("tags", [])]
+        assert bool(tagged) == notebook.stem.endswith("-solution"), notebook.name
+
+
+def test_student_notebooks_are_valid_and_leave_the_exercises_open(lecture_out):
+    for name in SOURCES:
+        notebook = nbformat.read(lecture_out / "notebooks" / f"{name}.ipynb", as_version=4)
+        nbformat.validate(notebook)
+        starters = [c for c in notebook.cells if "# your code here" in c.source]
+        assert len(starters) == len(SOURCES[name].topic.exercises)
+
+
+# Parameter counts must match exactly; metrics within this tolerance (the notebook runs the same
+# seeded loop on one thread, so in practice they agree to the last digit).
+METRIC_TOLERANCE = 1e-6
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_path):
+    notebook = nbformat.read(lecture_out / "notebooks" / f"{name}-solution.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    results = next(c for c in notebook.cells if "results" in c.metadata.get("tags", []))
+    measured = json.loads(results.outputs[0]["text"])
+    report = json.loads((lecture_out / "report.json").read_text())["topics"][name]
+    assert measured["params"] == report["params"]["total"]
+    for metric, value in report["metrics"].items():
+        assert measured["metrics"][metric] == pytest.approx(value, rel=METRIC_TOLERANCE, abs=METRIC_TOLERANCE)
+    printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    assert printed.count("correct") == len(SOURCES[name].topic.exercises)  # every check passed
+
+
+def test_handouts_carry_provenance_and_results(lecture_out):
+    for edition in ("handout.pdf", "handout-instructor.pdf"):
+        text = pdf_text(lecture_out / edition)
+        assert "Provenance" in text and f"torch {package_version('torch')}" in text
+        assert re.search(r"commit [0-9a-f]{7,}|commit unknown", text)
+        report = json.loads((lecture_out / "report.json").read_text())["topics"]
+        assert f"{report['cnn']['params']['total']:,}" in text
+        for name in SOURCES:
+            assert f"notebooks/{name}.ipynb" in text
+    assert "instructor edition" in pdf_text(lecture_out / "handout-instructor.pdf")
+    assert "instructor edition" not in pdf_text(lecture_out / "handout.pdf")
+
+
+def test_course_page_opens_and_every_link_resolves(lecture_out):
+    index = lecture_out.parent / "index.html"
+    with page() as (tab, requests):
+        tab.goto(index.as_uri())
+        links = tab.eval_on_selector_all("a", "els => els.map(e => [e.closest('td').textContent, e.href])")
+        days = tab.eval_on_selector_all("thead th", "els => els.map(e => e.textContent)")
+    assert days == ["Time", "Day 1", "Day 2", "Day 3", "Day 4", "Day 5"]
+    assert len(links) == 2 + 2 + 4 + 1
+    for cell, href in links:
+        assert href.startswith("file://") and Path(href[len("file://"):]).is_file(), href
+    assert all("Neural Network Architectures" in c for c, h in links if "slides" in h)
+    assert all("Lab: Feed-forward and Graph NNs" in c for c, h in links if "slides" not in h)
+    assert not [r for r in requests if not r.startswith(("file:", "data:"))]
+
+
+def test_student_zip_holds_the_student_files_only(lecture_out):
+    with zipfile.ZipFile(lecture_out.parent / "nn-architectures-student.zip") as archive:
+        names = archive.namelist()
+    assert sorted(names) == sorted(["nn-architectures/slides.pdf", "nn-architectures/slides.html",
+                                    "nn-architectures/handout.pdf", "nn-architectures/handout.html"]
+                                   + [f"nn-architectures/notebooks/{n}.ipynb" for n in SOURCES])
