@@ -88,17 +88,6 @@ def test_cached_result_equals_fresh_one(fixture_lectures, tmp_path):
             assert cached[name][field] == fresh[name][field]
 
 
-@pytest.mark.parametrize("damage", [b"", b"not a pickle at all", None])
-def test_corrupted_cache_entry_is_detected_and_retrained(fixture_lectures, tmp_path, trainings, damage):
-    run(fixture_lectures, tmp_path / "b")
-    for weights in (tmp_path / "b" / ".cache" / "train").glob("*/weights.pt"):
-        data = weights.read_bytes()
-        weights.write_bytes(data[: len(data) // 2] if damage is None else damage)
-    edit(fixture_lectures / "tiny" / "__init__.py", "A fixture lecture", "The fixture lecture")
-    assert run(fixture_lectures, tmp_path / "b") == {"line": "trained", "plane": "trained"}
-    assert trainings == {"line": 2, "plane": 2}
-
-
 def test_force_retrains_the_named_topic(fixture_lectures, tmp_path, trainings):
     run(fixture_lectures, tmp_path / "b")
     assert run(fixture_lectures, tmp_path / "b", force=("plane",)) == {"line": "cached", "plane": "trained"}

@@ -10,6 +10,10 @@ import sys
 import time
 from pathlib import Path
 
+import hashlib
+import pickle
+
+import pytest
 from typer.testing import CliRunner
 
 from nnarch.cli import app
@@ -150,3 +154,43 @@ def test_missing_latexmk_names_the_install_command_before_training(fixture_lectu
     assert result.exit_code == 3
     assert "latexmk: not found on PATH; install TeX Live: sudo apt-get install latexmk" in result.output
     assert not (tmp_path / "b" / ".cache" / "train").exists()  # failed before any training
+
+
+def _statuses(lectures: Path, out: Path) -> dict:
+    return {name: entry["status"] for name, entry in build_ok(lectures, out).items()}
+
+
+@pytest.mark.parametrize("damage", [b"", b"not a pickle at all", None])
+def test_corrupted_cache_entry_is_detected_and_retrained(fixture_lectures, tmp_path, damage):
+    out = tmp_path / "b"
+    _statuses(fixture_lectures, out)
+    for weights in (out / ".cache" / "train").glob("*/weights.pt"):
+        data = weights.read_bytes()
+        weights.write_bytes(data[: len(data) // 2] if damage is None else damage)
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace("A fixture lecture", "The fixture lecture"))
+    assert _statuses(fixture_lectures, out) == {"line": "trained", "plane": "trained"}
+
+
+class _Payload:
+    """Unpickling this runs code: it would create the marker file."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.marker),))
+
+
+def test_cached_weights_are_never_unpickled_as_code(fixture_lectures, tmp_path):
+    out, marker = tmp_path / "b", tmp_path / "pwned"
+    _statuses(fixture_lectures, out)
+    payload = pickle.dumps({"model": _Payload(str(marker))})
+    for entry in (out / ".cache" / "train").glob("*/entry.json"):
+        (entry.parent / "weights.pt").write_bytes(payload)
+        fields = json.loads(entry.read_text())  # a valid checksum: only the loader stands in the way
+        entry.write_text(json.dumps({**fields, "sha256": hashlib.sha256(payload).hexdigest()}))
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace("A fixture lecture", "The fixture lecture"))
+    assert _statuses(fixture_lectures, out) == {"line": "trained", "plane": "trained"}
+    assert not marker.exists()
