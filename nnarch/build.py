@@ -13,7 +13,7 @@ from .cache import Cache, training_key
 from .errors import NnarchError
 from .latex import require_latexmk
 from .plan import Plan, make_plan, record_success, up_to_date
-from .publish import build_lock, sweep_temporaries
+from .publish import build_lock, ensure_writable, sweep_temporaries
 from .topic import Course
 
 
@@ -72,7 +72,6 @@ class Progress:
 def build(options: Options, progress: Progress | None = None) -> BuildResult:
     """Build every selected lecture; one failing topic does not stop the others (unless fail_fast)."""
     progress = progress or Progress()
-    from .publish import ensure_writable
     unchanged = up_to_date(options)
     if unchanged is not None:
         return BuildResult((), tuple(unchanged), (), up_to_date=True)
@@ -111,7 +110,8 @@ def _build(options: Options, progress: Progress) -> BuildResult:
         except NnarchError as error:
             errors.append(error)
     from .site import write_course_page
-    artifacts += write_course_page(options.out, discovered.course, [lec.lecture for lec in discovered.lectures])
+    lectures = [lec.lecture for lec in discovered.lectures]
+    artifacts += write_course_page(options.out, discovered.course, lectures)
     if not errors:
         record_success(options, artifacts)
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))

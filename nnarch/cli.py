@@ -45,8 +45,8 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
           lectures: Path = LECTURES, out_dir: Path = OUT,
           device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
           budget: str = typer.Option("full", "--budget", help="full, or quick for a preview."),
-          force: Optional[List[str]] = typer.Option(None, "--force",
-                                                    help="Retrain this topic even if cached ('all': every one)."),
+          force: Optional[List[str]] = typer.Option(
+              None, "--force", help="Retrain this topic even if cached ('all': every one)."),
           jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Topics trained in parallel."),
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
           debug: bool = DEBUG) -> None:
@@ -54,7 +54,7 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
     for name, value, allowed in (("--device", device, ("auto", "cpu", "cuda")),
                                  ("--budget", budget, ("full", "quick"))):
         if value not in allowed:
-            console.print(f"[bold red]error:[/] {name}: expected {' or '.join(allowed)}, got '{escape(value)}'")
+            _error(NnarchError(f"{name}: expected {' or '.join(allowed)}, got '{value}'"))
             raise typer.Exit(2)
     from .build import Options, build as run_build
     from .progress import RichProgress
@@ -161,8 +161,8 @@ def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lect
     for column in ("layer", "type", "tensors", "parameters"):
         table.add_column(column, justify="right" if column == "parameters" else "left")
     for layer in counted["layers"]:
-        table.add_row(layer["name"], layer["type"], " + ".join("×".join(map(str, s)) for s in layer["shapes"]),
-                      f"{layer['count']:,}")
+        tensors = " + ".join("×".join(map(str, s)) for s in layer["shapes"])
+        table.add_row(layer["name"], layer["type"], tensors, f"{layer['count']:,}")
     table.add_row("total", "", "", f"{counted['total']:,}", style="bold")
     out.print(table)
     if counted["formula"]:

@@ -15,6 +15,7 @@ import torch  # noqa: E402
 
 from .errors import TopicError, rel  # noqa: E402
 from .measure import Measured  # noqa: E402
+from .publish import copy_atomic  # noqa: E402
 
 BLUE, RED, GREY, DARK = "#1f5fa8", "#c0392b", "#8c8c8c", "#222222"
 SIZES = {"full": (5.6, 2.3), "column": (2.9, 2.3)}  # inches: drawn at the size they are shown
@@ -50,7 +51,7 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
         cached = cache.figure_paths(figure_key(train_key, spec)) if cache and train_key else None
         if cached and all(p.exists() for p in cached):
             for source, suffix in zip(cached, (".pdf", ".svg")):
-                _copy(source, stem.with_suffix(suffix))
+                copy_atomic(source, stem.with_suffix(suffix))
         else:
             with plt.rc_context(STYLE):
                 fig = draw_figure(spec, run, rel(measured.trained.path))
@@ -59,7 +60,7 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
                 plt.close(fig)
             if cached:
                 for target, suffix in zip(cached, (".pdf", ".svg")):
-                    _copy(stem.with_suffix(suffix), target)
+                    copy_atomic(stem.with_suffix(suffix), target)
         files[spec.name] = FigureFiles(spec.name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"),
                                        spec.caption, spec.alt, spec.size)
     return files
@@ -83,11 +84,6 @@ def run_view(measured: Measured) -> SimpleNamespace:
     trained = measured.trained
     return SimpleNamespace(model=trained.fit.model, data=trained.data, extras=trained.data.extras,
                            history=trained.fit, results=measured.results, topic=trained.topic)
-
-
-def _copy(source: Path, target: Path) -> None:
-    from .publish import copy_atomic
-    copy_atomic(source, target)
 
 
 def _save(fig, path: Path, metadata: dict) -> None:

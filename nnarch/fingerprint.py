@@ -109,7 +109,8 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 def _is_user_code(obj) -> bool:
     """Code from the project's own files: not the standard library, site-packages or nnarch."""
-    module = obj if isinstance(obj, types.ModuleType) else sys.modules.get(getattr(obj, "__module__", "") or "")
+    name = getattr(obj, "__module__", "") or ""
+    module = obj if isinstance(obj, types.ModuleType) else sys.modules.get(name)
     path = getattr(module, "__file__", None)
     if not path:
         return False

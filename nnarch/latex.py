@@ -62,7 +62,7 @@ def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> s
         match = ERROR_LINE.match(line)
         if match:
             tex_line = tex_line or (int(match.group(1)) if match.group(1) else None)
-            errors.extend(l for l in lines[i:i + 3] if l.strip())
+            errors.extend(text for text in lines[i:i + 3] if text.strip())
             if len(errors) >= 6:
                 break
     for line in lines:

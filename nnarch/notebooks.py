@@ -57,19 +57,21 @@ def topic_notebook(source: TopicSource, results: dict, solution: bool) -> str:
     docstring = ast.get_docstring(ast.parse(module_source)) or ""
     solutions = {e.solution.__name__ for e in topic.exercises}
     recipe = topic.recipe
-    loss = {"mse": "nn.MSELoss()", "cross_entropy": "nn.CrossEntropyLoss()"}.get(recipe.loss, getattr(recipe.loss, "__name__", ""))
+    losses = {"mse": "nn.MSELoss()", "cross_entropy": "nn.CrossEntropyLoss()"}
+    loss = losses.get(recipe.loss) or recipe.loss.__name__
     numbers = ", ".join(f"{name} = {value:.4g}" for name, value in results["metrics"].items())
     cells = [
         new_markdown_cell(f"# {topic.title}\n\n{docstring}\n\n"
-                          f"Run the cells in order. The lecture's build measured **{results['params']['total']:,} "
-                          f"parameters** and {numbers}; with the same seed you should get the same "
+                          "Run the cells in order. The lecture's build measured "
+                          f"**{results['params']['total']:,} parameters** and {numbers}; with the "
+                          "same seed you should get the same "
                           f"numbers.{'' if solution else ' Exercises are at the end.'}"),
         new_code_cell(_imports(module_source) + "\n\ntorch.set_num_threads(1)  # the build's numbers "
                       "were computed on one thread"),
         new_code_cell(SHIM),
         new_code_cell(_definitions(module_source, skip=solutions)),
         new_markdown_cell("## Training\n\nThe loop nnarch ran: one epoch, the default step, and the fit."),
-        new_code_cell(_source(train.train_epoch) + "\n\n\n" + _source(train.supervised_step) + "\n\n\n" + FIT),
+        new_code_cell("\n\n\n".join([_source(train.train_epoch), _source(train.supervised_step), FIT])),
         new_code_cell(f"SEED = {recipe.seed}\n"
                       f"data = {topic.data.__name__}(SEED)\n"
                       f"torch.manual_seed(SEED)\n"
@@ -111,7 +113,8 @@ def _exercise_cells(topic, solution: bool) -> list:
             cells.append(new_code_cell(_starter(exercise.solution)))
         call = f"answer = {exercise.solution.__name__}(run)\nprint(answer)"
         if exercise.check:
-            call = _source(exercise.check) + f"\n\n\n{call}\n{exercise.check.__name__}(answer, run)\nprint('correct')"
+            call = (f"{_source(exercise.check)}\n\n\n{call}\n"
+                    f"{exercise.check.__name__}(answer, run)\nprint('correct')")
         cells.append(new_code_cell(call))
     return cells
 
@@ -131,7 +134,8 @@ def _imports(module_source: str) -> str:
     for node in ast.parse(module_source).body:
         if isinstance(node, ast.Import):
             lines.append(ast.unparse(node))
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and not (node.module or "").startswith("nnarch"):
+        elif (isinstance(node, ast.ImportFrom) and node.level == 0
+              and not (node.module or "").startswith("nnarch")):
             lines.append(ast.unparse(node))
     return "\n".join(lines)
 

@@ -244,11 +244,13 @@ def _table(block, ctx) -> tuple[list[str], list[list[str]]]:
     if isinstance(block, t.ParamTable):
         rows = [[f"`{layer['name']}`", layer["type"], " + ".join("×".join(map(str, s)) or "1"
                  for s in layer["shapes"]), format_value(layer["count"])] for layer in r["params"]["layers"]]
-        return ["layer", "type", "tensors", "parameters"], rows + [["*total*", "", "", f"*{format_value(r['params']['total'])}*"]]
+        total = ["*total*", "", "", f"*{format_value(r['params']['total'])}*"]
+        return ["layer", "type", "tensors", "parameters"], rows + [total]
     if isinstance(block, t.ShapeTable):
         shape = lambda s: "(" + ", ".join(map(str, s)) + ")" if s else "–"  # noqa: E731
         return ["layer", "type", "input", "output"], [
-            [f"`{row['name']}`", row["type"], shape(row["input"]), shape(row["output"])] for row in r["shapes"]]
+            [f"`{row['name']}`", row["type"], shape(row["input"]), shape(row["output"])]
+            for row in r["shapes"]]
     if isinstance(block, t.VariantTable):
         rows = [["this model", r["params"]["architecture"], format_value(r["params"]["total"]),
                  f"{r['history']['final_train']:.2e}", f"{r['history']['final_test']:.2e}"]]

@@ -25,7 +25,8 @@ def write_student_zip(folder: Path, target: Path) -> Path:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in student_files(folder):
-            info = zipfile.ZipInfo(f"{folder.name}/{path.relative_to(folder)}", date_time=(1980, 1, 1, 0, 0, 0))
+            name = f"{folder.name}/{path.relative_to(folder)}"
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
     write_atomic(target, buffer.getvalue())

@@ -1,6 +1,6 @@
 """Day 2, first session: Neural Network Architectures. Topics appear in the order listed here."""
 
-from nnarch.topic import Bullets, Columns, Frame, Lecture, Math, ScheduleTable, Table, Text
+from nnarch.topic import Bullets, Columns, Frame, Lecture, Math, ScheduleTable, Table
 
 LECTURE = Lecture(
     slug="nn-architectures",
