@@ -170,6 +170,31 @@ def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lect
 
 
 @app.command()
+def new(name: str = typer.Argument(..., help="Topic name: a Python identifier, e.g. attention."),
+        lecture: str = typer.Option(..., "--lecture", help="The lecture folder, e.g. nn_architectures."),
+        title: str = typer.Option("", "--title", help="Section title (default: the name)."),
+        lectures: Path = LECTURES) -> None:
+    """Create a topic module from a template that builds as it is."""
+    import jinja2
+
+    from .render import TEMPLATES
+    folder = lectures / lecture
+    target = folder / f"{name}.py"
+    if not name.isidentifier():
+        _fail(NnarchError(f"new: '{name}' is not a valid module name; use letters, digits and _"), False)
+    if not (folder / "__init__.py").exists():
+        _fail(NnarchError(f"new: {folder} is not a lecture (no __init__.py); create it with a LECTURE "
+                          "declaration first"), False)
+    if target.exists():
+        _fail(NnarchError(f"new: {target} already exists; pick another name"), False)
+    template = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES)).get_template("topic.py.j2")
+    title = title or name.replace("_", " ").title()
+    target.write_text(template.render(name=repr(name), title=repr(title), doc_title=title) + "\n")
+    out.print(f"wrote {target}\nnext: add '{name}' to topics=(...) in {folder / '__init__.py'}, then "
+              "run 'nnarch check'")
+
+
+@app.command()
 def clean(out_dir: Path = OUT,
           cache: bool = typer.Option(False, "--cache", help="Empty only the cache (build/.cache).")) -> None:
     """Remove the build folder, or with --cache only the cached weights, histories and figures."""

@@ -93,6 +93,8 @@ def topic_notebook(source: TopicSource, results: dict, solution: bool) -> str:
     if figures:
         cells.append(new_code_cell("\n".join(f"{spec.draw.__name__}(run).show()" for spec in figures)))
     cells += _exercise_cells(topic, solution)
+    for number, cell in enumerate(cells):
+        cell["id"] = f"{topic.name}-{number}"  # nbformat's default ids are random; builds must repeat
     notebook = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"}, "nnarch": {"topic": topic.name, "solution": solution}})

@@ -52,3 +52,13 @@ def test_fail_fast_stops_before_training(fixture_lectures, tmp_path, option):
     result = build(Options(fixture_lectures, tmp_path / "build", "cpu", fail_fast=True))
     assert result.outcomes == () and len(result.errors) == 1
     assert "broken.py: TOPIC: expected a Topic(...) at module level, found nothing" in str(result.errors[0])
+
+
+def test_same_sources_give_the_same_files(fixture_lectures, tmp_path):
+    first = build(Options(fixture_lectures, tmp_path / "one", "cpu"))
+    second = build(Options(fixture_lectures, tmp_path / "two", "cpu"))
+    assert first.ok and second.ok
+    for name in ("slides.tex", "slides.html", "slides.pdf", "notebooks/line.ipynb", "figures/line-loss.svg",
+                 "figures/line-loss.pdf"):
+        assert (tmp_path / "one" / "tiny" / name).read_bytes() == (tmp_path / "two" / "tiny" / name).read_bytes(), name
+    assert (tmp_path / "one" / "tiny-student.zip").exists()

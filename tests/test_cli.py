@@ -86,3 +86,17 @@ def test_clean_removes_the_build_folder(tmp_path):
     (tmp_path / "build" / "x").mkdir(parents=True)
     result = invoke("clean", "--out", tmp_path / "build")
     assert result.exit_code == 0 and not (tmp_path / "build").exists()
+
+
+def test_new_writes_a_topic_that_checks_and_builds(fixture_lectures, tmp_path):
+    result = invoke("new", "waves", "--lecture", "tiny", "--title", "Waves & Co", "--lectures", fixture_lectures)
+    assert result.exit_code == 0, result.output
+    assert "add 'waves' to topics" in result.output
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("line", "waves")'))
+    assert invoke("check", "--lectures", fixture_lectures).exit_code == 0
+    result = invoke("build", "--lectures", fixture_lectures, "--out", tmp_path / "b")
+    assert result.exit_code == 0, result.output
+    assert "Waves & Co" in (tmp_path / "b" / "tiny" / "slides.html").read_text().replace("&amp;", "&")
+    again = invoke("new", "waves", "--lecture", "tiny", "--lectures", fixture_lectures)
+    assert again.exit_code == 1 and "already exists" in again.output
