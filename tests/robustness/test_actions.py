@@ -182,6 +182,7 @@ class _Payload:
         return (Path.touch, (Path(self.marker),))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_cached_weights_are_never_unpickled_as_code(fixture_lectures, tmp_path):
     out, marker = tmp_path / "b", tmp_path / "pwned"
     _statuses(fixture_lectures, out)
