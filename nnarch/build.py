@@ -169,7 +169,9 @@ def _train_parallel(sources, options: Options, progress: Progress) -> dict:
         result = results[source.name]
         if isinstance(result, NnarchError):
             pretrained[source.name] = result
-        elif not isinstance(result, Exception):
+        elif isinstance(result, Exception):
+            continue  # anything else is retried in-process, where it is reported with the topic's file
+        else:
             cache.store_fit(keys[source.name], *result)
             trained = restore_topic(source.topic, source.path, *result, options.budget)
             pretrained[source.name] = (trained, "trained", keys[source.name])
