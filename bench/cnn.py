@@ -17,7 +17,7 @@ model = FunctionClassifierCNN()
 criterion = torch.nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 g = torch.Generator().manual_seed(0)
-for epoch in range(12):
+for epoch in range(6):
     model.train()
     for idx in torch.randperm(len(x), generator=g).split(64):
         loss = criterion(model(x[idx]), y[idx])
