@@ -201,7 +201,7 @@ def _work_dir(options: Options, source: TopicSource) -> Path:
 def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcomes, options, progress):
     """Render, compile and publish one lecture's deck, lab handouts and notebooks."""
     from .deck import assemble
-    from .latex import compile_pdf
+    from .latex import compile_many
     from .publish import copy_atomic, write_atomic, write_report
     from .render import render_pair
 
@@ -214,20 +214,19 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     built = [done[name] for name in lecture.lecture.topics if name in done]
     deck = assemble(lecture, course, built)
     tex, html = render_pair("slides", deck)
-    timings["render"] = time.perf_counter() - t0
     write_atomic(work / "slides.tex", tex)
-    progress.stage(f"{slug}: compiling the PDF (latexmk)")
+    lab, handouts = _lab_documents(lecture, course, built, work, options)
+    timings["render"] = time.perf_counter() - t0
+    progress.stage(f"{slug}: compiling the slides and handouts (latexmk)")
     t0 = time.perf_counter()
-    pdf = compile_pdf(work / "slides.tex", deck["titles"])
+    pdfs = compile_many({work / "slides.tex": deck["titles"], **{work / h: {} for h in handouts}})
     timings["compile"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    lab = _lab_documents(lecture, course, built, work, options, progress)
-    timings["lab"] = time.perf_counter() - t0
+    lab.update({h.replace(".tex", ".pdf"): pdfs[work / h] for h in handouts})
 
     target = options.out / slug
     figures = [f for _, _, files in built for f in files.values()]
     published = _publish_figures(figures, target / "figures")
-    copy_atomic(pdf, target / "slides.pdf")
+    copy_atomic(pdfs[work / "slides.tex"], target / "slides.pdf")
     write_atomic(target / "slides.tex", tex)
     write_atomic(target / "slides.html", html)
     for name, content in lab.items():
@@ -242,28 +241,27 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
             *(target / name for name in lab), *published]
 
 
-def _lab_documents(lecture, course, built, work: Path, options, progress) -> dict:
-    """{published name: text or compiled PDF}: handouts in two editions, notebooks in two versions."""
+def _lab_documents(lecture, course, built, work: Path, options) -> tuple[dict, list[str]]:
+    """({published name: text}, handout .tex files to compile): handouts in two editions, notebooks
+    in two versions."""
     from .handout import assemble_handout, provenance
-    from .latex import compile_pdf
     from .notebooks import topic_notebook
     from .publish import write_atomic
     from .render import render_pair
 
-    documents = {}
+    documents, handouts = {}, []
     devices = sorted({measured.trained.device for _, measured, _ in built}) or ["cpu"]
     prov = provenance(options.lectures, ", ".join(devices))
     for edition, suffix in (("student", ""), ("instructor", "-instructor")):
-        progress.stage(f"{lecture.lecture.slug}: {edition} handout")
         tex, html = render_pair("handout", assemble_handout(lecture, course, built, prov,
                                                             instructor=edition == "instructor"))
         write_atomic(work / f"handout{suffix}.tex", tex)
-        documents[f"handout{suffix}.pdf"] = compile_pdf(work / f"handout{suffix}.tex", {})
+        handouts.append(f"handout{suffix}.tex")
         documents[f"handout{suffix}.html"] = html
     for source, measured, _ in built:
         documents[f"notebooks/{source.name}.ipynb"] = topic_notebook(source, measured.results, False)
         documents[f"notebooks/{source.name}-solution.ipynb"] = topic_notebook(source, measured.results, True)
-    return documents
+    return documents, handouts
 
 
 def _publish_figures(figures, folder: Path) -> list[Path]:

@@ -23,7 +23,7 @@ STYLE = {
     "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
     "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.spines.top": False, "axes.spines.right": False,
     "axes.grid": True, "grid.alpha": 0.3, "lines.linewidth": 1.4, "figure.dpi": 100,
-    "svg.hashsalt": "nnarch", "svg.fonttype": "path", "pdf.fonttype": 42,
+    "svg.hashsalt": "nnarch", "svg.fonttype": "path",
     "axes.prop_cycle": matplotlib.cycler(color=[BLUE, RED, "#2e8b57", "#8e44ad", GREY]),
 }
 
