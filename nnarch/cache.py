@@ -66,6 +66,10 @@ class Cache:
             shutil.rmtree(folder, ignore_errors=True)
             return None
 
+    def has_fit(self, key: str) -> bool:
+        """Whether an entry exists (its checksum is verified only when it is loaded)."""
+        return (self.root / "train" / key / "entry.json").exists()
+
     def store_fit(self, key: str, states: dict, entry: dict) -> None:
         import io
 

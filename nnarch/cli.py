@@ -98,22 +98,31 @@ def _summary(result) -> None:
 
 
 @app.command("list")
-def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT, debug: bool = DEBUG) -> None:
-    """List lectures and their topics, and whether each is valid and built."""
+def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
+                device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+                debug: bool = DEBUG) -> None:
+    """List lectures and their topics: invalid, trained and cached, or needing training."""
+    from .cache import Cache, training_key
     from .discover import discover
+    from .train import resolve_device
     try:
         found = discover(lectures)
+        kind = resolve_device(device).type
     except NnarchError as error:
         _fail(error, debug)
+    cache = Cache(out_dir / ".cache")
     table = Table(title=found.course.title)
     for column in ("lecture", "#", "topic", "title", "state"):
         table.add_column(column)
     for lec in found.lectures:
         valid = {s.name: s for s in lec.topics}
-        built = (out_dir / lec.lecture.slug / "slides.pdf").exists()
         for i, name in enumerate(lec.lecture.topics, start=1):
-            state = ("built" if built else "not built") if name in valid else "[red]invalid[/]"
-            title = valid[name].topic.title if name in valid else ""
+            if name not in valid:
+                state, title = "[red]invalid[/]", ""
+            else:
+                cached = cache.has_fit(training_key(valid[name].topic, kind, "full"))
+                state = "[green]cached[/]" if cached else "needs training"
+                title = escape(valid[name].topic.title)
             table.add_row(lec.lecture.slug, str(i), name, title, state)
     out.print(table)
     for lec in found.lectures:

@@ -100,3 +100,14 @@ def test_new_writes_a_topic_that_checks_and_builds(fixture_lectures, tmp_path):
     assert "Waves & Co" in (tmp_path / "b" / "tiny" / "slides.html").read_text().replace("&amp;", "&")
     again = invoke("new", "waves", "--lecture", "tiny", "--lectures", fixture_lectures)
     assert again.exit_code == 1 and "already exists" in again.output
+
+
+def test_list_shows_which_topics_need_training(fixture_lectures, tmp_path):
+    out = tmp_path / "b"
+    before = invoke("list", "--lectures", fixture_lectures, "--out", out)
+    assert before.exit_code == 0 and before.output.count("needs training") == 2
+    assert invoke("build", "--lectures", fixture_lectures, "--out", out).exit_code == 0
+    topic = fixture_lectures / "tiny" / "plane.py"
+    topic.write_text(topic.read_text().replace("epochs=30", "epochs=31"))
+    after = invoke("list", "--lectures", fixture_lectures, "--out", out)
+    assert re.search(r"line\s.*cached", after.output) and re.search(r"plane\s.*needs training", after.output)
