@@ -17,7 +17,7 @@ from . import topic as t
 from .errors import TopicError, did_you_mean, rel
 
 VALUE_REF = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?::([^}]*))?\}\}")
-RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes")
+RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes", "data")
 VARIANT_FIELDS = ("params", "final_train", "final_test")
 
 

@@ -43,6 +43,7 @@ def measure(trained: Trained) -> Measured:
         "params": count_parameters(fit.model),
         "shapes": trace_shapes(fit.model, trained.data.test[0][:2]),
         "history": _history(fit),
+        "data": {"train": len(trained.data.train[0]), "test": len(trained.data.test[0])},
         "metrics": {name: _metric(fn, run, trained.path, name) for name, fn in topic.metrics.items()},
         "facts": {name: _fact(fn, run, trained.path, name) for name, fn in topic.facts.items()},
         "variants": {name: {"params": sum(p.numel() for p in v.model.parameters()),

@@ -9,8 +9,8 @@ Text anywhere in slide content may use inline markup:
 - ``*emphasis*``, ``$inline math$`` (LaTeX), `` `inline code` ``;
 - ``{{path}}`` or ``{{path:format}}``: a value from the run, e.g. ``{{params.total}}`` or
   ``{{metrics.test_mse:.2e}}``. Paths are those of the topic's entry in ``report.json``:
-  ``params.total``, ``params.formula``, ``history.final_train``, ``metrics.<name>``,
-  ``variants.<name>.params`` and so on. Integers are written with thousands separators.
+  ``params.total``, ``params.formula``, ``params.architecture``, ``history.final_train``,
+  ``metrics.<name>``, ``data.train`` (training samples), ``variants.<name>.params`` and so on. Integers are written with thousands separators.
 """
 
 from __future__ import annotations

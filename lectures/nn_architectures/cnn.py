@@ -197,8 +197,9 @@ TOPIC = Topic(
             ], right=[
                 Bullets(["kernels learn local patterns", "edges, waves and peaks",
                          "stacked layers see ever wider context"], heading="What is learned"),
-                Text("Our first layer: 16 kernels of width 5, {{params.layers.0.count}} "
-                     "parameters, for any input length."),
+                Text("Our first layer: {{params.layers.0.shapes.0.0}} kernels of width "
+                     "{{params.layers.0.shapes.0.2}}, {{params.layers.0.count}} parameters, for any "
+                     "input length."),
             ]),
         ]),
         Frame("Example Setup: Function Classification", [
@@ -247,7 +248,7 @@ TOPIC = Topic(
                          "argmax picks the predicted class"], heading="Classification"),
             ], right=[
                 Listing(predict, caption="Prediction, as used for every number here"),
-                Text("Accuracy on 1,000 unseen functions: *{{metrics.test_accuracy:.1%}}*."),
+                Text("Accuracy on {{data.test}} unseen functions: *{{metrics.test_accuracy:.1%}}*."),
             ]),
         ]),
         Frame("CNN Predictions on Test Data", [

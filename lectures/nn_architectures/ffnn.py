@@ -156,7 +156,7 @@ TOPIC = Topic(
                      "$n_{\\text{in}} n_{\\text{out}} + n_{\\text{out}}$ parameters."),
             ], right=[
                 Math(r"N = \sum_{\ell} \left(n_{\ell-1}\, n_{\ell} + n_{\ell}\right)"),
-                Text("For our 1–16–16–1 network, term by term:"),
+                Text("For our {{params.architecture}} network, term by term:"),
                 Math("{{params.formula}}"),
                 ParamTable(),
             ]),
@@ -178,8 +178,8 @@ TOPIC = Topic(
         Frame("FFNN as a Function Approximator", [
             Columns(left=[
                 Fig("fit"),
-                Text("Goal: $f(x) \\approx f_\\theta(x)$ from {{recipe.epochs}} epochs on 64 "
-                     "samples; test MSE {{metrics.test_mse:.1e}}."),
+                Text("Goal: $f(x) \\approx f_\\theta(x)$ from {{recipe.epochs}} epochs on "
+                     "{{data.train}} samples; test MSE {{metrics.test_mse:.1e}}."),
             ], right=[
                 Fig("loss"),
                 Bullets(["The network spans a family of functions",

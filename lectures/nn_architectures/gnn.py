@@ -202,6 +202,9 @@ TOPIC = Topic(
         "edge_index": lambda run: pmatrix(square_graph()[1]),
         "ico_nodes": lambda run: len(icosahedron()[0]),
         "ico_edges": lambda run: icosahedron()[1].shape[1] // 2,
+        "nodes": lambda run: N_NODES,
+        "courant": lambda run: COURANT,
+        "rollout_steps": lambda run: ROLLOUT_STEPS,
     },
     headline="metrics.test_mse",
     exercises=[
@@ -287,12 +290,12 @@ TOPIC = Topic(
         ]),
         Frame("GNN Application Example — Advection on a Periodic Grid", [
             Columns(left=[
-                Bullets(["random smooth fields on a ring of 40 nodes",
-                         "target: one upwind step, Courant number $c = 0.5$",
+                Bullets(["random smooth fields on a ring of {{facts.nodes}} nodes",
+                         "target: one upwind step, Courant number $c = {{facts.courant}}$",
                          "the GNN learns the step from pairs $(z^t, z^{t+1})$"],
                         heading="Setup"),
                 Math(r"z^{t+1} \approx f_\theta(G, z^t)"),
-                Bullets(["local interactions dominate", "the same rule at every node"],
+                Bullets(["local interactions dominate", "one rule at every node"],
                         heading="Why a GNN?"),
             ], right=[
                 Fig("ring"),
@@ -305,7 +308,8 @@ TOPIC = Topic(
                      "physics was coded in."),
             ], right=[
                 Fig("rollout"),
-                Text("*Limitations*: errors accumulate; after 100 steps the relative error is "
+                Text("*Limitations*: errors accumulate; after {{facts.rollout_steps}} steps the "
+                     "relative error is "
                      "{{metrics.rollout_error:.0%}}. Stability is not guaranteed."),
             ]),
         ]),

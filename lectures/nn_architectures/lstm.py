@@ -274,8 +274,8 @@ TOPIC = Topic(
                          "reconstruct the whole input sequence"], heading="Autoencoder principle"),
                 Bullets(["a large reconstruction error", "rare under normal dynamics"],
                         heading="Anomaly criterion"),
-                Text("Assumption: normal $\\Rightarrow$ low error. Trained on {{recipe.epochs}} "
-                     "epochs of 800 normal sequences."),
+                Text("Assumption: normal $\\Rightarrow$ low error. Trained for {{recipe.epochs}} "
+                     "epochs on {{data.train}} normal sequences."),
             ], right=[
                 Fig("examples"),
             ]),
@@ -295,7 +295,8 @@ TOPIC = Topic(
                 Text("The model flags *temporal inconsistency*: what it cannot reconstruct."),
             ], right=[
                 Fig("histogram"),
-                Text("On 400 unseen sequences: ROC-AUC {{metrics.roc_auc:.3f}}, precision "
+                Text("On {{data.test}} unseen normal and as many anomalous sequences: ROC-AUC "
+                     "{{metrics.roc_auc:.3f}}, precision "
                      "{{metrics.precision:.2f}}, recall {{metrics.recall:.2f}} at the 99th "
                      "percentile of training errors."),
             ]),
