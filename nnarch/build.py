@@ -123,7 +123,7 @@ def _build_topic(source: TopicSource, options: Options, progress: Progress, pret
     from .measure import claim_error, lookup, measure
 
     outcome = TopicOutcome(source.name, source.path)
-    progress.topic_started(source.name, source.topic.recipe.epochs)
+    progress.topic_started(source.name, source.topic.recipe_for(options.budget).epochs)
     try:
         if isinstance(pretrained, NnarchError):
             raise pretrained
@@ -159,7 +159,7 @@ def _train_parallel(sources, options: Options, progress: Progress) -> dict:
     cache, device = Cache(options.cache_dir), resolve_device(options.device).type
     keys = {s.name: training_key(s.topic, device, options.budget) for s in sources}
     forced = {s.name for s in sources if s.name in options.force or "all" in options.force}
-    missing = [s for s in sources if s.name in forced or cache.load_fit(keys[s.name]) is None]
+    missing = [s for s in sources if s.name in forced or not cache.has_fit(keys[s.name])]
     progress.stage(f"training {len(missing)} topic(s) in {options.jobs} processes")
     results = train_in_parallel([(options.lectures, s.path.parent.name, s.name, options.device,
                                   options.budget) for s in missing], options.jobs,
@@ -293,7 +293,7 @@ def _report(lecture, outcomes, done, options, timings) -> dict:
             source, measured, _ = done[outcome.name]
             entry.update(measured.results)
             entry["device"] = measured.trained.device
-            entry["seed"] = source.topic.recipe.seed
+            entry["seed"] = measured.trained.recipe.seed
         topics[outcome.name] = entry
     return {"lecture": lecture.lecture.slug, "title": lecture.lecture.title, "topics": topics,
             "timings": {k: round(v, 3) for k, v in timings.items()},

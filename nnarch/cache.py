@@ -30,7 +30,7 @@ def package_version(name: str) -> str:
 
 def training_key(topic, device: str, budget: str) -> str:
     """What training depends on: the model, data and step code, the recipe, versions, device."""
-    return fingerprint(topic.model, topic.data, topic.recipe, topic.variants, topic.quick, budget,
+    return fingerprint(topic.model, topic.data, topic.recipe_for(budget), topic.variants, budget,
                        device, package_version("torch"), package_version("torch-geometric"),
                        __version__, file_digest([HERE / "train.py"]))
 

@@ -179,6 +179,9 @@ def validate_topic(topic: t.Topic, path: Path, module: ModuleType | None = None)
     figure_names = [f.name for f in topic.figures]
     for spec in topic.figures:
         problems += _figure_problems(spec)
+        if isinstance(spec, t.FigureSpec):
+            problems += [f"figures: '{spec.name}': {p}" for text in (spec.caption, spec.alt)
+                         for p in _text_problems(text, topic)]
     for frame in topic.frames:
         if not isinstance(frame, t.Frame):
             problems.append(f"frames: expected Frame(...), found {type(frame).__name__}")
@@ -191,6 +194,10 @@ def validate_topic(topic: t.Topic, path: Path, module: ModuleType | None = None)
     problems += [f"headline: {p}" for p in _path_problems(topic.headline, topic)]
     for exercise in topic.exercises:
         problems += _exercise_problems(exercise, module)
+        if isinstance(exercise, t.Exercise):
+            texts = [exercise.title, exercise.prompt, exercise.explanation, *exercise.hints]
+            problems += [f"exercises: '{exercise.title}': {p}" for text in texts
+                         for p in _text_problems(text, topic)]
     if problems:
         lines = "\n  ".join(problems)
         raise TopicError(f"{rel(path)}: {len(problems)} problem(s) in TOPIC:\n  {lines}")

@@ -16,6 +16,7 @@ import torch  # noqa: E402
 from .errors import TopicError, rel  # noqa: E402
 from .measure import Measured  # noqa: E402
 from .publish import copy_atomic  # noqa: E402
+from .train import loss_function  # noqa: E402
 
 BLUE, RED, GREY, DARK = "#1f5fa8", "#c0392b", "#8c8c8c", "#222222"
 SIZES = {"full": (5.6, 2.3), "column": (2.9, 2.3)}  # inches: drawn at the size they are shown
@@ -83,7 +84,8 @@ def run_view(measured: Measured) -> SimpleNamespace:
     """What figure and metric functions see: the trained model, the data, the history, the results."""
     trained = measured.trained
     return SimpleNamespace(model=trained.fit.model, data=trained.data, extras=trained.data.extras,
-                           history=trained.fit, results=measured.results, topic=trained.topic)
+                           history=trained.fit, results=measured.results, topic=trained.topic,
+                           recipe=trained.recipe)
 
 
 def _save(fig, path: Path, metadata: dict) -> None:
@@ -125,9 +127,7 @@ def compute_graph(run, spec) -> plt.Figure:
     """The forward modules (top) and the autograd graph of the loss walked backward (bottom)."""
     model, (inputs, targets) = run.model, run.data.train[:2]
     rows = run.results["shapes"]
-    loss_fn = run.topic.recipe.loss
-    loss_fn = torch.nn.CrossEntropyLoss() if loss_fn == "cross_entropy" else (
-        torch.nn.MSELoss() if loss_fn == "mse" else loss_fn)
+    loss_fn = loss_function(run.recipe)
     with torch.enable_grad():
         loss = loss_fn(model(inputs[:4]), targets[:4])
     names = {id(p): n for n, p in model.named_parameters()}

@@ -45,7 +45,7 @@ def assemble_handout(lecture, course, built: list, prov: dict, instructor: bool)
                 "figures": [block_view(t.Fig(name), ctx, target) for name in figures],
                 "exercises": [frame_view(f, ctx, target) for f in _exercises(source.topic, instructor)],
                 "notebook": f"notebooks/{source.name}.ipynb",
-                "seed": measured.trained.topic.recipe.seed,
+                "seed": measured.trained.recipe.seed,
                 "device": measured.trained.device,
             })
         views[target.name] = {"title": lecture.lecture.title, "course": course.title,
@@ -56,8 +56,8 @@ def assemble_handout(lecture, course, built: list, prov: dict, instructor: bool)
 
 
 def _blocks(source, measured) -> list:
-    topic, results = source.topic, measured.results
-    recipe = topic.recipe
+    results = measured.results
+    recipe = measured.trained.recipe
     loss = recipe.loss if isinstance(recipe.loss, str) else recipe.loss.__name__
     rows = [["parameters", format_value(results["params"]["total"])]]
     rows += [[f"`{name}`", format_value(value)] for name, value in results["metrics"].items()]

@@ -46,12 +46,12 @@ def measure(trained: Trained) -> Measured:
         "data": {"train": len(trained.data.train[0]), "test": len(trained.data.test[0])},
         "metrics": {name: _metric(fn, run, trained.path, name) for name, fn in topic.metrics.items()},
         "facts": {name: _fact(fn, run, trained.path, name) for name, fn in topic.facts.items()},
-        "variants": {name: {"params": sum(p.numel() for p in v.model.parameters()),
+        "variants": {name: {"params": count_parameters(v.model)["total"],
                             "architecture": architecture(v.model),
                             "final_train": v.train_loss[-1], "final_test": v.test_loss[-1]}
                      for name, v in trained.variants.items()},
-        "recipe": {f.name: getattr(topic.recipe, f.name) for f in dataclasses.fields(topic.recipe)
-                   if isinstance(getattr(topic.recipe, f.name), (int, float, str))},
+        "recipe": {f.name: getattr(trained.recipe, f.name) for f in dataclasses.fields(trained.recipe)
+                   if isinstance(getattr(trained.recipe, f.name), (int, float, str))},
     }
     return Measured(trained, results, tuple(_check(c, results) for c in topic.claims))
 

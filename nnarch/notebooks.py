@@ -16,6 +16,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from .discover import TopicSource
+from .render import Context, fill
 
 SHIM = '''\
 # The one nnarch type the topic's code uses, so that this notebook runs on its own.
@@ -92,7 +93,7 @@ def topic_notebook(source: TopicSource, results: dict, solution: bool) -> str:
     figures = [spec for spec in topic.figures if spec.kind == "custom"]
     if figures:
         cells.append(new_code_cell("\n".join(f"{spec.draw.__name__}(run).show()" for spec in figures)))
-    cells += _exercise_cells(topic, solution)
+    cells += _exercise_cells(topic, Context(source.name, results, {}), solution)
     for number, cell in enumerate(cells):
         cell["id"] = f"{topic.name}-{number}"  # nbformat's default ids are random; builds must repeat
     notebook = new_notebook(cells=cells, metadata={
@@ -101,13 +102,14 @@ def topic_notebook(source: TopicSource, results: dict, solution: bool) -> str:
     return nbformat.writes(notebook)
 
 
-def _exercise_cells(topic, solution: bool) -> list:
+def _exercise_cells(topic, ctx: Context, solution: bool) -> list:
     if not topic.exercises:
         return []
     cells = [new_markdown_cell("## Exercises")]
     for number, exercise in enumerate(topic.exercises, start=1):
-        hints = "".join(f"\n- {hint}" for hint in exercise.hints)
-        cells.append(new_markdown_cell(f"### Exercise {number}: {exercise.title}\n\n{exercise.prompt}"
+        hints = "".join(f"\n- {fill(hint, ctx)}" for hint in exercise.hints)
+        cells.append(new_markdown_cell(f"### Exercise {number}: {fill(exercise.title, ctx)}\n\n"
+                                       f"{fill(exercise.prompt, ctx)}"
                                        + (f"\n\n**Hints**{hints}" if hints else "")))
         if solution:
             cells.append(_tagged(new_code_cell(_source(exercise.solution)), "solution"))

@@ -10,7 +10,8 @@ Text anywhere in slide content may use inline markup:
 - ``{{path}}`` or ``{{path:format}}``: a value from the run, e.g. ``{{params.total}}`` or
   ``{{metrics.test_mse:.2e}}``. Paths are those of the topic's entry in ``report.json``:
   ``params.total``, ``params.formula``, ``params.architecture``, ``history.final_train``,
-  ``metrics.<name>``, ``data.train`` (training samples), ``variants.<name>.params`` and so on. Integers are written with thousands separators.
+  ``metrics.<name>``, ``data.train`` (training samples), ``facts.<name>``,
+  ``variants.<name>.params`` and so on. Integers are written with thousands separators.
 """
 
 from __future__ import annotations
@@ -295,6 +296,10 @@ class Topic:
     headline: str = "history.final_test"
     quick: Recipe | None = None
     exercises: Sequence[Exercise] = ()
+
+    def recipe_for(self, budget: str) -> Recipe:
+        """The recipe a build with this budget uses: `quick` for previews when there is one."""
+        return self.quick if budget == "quick" and self.quick else self.recipe
 
 
 @dataclass(frozen=True)

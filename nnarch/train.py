@@ -38,6 +38,7 @@ class Trained:
 
     topic: Topic
     path: Path
+    recipe: Recipe
     data: Splits
     fit: Fit
     variants: dict
@@ -54,15 +55,10 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def recipe_for(topic: Topic, budget: str = "full") -> Recipe:
-    """The recipe a build uses: the topic's quick one for quick previews, when it has one."""
-    return topic.quick if budget == "quick" and topic.quick else topic.recipe
-
-
 def make_data(topic: Topic, path: Path, budget: str = "full") -> Splits:
     """The topic's seeded splits; a data function that takes `budget` is told the budget."""
     kwargs = {"budget": budget} if "budget" in inspect.signature(topic.data).parameters else {}
-    data = _call(topic.data, rel(path), "data", recipe_for(topic, budget).seed, **kwargs)
+    data = _call(topic.data, rel(path), "data", topic.recipe_for(budget).seed, **kwargs)
     if not isinstance(data, Splits):
         raise TopicError(f"{rel(path)}: data: expected data(seed) to return Splits(train, test), "
                          f"found {type(data).__name__}")
@@ -76,7 +72,7 @@ def train_topic(topic: Topic, path: Path, device: str = "auto",
     start = time.perf_counter()
     where = rel(path)
     dev = resolve_device(device)
-    recipe = recipe_for(topic, budget)
+    recipe = topic.recipe_for(budget)
     data = make_data(topic, path, budget)
     threads = torch.get_num_threads()
     torch.set_num_threads(TRAIN_THREADS)
@@ -87,7 +83,7 @@ def train_topic(topic: Topic, path: Path, device: str = "auto",
                     for name in topic.variants}
     finally:
         torch.set_num_threads(threads)
-    return Trained(topic, path, data, fit, variants, dev.type, time.perf_counter() - start)
+    return Trained(topic, path, recipe, data, fit, variants, dev.type, time.perf_counter() - start)
 
 
 def restore_topic(topic: Topic, path: Path, states: dict, entry: dict, budget: str = "full") -> Trained:
@@ -97,7 +93,7 @@ def restore_topic(topic: Topic, path: Path, states: dict, entry: dict, budget: s
         model.load_state_dict(states[name])
         history = entry["histories"][name]
         return Fit(model.eval(), tuple(history["train"]), tuple(history["test"]))
-    return Trained(topic, path, make_data(topic, path, budget), fit("model"),
+    return Trained(topic, path, topic.recipe_for(budget), make_data(topic, path, budget), fit("model"),
                    {name: fit(f"variant:{name}", name) for name in topic.variants},
                    entry["device"], entry["seconds"])
 
@@ -118,7 +114,7 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
     model = model.to(device)
     train = tuple(_to(x, device) for x in data.train)
     test = tuple(_to(x, device) for x in data.test)
-    loss_fn = LOSSES[recipe.loss]() if isinstance(recipe.loss, str) else recipe.loss
+    loss_fn = loss_function(recipe)
     step = recipe.step or supervised_step
     optimizer = OPTIMIZERS[recipe.optimizer](model.parameters(), lr=recipe.lr)
     if recipe.step is None:
@@ -137,6 +133,11 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
         if on_epoch:
             on_epoch(epoch, train_hist[-1])
     return Fit(model.cpu().eval(), tuple(train_hist), tuple(test_hist))
+
+
+def loss_function(recipe: Recipe):
+    """The recipe's loss as a callable: a named one from LOSSES, or the topic's own."""
+    return LOSSES[recipe.loss]() if isinstance(recipe.loss, str) else recipe.loss
 
 
 def train_epoch(model, batches, loss_fn, optimizer, step):

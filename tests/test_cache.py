@@ -126,3 +126,14 @@ def test_quick_budget_reports_but_does_not_enforce_claims(fixture_lectures, tmp_
     assert result.ok
     line = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]["line"]
     assert [c["ok"] for c in line["claims"]] == [True, False]
+
+
+def test_quick_recipe_change_does_not_retrain_a_full_build(fixture_lectures, tmp_path, trainings):
+    run(fixture_lectures, tmp_path / "b")
+    edit(fixture_lectures / "tiny" / "plane.py", "    recipe=Recipe(loss=\"mse\", lr=0.1, epochs=30, batch_size=10, seed=2),",
+         "    recipe=Recipe(loss=\"mse\", lr=0.1, epochs=30, batch_size=10, seed=2),\n"
+         "    quick=Recipe(loss=\"mse\", lr=0.1, epochs=3, batch_size=10, seed=2),")
+    assert run(fixture_lectures, tmp_path / "b") == {"line": "cached", "plane": "cached"}
+    assert run(fixture_lectures, tmp_path / "b", budget="quick") == {"line": "trained", "plane": "trained"}
+    report = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]["plane"]
+    assert report["recipe"]["epochs"] == 3 and report["history"]["epochs"] == 3

@@ -149,10 +149,13 @@ TOPIC = Topic(
     recipe=Recipe(loss="cross_entropy", optimizer="adam", lr=1e-3, epochs=6, batch_size=64, seed=0),
     quick=Recipe(loss="cross_entropy", optimizer="adam", lr=1e-3, epochs=3, batch_size=64, seed=0),
     metrics={"test_accuracy": test_accuracy},
+    facts={"train_noise": lambda run: TRAIN_NOISE, "test_noise": lambda run: TEST_NOISE,
+           "noise_ratio": lambda run: round(TEST_NOISE / TRAIN_NOISE)},
     headline="metrics.test_accuracy",
     exercises=[
         Exercise("Raise the test noise",
-                 "Test the trained CNN on functions with noise 0.5 instead of 0.3. How much accuracy "
+                 "Test the trained CNN on functions with noise 0.5 instead of {{facts.test_noise}}. "
+                 "How much accuracy "
                  "is lost, and which classes get confused?",
                  solution=accuracy_at_noise_05, check=check_accuracy_at_noise_05,
                  hints=["`sample_functions(n, noise, generator)` makes labelled test data.",
@@ -162,13 +165,14 @@ TOPIC = Topic(
             above("metrics.test_accuracy", 0.9, "test accuracy at least 0.9 at noise 0.3")],
     figures=[
         FigureSpec("examples", "custom", draw=draw_examples,
-                   caption="Example training inputs per class (noise 0.1)",
+                   caption="Example training inputs per class (noise {{facts.train_noise}})",
                    alt="Four panels, one per class: sine-like waves, Gaussian bumps, smooth "
                        "polynomials and steps, three noisy samples each."),
         FigureSpec("loss", "loss_curve", size="column", caption="Cross-entropy per epoch",
                    alt="Training and test cross-entropy falling over the epochs."),
         FigureSpec("predictions", "custom", draw=draw_predictions, size="column",
-                   caption="Unseen test functions (noise 0.3): blue correct, red misclassified",
+                   caption="Unseen test functions (noise {{facts.test_noise}}): blue correct, red "
+                           "misclassified",
                    alt="A grid of eighteen noisy test functions; most are drawn in blue and titled "
                        "with their class, a few are red and titled true class, arrow, predicted "
                        "class."),
@@ -257,7 +261,7 @@ TOPIC = Topic(
             ], right=[
                 Fig("confusion"),
             ]),
-            Text("New functions with three times the training noise: the CNN recognises shapes; "
+            Text("New functions with {{facts.noise_ratio}}× the training noise: the CNN recognises shapes; "
                  "its errors sit at ambiguous cases. Accuracy {{metrics.test_accuracy:.1%}}."),
         ]),
     ],

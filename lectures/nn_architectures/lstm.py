@@ -192,11 +192,12 @@ TOPIC = Topic(
     recipe=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=15, batch_size=32, seed=0),
     quick=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=4, batch_size=32, seed=0),
     metrics={"roc_auc": roc_auc, "precision": precision, "recall": recall, "threshold": threshold},
-    facts={"hidden_shape": hidden_shape},
+    facts={"hidden_shape": hidden_shape, "percentile": lambda run: round(100 * THRESHOLD_QUANTILE)},
     headline="metrics.roc_auc",
     exercises=[
         Exercise("Move the threshold",
-                 "Lower the threshold from the 99th to the 90th percentile of the training errors. "
+                 "Lower the threshold from the {{facts.percentile}}th to the 90th percentile of the "
+                 "training errors. "
                  "Compute precision and recall again: what do you trade for what?",
                  solution=precision_recall_at_90th, check=check_precision_recall_at_90th,
                  hints=["`torch.quantile(errors, 0.90)` gives the new threshold.",
@@ -297,7 +298,8 @@ TOPIC = Topic(
                 Fig("histogram"),
                 Text("On {{data.test}} unseen normal and as many anomalous sequences: ROC-AUC "
                      "{{metrics.roc_auc:.3f}}, precision "
-                     "{{metrics.precision:.2f}}, recall {{metrics.recall:.2f}} at the 99th "
+                     "{{metrics.precision:.2f}}, recall {{metrics.recall:.2f}} at the "
+                     "{{facts.percentile}}th "
                      "percentile of training errors."),
             ]),
         ]),
