@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
+from .cache import Cache, package_version, training_key
 from .discover import LectureSource, TopicSource, discover
-from .cache import Cache, training_key
 from .errors import NnarchError
 from .latex import require_latexmk
-from .plan import Plan, make_plan, record_success, up_to_date
+from .plan import make_plan, record_success, up_to_date
 from .publish import build_lock, ensure_writable, sweep_temporaries
+from .record import FigureFiles, TopicRun, from_json, manifest, record_key, to_json
 from .topic import Course
+from .values import lookup
 
 
 @dataclass(frozen=True)
@@ -90,10 +92,21 @@ def _build(options: Options, progress: Progress) -> BuildResult:
     if errors and options.fail_fast:
         return BuildResult((), (), tuple(errors))
 
-    outcomes, done = [], {}
-    pretrained = _train_parallel(plan.topics, options, progress) if options.jobs > 1 else {}
+    cache = Cache(options.cache_dir)
+    keys = {s.name: record_key(s, options.lectures, options.device, options.budget) for s in plan.topics}
+    outcomes, done, fresh = [], {}, []
     for source in plan.topics:
-        outcome, measured, figures = _build_topic(source, options, progress, pretrained.get(source.name))
+        restored = None if _forced(source, options) else _restore(source, cache, keys[source.name], options)
+        if restored:
+            done[source.name] = restored[1]
+            outcomes.append(restored[0])
+            progress.topic_finished(restored[0])
+        else:
+            fresh.append(source)
+    pretrained = _train_parallel(fresh, options, progress) if options.jobs > 1 and fresh else {}
+    for source in fresh:
+        outcome, run = _run_topic(source, options, progress, pretrained.get(source.name),
+                                  cache, keys[source.name])
         outcomes.append(outcome)
         progress.topic_finished(outcome)
         if outcome.error:
@@ -101,7 +114,9 @@ def _build(options: Options, progress: Progress) -> BuildResult:
             if options.fail_fast:
                 return BuildResult(tuple(outcomes), (), tuple(errors))
         else:
-            done[source.name] = (source, measured, figures)
+            done[source.name] = run
+    order = [s.name for s in plan.topics]
+    outcomes.sort(key=lambda o: order.index(o.name))
 
     artifacts = []
     for lecture in plan.lectures:
@@ -117,54 +132,122 @@ def _build(options: Options, progress: Progress) -> BuildResult:
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))
 
 
-def _build_topic(source: TopicSource, options: Options, progress: Progress, pretrained=None):
-    """Train (or restore), measure, check the claims of, and draw one topic."""
+def _forced(source: TopicSource, options: Options) -> bool:
+    return source.name in options.force or "all" in options.force
+
+
+def _restore(source: TopicSource, cache: Cache, key: str, options: Options):
+    """(outcome, TopicRun) from the topic's record, without importing it; None if there is none."""
+    from .publish import copy_atomic
+    t0 = time.perf_counter()
+    data = cache.load_record(key)
+    if data is None:
+        return None
+    figures = {}
+    folder = _work_dir(options, source) / "figures"
+    for name, figure in data["figures"].items():
+        stem = folder / f"{source.name}-{name}"
+        for cached, suffix in zip(cache.figure_paths(figure["key"]), (".pdf", ".svg")):
+            copy_atomic(cached, stem.with_suffix(suffix))
+        figures[name] = FigureFiles(name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"), figure["size"])
+    run = from_json(source, data, figures)
+    outcome = TopicOutcome(source.name, source.path, "cached", stages={"load": time.perf_counter() - t0})
+    _summarise(outcome, run)
+    outcome.seconds = sum(outcome.stages.values())
+    return outcome, run
+
+
+def _summarise(outcome: TopicOutcome, run: TopicRun) -> None:
+    outcome.params = run.results["params"]["total"]
+    outcome.headline = (run.manifest["headline"], lookup(run.results, run.manifest["headline"]))
+    outcome.claims = run.claims
+
+
+def _run_topic(source: TopicSource, options: Options, progress: Progress, pretrained, cache, key):
+    """Import, train (or restore the weights), measure, check, draw and solve one topic."""
+    from .cache import figure_key
     from .figures import draw_topic
-    from .measure import claim_error, lookup, measure
+    from .load import load_topic
+    from .measure import claim_error, measure
 
     outcome = TopicOutcome(source.name, source.path)
-    progress.topic_started(source.name, source.topic.recipe_for(options.budget).epochs)
     try:
         if isinstance(pretrained, NnarchError):
             raise pretrained
         t0 = time.perf_counter()
-        trained, outcome.status, key = pretrained or _train_or_restore(source, options, progress)
+        topic, module = load_topic(source)
+        outcome.stages["import"] = time.perf_counter() - t0
+        progress.topic_started(source.name, topic.recipe_for(options.budget).epochs)
+        t0 = time.perf_counter()
+        trained, outcome.status, train_key = pretrained or _train_or_restore(source, topic, options, progress)
         outcome.stages["train"] = trained.seconds if outcome.status == "trained" else 0.0
         outcome.stages["load"] = time.perf_counter() - t0 - (0.0 if pretrained else outcome.stages["train"])
         t0 = time.perf_counter()
         measured = measure(trained)
+        measured.results["answers"] = solve_exercises(source, module, measured.run)
         outcome.stages["measure"] = time.perf_counter() - t0
-        outcome.params = measured.results["params"]["total"]
-        outcome.headline = (source.topic.headline, lookup(measured.results, source.topic.headline))
-        outcome.claims = measured.claims
         if measured.failed_claims and options.budget == "full":
+            outcome.claims = measured.claims
             raise claim_error(measured)
         t0 = time.perf_counter()
-        figures = draw_topic(measured, _work_dir(options, source) / "figures",
-                             Cache(options.cache_dir), key)
+        figures = draw_topic(measured, _work_dir(options, source) / "figures", cache, train_key)
         outcome.stages["draw"] = time.perf_counter() - t0
-        return outcome, measured, figures
+        run = TopicRun(source, measured.results, measured.claims, figures, manifest(topic, trained))
+        cache.store_record(key, to_json(run, {s.name: figure_key(train_key, s) for s in topic.figures}))
+        _summarise(outcome, run)
+        return outcome, run
     except NnarchError as error:
         outcome.status, outcome.error = "failed", error
-        return outcome, None, None
+        return outcome, None
     finally:
         outcome.seconds = sum(outcome.stages.values())
+
+
+def solve_exercises(source: TopicSource, module, run) -> dict:
+    """Each exercise's solution run on the trained model, checked by its own check: the answers."""
+    from .usercode import call
+    answers = {}
+    for exercise in source.doc.exercises:
+        what = f"exercise '{exercise.title}': {exercise.solution}"
+        answer = call(getattr(module, exercise.solution), run, where=source.path, what=what)
+        if exercise.check:
+            call(getattr(module, exercise.check), answer, run, where=source.path,
+                 what=f"{what}: its check rejects the solution", fix="fix the solution or the check")
+        answers[exercise.solution] = _plain(answer)
+    return answers
+
+
+def _plain(value):
+    """An answer as JSON: tensors and arrays as numbers or lists, tuples as lists."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
 
 
 def _train_parallel(sources, options: Options, progress: Progress) -> dict:
     """Train the topics that miss the cache in `options.jobs` processes; {name: (Trained, ...)}."""
     from .jobs import train_in_parallel
+    from .load import load_topic
     from .train import resolve_device, restore_topic
 
     cache, device = Cache(options.cache_dir), resolve_device(options.device).type
-    keys = {s.name: training_key(s.topic, device, options.budget) for s in sources}
-    forced = {s.name for s in sources if s.name in options.force or "all" in options.force}
-    missing = [s for s in sources if s.name in forced or not cache.has_fit(keys[s.name])]
+    topics, pretrained = {}, {}
+    for source in sources:
+        try:
+            topics[source.name] = load_topic(source)[0]
+        except NnarchError as error:
+            pretrained[source.name] = error
+    keys = {name: training_key(topic, device, options.budget) for name, topic in topics.items()}
+    missing = [s for s in sources if s.name in topics
+               and (_forced(s, options) or not cache.has_fit(keys[s.name]))]
+    if not missing:
+        return pretrained
     progress.stage(f"training {len(missing)} topic(s) in {options.jobs} processes")
     results = train_in_parallel([(options.lectures, s.path.parent.name, s.name, options.device,
                                   options.budget) for s in missing], options.jobs,
                                 lambda name: progress.stage(f"{name}: trained"))
-    pretrained = {}
     for source in missing:
         result = results[source.name]
         if isinstance(result, NnarchError):
@@ -173,22 +256,21 @@ def _train_parallel(sources, options: Options, progress: Progress) -> dict:
             continue  # anything else is retried in-process, where it is reported with the topic's file
         else:
             cache.store_fit(keys[source.name], *result)
-            trained = restore_topic(source.topic, source.path, *result, options.budget)
+            trained = restore_topic(topics[source.name], source.path, *result, options.budget)
             pretrained[source.name] = (trained, "trained", keys[source.name])
     return pretrained
 
 
-def _train_or_restore(source: TopicSource, options: Options, progress: Progress):
+def _train_or_restore(source: TopicSource, topic, options: Options, progress: Progress):
     """(Trained, "trained" or "cached", cache key): from the cache unless the key changed or forced."""
     from .train import checkpoint, resolve_device, restore_topic, train_topic
 
     cache = Cache(options.cache_dir)
-    key = training_key(source.topic, resolve_device(options.device).type, options.budget)
-    forced = source.name in options.force or "all" in options.force
-    loaded = None if forced else cache.load_fit(key)
+    key = training_key(topic, resolve_device(options.device).type, options.budget)
+    loaded = None if _forced(source, options) else cache.load_fit(key)
     if loaded:
-        return restore_topic(source.topic, source.path, *loaded, options.budget), "cached", key
-    trained = train_topic(source.topic, source.path, options.device,
+        return restore_topic(topic, source.path, *loaded, options.budget), "cached", key
+    trained = train_topic(topic, source.path, options.device,
                           lambda name, e, loss: progress.epoch(name, e, loss), options.budget)
     cache.store_fit(key, *checkpoint(trained))
     return trained, "trained", key
@@ -211,11 +293,11 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     progress.stage(f"{slug}: rendering")
     timings = {}
     t0 = time.perf_counter()
-    built = [done[name] for name in lecture.lecture.topics if name in done]
-    deck = assemble(lecture, course, built)
+    runs = [done[name] for name in lecture.lecture.topics if name in done]
+    deck = assemble(lecture, course, runs)
     tex, html = render_pair("slides", deck)
     write_atomic(work / "slides.tex", tex)
-    lab, handouts = _lab_documents(lecture, course, built, work, options)
+    lab, handouts = _lab_documents(lecture, course, runs, work, options)
     timings["render"] = time.perf_counter() - t0
     progress.stage(f"{slug}: compiling the slides and handouts (latexmk)")
     t0 = time.perf_counter()
@@ -224,7 +306,7 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     lab.update({h.replace(".tex", ".pdf"): pdfs[work / h] for h in handouts})
 
     target = options.out / slug
-    figures = [f for _, _, files in built for f in files.values()]
+    figures = [f for run in runs for f in run.figures.values()]
     published = _publish_figures(figures, target / "figures")
     copy_atomic(pdfs[work / "slides.tex"], target / "slides.pdf")
     write_atomic(target / "slides.tex", tex)
@@ -235,13 +317,13 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
         else:
             write_atomic(target / name, content)
     names = set(lecture.lecture.topics)
-    report = _report(lecture, [o for o in outcomes if o.name in names], done, options, timings)
+    report = _report(lecture, [o for o in outcomes if o.name in names], done, timings)
     write_report(target / "report.json", report)
     return [target / "slides.pdf", target / "slides.tex", target / "slides.html", target / "report.json",
             *(target / name for name in lab), *published]
 
 
-def _lab_documents(lecture, course, built, work: Path, options) -> tuple[dict, list[str]]:
+def _lab_documents(lecture, course, runs, work: Path, options) -> tuple[dict, list[str]]:
     """({published name: text}, handout .tex files to compile): handouts in two editions, notebooks
     in two versions."""
     from .handout import assemble_handout, provenance
@@ -250,17 +332,17 @@ def _lab_documents(lecture, course, built, work: Path, options) -> tuple[dict, l
     from .render import render_pair
 
     documents, handouts = {}, []
-    devices = sorted({measured.trained.device for _, measured, _ in built}) or ["cpu"]
+    devices = sorted({run.manifest["device"] for run in runs}) or ["cpu"]
     prov = provenance(options.lectures, ", ".join(devices))
     for edition, suffix in (("student", ""), ("instructor", "-instructor")):
-        tex, html = render_pair("handout", assemble_handout(lecture, course, built, prov,
+        tex, html = render_pair("handout", assemble_handout(lecture, course, runs, prov,
                                                             instructor=edition == "instructor"))
         write_atomic(work / f"handout{suffix}.tex", tex)
         handouts.append(f"handout{suffix}.tex")
         documents[f"handout{suffix}.html"] = html
-    for source, measured, _ in built:
-        documents[f"notebooks/{source.name}.ipynb"] = topic_notebook(source, measured.results, False)
-        documents[f"notebooks/{source.name}-solution.ipynb"] = topic_notebook(source, measured.results, True)
+    for run in runs:
+        documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False)
+        documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True)
     return documents, handouts
 
 
@@ -278,8 +360,7 @@ def _publish_figures(figures, folder: Path) -> list[Path]:
     return paths
 
 
-def _report(lecture, outcomes, done, options, timings) -> dict:
-    import torch
+def _report(lecture, outcomes, done, timings) -> dict:
     topics = {}
     for outcome in outcomes:
         entry = {"status": outcome.status, "seconds": round(outcome.seconds, 3),
@@ -290,24 +371,15 @@ def _report(lecture, outcomes, done, options, timings) -> dict:
         if outcome.error:
             entry["error"] = str(outcome.error)
         if outcome.name in done:
-            source, measured, _ = done[outcome.name]
-            entry.update(measured.results)
-            entry["device"] = measured.trained.device
-            entry["seed"] = measured.trained.recipe.seed
+            run = done[outcome.name]
+            entry.update(run.results)
+            entry["device"] = run.manifest["device"]
+            entry["seed"] = run.manifest["recipe"]["seed"]
         topics[outcome.name] = entry
     return {"lecture": lecture.lecture.slug, "title": lecture.lecture.title, "topics": topics,
             "timings": {k: round(v, 3) for k, v in timings.items()},
             "versions": {"nnarch": __version__, "python": platform.python_version(),
-                         "torch": torch.__version__, "torch_geometric": _pyg_version()}}
+                         **{name: package_version(name) for name in ("torch", "torch-geometric")}}}
 
 
-def _pyg_version() -> str | None:
-    # From the package metadata: importing torch_geometric only to read its version costs seconds.
-    from importlib.metadata import PackageNotFoundError, version
-    try:
-        return version("torch-geometric")
-    except PackageNotFoundError:
-        return None
-
-
-__all__ = ["build", "Options", "BuildResult", "TopicOutcome", "Progress", "Plan"]
+__all__ = ["build", "Options", "BuildResult", "TopicOutcome", "Progress"]

@@ -86,8 +86,27 @@ class Cache:
         folder = self.root / "figures"
         return folder / f"{key}.pdf", folder / f"{key}.svg"
 
-    def clear(self) -> bool:
-        if self.root.exists():
-            shutil.rmtree(self.root)
-            return True
-        return False
+    def load_record(self, key: str) -> dict | None:
+        """A topic's record (see record.py) if it and every figure it names are intact, else None."""
+        path = self.root / "records" / f"{key}.json"
+        try:
+            data = json.loads(path.read_text())
+            for figure in data["figures"].values():
+                for file, digest in zip(self.figure_paths(figure["key"]), figure["sha256"]):
+                    if file.is_symlink() or _sha256(file) != digest:
+                        raise ValueError(f"{file} changed")
+            return data
+        except FileNotFoundError:
+            return None
+        except Exception:  # truncated, edited or missing figures: the topic runs again
+            path.unlink(missing_ok=True)
+            return None
+
+    def store_record(self, key: str, data: dict) -> None:
+        for figure in data["figures"].values():
+            figure["sha256"] = [_sha256(p) for p in self.figure_paths(figure["key"])]
+        write_atomic(self.root / "records" / f"{key}.json", json.dumps(data, sort_keys=True))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -100,14 +100,14 @@ def _summary(result) -> None:
 @app.command("list")
 def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
                 device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+                budget: str = typer.Option("full", "--budget", help="full, or quick for a preview."),
                 debug: bool = DEBUG) -> None:
-    """List lectures and their topics: invalid, trained and cached, or needing training."""
-    from .cache import Cache, training_key
+    """List lectures and their topics: invalid, cached (renders without running), or needing a run."""
+    from .cache import Cache
     from .discover import discover
-    from .train import resolve_device
+    from .record import record_key
     try:
         found = discover(lectures)
-        kind = resolve_device(device).type
     except NnarchError as error:
         _fail(error, debug)
     cache = Cache(out_dir / ".cache")
@@ -120,9 +120,10 @@ def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
             if name not in valid:
                 state, title = "[red]invalid[/]", ""
             else:
-                cached = cache.has_fit(training_key(valid[name].topic, kind, "full"))
+                key = record_key(valid[name], lectures, device, budget)
+                cached = (cache.root / "records" / f"{key}.json").exists()
                 state = "[green]cached[/]" if cached else "needs training"
-                title = escape(valid[name].topic.title)
+                title = escape(valid[name].title)
             table.add_row(lec.lecture.slug, str(i), name, title, state)
     out.print(table)
     for lec in found.lectures:
@@ -132,13 +133,13 @@ def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
 
 @app.command()
 def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
-    """Validate every topic declaration without training anything."""
-    from .discover import discover
+    """Validate every lecture's Markdown and topic declarations without importing torch."""
+    from .discover import discover, syntax_errors
     try:
         found = discover(lectures)
     except NnarchError as error:
         _fail(error, debug)
-    errors = [e for lec in found.lectures for e in lec.errors]
+    errors = [e for lec in found.lectures for e in lec.errors] + syntax_errors(lectures, found)
     count = sum(len(lec.topics) for lec in found.lectures)
     for error in errors:
         _error(error)
@@ -159,10 +160,11 @@ def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lect
         if topic not in sources:
             raise NnarchError(f"no valid topic '{topic}'{did_you_mean(topic, sources)}; "
                               "'nnarch list' shows the topics")
+        from .load import load_topic
         from .measure import count_parameters
         from .train import build_model
         source = sources[topic]
-        model = build_model(source.topic, source.path)
+        model = build_model(load_topic(source)[0], source.path)
         counted = count_parameters(model)
     except NnarchError as error:
         _fail(error, debug)
@@ -179,28 +181,31 @@ def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lect
 
 
 @app.command()
-def new(name: str = typer.Argument(..., help="Topic name: a Python identifier, e.g. attention."),
+def new(name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e.g. attention."),
         lecture: str = typer.Option(..., "--lecture", help="The lecture folder, e.g. nn_architectures."),
         title: str = typer.Option("", "--title", help="Section title (default: the name)."),
         lectures: Path = LECTURES) -> None:
-    """Create a topic module from a template that builds as it is."""
+    """Create a topic: a module that declares what runs and its Markdown slides, both building as they are."""
     import jinja2
 
     from .render import TEMPLATES
     folder = lectures / lecture
-    target = folder / f"{name}.py"
-    if not name.isidentifier():
-        _fail(NnarchError(f"new: '{name}' is not a valid module name; use letters, digits and _"), False)
+    targets = [folder / f"{name}.py", folder / f"{name}.md"]
+    if not (name.isidentifier() and name.isascii()):
+        _fail(NnarchError(f"new: '{name}' is not a valid module name; use ASCII letters, digits and _"), False)
     if not (folder / "__init__.py").exists():
         _fail(NnarchError(f"new: {folder} is not a lecture (no __init__.py); create it with a LECTURE "
                           "declaration first"), False)
-    if target.exists():
-        _fail(NnarchError(f"new: {target} already exists; pick another name"), False)
-    template = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES)).get_template("topic.py.j2")
+    for target in targets:
+        if target.exists():
+            _fail(NnarchError(f"new: {target} already exists; pick another name"), False)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True)
     title = title or name.replace("_", " ").title()
-    target.write_text(template.render(name=repr(name), title=repr(title), doc_title=title) + "\n")
-    out.print(f"wrote {target}\nnext: add '{name}' to topics=(...) in {folder / '__init__.py'}, then "
-              "run 'nnarch check'")
+    for target in targets:
+        template = env.get_template(f"topic{target.suffix}.j2")
+        target.write_text(template.render(name=repr(name), title=title))
+    out.print(f"wrote {targets[0]} and {targets[1]}\nnext: add '{name}' to topics=(...) in "
+              f"{folder / '__init__.py'}, then run 'nnarch check'")
 
 
 @app.command()

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 from .discover import LectureSource
-from .errors import rel
 from .render import Context, Html, Tex, frame_view
 from .topic import Course
 
 
-def assemble(lecture: LectureSource, course: Course, built: list) -> dict:
+def assemble(lecture: LectureSource, course: Course, runs: list) -> dict:
     """The template variables of both targets, plus the frame titles by index for LaTeX errors."""
-    lec = lecture.lecture
-    overview = {"topics": {src.name: measured.results for src, measured, _ in built}}
-    init = lecture.path / "__init__.py"
-    parts = [(None, lec.intro, Context(rel(init), overview, {}, course))]
-    for source, measured, figures in built:
-        ctx = Context(rel(source.path), measured.results, figures, course)
-        parts.append((source.topic.title, source.topic.frames, ctx))
-    parts.append((None, lec.summary, Context(rel(init), overview, {}, course)))
+    lec, doc = lecture.lecture, lecture.doc
+    overview = {"topics": {run.name: run.results for run in runs}}
+    split = len(doc.frames) if doc.topics_at is None else doc.topics_at
+    parts = [(None, doc.frames[:split], Context(doc, overview, {}, course))]
+    for run in runs:
+        ctx = Context(run.source.doc, run.results, run.figures, course, run.source.outline)
+        parts.append((run.source.title, run.source.doc.frames, ctx))
+    parts.append((None, doc.frames[split:], Context(doc, overview, {}, course)))
 
     titles, decks = {}, {}
     for target in (Tex(), Html()):
@@ -28,7 +27,7 @@ def assemble(lecture: LectureSource, course: Course, built: list) -> dict:
                 index += 1
                 view = frame_view(frame, ctx, target)
                 view["index"] = index
-                titles[index] = f"'{frame.title}' ({ctx.where})"
+                titles[index] = f"'{frame.plain_title}' ({ctx.where(frame.line)})"
                 views.append(view)
             sections.append({"title": title, "frames": views})
         decks[target.name] = {"title": lec.title, "subtitle": lec.subtitle, "course": course.title,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import matplotlib
 
@@ -16,7 +14,9 @@ import torch  # noqa: E402
 from .errors import TopicError, rel  # noqa: E402
 from .measure import Measured  # noqa: E402
 from .publish import copy_atomic  # noqa: E402
+from .record import FigureFiles  # noqa: E402
 from .train import loss_function  # noqa: E402
+from .usercode import call  # noqa: E402
 
 BLUE, RED, GREY, DARK = "#1f5fa8", "#c0392b", "#8c8c8c", "#222222"
 SIZES = {"full": (5.6, 2.3), "column": (2.9, 2.3)}  # inches: drawn at the size they are shown
@@ -29,23 +29,13 @@ STYLE = {
 }
 
 
-@dataclass(frozen=True)
-class FigureFiles:
-    name: str
-    pdf: Path
-    svg: Path
-    caption: str
-    alt: str
-    size: str
-
-
 def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | None = None
                ) -> dict[str, FigureFiles]:
     """Draw every figure of one topic into `out_dir` (or copy it from the cache); return them by name."""
     from .cache import figure_key
     topic = measured.trained.topic
     out_dir.mkdir(parents=True, exist_ok=True)
-    run = run_view(measured)
+    run = measured.run
     files = {}
     for spec in topic.figures:
         stem = out_dir / f"{topic.name}-{spec.name}"
@@ -55,7 +45,7 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
                 copy_atomic(source, stem.with_suffix(suffix))
         else:
             with plt.rc_context(STYLE):
-                fig = draw_figure(spec, run, rel(measured.trained.path))
+                fig = draw_figure(spec, run, measured.trained.path)
                 _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
                 _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
                 plt.close(fig)
@@ -63,29 +53,20 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
                 for target, suffix in zip(cached, (".pdf", ".svg")):
                     copy_atomic(stem.with_suffix(suffix), target)
         files[spec.name] = FigureFiles(spec.name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"),
-                                       spec.caption, spec.alt, spec.size)
+                                       spec.size)
     return files
 
 
-def draw_figure(spec, run, where: str) -> plt.Figure:
+def draw_figure(spec, run, path: Path) -> plt.Figure:
     """One figure, drawn at the size it is shown; a broken figure function names its figure."""
-    try:
-        fig = spec.draw(run) if spec.kind == "custom" else KINDS[spec.kind](run, spec)
-    except Exception as error:
-        raise TopicError(f"{where}: figures: '{spec.name}': {type(error).__name__}: {error}") from error
+    draw = spec.draw if spec.kind == "custom" else KINDS[spec.kind]
+    args = (run,) if spec.kind == "custom" else (run, spec)
+    fig = call(draw, *args, where=path, what=f"figures: '{spec.name}'")
     if not isinstance(fig, plt.Figure):
-        raise TopicError(f"{where}: figures: '{spec.name}': draw must return a matplotlib Figure, "
+        raise TopicError(f"{rel(path)}: figures: '{spec.name}': draw must return a matplotlib Figure, "
                          f"got {type(fig).__name__}")
     fig.set_size_inches(*SIZES[spec.size])
     return fig
-
-
-def run_view(measured: Measured) -> SimpleNamespace:
-    """What figure and metric functions see: the trained model, the data, the history, the results."""
-    trained = measured.trained
-    return SimpleNamespace(model=trained.fit.model, data=trained.data, extras=trained.data.extras,
-                           history=trained.fit, results=measured.results, topic=trained.topic,
-                           recipe=trained.recipe)
 
 
 def _save(fig, path: Path, metadata: dict) -> None:

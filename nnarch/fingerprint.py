@@ -129,3 +129,16 @@ def file_digest(paths) -> str:
         digest.update(str(path).encode() + b"\0")
         digest.update(path.read_bytes() if path.exists() else b"<missing>")
     return digest.hexdigest()
+
+
+def digest_files(files, root: Path, absolute=(), values=()) -> str:
+    """One digest of files named relative to `root` (so a moved checkout keeps its cache), of
+    further files named by their base name, and of strings."""
+    digest = hashlib.sha256()
+    root = Path(root).resolve()
+    for path in sorted({Path(p).resolve() for p in files}):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    for path in absolute:
+        digest.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes())
+    digest.update("\0".join(values).encode())
+    return digest.hexdigest()

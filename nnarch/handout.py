@@ -6,17 +6,15 @@ hints; the instructor edition adds their solutions. Both end in a provenance tab
 
 from __future__ import annotations
 
-import ast
 import platform
 import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
 from . import __version__
-from . import topic as t
+from . import markdown as md
 from .cache import package_version
-from .errors import rel
-from .render import Context, Html, Tex, block_view, format_value, frame_view
+from .render import Context, Html, Tex, blocks_view, format_value
 
 
 def provenance(lectures: Path, device: str) -> dict:
@@ -32,21 +30,25 @@ def provenance(lectures: Path, device: str) -> dict:
                          "torch-geometric": package_version("torch-geometric"), "nnarch": __version__}}
 
 
-def assemble_handout(lecture, course, built: list, prov: dict, instructor: bool) -> dict:
+def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) -> dict:
     """Template variables of both targets for one edition of the handout."""
     views = {}
     for target in (Tex(), Html()):
         sections = []
-        for source, measured, figures in built:
-            ctx = Context(rel(source.path), measured.results, figures, course)
+        for run in runs:
+            doc = run.source.doc
+            ctx = Context(doc, run.results, run.figures, course, run.source.outline)
+            figures = [md.Figure(b.name, b.caption, b.alt, b.line) for frame in doc.frames
+                       for b in md.walk(frame.blocks) if isinstance(b, md.Figure)]
             sections.append({
-                "title": target.inline(source.topic.title, ctx),
-                "blocks": [block_view(b, ctx, target) for b in _blocks(source, measured)],
-                "figures": [block_view(t.Fig(name), ctx, target) for name in figures],
-                "exercises": [frame_view(f, ctx, target) for f in _exercises(source.topic, instructor)],
-                "notebook": f"notebooks/{source.name}.ipynb",
-                "seed": measured.trained.recipe.seed,
-                "device": measured.trained.device,
+                "title": target.inline(((("text", doc.title),)), ctx),
+                "blocks": blocks_view(_blocks(run), ctx, target),
+                "figures": blocks_view(figures, ctx, target),
+                "exercises": [_exercise(e, n, ctx, target, instructor)
+                              for n, e in enumerate(doc.exercises, start=1)],
+                "notebook": f"notebooks/{run.name}.ipynb",
+                "seed": run.manifest["recipe"]["seed"],
+                "device": run.manifest["device"],
             })
         views[target.name] = {"title": lecture.lecture.title, "course": course.title,
                               "lab": lecture.lecture.lab or f"Lab: {lecture.lecture.title}",
@@ -55,42 +57,39 @@ def assemble_handout(lecture, course, built: list, prov: dict, instructor: bool)
     return views
 
 
-def _blocks(source, measured) -> list:
-    results = measured.results
-    recipe = measured.trained.recipe
-    loss = recipe.loss if isinstance(recipe.loss, str) else recipe.loss.__name__
-    rows = [["parameters", format_value(results["params"]["total"])]]
-    rows += [[f"`{name}`", format_value(value)] for name, value in results["metrics"].items()]
-    rows += [["final train / test loss", f"{results['history']['final_train']:.3g} / "
-              f"{results['history']['final_test']:.3g}"]]
-    claims = [[claim.text, format_value(claim.measured), "holds" if claim.ok else "*fails*"]
-              for claim in measured.claims]
+def _text(s: str) -> tuple:
+    return (("text", s),)
+
+
+def _blocks(run) -> list:
+    results, recipe = run.results, run.manifest["recipe"]
+    rows = [[_text("parameters"), _text(format_value(results["params"]["total"]))]]
+    rows += [[(("code", name),), _text(format_value(value))] for name, value in results["metrics"].items()]
+    rows += [[_text("final train / test loss"), _text(f"{results['history']['final_train']:.3g} / "
+                                                      f"{results['history']['final_test']:.3g}")]]
+    claims = [[_text(c.text), _text(format_value(c.measured)),
+               _text("holds") if c.ok else (("em", _text("fails")),)] for c in run.claims]
+    header = ["loss", "optimizer", "learning rate", "epochs", "batch size", "seed"]
+    values = [recipe["loss"], recipe["optimizer"], format_value(recipe["lr"]), str(recipe["epochs"]),
+              str(recipe["batch_size"]), str(recipe["seed"])]
     return [
-        t.Text("*Goal.* " + " ".join(_docstring(source.path).split())),
-        t.Listing(type(measured.trained.fit.model), caption="The model, as it was trained"),
-        t.ParamTable(),
-        t.Table(["loss", "optimizer", "learning rate", "epochs", "batch size", "seed"],
-                [[loss, recipe.optimizer, format_value(recipe.lr), str(recipe.epochs),
-                  str(recipe.batch_size), str(recipe.seed)]]),
-        t.Text("*Results to reproduce* (the notebook prints the same numbers):"),
-        t.Table(["quantity", "value"], rows),
-        *([t.Table(["claim checked at build time", "measured", "outcome"], claims)] if claims else []),
+        *run.source.doc.lab,
+        md.Listing(run.manifest["model_class"], None, _text("The model, as it was trained"), 1),
+        md.Generated("param", 1),
+        md.Table(tuple(_text(h) for h in header), (tuple(_text(v) for v in values),), 1),
+        md.Para((("em", _text("Results to reproduce")), ("text", " (the notebook prints the same numbers):")), 1),
+        md.Table((_text("quantity"), _text("value")), tuple(tuple(r) for r in rows), 1),
+        *([md.Table((_text("claim checked at build time"), _text("measured"), _text("outcome")),
+                    tuple(tuple(r) for r in claims), 1)] if claims else []),
     ]
 
 
-def _exercises(topic, instructor: bool) -> list[t.Frame]:
-    frames = []
-    for number, exercise in enumerate(topic.exercises, start=1):
-        blocks = [t.Text(exercise.prompt)]
-        if exercise.hints:
-            blocks.append(t.Bullets(list(exercise.hints), heading="Hints"))
-        if instructor:
-            blocks.append(t.Listing(exercise.solution, caption="Solution"))
-            if exercise.explanation:
-                blocks.append(t.Text(exercise.explanation))
-        frames.append(t.Frame(f"Exercise {number}: {exercise.title}", blocks))
-    return frames
-
-
-def _docstring(path: Path) -> str:
-    return ast.get_docstring(ast.parse(path.read_text())) or ""
+def _exercise(exercise, number: int, ctx, target, instructor: bool) -> dict:
+    blocks = list(exercise.prompt)
+    if exercise.hints:
+        blocks += [md.Para((("strong", _text("Hints")),), exercise.line), *exercise.hints]
+    if instructor:
+        blocks.append(md.Listing(exercise.solution, None, _text("Solution"), exercise.line))
+        blocks += list(exercise.answer)
+    return {"title": target.inline(_text(f"Exercise {number}: {exercise.title}"), ctx),
+            "blocks": blocks_view(blocks, ctx, target)}

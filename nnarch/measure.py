@@ -5,21 +5,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 import torch
 from torch import nn
 
 from .errors import ClaimError, TopicError, rel
+from .record import ClaimOutcome
+from .topic import Run
 from .train import Trained
-
-
-@dataclass(frozen=True)
-class ClaimOutcome:
-    text: str
-    measured: float
-    bound: float | None
-    ok: bool
+from .usercode import call
+from .values import lookup
 
 
 @dataclass(frozen=True)
@@ -29,6 +24,7 @@ class Measured:
     trained: Trained
     results: dict
     claims: tuple[ClaimOutcome, ...]
+    run: Run
 
     @property
     def failed_claims(self) -> list[ClaimOutcome]:
@@ -38,14 +34,11 @@ class Measured:
 def measure(trained: Trained) -> Measured:
     """Compute the results namespace of one topic and check its claims."""
     topic, fit = trained.topic, trained.fit
-    run = SimpleNamespace(model=fit.model, data=trained.data, history=fit, extras=trained.data.extras)
     results = {
         "params": count_parameters(fit.model),
         "shapes": trace_shapes(fit.model, trained.data.test[0][:2]),
         "history": _history(fit),
         "data": {"train": len(trained.data.train[0]), "test": len(trained.data.test[0])},
-        "metrics": {name: _metric(fn, run, trained.path, name) for name, fn in topic.metrics.items()},
-        "facts": {name: _fact(fn, run, trained.path, name) for name, fn in topic.facts.items()},
         "variants": {name: {"params": count_parameters(v.model)["total"],
                             "architecture": architecture(v.model),
                             "final_train": v.train_loss[-1], "final_test": v.test_loss[-1]}
@@ -53,7 +46,10 @@ def measure(trained: Trained) -> Measured:
         "recipe": {f.name: getattr(trained.recipe, f.name) for f in dataclasses.fields(trained.recipe)
                    if isinstance(getattr(trained.recipe, f.name), (int, float, str))},
     }
-    return Measured(trained, results, tuple(_check(c, results) for c in topic.claims))
+    run = Run(fit.model, trained.data, fit, trained.recipe, results)
+    results["metrics"] = {name: _metric(fn, run, trained.path, name) for name, fn in topic.metrics.items()}
+    results["facts"] = {name: _fact(fn, run, trained.path, name) for name, fn in topic.facts.items()}
+    return Measured(trained, results, tuple(_check(c, results) for c in topic.claims), run)
 
 
 def count_parameters(model: nn.Module) -> dict:
@@ -134,38 +130,24 @@ def _history(fit) -> dict:
 
 
 def _metric(fn, run, path, name) -> float:
-    value = _call(fn, run, path, "metrics", name)
-    if not isinstance(value, (int, float)):
+    value = _plain(call(fn, run, where=path, what=f"metrics: '{name}'"))
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
         raise TopicError(f"{rel(path)}: metrics: '{name}': expected a number, got {type(value).__name__}")
     return float(value)
 
 
 def _fact(fn, run, path, name):
-    value = _call(fn, run, path, "facts", name)
+    value = _plain(call(fn, run, where=path, what=f"facts: '{name}'") if callable(fn) else fn)
     if not isinstance(value, (int, float, str)):
         raise TopicError(f"{rel(path)}: facts: '{name}': expected a str or number, got "
                          f"{type(value).__name__}")
     return value
 
 
-def _call(fn, run, path, field, name):
-    try:
-        value = fn(run)
-    except Exception as error:
-        raise TopicError(f"{rel(path)}: {field}: '{name}': {type(error).__name__}: {error}") from error
-    return value.item() if isinstance(value, torch.Tensor) else value
-
-
-def lookup(results: dict, path: str):
-    """The value at a dotted path of the results namespace ('metrics.accuracy')."""
-    value = results
-    for part in path.split("."):
-        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        elif isinstance(value, dict) and part in value:
-            value = value[part]
-        else:
-            raise KeyError(path)
+def _plain(value):
+    """Numbers as Python numbers: a 0-d tensor or numpy scalar becomes an int or float."""
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:
+        return value.item()
     return value
 
 

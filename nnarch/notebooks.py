@@ -9,26 +9,55 @@ the same seed on one thread, they reproduce the build's numbers.
 from __future__ import annotations
 
 import ast
-import inspect
-import textwrap
+from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from .discover import TopicSource
-from .render import Context, fill
+from . import markdown as md
+from .outline import read
+from .render import Context, Target
+
+TRAIN = Path(__file__).resolve().parent / "train.py"
 
 SHIM = '''\
-# The one nnarch type the topic's code uses, so that this notebook runs on its own.
+# The nnarch types the topic's code uses, so that this notebook runs on its own.
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from typing import Any
 
 
 @dataclass(frozen=True)
 class Splits:
     train: tuple
     test: tuple
-    extras: dict = field(default_factory=dict)'''
+    extras: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    loss: Any = "mse"
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    epochs: int = 100
+    batch_size: int = 32
+    seed: int = 0
+    step: Any = None
+
+
+@dataclass
+class Run:
+    """What metrics, figures and exercise solutions receive: the trained model and its data."""
+
+    model: Any
+    data: Splits
+    history: Any
+    recipe: Any = None
+    results: dict = field(default_factory=dict)
+
+    @property
+    def extras(self):
+        return self.data.extras'''
 
 FIT = '''\
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -50,19 +79,19 @@ def fit(model, data, loss_fn, optimizer, lr, epochs, batch_size, seed, step=supe
     return history'''
 
 
-def topic_notebook(source: TopicSource, results: dict, solution: bool) -> str:
+def topic_notebook(run, solution: bool) -> str:
     """The notebook of one topic as JSON text: the student version, or the complete solution."""
-    from . import train
-    topic = source.topic
-    module_source = source.path.read_text()
-    docstring = ast.get_docstring(ast.parse(module_source)) or ""
-    solutions = {e.solution.__name__ for e in topic.exercises}
-    recipe = topic.recipe
+    source, manifest, results = run.source, run.manifest, run.results
+    doc, module_source = source.doc, source.outline.source
+    solutions = {e.solution for e in doc.exercises}
+    recipe = manifest["recipe"]
     losses = {"mse": "nn.MSELoss()", "cross_entropy": "nn.CrossEntropyLoss()"}
-    loss = losses.get(recipe.loss) or recipe.loss.__name__
+    loss = recipe["loss"] if recipe["custom_loss"] else losses[recipe["loss"]]
     numbers = ", ".join(f"{name} = {value:.4g}" for name, value in results["metrics"].items())
+    ctx = Context(doc, results, run.figures)
+    train = read(TRAIN)
     cells = [
-        new_markdown_cell(f"# {topic.title}\n\n{docstring}\n\n"
+        new_markdown_cell(f"# {doc.title}\n\n{to_markdown(doc.lab, ctx)}\n\n"
                           "Run the cells in order. The lecture's build measured "
                           f"**{results['params']['total']:,} parameters** and {numbers}; with the "
                           "same seed you should get the same "
@@ -72,62 +101,104 @@ def topic_notebook(source: TopicSource, results: dict, solution: bool) -> str:
         new_code_cell(SHIM),
         new_code_cell(_definitions(module_source, skip=solutions)),
         new_markdown_cell("## Training\n\nThe loop nnarch ran: one epoch, the default step, and the fit."),
-        new_code_cell("\n\n\n".join([_source(train.train_epoch), _source(train.supervised_step), FIT])),
-        new_code_cell(f"SEED = {recipe.seed}\n"
-                      f"data = {topic.data.__name__}(SEED)\n"
+        new_code_cell("\n\n\n".join([train.listing("train_epoch"), train.listing("supervised_step"), FIT])),
+        new_code_cell(f"SEED = {recipe['seed']}\n"
+                      f"data = {manifest['data']}(SEED)\n"
                       f"torch.manual_seed(SEED)\n"
-                      f"model = {_factory_call(topic.model)}\n"
-                      f"history = fit(model, data, {loss}, {recipe.optimizer!r}, lr={recipe.lr!r}, "
-                      f"epochs={recipe.epochs}, batch_size={recipe.batch_size}, seed=SEED"
-                      + (f", step={recipe.step.__name__})" if recipe.step else ")") + "\n"
+                      f"model = {manifest['model_call']}\n"
+                      f"history = fit(model, data, {loss}, {recipe['optimizer']!r}, lr={recipe['lr']!r}, "
+                      f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed=SEED"
+                      + (f", step={recipe['step']})" if recipe["step"] else ")") + "\n"
                       "print('parameters:', sum(p.numel() for p in model.parameters()))\n"
                       "print('final train / test loss:', history.train_loss[-1], history.test_loss[-1])"),
         new_markdown_cell("## Results\n\nThe metrics of the lecture, computed by the topic's own functions."),
         _tagged(new_code_cell(
             "import json\n\n"
-            "run = SimpleNamespace(model=model.eval(), data=data, extras=data.extras, history=history)\n"
+            "run = Run(model=model.eval(), data=data, history=history)\n"
             "results = {'params': sum(p.numel() for p in model.parameters()), 'metrics': {\n"
-            + "".join(f"    {name!r}: float({fn.__name__}(run)),\n" for name, fn in topic.metrics.items())
+            + "".join(f"    {name!r}: float({fn}(run)),\n" for name, fn in manifest["metrics"].items())
             + "}}\nprint(json.dumps(results))"), "results"),
     ]
-    figures = [spec for spec in topic.figures if spec.kind == "custom"]
-    if figures:
-        cells.append(new_code_cell("\n".join(f"{spec.draw.__name__}(run).show()" for spec in figures)))
-    cells += _exercise_cells(topic, Context(source.name, results, {}), solution)
+    if manifest["custom_figures"]:
+        cells.append(new_code_cell("\n".join(f"{draw}(run).show()" for draw in manifest["custom_figures"])))
+    cells += _exercise_cells(doc, source.outline, ctx, solution)
     for number, cell in enumerate(cells):
-        cell["id"] = f"{topic.name}-{number}"  # nbformat's default ids are random; builds must repeat
+        cell["id"] = f"{source.name}-{number}"  # nbformat's default ids are random; builds must repeat
     notebook = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}, "nnarch": {"topic": topic.name, "solution": solution}})
+        "language_info": {"name": "python"}, "nnarch": {"topic": source.name, "solution": solution}})
     return nbformat.writes(notebook)
 
 
-def _exercise_cells(topic, ctx: Context, solution: bool) -> list:
-    if not topic.exercises:
+class MarkdownText(Target):
+    """Inline spans back to Markdown, with the run's values filled in: notebooks' text cells."""
+
+    name = "markdown"
+
+    def text(self, s):
+        return s.replace("*", "\\*").replace("$", "\\$")
+
+    def math(self, s):
+        return f"${s}$"
+
+    def code(self, s):
+        return f"`{s}`"
+
+    def emph(self, s):
+        return f"*{s}*"
+
+    def strong(self, s):
+        return f"**{s}**"
+
+    def link(self, href, s):
+        return f"[{s}]({href})"
+
+    def linebreak(self):
+        return "  \n"
+
+
+def to_markdown(blocks, ctx: Context) -> str:
+    """Paragraphs, lists, math and code of the topic's Markdown, as notebook Markdown."""
+    target, parts = MarkdownText(), []
+    for block in blocks:
+        if isinstance(block, (md.Para, md.Heading)):
+            parts.append(("#### " if isinstance(block, md.Heading) else "")
+                         + target.inline(block.spans, ctx, block.line))
+        elif isinstance(block, md.ListBlock):
+            items = [to_markdown(item, ctx).replace("\n", "\n   ") for item in block.items]
+            parts.append("\n".join(f"{f'{n}.' if block.ordered else '-'} {item}"
+                                   for n, item in enumerate(items, start=1)))
+        elif isinstance(block, md.MathBlock):
+            parts.append(f"$$\n{ctx.fill(block.latex, block.line, math=True)}\n$$")
+        elif isinstance(block, md.Code):
+            parts.append(f"```\n{block.source}\n```")
+    return "\n\n".join(parts)
+
+
+def _exercise_cells(doc, outline, ctx: Context, solution: bool) -> list:
+    if not doc.exercises:
         return []
     cells = [new_markdown_cell("## Exercises")]
-    for number, exercise in enumerate(topic.exercises, start=1):
-        hints = "".join(f"\n- {fill(hint, ctx)}" for hint in exercise.hints)
-        cells.append(new_markdown_cell(f"### Exercise {number}: {fill(exercise.title, ctx)}\n\n"
-                                       f"{fill(exercise.prompt, ctx)}"
-                                       + (f"\n\n**Hints**{hints}" if hints else "")))
-        if solution:
-            cells.append(_tagged(new_code_cell(_source(exercise.solution)), "solution"))
-        else:
-            cells.append(new_code_cell(_starter(exercise.solution)))
-        call = f"answer = {exercise.solution.__name__}(run)\nprint(answer)"
+    for number, exercise in enumerate(doc.exercises, start=1):
+        hints = to_markdown(exercise.hints, ctx)
+        cells.append(new_markdown_cell(f"### Exercise {number}: {exercise.title}\n\n"
+                                       f"{to_markdown(exercise.prompt, ctx)}"
+                                       + (f"\n\n**Hints**\n\n{hints}" if hints else "")))
+        code = outline.listing(exercise.solution)
+        cells.append(_tagged(new_code_cell(code), "solution") if solution else new_code_cell(_starter(code)))
+        call = f"answer = {exercise.solution}(run)\nprint(answer)"
         if exercise.check:
-            call = (f"{_source(exercise.check)}\n\n\n{call}\n"
-                    f"{exercise.check.__name__}(answer, run)\nprint('correct')")
+            call = (f"{outline.listing(exercise.check)}\n\n\n{call}\n"
+                    f"{exercise.check}(answer, run)\nprint('correct')")
         cells.append(new_code_cell(call))
     return cells
 
 
-def _starter(fn) -> str:
+def _starter(source: str) -> str:
     """The solution's signature and docstring, with the body left to the student."""
-    node = ast.parse(_source(fn)).body[0]
+    node = ast.parse(source).body[0]
     doc = ast.get_docstring(node)
-    header = _source(fn).splitlines()[0]
+    header = source.splitlines()[0]
     body = f'    """{doc}"""\n' if doc else ""
     return f"{header}\n{body}    # your code here\n    return None"
 
@@ -152,7 +223,7 @@ def _definitions(module_source: str, skip: set[str]) -> str:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             continue
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
-            continue  # the module docstring is the notebook's introduction
+            continue  # the module docstring is not for students
         if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "TOPIC" for t in node.targets):
             continue
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in skip:
@@ -160,26 +231,6 @@ def _definitions(module_source: str, skip: set[str]) -> str:
         start = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
         parts.append("\n".join(module_source.splitlines()[start - 1:node.end_lineno]))
     return "\n\n\n".join(parts)
-
-
-def _factory_call(factory) -> str:
-    """Source text that builds the model: `Class()`, `function()`, or a lambda's body."""
-    if getattr(factory, "__name__", "") != "<lambda>":
-        return f"{factory.__name__}()"
-    text = inspect.getsource(factory)
-    text = text[text.index("lambda"):]
-    for end in range(len(text), 0, -1):  # the shortest tail that leaves a parseable lambda
-        try:
-            node = ast.parse(text[:end].strip().rstrip(","), mode="eval").body
-        except SyntaxError:
-            continue
-        if isinstance(node, ast.Lambda):
-            return ast.unparse(node.body)
-    raise ValueError(f"cannot read the model factory's source: {text[:60]!r}")
-
-
-def _source(obj) -> str:
-    return textwrap.dedent(inspect.getsource(obj)).rstrip()
 
 
 def _tagged(cell, tag: str):

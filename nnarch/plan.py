@@ -41,8 +41,8 @@ def _inputs_digest(options) -> str:
 
     from .fingerprint import file_digest
     here = Path(__file__).resolve().parent
-    files = [*Path(options.lectures).rglob("*.py"), *(here.parent / "templates").glob("*"),
-             *here.glob("*.py")]
+    files = [p for p in Path(options.lectures).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files += [*(here.parent / "templates").glob("*"), *here.glob("*.py")]
     versions = []
     for name in _VERSIONED:
         try:

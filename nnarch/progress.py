@@ -32,7 +32,7 @@ class RichProgress(BuildProgress):
         self.bars.update(self.tasks[name], completed=epoch, loss=f"{loss:.3e}")
 
     def topic_finished(self, outcome):
-        if outcome.status == "failed":
+        if outcome.status == "failed" and outcome.name in self.tasks:
             self.bars.update(self.tasks[outcome.name], description=f"{outcome.name} ✗")
 
     def stage(self, text):

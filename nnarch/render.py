@@ -1,16 +1,14 @@
-"""Render: turn format-neutral frames into Beamer LaTeX and self-contained HTML with Jinja2.
+"""Render: turn parsed Markdown frames into Beamer LaTeX and self-contained HTML with Jinja2.
 
-All text from topic modules passes through one escaper per target: `tex_escape` or HTML escaping.
+All text from the lectures passes through one escaper per target: `tex_escape` or HTML escaping.
 Display and inline math are LaTeX by declaration; in HTML they become MathML (latex2mathml), so the
-page needs no network and no script to show them.
+page needs no network and no script to show them. Nothing here imports torch: a text-only edit
+renders from the topics' records.
 """
 
 from __future__ import annotations
 
 import base64
-import inspect
-import re
-import textwrap
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,13 +17,11 @@ import jinja2
 from latex2mathml.converter import convert as _mathml
 from markupsafe import Markup, escape
 
-from . import topic as t
-from .discover import VALUE_REF
+from . import markdown as md
 from .errors import TopicError
-from .measure import lookup
+from .values import MissingValue, fill, format_value
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-INLINE = re.compile(r"(\$[^$]+\$|`[^`]+`|\*[^*\s][^*]*\*)")
 
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
@@ -72,62 +68,48 @@ def _tex_unicode(ch: str) -> str:
 
 @dataclass(frozen=True)
 class Context:
-    """What values in a frame's text may refer to: the topic's results and its drawn figures."""
+    """What a frame's text may refer to: its file, the run's results, drawn figures, listings."""
 
-    where: str
+    doc: md.Doc | None
     results: dict
-    figures: dict
-    course: t.Course | None = None
+    figures: dict = None
+    course: object = None
+    outline: object = None  # outline.Outline of the topic module, for listings
 
+    def where(self, line: int) -> str:
+        return self.doc.where(line) if self.doc else f"line {line}"
 
-def fill(text: str, ctx: Context, math: bool = False) -> str:
-    """Replace every {{path:fmt}} with the run's value, formatted for text or for math."""
-    def value(match):
+    def fill(self, text: str, line: int, math: bool = False) -> str:
         try:
-            v = lookup(ctx.results, match.group(1))
-        except KeyError:
-            parts = match.group(1).split(".")
-            if parts[0] == "topics" and len(parts) > 1 and parts[1] not in ctx.results["topics"]:
-                return "n/a"  # that topic failed or was not selected; the summary still builds
-            raise TopicError(f"{ctx.where}: frames: value '{match.group(1)}' does not exist in the "
-                             "run; see report.json for the paths there are") from None
-        return format_value(v, match.group(2), math)
-    return VALUE_REF.sub(value, text)
-
-
-def format_value(value, spec: str | None = None, math: bool = False) -> str:
-    """A number as the slides show it: integers with thousands separators, floats to 3 digits."""
-    if spec:
-        text = format(value, spec)
-    elif isinstance(value, bool) or not isinstance(value, (int, float)):
-        text = str(value)
-    elif isinstance(value, int):
-        text = f"{value:,}"
-    else:
-        text = f"{value:.3g}"
-    return text.replace(",", "{,}") if math and isinstance(value, (int, float)) else text
+            return fill(text, self.results, math)
+        except MissingValue as missing:
+            raise TopicError(f"{self.where(line)}: value '{missing.args[0]}' does not exist in the run; "
+                             "see report.json for the paths there are") from None
 
 
 class Target:
-    """One output format: how inline markup and blocks become markup of that format."""
+    """One output format: how inline spans and blocks become markup of that format."""
 
     name = ""
 
-    def inline(self, text: str, ctx: Context) -> Markup:
+    def inline(self, spans, ctx: Context, line: int = 1) -> Markup:
         parts = []
-        for piece in INLINE.split(text):
-            if not piece:
-                continue
-            if not INLINE.fullmatch(piece):  # plain text, including a lone $, * or `
-                parts.append(self.text(fill(piece, ctx)))
-            elif piece.startswith("$"):
-                parts.append(self.math(fill(piece[1:-1], ctx, math=True)))
-            elif piece.startswith("`"):
-                parts.append(self.code(fill(piece[1:-1], ctx)))
-            elif piece.startswith("*"):
-                parts.append(self.emph(self.inline(piece[1:-1], ctx)))
-            else:
-                parts.append(self.text(fill(piece, ctx)))
+        for span in spans:
+            kind = span[0]
+            if kind == "text":
+                parts.append(self.text(ctx.fill(span[1], line)))
+            elif kind == "code":
+                parts.append(self.code(ctx.fill(span[1], line)))
+            elif kind == "math":
+                parts.append(self.math(ctx.fill(span[1], line, math=True)))
+            elif kind == "em":
+                parts.append(self.emph(self.inline(span[1], ctx, line)))
+            elif kind == "strong":
+                parts.append(self.strong(self.inline(span[1], ctx, line)))
+            elif kind == "link":
+                parts.append(self.link(span[1], self.inline(span[2], ctx, line)))
+            elif kind == "break":
+                parts.append(self.linebreak())
         return Markup("".join(parts))
 
 
@@ -145,6 +127,15 @@ class Tex(Target):
 
     def emph(self, s):
         return r"\alert{" + s + "}"
+
+    def strong(self, s):
+        return r"\textbf{" + s + "}"
+
+    def link(self, href, s):
+        return s + r"\footnote{\url{" + tex_escape(href, code=True) + "}}"
+
+    def linebreak(self):
+        return r"\\"
 
     def display(self, latex):
         body = rf"\begin{{aligned}}{latex}\end{{aligned}}" if r"\\" in latex else latex
@@ -169,6 +160,15 @@ class Html(Target):
     def emph(self, s):
         return f"<em>{s}</em>"
 
+    def strong(self, s):
+        return f"<strong>{s}</strong>"
+
+    def link(self, href, s):
+        return f'<a href="{escape(href)}">{s}</a>'
+
+    def linebreak(self):
+        return "<br>"
+
     def display(self, latex):
         body = rf"\begin{{split}}{latex}\end{{split}}" if r"\\" in latex else latex
         return Markup(_to_mathml(body, "block"))
@@ -187,27 +187,41 @@ def _to_mathml(latex: str, display: str) -> str:
         return f'<code class="tex">{escape(latex)}</code>'
 
 
+def blocks_view(blocks, ctx: Context, target: Target) -> list[dict]:
+    """Blocks as dicts of finished markup for one target; templates only arrange these."""
+    views = [block_view(b, ctx, target) for b in blocks]
+    for view, following in zip(views, views[1:] + [None]):
+        view["tight"] = following is not None and following["kind"] == "list"  # a lead-in sits on its list
+    return views
+
+
 def block_view(block, ctx: Context, target: Target) -> dict:
-    """A block as a dict of finished markup for one target; templates only arrange these."""
-    inline = lambda s: target.inline(s, ctx)  # noqa: E731
-    if isinstance(block, t.Text):
-        return {"kind": "text", "text": inline(block.text)}
-    if isinstance(block, t.Bullets):
-        return {"kind": "bullets", "heading": inline(block.heading) if block.heading else None,
-                "items": [inline(i) for i in block.items]}
-    if isinstance(block, t.Math):
-        return {"kind": "math", "math": target.display(fill(block.latex, ctx, math=True))}
-    if isinstance(block, t.Fig):
-        return _figure_view(block.name, ctx, target)
-    if isinstance(block, t.Listing):
-        source = textwrap.dedent(inspect.getsource(block.obj)).rstrip()
+    inline = lambda spans: target.inline(spans, ctx, block.line)  # noqa: E731
+    if isinstance(block, md.Para):
+        return {"kind": "text", "text": inline(block.spans)}
+    if isinstance(block, md.Heading):
+        return {"kind": "heading", "text": inline(block.spans)}
+    if isinstance(block, md.ListBlock):
+        items = []
+        for item in block.items:
+            first = item[0] if item and isinstance(item[0], md.Para) else None
+            rest = item[1:] if first else item
+            items.append({"text": inline(first.spans) if first else Markup(""),
+                          "sub": blocks_view(rest, ctx, target)})
+        return {"kind": "list", "ordered": block.ordered, "items": items}
+    if isinstance(block, md.MathBlock):
+        return {"kind": "math", "math": target.display(ctx.fill(block.latex, block.line, math=True))}
+    if isinstance(block, md.Figure):
+        return _figure_view(block, ctx, target)
+    if isinstance(block, (md.Listing, md.Code)):
+        source = ctx.outline.listing(block.name, block.lines) if isinstance(block, md.Listing) else block.source
+        caption = getattr(block, "caption", None)
         return {"kind": "listing", "code": target.listing(source), "size": _code_size(source),
-                "caption": inline(block.caption) if block.caption else None}
-    if isinstance(block, t.Columns):
-        return {"kind": "columns", "left": [block_view(b, ctx, target) for b in block.left],
-                "right": [block_view(b, ctx, target) for b in block.right]}
+                "caption": inline(caption) if caption else None}
+    if isinstance(block, md.Columns):
+        return {"kind": "columns", "columns": [blocks_view(c, ctx, target) for c in block.columns]}
     header, rows = _table(block, ctx)
-    longest = max((len(c) for row in [header, *rows] for c in row), default=0)
+    longest = max((len(md.plain(c)) for row in [header, *rows] for c in row), default=0)
     wide = longest > 28  # long prose cells wrap in equal-width columns instead of running off the frame
     width = f">{{\\raggedright\\arraybackslash}}p{{{0.86 / max(len(header) - 1, 1):.3f}\\linewidth}}"
     return {"kind": "table", "header": [inline(h) for h in header], "wide": wide,
@@ -217,62 +231,73 @@ def block_view(block, ctx: Context, target: Target) -> dict:
 
 def _code_size(source: str) -> str:
     """A LaTeX font size that fits the listing's longest line and line count on a frame."""
-    lines = source.splitlines()
+    lines = source.splitlines() or [""]
     widest = max(len(line) for line in lines)
     if widest > 46 or len(lines) > 18:
         return "\\tiny"
     return "\\scriptsize" if widest > 36 or len(lines) > 12 else "\\footnotesize"
 
 
-def _figure_view(name, ctx, target) -> dict:
-    files = ctx.figures[name]
-    view = {"kind": "figure", "caption": target.inline(files.caption, ctx), "size": files.size}
+def _figure_view(block: md.Figure, ctx: Context, target: Target) -> dict:
+    files = ctx.figures[block.name]
+    view = {"kind": "figure", "caption": target.inline(block.caption, ctx, block.line), "size": files.size}
     if target.name == "tex":
         view["path"] = f"figures/{files.pdf.name}"
     else:
         data = base64.b64encode(files.svg.read_bytes()).decode("ascii")
         view["src"] = f"data:image/svg+xml;base64,{data}"
-        view["alt"] = fill(files.alt, ctx)
+        view["alt"] = ctx.fill(block.alt, block.line)
     return view
 
 
-def _table(block, ctx) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a table block, in inline markup (numbers filled in from the run)."""
+def _text(s: str) -> tuple:
+    return (("text", s),)
+
+
+def _table(block, ctx) -> tuple[list, list]:
+    """Header and rows of a table block, as spans (numbers filled in from the run)."""
     r = ctx.results
-    if isinstance(block, t.Table):
+    if isinstance(block, md.Table):
         return list(block.header), [list(row) for row in block.rows]
-    if isinstance(block, t.ParamTable):
-        rows = [[f"`{layer['name']}`", layer["type"], " + ".join("×".join(map(str, s)) or "1"
-                 for s in layer["shapes"]), format_value(layer["count"])] for layer in r["params"]["layers"]]
-        total = ["*total*", "", "", f"*{format_value(r['params']['total'])}*"]
-        return ["layer", "type", "tensors", "parameters"], rows + [total]
-    if isinstance(block, t.ShapeTable):
+    code = lambda s: (("code", s),)  # noqa: E731
+    bold = lambda s: (("strong", _text(s)),)  # noqa: E731
+    if block.kind == "param":
+        rows = [[code(layer["name"]), _text(layer["type"]),
+                 _text(" + ".join("×".join(map(str, s)) or "1" for s in layer["shapes"])),
+                 _text(format_value(layer["count"]))] for layer in r["params"]["layers"]]
+        total = [bold("total"), (), (), bold(format_value(r["params"]["total"]))]
+        return [_text(h) for h in ("layer", "type", "tensors", "parameters")], rows + [total]
+    if block.kind == "shape":
         shape = lambda s: "(" + ", ".join(map(str, s)) + ")" if s else "–"  # noqa: E731
-        return ["layer", "type", "input", "output"], [
-            [f"`{row['name']}`", row["type"], shape(row["input"]), shape(row["output"])]
+        return [_text(h) for h in ("layer", "type", "input", "output")], [
+            [code(row["name"]), _text(row["type"]), _text(shape(row["input"])), _text(shape(row["output"]))]
             for row in r["shapes"]]
-    if isinstance(block, t.VariantTable):
+    if block.kind == "variant":
         rows = [["this model", r["params"]["architecture"], format_value(r["params"]["total"]),
                  f"{r['history']['final_train']:.2e}", f"{r['history']['final_test']:.2e}"]]
         rows += [[name.replace("_", "-"), v["architecture"], format_value(v["params"]),
                   f"{v['final_train']:.2e}", f"{v['final_test']:.2e}"] for name, v in r["variants"].items()]
-        return ["model", "layers", "parameters", "final train loss", "final test loss"], rows
-    if isinstance(block, t.ScheduleTable):
+        header = ["model", "layers", "parameters", "final train loss", "final test loss"]
+        return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
+    if block.kind == "schedule":
         course = ctx.course
-        return ["Time"] + list(course.days), [[time, *cells] for time, cells in course.slots]
-    raise TopicError(f"{ctx.where}: frames: unknown block {type(block).__name__}")
+        return [_text(h) for h in ["Time", *course.days]], [[_text(c) for c in (time, *cells)]
+                                                           for time, cells in course.slots]
+    raise TopicError(f"{ctx.where(block.line)}: unknown block {type(block).__name__}")
 
 
-def frame_view(frame: t.Frame, ctx: Context, target: Target) -> dict:
+def frame_view(frame: md.Frame, ctx: Context, target: Target) -> dict:
     """A frame as finished markup; `fragile` marks Beamer frames holding verbatim code."""
-    blocks = [block_view(b, ctx, target) for b in frame.blocks]
-    return {"title": target.inline(frame.title, ctx), "plain_title": frame.title, "blocks": blocks,
-            "fragile": any(_has_listing(b) for b in blocks)}
+    blocks = blocks_view(frame.blocks, ctx, target)
+    return {"title": target.inline(frame.title, ctx, frame.line), "plain_title": frame.plain_title,
+            "blocks": blocks, "fragile": any(_has_listing(b) for b in blocks)}
 
 
 def _has_listing(view) -> bool:
     if view["kind"] == "columns":
-        return any(_has_listing(v) for v in view["left"] + view["right"])
+        return any(_has_listing(v) for column in view["columns"] for v in column)
+    if view["kind"] == "list":
+        return any(_has_listing(v) for item in view["items"] for v in item["sub"])
     return view["kind"] == "listing"
 
 

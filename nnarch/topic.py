@@ -1,17 +1,10 @@
-"""The declarations an instructor writes: topics, recipes, figures, claims and format-neutral slides.
+"""The declarations an instructor writes: topics, recipes, figures and claims. What a slide says is
+in the Markdown file beside the topic module (see nnarch/markdown.py and "Writing a topic" in README.md).
 
 Nothing in this module trains, plots or writes files. A topic module builds one `Topic` at module level
-(named `TOPIC`), a lecture package one `Lecture` (named `LECTURE`, in its `__init__.py`), and
-`lectures/course.py` one `Course` (named `COURSE`). nnarch discovers them and does the work.
-
-Text anywhere in slide content may use inline markup:
-
-- ``*emphasis*``, ``$inline math$`` (LaTeX), `` `inline code` ``;
-- ``{{path}}`` or ``{{path:format}}``: a value from the run, e.g. ``{{params.total}}`` or
-  ``{{metrics.test_mse:.2e}}``. Paths are those of the topic's entry in ``report.json``:
-  ``params.total``, ``params.formula``, ``params.architecture``, ``history.final_train``,
-  ``metrics.<name>``, ``data.train`` (training samples), ``facts.<name>``,
-  ``variants.<name>.params`` and so on. Integers are written with thousands separators.
+(named `TOPIC`), a lecture package one `Lecture` (named `LECTURE`, in its `__init__.py`, with its own
+frames in `lecture.md`), and `lectures/course.py` one `Course` (named `COURSE`). nnarch discovers them
+and does the work.
 """
 
 from __future__ import annotations
@@ -71,24 +64,22 @@ FIGURE_KINDS = ("loss_curve", "prediction", "compute_graph", "custom")
 
 @dataclass(frozen=True)
 class FigureSpec:
-    """One figure the build draws after training.
+    """One figure the build draws after training. Its caption and alt text are in the Markdown,
+    where the figure is shown: ``![caption](name){fig-alt="what it shows"}``.
 
     Args:
-        name: how slides refer to it (``Fig("fit")``).
+        name: how the Markdown refers to it.
         kind: ``"loss_curve"`` (train and test loss per epoch), ``"prediction"`` (1-D regression: the
             truth from ``extras["x_dense"]``/``extras["y_dense"]``, the training samples and the
             model), ``"compute_graph"`` (forward modules and the autograd backward graph of the
             trained model), or ``"custom"`` with ``draw``.
-        caption: shown under the figure.
-        alt: alternative text for readers who cannot see it (required).
-        draw: for ``"custom"``: ``draw(run) -> matplotlib Figure``; must not save or show it.
+        draw: for ``"custom"``: ``draw(run) -> matplotlib Figure`` (``run`` is a `Run`); must not
+            save or show it.
         size: ``"full"`` for the whole frame width, ``"column"`` for one of two columns.
     """
 
     name: str
     kind: str
-    caption: str
-    alt: str
     draw: Callable | None = None
     size: str = "full"
 
@@ -132,162 +123,63 @@ def within(path: str, of: str, factor: float, text: str | None = None) -> Claim:
 
 
 # --------------------------------------------------------------------------------------------------
-# Slide content: format-neutral blocks that render to Beamer and to HTML
+# Topics, lectures, the course
 
 
-@dataclass(frozen=True)
-class Text:
-    """A paragraph of inline markup."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Bullets:
-    """A bullet list, with an optional bold heading above it."""
-
-    items: Sequence[str]
-    heading: str | None = None
-
-
-@dataclass(frozen=True)
-class Math:
-    """Display math in LaTeX; lines separated by ``\\\\`` are aligned at ``&``."""
-
-    latex: str
-
-
-@dataclass(frozen=True)
-class Fig:
-    """A figure declared in the topic's `figures`, by name."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table of inline-markup cells."""
-
-    header: Sequence[str]
-    rows: Sequence[Sequence[str]]
-
-
-@dataclass(frozen=True)
-class Listing:
-    """The source code of a class or function of the topic, as it ran (taken with `inspect`)."""
-
-    obj: Any
-    caption: str | None = None
-
-
-@dataclass(frozen=True)
-class ParamTable:
-    """The trained model's parameters, layer by layer, with the total."""
-
-
-@dataclass(frozen=True)
-class ShapeTable:
-    """Input and output shape of every layer, traced through one forward pass (B = batch)."""
-
-
-@dataclass(frozen=True)
-class VariantTable:
-    """Parameters and final losses of the model and its variants, trained on the same data."""
-
-
-@dataclass(frozen=True)
-class ScheduleTable:
-    """The course's five-day schedule (from `lectures/course.py`)."""
-
-
-@dataclass(frozen=True)
-class Columns:
-    """Two columns side by side (stacked on narrow screens)."""
-
-    left: Sequence["Block"]
-    right: Sequence["Block"]
-
-
-Block = Union[Text, Bullets, Math, Fig, Table, Listing, ParamTable, ShapeTable, VariantTable,
-              ScheduleTable, Columns]
-BLOCK_TYPES = (Text, Bullets, Math, Fig, Table, Listing, ParamTable, ShapeTable, VariantTable,
-               ScheduleTable, Columns)
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One slide: a title and its blocks, top to bottom."""
-
-    title: str
-    blocks: Sequence[Block]
-
-
-# --------------------------------------------------------------------------------------------------
-# Lab exercises: in the handouts and the notebooks
-
-
-@dataclass(frozen=True)
-class Exercise:
-    """A lab exercise for students, with its solution kept out of every student artifact.
+@dataclass
+class Run:
+    """What metrics, facts, figures and exercise solutions receive, in the build and in the notebooks.
 
     Args:
-        title: a short title.
-        prompt: the task, in inline markup.
-        hints: hints shown to students.
-        solution: a function ``solution(run)`` whose code solves the task and returns the answer;
-            its docstring is the task as the notebook states it (students see the signature and the
-            docstring, not the body). Instructor editions and solution notebooks show and run it.
-        check: optional ``check(answer, run)`` that raises AssertionError when the answer is wrong;
-            notebooks run it after the student's cell.
-        explanation: optional text for the instructor edition: why the answer is what it is.
+        model: the trained model (on the CPU, in eval mode).
+        data: the topic's `Splits`.
+        history: the per-epoch losses, ``history.train_loss`` and ``history.test_loss``.
+        recipe: the recipe the model was trained with.
+        results: what has been measured so far (``params``, ``shapes``, ``metrics`` ...), by the
+            paths of report.json.
     """
 
-    title: str
-    prompt: str
-    solution: Callable
-    hints: Sequence[str] = ()
-    check: Callable | None = None
-    explanation: str = ""
+    model: Any
+    data: Splits
+    history: Any
+    recipe: Any
+    results: dict = field(default_factory=dict)
 
-
-# --------------------------------------------------------------------------------------------------
-# Topics, lectures, the course
+    @property
+    def extras(self) -> dict:
+        return self.data.extras
 
 
 @dataclass(frozen=True)
 class Topic:
-    """One slide topic: a model, its data and recipe, what to measure and draw, and its frames.
+    """One slide topic: a model, its data and recipe, and what to measure and draw. What the slides
+    say is in the Markdown file of the same name beside the module (``ffnn.py`` → ``ffnn.md``).
 
     Args:
         name: short identifier used on the command line (``nnarch build ffnn``).
-        title: the section title in the deck.
         model: factory returning the ``nn.Module`` to train; its class must live in the topic module
             so that slides can show its real source.
         data: ``data(seed) -> Splits``; pure and seeded.
         recipe: the training recipe.
-        frames: the topic's slides.
         figures: figures to draw after training.
-        metrics: ``{name: fn}`` with ``fn(run) -> float``, computed after training; ``run`` has
-            ``model`` (trained, on the CPU, in eval mode), ``data`` (the Splits) and ``history``.
-        facts: ``{name: fn}`` with ``fn(run) -> str | number``: other things the slides show that
-            are computed, not typed, e.g. a matrix typeset as LaTeX from a tensor
-            (``{{facts.adjacency}}``).
+        metrics: ``{name: fn}`` with ``fn(run) -> float``, computed after training on a `Run`.
+        facts: ``{name: value or fn}``: other things the slides show. A plain value (a constant of
+            the module) or ``fn(run) -> str | number`` for one computed from the run, e.g. a matrix
+            typeset as LaTeX from a tensor (``{{facts.adjacency}}``).
         claims: checked after training; a false one fails the build of this topic.
         variants: ``{name: factory}`` of further models trained with the same recipe and data, e.g. to
-            compare depth and width; shown by `VariantTable`.
+            compare depth and width; shown by ``{variant-table}``.
         headline: the path of the number shown in the build summary, e.g. ``"metrics.test_mse"``.
-        exercises: the lab exercises for this topic (`Exercise`).
-        quick: a cheaper recipe for previews (``nnarch build --budget quick``): fewer epochs; a
-            data function that accepts a ``budget`` keyword gets ``"quick"`` or ``"full"`` and may
-            make fewer samples. Claims are reported, not enforced, in quick builds.
+        quick: a cheaper recipe for previews (``nnarch build --budget quick``), usually
+            ``dataclasses.replace(RECIPE, epochs=...)``; a data function that accepts a ``budget``
+            keyword gets ``"quick"`` or ``"full"`` and may make fewer samples. Claims are reported,
+            not enforced, in quick builds.
     """
 
     name: str
-    title: str
     model: Callable
     data: Callable
     recipe: Recipe
-    frames: Sequence[Frame]
     figures: Sequence[FigureSpec] = ()
     metrics: dict = field(default_factory=dict)
     facts: dict = field(default_factory=dict)
@@ -295,7 +187,6 @@ class Topic:
     variants: dict = field(default_factory=dict)
     headline: str = "history.final_test"
     quick: Recipe | None = None
-    exercises: Sequence[Exercise] = ()
 
     def recipe_for(self, budget: str) -> Recipe:
         """The recipe a build with this budget uses: `quick` for previews when there is one."""
@@ -304,7 +195,8 @@ class Topic:
 
 @dataclass(frozen=True)
 class Lecture:
-    """A lecture: its place in the course, the order of its topics, and its own frames.
+    """A lecture: its place in the course and the order of its topics. Its own frames (intro and
+    summary) are in ``lecture.md`` beside ``__init__.py``.
 
     Args:
         slug: the folder name under ``build/`` (``"nn-architectures"``).
@@ -312,8 +204,7 @@ class Lecture:
         day: course day (1-5).
         session: the time slot in the schedule, e.g. ``"09:00-10:00"``.
         topics: topic module names in the order they appear.
-        intro: frames before the first topic.
-        summary: frames after the last topic.
+        subtitle: shown on the title page.
         lab: the schedule's name of the lab that follows (gets the handout and notebooks).
     """
 
@@ -322,10 +213,8 @@ class Lecture:
     day: int
     session: str
     topics: Sequence[str]
-    intro: Sequence[Frame] = ()
-    summary: Sequence[Frame] = ()
     subtitle: str = ""
-    lab: str = ""  # the lab session that follows, as named in the schedule
+    lab: str = ""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .errors import TopicError, TrainingError, rel
+from .errors import NnarchError, TopicError, TrainingError, rel
 from .topic import Recipe, Splits, Topic
+from .usercode import call, topic_error
 
 # One CPU thread per training: results then do not depend on how many cores or parallel jobs a
 # build has (floating-point sums change with the thread count), and these small models train as
@@ -58,7 +59,7 @@ def resolve_device(device: str) -> torch.device:
 def make_data(topic: Topic, path: Path, budget: str = "full") -> Splits:
     """The topic's seeded splits; a data function that takes `budget` is told the budget."""
     kwargs = {"budget": budget} if "budget" in inspect.signature(topic.data).parameters else {}
-    data = _call(topic.data, rel(path), "data", topic.recipe_for(budget).seed, **kwargs)
+    data = call(topic.data, topic.recipe_for(budget).seed, where=path, what="data", **kwargs)
     if not isinstance(data, Splits):
         raise TopicError(f"{rel(path)}: data: expected data(seed) to return Splits(train, test), "
                          f"found {type(data).__name__}")
@@ -125,7 +126,7 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
         batches = (tuple(x[idx] for x in train) for idx in order.split(recipe.batch_size))
         train_hist.append(_checked(train_epoch, model, batches, loss_fn, optimizer, step,
                                    where=where, epoch=epoch))
-        test_hist.append(evaluate(model, test, loss_fn, step))
+        test_hist.append(_checked(evaluate, model, test, loss_fn, step, where=where, epoch=epoch))
         if not math.isfinite(train_hist[-1]) or not math.isfinite(test_hist[-1]):
             raise TrainingError(f"{where}: recipe: the loss became {train_hist[-1]:g} (train) / "
                                 f"{test_hist[-1]:g} (test) at epoch {epoch}; lower recipe.lr or "
@@ -188,7 +189,11 @@ def _checked(fn, *args, where, epoch):
             raise TrainingError(f"{where}: model: its output does not fit the data at epoch {epoch}: "
                                 f"{str(error).splitlines()[0]}; make the last layer's size match the "
                                 "targets") from None
+        raise topic_error(error, Path(where), "training (model forward or recipe.step)") from error
+    except NnarchError:
         raise
+    except (Exception, SystemExit) as error:
+        raise topic_error(error, Path(where), "training (model forward or recipe.step)") from error
 
 
 def build_model(topic: Topic, path: Path, variant: str | None = None) -> nn.Module:
@@ -197,18 +202,11 @@ def build_model(topic: Topic, path: Path, variant: str | None = None) -> nn.Modu
     factory, field = (topic.model, "model") if variant is None else (topic.variants[variant],
                                                                      f"variants.{variant}")
     where = rel(path)
-    model = _call(factory, where, field)
+    model = call(factory, where=path, what=field)
     if not isinstance(model, nn.Module):
         raise TopicError(f"{where}: {field}: expected a factory returning an nn.Module, "
                          f"got {type(model).__name__}")
     return model
-
-
-def _call(fn, where: str, field: str, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except Exception as error:
-        raise TopicError(f"{where}: {field}: {type(error).__name__}: {error}") from error
 
 
 def _to(x, device):

@@ -1,14 +1,13 @@
 """Feed-forward networks: a 1–16–16–1 tanh network learns an unknown smooth function from samples.
 
-The slides count its parameters from the model, compare a shallow-wide and a deep-narrow network of
-equal size on the same data, and draw the autograd graph that backpropagation walks.
+What runs: the network, its data, a shallow-wide and a deep-narrow variant of equal size, and the
+exercises' solutions. What the slides say is in ffnn.md.
 """
 
 import torch
 from torch import nn
 
-from nnarch.topic import (Bullets, Columns, Exercise, Fig, FigureSpec, Frame, Listing, Math, ParamTable,
-                          Recipe, Splits, Text, Topic, VariantTable, below, loss_decreases, within)
+from nnarch.topic import FigureSpec, Recipe, Splits, Topic, below, loss_decreases, within
 
 
 class MLP(nn.Module):
@@ -71,7 +70,6 @@ def check_deeper_network_params(answer, run):
 
 TOPIC = Topic(
     name="ffnn",
-    title="Feed Forward Neural Networks (FFNN)",
     model=lambda: MLP(hidden_sizes=(16, 16)),
     data=make_data,
     # 64 samples fit in one batch. Full-batch Adam at 3e-3 converges smoothly; at 1e-2 the loss
@@ -83,23 +81,6 @@ TOPIC = Topic(
     variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),
               "deep_narrow": lambda: MLP(hidden_sizes=(8, 8, 8))},
     headline="metrics.test_mse",
-    exercises=[
-        Exercise("Predict a parameter count",
-                 "Double the hidden width to 32. Before building the model, predict its number of "
-                 "parameters with $\\sum_\\ell (n_{\\ell-1} n_\\ell + n_\\ell)$.",
-                 solution=wider_network_params, check=check_wider_network_params,
-                 hints=["Three Linear layers: 1→32, 32→32, 32→1.",
-                        "Each has $n_{\\text{in}} n_{\\text{out}}$ weights and $n_{\\text{out}}$ biases."],
-                 explanation="Doubling the width roughly quadruples the hidden-to-hidden layer: "
-                             "64 + 1,056 + 33 = 1,153."),
-        Exercise("Add a layer",
-                 "Add a third hidden layer of 16 units. How many parameters does the network have "
-                 "now? Train it with the same recipe: does the test error improve?",
-                 solution=deeper_network_params, check=check_deeper_network_params,
-                 hints=["Only one layer is new: a 16→16 Linear layer.",
-                        "`MLP(hidden_sizes=(16, 16, 16))` builds it."],
-                 explanation="The new layer adds 16·16 + 16 = 272 parameters, 593 in all."),
-    ],
     claims=[
         loss_decreases("train"),
         below("history.final_train", 1e-3, "final training loss below 1e-3"),
@@ -108,94 +89,8 @@ TOPIC = Topic(
                text="test loss within 3x the training loss"),
     ],
     figures=[
-        FigureSpec("fit", "prediction", size="column",
-                   caption="Ground truth, training samples and the trained network",
-                   alt="Line plot over x from -2 to 2: the true function, the 64 training samples "
-                       "as dots, and the network's curve lying on top of the truth."),
-        FigureSpec("loss", "loss_curve", size="column", caption="Training history (log scale)",
-                   alt="Training and test loss per epoch on a logarithmic axis, both falling by "
-                       "several orders of magnitude."),
-        FigureSpec("graph", "compute_graph",
-                   caption="Forward modules of the trained 1–16–16–1 network and the autograd "
-                           "nodes backpropagation visits",
-                   alt="Two rows of boxes. Top, left to right: input, the three Linear layers with "
-                       "tanh between them, and the MSE loss. Bottom, right to left: the backward "
-                       "functions from the loss to the first layer, each labelled with the "
-                       "parameters whose gradients it produces."),
-    ],
-    frames=[
-        Frame("Feed Forward Neural Networks (FFNN)", [
-            Columns(left=[
-                Bullets(["A directed graph *without cycles*",
-                         "Signals travel from input to output only",
-                         "*No memory*: each input is handled on its own"], heading="Basic idea"),
-            ], right=[
-                Bullets(["Regression", "Classification", "Approximating an unknown function"],
-                        heading="Where they are used"),
-            ]),
-            Text("Each layer applies a transformation whose weights are learned from data."),
-        ]),
-        Frame("FFNN as a Mathematical Mapping", [
-            Columns(left=[
-                Bullets(["An affine map $W x + b$", "followed by an elementwise nonlinearity",
-                         "layers are composed one after another"], heading="Layer by layer"),
-                Text("$\\sigma$ is ReLU, tanh or the sigmoid; our example uses tanh."),
-            ], right=[
-                Math(r"x^{(0)} &= x \\ x^{(1)} &= \sigma(W_1 x^{(0)} + b_1) \\"
-                     r"x^{(2)} &= \sigma(W_2 x^{(1)} + b_2) \\ \hat{y} &= W_3 x^{(2)} + b_3"),
-                Text("Each extra layer adds expressiveness; the mapping is learned from data alone."),
-            ]),
-        ]),
-        Frame("Model Capacity and Trainable Parameters", [
-            Columns(left=[
-                Bullets(["number of parameters", "depth (layers)", "width (units per layer)"],
-                        heading="Capacity grows with"),
-                Bullets(["fits more complicated functions", "but can overfit the samples"],
-                        heading="More capacity"),
-                Text("A layer $n_{\\text{in}} \\rightarrow n_{\\text{out}}$ holds "
-                     "$n_{\\text{in}} n_{\\text{out}} + n_{\\text{out}}$ parameters."),
-            ], right=[
-                Math(r"N = \sum_{\ell} \left(n_{\ell-1}\, n_{\ell} + n_{\ell}\right)"),
-                Text("For our {{params.architecture}} network, term by term:"),
-                Math("{{params.formula}}"),
-                ParamTable(),
-            ]),
-        ]),
-        Frame("Why Depth Matters", [
-            Columns(left=[
-                Bullets(["one wide hidden layer can approximate any continuous function",
-                         "but the theorem promises existence, not efficiency"],
-                        heading="Shallow networks"),
-                Bullets(["features built on features, reused downstream",
-                         "often fewer parameters for the same accuracy"], heading="Deep networks"),
-                Math(r"f(x) = f_L(f_{L-1}(\dots f_1(x)))"),
-            ], right=[
-                Listing(MLP, caption="One class builds all three networks"),
-                Text("Same data and recipe, equal parameter budgets:"),
-                VariantTable(),
-            ]),
-        ]),
-        Frame("FFNN as a Function Approximator", [
-            Columns(left=[
-                Fig("fit"),
-                Text("Goal: $f(x) \\approx f_\\theta(x)$ from {{recipe.epochs}} epochs on "
-                     "{{data.train}} samples; test MSE {{metrics.test_mse:.1e}}."),
-            ], right=[
-                Fig("loss"),
-                Bullets(["The network spans a family of functions",
-                         "its parameters pick one member",
-                         "training searches for a good one"]),
-            ]),
-        ]),
-        Frame("Computational Graph and Backpropagation", [
-            Fig("graph"),
-            Columns(left=[
-                Bullets(["*Forward*: input → Linear, tanh → $\\hat{y}$ → loss",
-                         "*Backward*: the chain rule, from the loss back"]),
-            ], right=[
-                Bullets(["Autograd records each operation as it runs",
-                         "all {{params.total}} gradients are exact"]),
-            ]),
-        ]),
+        FigureSpec("fit", "prediction", size="column"),
+        FigureSpec("loss", "loss_curve", size="column"),
+        FigureSpec("graph", "compute_graph"),
     ],
 )

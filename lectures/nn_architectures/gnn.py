@@ -14,8 +14,7 @@ from torch import nn
 from torch_geometric.nn import MessagePassing
 from torch_geometric.utils import dense_to_sparse, to_dense_adj, to_undirected
 
-from nnarch.topic import (Bullets, Columns, Exercise, Fig, FigureSpec, Frame, Listing, Math, Recipe,
-                          Splits, Text, Topic, loss_decreases, within)
+from nnarch.topic import FigureSpec, Recipe, Splits, Topic, loss_decreases, within
 
 N_NODES = 40       # points on the periodic ring
 COURANT = 0.5      # c = u·Δt/Δx; upwind is stable for 0 < c ≤ 1
@@ -191,7 +190,6 @@ def check_spike_after_one_step(answer, run):
 
 TOPIC = Topic(
     name="gnn",
-    title="Graph Neural Networks (GNN)",
     model=AdvectionGNN,
     data=make_data,
     recipe=Recipe(loss="mse", optimizer="adam", lr=1e-2, epochs=60, batch_size=32, seed=0),
@@ -202,116 +200,18 @@ TOPIC = Topic(
         "edge_index": lambda run: pmatrix(square_graph()[1]),
         "ico_nodes": lambda run: len(icosahedron()[0]),
         "ico_edges": lambda run: icosahedron()[1].shape[1] // 2,
-        "nodes": lambda run: N_NODES,
-        "courant": lambda run: COURANT,
-        "rollout_steps": lambda run: ROLLOUT_STEPS,
+        "nodes": N_NODES,
+        "courant": COURANT,
+        "rollout_steps": ROLLOUT_STEPS,
     },
     headline="metrics.test_mse",
-    exercises=[
-        Exercise("Change the Courant number",
-                 "Put a unit spike on node 0 and apply one upwind step with $c = 0.8$ instead of "
-                 "0.5. Which nodes are nonzero, and with what values? Then retrain the GNN on data "
-                 "made with $c = 0.8$: is it as accurate?",
-                 solution=spike_after_one_step, check=check_spike_after_one_step,
-                 hints=["`upwind_step(z, c=0.8)` computes the true scheme.",
-                        "Upwind moves mass from node $i-1$ to node $i$."],
-                 explanation="Node 0 keeps 1 − c = 0.2 and node 1 receives c = 0.8; everything else "
-                             "stays 0. For c > 1 the scheme becomes unstable."),
-    ],
     claims=[loss_decreases("train"), loss_decreases("test"),
             within("history.final_test", of="history.final_train", factor=3.0,
                    text="test loss tracks training loss (within 3x)")],
     figures=[
-        FigureSpec("icosahedron", "custom", draw=draw_icosahedron, size="column",
-                   caption="Icosahedral graph: a coarse sphere mesh",
-                   alt="Twelve red nodes on a faint sphere, joined by thirty blue edges into "
-                       "triangles, like a coarse global mesh."),
-        FigureSpec("ring", "custom", draw=draw_ring, size="column",
-                   caption="Periodic ring: each node talks to its two neighbours",
-                   alt="Forty nodes on a circle, each joined to its neighbours, coloured by the "
-                       "value of a smooth test field."),
-        FigureSpec("loss", "loss_curve", size="column", caption="Training and test loss per epoch",
-                   alt="Training and test mean squared error falling together over the epochs."),
-        FigureSpec("rollout", "custom", draw=draw_rollout, size="column",
-                   caption="Rolled out: the learned step applied repeatedly",
-                   alt="Left: the error against the true scheme grows with the number of steps. "
-                       "Right: after 100 steps the learned field has drifted from the true one."),
-    ],
-    frames=[
-        Frame("Why Graph Neural Networks?", [
-            Columns(left=[
-                Bullets(["samples are not independent", "relations between entities matter",
-                         "there is no fixed, meaningful order"], heading="When FFNNs are not enough"),
-                Bullets(["grids and meshes of physical models", "sensor networks",
-                         "molecules, social networks"], heading="Typical examples"),
-            ], right=[
-                Bullets(["nodes exchange information with their neighbours",
-                         "learning follows the graph's structure",
-                         "an inductive bias for relational data"], heading="Core idea"),
-            ]),
-        ]),
-        Frame("Basic Graph Concepts", [
-            Columns(left=[
-                Bullets(["a graph $G = (V, E)$", "nodes $V$: the entities",
-                         "edges $E$: their relations"], heading="Graph definition"),
-                Bullets(["node features $x_i$ (e.g. physical states)", "labels $y_i$ to learn from"],
-                        heading="Node data"),
-                Text("*Data lives on nodes, structure lives in edges*; a GNN learns from both."),
-            ], right=[
-                Fig("icosahedron"),
-                Text("{{facts.ico_nodes}} nodes, {{facts.ico_edges}} edges, computed from the "
-                     "vertex coordinates."),
-            ]),
-        ]),
-        Frame("Adjacency and edge_index", [
-            Columns(left=[
-                Bullets(["$A \\in \\{0, 1\\}^{N \\times N}$", "$A_{ij} = 1$ if $i$ and $j$ are linked",
-                         "simple, but $N^2$ memory"], heading="Adjacency matrix"),
-                Math("A = {{facts.adjacency}}"),
-            ], right=[
-                Bullets(["a sparse list of edges", "row 0: sources, row 1: targets",
-                         "one column per direction of each link"], heading="edge_index (PyG)"),
-                Math(r"\mathtt{edge\_index} = {{facts.edge_index}}"),
-                Text("Both come from one tensor: `dense_to_sparse(A)`, and `to_dense_adj` gives $A$ "
-                     "back."),
-            ]),
-        ]),
-        Frame("GNN Architecture Principle", [
-            Columns(left=[
-                Bullets(["gather the neighbours' features", "aggregate them (sum, mean or max)",
-                         "apply a learned transform"], heading="One GNN layer"),
-                Math(r"h_i^{(k+1)} = \sigma\Big(W^{(k)} \sum_{j \in \mathcal{N}(i)} h_j^{(k)}\Big)"),
-                Text("$\\mathcal{N}(i)$: neighbours of node $i$; $W^{(k)}$ is shared by all nodes. "
-                     "Depth sets how far information travels."),
-            ], right=[
-                Listing(AdvectionConv, caption="Our layer, a PyG MessagePassing: the message is a "
-                                               "small MLP of $h_i$, $h_j$ and the edge's side"),
-            ]),
-        ]),
-        Frame("GNN Application Example — Advection on a Periodic Grid", [
-            Columns(left=[
-                Bullets(["random smooth fields on a ring of {{facts.nodes}} nodes",
-                         "target: one upwind step, Courant number $c = {{facts.courant}}$",
-                         "the GNN learns the step from pairs $(z^t, z^{t+1})$"],
-                        heading="Setup"),
-                Math(r"z^{t+1} \approx f_\theta(G, z^t)"),
-                Bullets(["local interactions dominate", "one rule at every node"],
-                        heading="Why a GNN?"),
-            ], right=[
-                Fig("ring"),
-            ]),
-        ]),
-        Frame("GNN Results — Learning Advection Dynamics", [
-            Columns(left=[
-                Fig("loss"),
-                Text("Test MSE {{metrics.test_mse:.1e}} with {{params.total}} parameters; no "
-                     "physics was coded in."),
-            ], right=[
-                Fig("rollout"),
-                Text("*Limitations*: errors accumulate; after {{facts.rollout_steps}} steps the "
-                     "relative error is "
-                     "{{metrics.rollout_error:.0%}}. Stability is not guaranteed."),
-            ]),
-        ]),
+        FigureSpec("icosahedron", "custom", draw=draw_icosahedron, size="column"),
+        FigureSpec("ring", "custom", draw=draw_ring, size="column"),
+        FigureSpec("loss", "loss_curve", size="column"),
+        FigureSpec("rollout", "custom", draw=draw_rollout, size="column"),
     ],
 )

@@ -1,4 +1,5 @@
 """LSTMs: an autoencoder trained on normal sensor sequences flags anomalies by reconstruction error.
+What the slides say is in lstm.md.
 
 Normal sequences are noisy sine waves. Anomalous ones carry a spike, a level shift or a sudden change
 of frequency. The model never sees an anomaly in training; the threshold on the error comes from the
@@ -11,8 +12,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from nnarch.topic import (Bullets, Columns, Exercise, Fig, FigureSpec, Frame, Listing, Math, Recipe,
-                          ShapeTable, Splits, Text, Topic, above, loss_decreases)
+from nnarch.topic import FigureSpec, Recipe, Splits, Topic, above, loss_decreases
 
 SEQ_LEN = 60
 ANOMALY_KINDS = ("spike", "level shift", "frequency change")
@@ -186,122 +186,18 @@ def draw_histogram(run):
 
 TOPIC = Topic(
     name="lstm",
-    title="Long Short-Term Memory (LSTM)",
     model=LSTMAutoencoder,
     data=make_data,
     recipe=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=15, batch_size=32, seed=0),
     quick=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=4, batch_size=32, seed=0),
     metrics={"roc_auc": roc_auc, "precision": precision, "recall": recall, "threshold": threshold},
-    facts={"hidden_shape": hidden_shape, "percentile": lambda run: round(100 * THRESHOLD_QUANTILE)},
+    facts={"hidden_shape": hidden_shape, "percentile": round(100 * THRESHOLD_QUANTILE)},
     headline="metrics.roc_auc",
-    exercises=[
-        Exercise("Move the threshold",
-                 "Lower the threshold from the {{facts.percentile}}th to the 90th percentile of the "
-                 "training errors. "
-                 "Compute precision and recall again: what do you trade for what?",
-                 solution=precision_recall_at_90th, check=check_precision_recall_at_90th,
-                 hints=["`torch.quantile(errors, 0.90)` gives the new threshold.",
-                        "Precision: flagged sequences that are anomalies. Recall: anomalies flagged."],
-                 explanation="A lower threshold flags more sequences: recall rises, and precision "
-                             "falls as normal sequences with unusual noise are flagged too."),
-    ],
     claims=[loss_decreases("train"), above("metrics.roc_auc", 0.95, "ROC-AUC at least 0.95")],
     figures=[
-        FigureSpec("examples", "custom", draw=draw_examples, size="column",
-                   caption="Normal vs. anomalous sensor sequences",
-                   alt="Top: three smooth noisy sine waves in blue. Bottom: three red sequences, "
-                       "one with a spike, one with a jump in level, one whose oscillation suddenly "
-                       "speeds up."),
-        FigureSpec("reconstructions", "custom", draw=draw_reconstructions, size="column",
-                   caption="Input (solid) vs. reconstruction (dashed); blue normal, red anomalous",
-                   alt="Five panels. In the two blue normal sequences the dashed reconstruction "
-                       "follows the input. In the three red anomalies it follows a smooth sine "
-                       "wave and misses the spike, the level shift and the faster oscillation."),
-        FigureSpec("histogram", "custom", draw=draw_histogram, size="column",
-                   caption="Reconstruction errors of unseen sequences and the threshold",
-                   alt="Histogram on a log axis: normal errors cluster low, anomalous errors lie "
-                       "mostly to the right of the dashed threshold line."),
-        FigureSpec("loss", "loss_curve", size="column", caption="Reconstruction loss per epoch",
-                   alt="Training and test reconstruction loss falling over the epochs."),
-    ],
-    frames=[
-        Frame("Why LSTMs for Time Series and Anomalies?", [
-            Columns(left=[
-                Bullets(["sequential sensor data", "correlations across time",
-                         "deviations that unfold over time"], heading="Problem setting"),
-                Bullets(["no explicit memory", "a fixed, limited window of context"],
-                        heading="Why not an FFNN or CNN?"),
-            ], right=[
-                Text("Key idea: *an anomaly is a temporal inconsistency*."),
-                Bullets(["an explicit memory state", "gates that control what flows",
-                         "dependencies over long spans"], heading="An LSTM provides"),
-            ]),
-        ]),
-        Frame("LSTM Cell: Gated Memory Equations", [
-            Columns(left=[
-                Bullets(["cell state $c_t$: long-term memory", "hidden state $h_t$: what is shown"],
-                        heading="State"),
-                Bullets(["forget $f_t$: how much old memory to keep",
-                         "input $i_t$: how much new information to write",
-                         "output $o_t$: how much memory to expose"], heading="Gates"),
-                Text("The update of $c_t$ is *additive*, so gradients survive long sequences."),
-            ], right=[
-                Math(r"f_t &= \sigma(W_f x_t + U_f h_{t-1} + b_f) \\"
-                     r"i_t &= \sigma(W_i x_t + U_i h_{t-1} + b_i) \\"
-                     r"\tilde{c}_t &= \tanh(W_c x_t + U_c h_{t-1} + b_c) \\"
-                     r"c_t &= f_t \odot c_{t-1} + i_t \odot \tilde{c}_t \\"
-                     r"o_t &= \sigma(W_o x_t + U_o h_{t-1} + b_o) \\"
-                     r"h_t &= o_t \odot \tanh(c_t)"),
-                Text("$x_t \\in \\mathbb{R}^m$, $h_t, c_t \\in \\mathbb{R}^n$; $W_*, U_*, b_*$ are "
-                     "learned."),
-            ]),
-        ]),
-        Frame("From LSTM States to Reconstruction Error", [
-            Columns(left=[
-                Bullets(["a sequence $x_{1:T}$, one value per step",
-                         "the LSTM updates $(h_t, c_t)$ step by step",
-                         "a linear read-out gives $\\hat{x}_t$"], heading="Reconstruction"),
-                Math(r"\hat{x}_t = W_y h_t + b_y"),
-            ], right=[
-                Math(r"\mathcal{L} = \frac{1}{T} \sum_{t=1}^{T} \lVert x_t - \hat{x}_t \rVert^2"),
-                Bullets(["low error: a normal sequence", "high error: an anomaly"],
-                        heading="Anomaly detection"),
-                Text("$W_y, b_y$ are learned together with the LSTM weights."),
-            ]),
-        ]),
-        Frame("LSTM Autoencoder for Anomaly Detection", [
-            Columns(left=[
-                Bullets(["learn to reproduce *normal* behaviour only",
-                         "reconstruct the whole input sequence"], heading="Autoencoder principle"),
-                Bullets(["a large reconstruction error", "rare under normal dynamics"],
-                        heading="Anomaly criterion"),
-                Text("Assumption: normal $\\Rightarrow$ low error. Trained for {{recipe.epochs}} "
-                     "epochs on {{data.train}} normal sequences."),
-            ], right=[
-                Fig("examples"),
-            ]),
-        ]),
-        Frame("Coding the LSTM Autoencoder", [
-            Columns(left=[
-                Listing(LSTMAutoencoder),
-                Text("Encoder state $(h, c)$: {{facts.hidden_shape}}; {{params.total}} parameters."),
-            ], right=[
-                ShapeTable(),
-                Fig("loss"),
-            ]),
-        ]),
-        Frame("Detected Anomalies in Sensor Data", [
-            Columns(left=[
-                Fig("reconstructions"),
-                Text("The model flags *temporal inconsistency*: what it cannot reconstruct."),
-            ], right=[
-                Fig("histogram"),
-                Text("On {{data.test}} unseen normal and as many anomalous sequences: ROC-AUC "
-                     "{{metrics.roc_auc:.3f}}, precision "
-                     "{{metrics.precision:.2f}}, recall {{metrics.recall:.2f}} at the "
-                     "{{facts.percentile}}th "
-                     "percentile of training errors."),
-            ]),
-        ]),
+        FigureSpec("examples", "custom", draw=draw_examples, size="column"),
+        FigureSpec("reconstructions", "custom", draw=draw_reconstructions, size="column"),
+        FigureSpec("histogram", "custom", draw=draw_histogram, size="column"),
+        FigureSpec("loss", "loss_curve", size="column"),
     ],
 )

@@ -1,0 +1,166 @@
+"""Load: import a module of the lectures folder afresh and validate the declaration it makes.
+
+Only what must run is imported: the course and lecture declarations on every build, a topic module
+only when its results are not cached (that import brings torch).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import re
+import sys
+import traceback
+from pathlib import Path
+from types import ModuleType
+
+from . import topic as t
+from .errors import TopicError, did_you_mean, rel
+from .values import Names, path_problem
+
+
+def load_module(path: Path, name: str, package: bool = False) -> ModuleType:
+    """Execute a module afresh; turn what goes wrong into a TopicError naming the file and line."""
+    spec = importlib.util.spec_from_file_location(
+        name, path, submodule_search_locations=[str(path.parent)] if package else None)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as error:
+        sys.modules.pop(name, None)
+        raise TopicError(f"{rel(path)}:{error.lineno}: syntax error: {error.msg}; "
+                         "fix the line and build again") from None
+    except ImportError as error:
+        sys.modules.pop(name, None)
+        raise TopicError(f"{rel(path)}:{_line_in(error, path)}: cannot import: {error}; install "
+                         "the package or fix the import") from None
+    except (Exception, SystemExit) as error:
+        sys.modules.pop(name, None)
+        where = f"{rel(path)}:{_line_in(error, path)}"
+        kind = "SystemExit (a module must not exit)" if isinstance(error, SystemExit) else type(error).__name__
+        raise TopicError(_declaration_problem(error, where) or f"{where}: {kind} while importing: "
+                         f"{error}") from None
+    return module
+
+
+def load_topic(source) -> tuple[t.Topic, ModuleType]:
+    """Import a discovered topic's module, with fresh helper modules; validate its TOPIC."""
+    package = source.module.rsplit(".", 1)[0]
+    for name in [m for m in sys.modules if m.startswith(package + ".")]:
+        del sys.modules[name]  # helpers edited since the last import must not survive
+    module = load_module(source.path, source.module)
+    topic = declared(module, source.path, "TOPIC", t.Topic)
+    validate_topic(topic, source, module)
+    return topic, module
+
+
+def declared(module: ModuleType, path: Path, name: str, kind: type):
+    value = getattr(module, name, None)
+    if not isinstance(value, kind):
+        found = "nothing" if value is None else type(value).__name__
+        raise TopicError(f"{rel(path)}: {name}: expected a {kind.__name__}(...) at module level, "
+                         f"found {found}; declare {name} = {kind.__name__}(...)")
+    return value
+
+
+def validate_topic(topic: t.Topic, source, module: ModuleType | None = None) -> None:
+    """Raise one TopicError listing every problem of a declaration, each with its field and fix."""
+    from .discover import doc_problems
+    problems = list(_field_problems(topic))
+    for spec in topic.figures:
+        problems += _figure_problems(spec)
+    names = Names(frozenset(topic.metrics), frozenset(topic.facts), frozenset(topic.variants),
+                  frozenset(e.solution for e in source.doc.exercises))
+    for claim in topic.claims:
+        problems += [f"claims: '{claim.text}': {p}" for p in _paths(claim.value, names)]
+        if claim.op == "within":
+            problems += [f"claims: '{claim.text}': {p}" for p in _paths(claim.bound, names)]
+    problems += [f"headline: {p}" for p in _paths(topic.headline, names)]
+    for exercise in source.doc.exercises:
+        for name in filter(None, (exercise.solution, exercise.check)):
+            if module is not None and not inspect.isfunction(getattr(module, name, None)):
+                problems.append(f"exercise '{exercise.title}': '{name}' is not a function")
+    if problems:
+        lines = "\n  ".join(problems)
+        raise TopicError(f"{rel(source.path)}: {len(problems)} problem(s) in TOPIC:\n  {lines}")
+    figures = {s.name: s.size for s in topic.figures}
+    md_problems = doc_problems(source.doc, source.outline, names, figures)
+    if md_problems:
+        lines = [f"{source.doc.where(line)}: {message}" for line, message in md_problems]
+        raise TopicError(lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines))
+
+
+def _paths(path, names: Names) -> list[str]:
+    if not isinstance(path, str):
+        return [f"expected a value path like 'metrics.test_mse', found {path!r}"]
+    problem = path_problem(path, names)
+    return [problem] if problem else []
+
+
+def _field_problems(topic: t.Topic):
+    for name, ok, want in [("name", isinstance(topic.name, str) and topic.name, "a non-empty str"),
+                           ("model", callable(topic.model), "a function or class returning an nn.Module"),
+                           ("data", callable(topic.data), "a function data(seed) -> Splits"),
+                           ("recipe", isinstance(topic.recipe, t.Recipe), "a Recipe(...)"),
+                           ("metrics", isinstance(topic.metrics, dict), "a dict {name: fn(run)}"),
+                           ("facts", isinstance(topic.facts, dict), "a dict {name: value or fn(run)}"),
+                           ("variants", isinstance(topic.variants, dict), "a dict {name: factory}")]:
+        if not ok:
+            yield f"{name}: expected {want}, found {type(getattr(topic, name)).__name__}"
+    for field, recipe in (("recipe", topic.recipe), ("quick", topic.quick)):
+        if isinstance(recipe, t.Recipe):
+            yield from (f"{field}.{p}" for p in _recipe_problems(recipe))
+        elif recipe is not None:
+            yield f"{field}: expected a Recipe(...), found {type(recipe).__name__}"
+
+
+def _recipe_problems(recipe: t.Recipe):
+    for name in ("epochs", "batch_size", "seed"):
+        value = getattr(recipe, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "seed" else 1):
+            yield f"{name}: expected a positive int, found {value!r}"
+    if not isinstance(recipe.lr, (int, float)) or recipe.lr <= 0:
+        yield f"lr: expected a positive number, found {recipe.lr!r}"
+    if isinstance(recipe.loss, str) and recipe.loss not in ("mse", "cross_entropy"):
+        yield f"loss: unknown loss '{recipe.loss}'{did_you_mean(recipe.loss, ['mse', 'cross_entropy'])}"
+    if recipe.optimizer not in ("adam", "adamw", "sgd"):
+        yield (f"optimizer: unknown optimizer '{recipe.optimizer}'"
+               f"{did_you_mean(recipe.optimizer, ['adam', 'adamw', 'sgd'])}")
+
+
+def _figure_problems(spec) -> list[str]:
+    if not isinstance(spec, t.FigureSpec):
+        return [f"figures: expected FigureSpec(...), found {type(spec).__name__}"]
+    where = f"figures: '{spec.name}'"
+    problems = []
+    if spec.kind not in t.FIGURE_KINDS:
+        problems.append(f"{where}: unknown kind '{spec.kind}'{did_you_mean(spec.kind, t.FIGURE_KINDS)}")
+    if spec.kind == "custom" and not callable(spec.draw):
+        problems.append(f"{where}: kind 'custom' needs draw=fn(run) -> Figure")
+    if spec.size not in ("full", "column"):
+        problems.append(f"{where}: size: expected 'full' or 'column', found {spec.size!r}")
+    return problems
+
+
+def _declaration_problem(error: BaseException, where: str) -> str | None:
+    """Explain a missing or misspelled field of a declaration type (Topic, Recipe, FigureSpec ...)."""
+    match = re.match(r"(\w+)\.__init__\(\) (missing \d+ required .*?: (.*)|got an unexpected "
+                     r"keyword argument '(\w+)')", str(error))
+    if not isinstance(error, TypeError) or not match or not hasattr(t, match.group(1)):
+        return None
+    kind = getattr(t, match.group(1))
+    if match.group(3):
+        missing = re.findall(r"'(\w+)'", match.group(3))
+        fields = ", ".join(f"'{m}'" for m in missing)
+        return (f"{where}: {kind.__name__}(...): missing field {fields}; add "
+                + ", ".join(f"{m}=..." for m in missing) + " (see 'Writing a topic' in README.md)")
+    names = [f.name for f in dataclasses.fields(kind)]
+    return (f"{where}: {kind.__name__}(...): unknown field '{match.group(4)}'"
+            f"{did_you_mean(match.group(4), names)}; the fields are {', '.join(names)}")
+
+
+def _line_in(error: BaseException, path: Path) -> str:
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
+    return str(frames[-1].lineno) if frames else "1"

@@ -1,0 +1,149 @@
+"""Outline: what a topic module defines and declares, read with `ast` — without importing it.
+
+`check`, `list` and a text-only rebuild use this to validate the Markdown (figure, listing and value
+names) and to show listings, so that they never import torch. The build re-checks the same names
+against the imported module, which is the authority when the declaration is not a literal.
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import topic as t
+from .errors import did_you_mean
+
+_DECLARATIONS = {cls.__name__: cls for cls in (t.Topic, t.Recipe, t.FigureSpec, t.Splits, t.Lecture,
+                                               t.Course)}
+
+
+@dataclass(frozen=True)
+class Outline:
+    path: Path
+    source: str
+    definitions: dict  # "MLP", "MLP.forward", "make_data" -> (first line, last line)
+    figures: dict | None  # figure name -> size ("full" or "column"); None if not a literal list
+    metrics: frozenset | None
+    facts: frozenset | None
+    variants: frozenset | None
+    imports: frozenset  # modules imported relative to the lecture package (".helpers" -> "helpers")
+    problems: tuple  # (line, message)
+
+    def listing(self, name: str, lines: tuple[int, int] | None = None) -> str:
+        """The source of a class, function or method, dedented; `lines` counts from its first line."""
+        first, last = self.definitions[name]
+        text = textwrap.dedent("\n".join(self.source.splitlines()[first - 1:last])).rstrip()
+        if lines:
+            text = textwrap.dedent("\n".join(text.splitlines()[lines[0] - 1:lines[1]])).rstrip()
+        return text
+
+    def listing_length(self, name: str) -> int:
+        first, last = self.definitions[name]
+        return last - first + 1
+
+
+def read(path: Path) -> Outline:
+    """The outline of a Python file; a syntax error is its one problem."""
+    source = Path(path).read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(source, filename=str(path))
+    except SyntaxError as error:
+        return Outline(path, source, {}, None, None, None, None, frozenset(),
+                       ((error.lineno or 1, f"syntax error: {error.msg}; fix the line and build again"),))
+    definitions = {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            definitions[node.name] = _span(node)
+            if isinstance(node, ast.ClassDef):
+                for member in node.body:
+                    if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                        definitions[f"{node.name}.{member.name}"] = _span(member)
+    problems = [p for node in ast.walk(tree) if isinstance(node, ast.Call) for p in _call_problems(node)]
+    topic = _declaration(tree, "TOPIC")
+    imports = frozenset(n.module.split(".")[0] for n in ast.walk(tree)
+                        if isinstance(n, ast.ImportFrom) and n.level >= 1 and n.module)
+    imports |= frozenset(a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                         and n.level >= 1 and not n.module for a in n.names)
+    keywords = {k.arg: k.value for k in topic.keywords} if topic is not None else {}
+    return Outline(path, source, definitions, _figures(keywords.get("figures", ast.List([]))),
+                   _keys(keywords.get("metrics")), _keys(keywords.get("facts")),
+                   _keys(keywords.get("variants")), imports, tuple(sorted(problems)))
+
+
+def declares(path: Path, name: str) -> bool:
+    """Whether the module assigns `name` at its top level."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except SyntaxError:
+        return True  # reported as a syntax error instead
+    return any(isinstance(n, ast.Assign) and any(getattr(x, "id", "") == name for x in n.targets)
+               for n in tree.body)
+
+
+def _span(node) -> tuple[int, int]:
+    first = node.decorator_list[0].lineno if node.decorator_list else node.lineno
+    return first, node.end_lineno
+
+
+def _declaration(tree, name: str):
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(x, "id", "") == name for x in node.targets):
+            if isinstance(node.value, ast.Call) and _called(node.value) == "Topic":
+                return node.value
+    return None
+
+
+def _called(call: ast.Call) -> str:
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+
+
+def _call_problems(call: ast.Call) -> list[tuple[int, str]]:
+    """Unknown and missing fields of a declaration type (Topic, Recipe, FigureSpec, ...)."""
+    kind = _DECLARATIONS.get(_called(call))
+    if kind is None or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return []
+    fields = [f for f in dataclasses.fields(kind) if f.init]
+    names = [f.name for f in fields]
+    problems = []
+    for keyword in call.keywords:
+        if keyword.arg not in names:
+            problems.append((call.lineno, f"{kind.__name__}(...): unknown field '{keyword.arg}'"
+                                          f"{did_you_mean(keyword.arg, names)}; the fields are "
+                                          f"{', '.join(names)}"))
+    given = set(names[:len(call.args)]) | {k.arg for k in call.keywords}
+    missing = [f.name for f in fields if f.name not in given and f.default is dataclasses.MISSING
+               and f.default_factory is dataclasses.MISSING]
+    if missing:
+        problems.append((call.lineno, f"{kind.__name__}(...): missing field "
+                                      + ", ".join(f"'{m}'" for m in missing) + "; add "
+                                      + ", ".join(f"{m}=..." for m in missing)
+                                      + " (see 'Writing a topic' in README.md)"))
+    return problems
+
+
+def _keys(node) -> frozenset | None:
+    if node is None:
+        return frozenset()
+    if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
+        return frozenset(k.value for k in node.keys)
+    return None
+
+
+def _figures(node) -> dict | None:
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return None
+    figures = {}
+    for element in node.elts:
+        if not (isinstance(element, ast.Call) and _called(element) == "FigureSpec"):
+            return None
+        values = dict(zip(("name", "kind", "draw", "size"), element.args))
+        values.update({k.arg: k.value for k in element.keywords})
+        name, size = values.get("name"), values.get("size", ast.Constant("full"))
+        if not (isinstance(name, ast.Constant) and isinstance(size, ast.Constant)):
+            return None
+        figures[name.value] = size.value
+    return figures

@@ -1,0 +1,103 @@
+"""Values from the run on slides: `{{path}}` and `{{path:format}}` references, found, checked and
+formatted. Torch-free, so that `check`, `new` and a text-only rebuild stay light.
+
+Paths are those of a topic's entry in report.json: ``params.total``, ``metrics.test_mse``,
+``facts.nodes``, ``variants.deep_narrow.params``, ``recipe.epochs``, ``data.train`` and so on; in a
+lecture's own Markdown they start with ``topics.<topic>.``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import did_you_mean
+
+VALUE_REF = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?::([^}]*))?\}\}")
+RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes", "data",
+                "answers")
+VARIANT_FIELDS = ("params", "final_train", "final_test", "architecture")
+RECIPE_FIELDS = ("loss", "optimizer", "lr", "epochs", "batch_size", "seed")
+
+
+class MissingValue(KeyError):
+    """A value path that the run's results do not hold."""
+
+
+@dataclass(frozen=True)
+class Names:
+    """What a topic declares that value paths may name; None where it could not be read statically."""
+
+    metrics: frozenset | None = None
+    facts: frozenset | None = None
+    variants: frozenset | None = None
+    answers: frozenset = field(default_factory=frozenset)
+
+
+def lookup(results: dict, path: str):
+    """The value at a dotted path of the results namespace ('metrics.accuracy')."""
+    value = results
+    for part in path.split("."):
+        if isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        else:
+            raise MissingValue(path)
+    return value
+
+
+def format_value(value, spec: str | None = None, math: bool = False) -> str:
+    """A number as the slides show it: integers with thousands separators, floats to 3 digits."""
+    if spec:
+        text = format(value, spec)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        text = str(value)
+    elif isinstance(value, int):
+        text = f"{value:,}"
+    else:
+        text = f"{value:.3g}"
+    return text.replace(",", "{,}") if math and isinstance(value, (int, float)) else text
+
+
+def fill(text: str, results: dict, math: bool = False) -> str:
+    """Replace every {{path:fmt}} with the run's value; MissingValue for a path the run lacks."""
+    def value(match):
+        parts = match.group(1).split(".")
+        try:
+            return format_value(lookup(results, match.group(1)), match.group(2), math)
+        except MissingValue:
+            if parts[0] == "topics" and len(parts) > 1 and parts[1] not in results.get("topics", {}):
+                return "n/a"  # that topic failed or was not selected; the summary still builds
+            raise
+    return VALUE_REF.sub(value, text)
+
+
+def path_problem(path: str, names: Names) -> str | None:
+    """What is wrong with a value path of a topic, checked before anything runs; None if fine."""
+    parts = path.split(".")
+    if parts[0] not in RESULT_ROOTS:
+        return (f"value '{path}': unknown root '{parts[0]}'{did_you_mean(parts[0], RESULT_ROOTS)}; "
+                f"paths start with one of {', '.join(RESULT_ROOTS)}")
+    name = parts[1] if len(parts) > 1 else ""
+    for root in ("metrics", "facts", "variants", "answers"):
+        declared = getattr(names, root)
+        if parts[0] == root and declared is not None and name not in declared:
+            where = "exercises in the Markdown" if root == "answers" else root
+            return (f"value '{path}': no {root.rstrip('s')} '{name}'{did_you_mean(name, declared)}; "
+                    f"declare it in {where}")
+    if parts[0] == "variants" and (len(parts) != 3 or parts[2] not in VARIANT_FIELDS):
+        return f"value '{path}': a variant has {', '.join(VARIANT_FIELDS)}"
+    if parts[0] == "recipe" and (len(parts) != 2 or parts[1] not in RECIPE_FIELDS):
+        return f"value '{path}': no such recipe field{did_you_mean(name, RECIPE_FIELDS)}"
+    return None
+
+
+def lecture_path_problem(path: str, topics) -> str | None:
+    """A lecture's own frames name values as topics.<topic>.<path>."""
+    parts = path.split(".")
+    if parts[0] != "topics" or len(parts) < 3 or parts[1] not in topics:
+        name = parts[1] if len(parts) > 1 else ""
+        return (f"value '{path}': expected topics.<topic>.<path> with a topic of this lecture"
+                f"{did_you_mean(name, topics)}")
+    return None
