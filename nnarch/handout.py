@@ -62,7 +62,7 @@ def _text(s: str) -> tuple:
 
 
 def _blocks(run) -> list:
-    results, recipe = run.results, run.manifest["recipe"]
+    results, recipe, model = run.results, run.manifest["recipe"], run.manifest["model_class"]
     rows = [[_text("parameters"), _text(format_value(results["params"]["total"]))]]
     rows += [[(("code", name),), _text(format_value(value))] for name, value in results["metrics"].items()]
     rows += [[_text("final train / test loss"), _text(f"{results['history']['final_train']:.3g} / "
@@ -74,7 +74,8 @@ def _blocks(run) -> list:
               str(recipe["batch_size"]), str(recipe["seed"])]
     return [
         *run.source.doc.lab,
-        md.Listing(run.manifest["model_class"], None, _text("The model, as it was trained"), 1),
+        *([md.Listing(model, None, _text("The model, as it was trained"), 1)]
+          if model in run.source.outline.definitions else []),
         md.Generated("param", 1),
         md.Table(tuple(_text(h) for h in header), (tuple(_text(v) for v in values),), 1),
         md.Para((("em", _text("Results to reproduce")), ("text", " (the notebook prints the same numbers):")), 1),

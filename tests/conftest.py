@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from nnarch.build import Options, build
+from nnarch.load import load_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURES = ROOT / "lectures"
@@ -29,3 +30,8 @@ def fixture_lectures(tmp_path) -> Path:
     target = tmp_path / "lectures"
     shutil.copytree(FIXTURE, target, ignore=shutil.ignore_patterns("__pycache__"))
     return target
+
+
+def topic_of(source):
+    """The imported TOPIC of a discovered topic."""
+    return load_topic(source)[0]

@@ -9,26 +9,25 @@ from nnarch.discover import discover
 from nnarch.errors import LatexError
 from nnarch.train import train_topic
 
+from .conftest import topic_of
+
 
 def test_training_is_deterministic(fixture_lectures):
     source = discover(fixture_lectures).lectures[0].topics[0]
-    first = train_topic(source.topic, source.path, "cpu")
-    second = train_topic(source.topic, source.path, "cpu")
+    first = train_topic(topic_of(source), source.path, "cpu")
+    second = train_topic(topic_of(source), source.path, "cpu")
     assert first.fit.train_loss == second.fit.train_loss
     assert first.fit.test_loss == second.fit.test_loss
 
 
 def test_latex_failure_names_frame_line_and_error(fixture_lectures, tmp_path):
-    init = fixture_lectures / "tiny" / "__init__.py"
-    init.write_text(init.read_text().replace(
-        'Frame("Welcome", [Text("A fixture lecture for the tests.")])',
-        r'Frame("Welcome", [Text("A fixture lecture."), Math(r"x = \undefinedmacro{1}")])').replace(
-        "import Frame, Lecture, Text", "import Frame, Lecture, Math, Text"))
+    slides = fixture_lectures / "tiny" / "lecture.md"
+    slides.write_text(slides.read_text().replace("for the tests.", "for the tests.\n\n$$\nx = \\undefinedmacro{1}\n$$"))
     result = build(Options(fixture_lectures, tmp_path / "build", "cpu"))
     errors = [e for e in result.errors if isinstance(e, LatexError)]
     assert len(errors) == 1
     message = str(errors[0])
-    assert "LaTeX failed in frame 'Welcome'" in message
+    assert "LaTeX failed in frame 'Welcome' (" in message and "lecture.md:1)" in message
     assert "slides.tex:" in message and "Undefined control sequence" in message
     assert not (tmp_path / "build" / "tiny" / "slides.pdf").exists()
 
@@ -46,7 +45,7 @@ def test_a_broken_topic_does_not_stop_the_others(fixture_lectures, tmp_path):
 
 @pytest.mark.parametrize("option", ["fail_fast"])
 def test_fail_fast_stops_before_training(fixture_lectures, tmp_path, option):
-    (fixture_lectures / "tiny" / "broken.py").write_text("TOPIC = None\n")
+    (fixture_lectures / "tiny" / "broken.py").write_text("x = 1\n")
     init = fixture_lectures / "tiny" / "__init__.py"
     init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("broken", "line")'))
     result = build(Options(fixture_lectures, tmp_path / "build", "cpu", fail_fast=True))

@@ -47,8 +47,8 @@ def test_first_build_trains_every_topic_once(fixture_lectures, tmp_path, trainin
 
 def test_text_edit_does_not_retrain(fixture_lectures, tmp_path, trainings):
     run(fixture_lectures, tmp_path / "b")
-    edit(fixture_lectures / "tiny" / "line.py", '"{{params.total}} parameters"', '"{{params.total}} weights"')
-    edit(fixture_lectures / "tiny" / "line.py", 'caption="Loss"', 'caption="Loss per epoch"')
+    edit(fixture_lectures / "tiny" / "line.md", "{{params.total}} parameters", "{{params.total}} weights")
+    edit(fixture_lectures / "tiny" / "line.md", "![Loss]", "![Loss per epoch]")
     edit(fixture_lectures / "tiny" / "line.py", '"training loss below 10"', '"training loss below ten"')
     assert run(fixture_lectures, tmp_path / "b") == {"line": "cached", "plane": "cached"}
     assert trainings == {"line": 1, "plane": 1}
@@ -80,7 +80,7 @@ def test_recipe_change_retrains(fixture_lectures, tmp_path, trainings):
 def test_cached_result_equals_fresh_one(fixture_lectures, tmp_path):
     run(fixture_lectures, tmp_path / "b")
     fresh = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]
-    edit(fixture_lectures / "tiny" / "__init__.py", "A fixture lecture", "The fixture lecture")
+    edit(fixture_lectures / "tiny" / "lecture.md", "A fixture lecture", "The fixture lecture")
     assert run(fixture_lectures, tmp_path / "b") == {"line": "cached", "plane": "cached"}
     cached = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]
     for name in ("line", "plane"):
@@ -109,6 +109,25 @@ def test_noop_build_imports_neither_torch_nor_the_topics(fixture_lectures, tmp_p
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "up to date" in done.stdout
+
+
+def test_text_edit_rebuilds_without_importing_torch(fixture_lectures, tmp_path):
+    run(fixture_lectures, tmp_path / "b")
+    edit(fixture_lectures / "tiny" / "line.md", "{{params.total}} parameters", "{{params.total}} weights")
+    edit(fixture_lectures / "tiny" / "lecture.md", "A fixture lecture", "The fixture lecture")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\nfrom nnarch.build import Options, build\n"
+        f"result = build(Options(Path({str(fixture_lectures)!r}), Path({str(tmp_path / 'b')!r}), 'cpu'))\n"
+        "assert result.ok, [str(e) for e in result.errors]\n"
+        "assert {o.status for o in result.outcomes} == {'cached'}\n"
+        "assert 'torch' not in sys.modules, 'torch imported'\n"
+        "assert not [m for m in sys.modules if m.startswith('nnarch_lectures_') and m.endswith(('line', 'plane'))]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    html = (tmp_path / "b" / "tiny" / "slides.html").read_text()
+    assert "2 weights" in html and "The fixture lecture" in html
 
 
 def test_parallel_jobs_give_the_same_numbers(fixture_lectures, tmp_path):

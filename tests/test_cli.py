@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 from typer.testing import CliRunner
 
@@ -56,11 +58,35 @@ def test_check_suggests_the_field_for_a_misspelled_name(fixture_lectures):
 
 
 def test_check_names_an_unknown_figure_on_a_slide(fixture_lectures):
-    topic = fixture_lectures / "tiny" / "line.py"
-    topic.write_text(topic.read_text().replace('Fig("loss")', 'Fig("losses")'))
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text().replace("](loss)", "](losses)"))
     result = invoke("check", "--lectures", fixture_lectures)
     assert result.exit_code == 1
-    assert "Fig('losses'): no such figure (did you mean 'loss'?)" in result.output
+    assert re.search(r"tiny/line\.md:\d+: figure 'losses': no such figure \(did you mean 'loss'\?\)",
+                     result.output), result.output
+
+
+def test_check_reports_markdown_mistakes_by_file_and_line(fixture_lectures):
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text() + "\n```{lisitng} Line\n```\n\n```{listing} Lin\n```\n\n"
+                      "![A plot](loss)\n\nValue {{metrics.mse}}.\n")
+    result = invoke("check", "--lectures", fixture_lectures)
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    for expected in (r"line\.md:12: unknown directive '\{lisitng\}' \(did you mean 'listing'\?\)",
+                     r"line\.md:15: listing 'Lin': no class or function of that name in line\.py "
+                     r"\(did you mean 'Line'\?\)",
+                     r"line\.md:18: figure 'loss': no alt text",
+                     r"line\.md:20: value 'metrics\.mse': no metric 'mse'"):
+        assert re.search(expected, output), (expected, output)
+
+
+def test_check_never_imports_torch(fixture_lectures):
+    script = ("import sys\nfrom typer.testing import CliRunner\nfrom nnarch.cli import app\n"
+              f"r = CliRunner().invoke(app, ['check', '--lectures', {str(fixture_lectures)!r}])\n"
+              "assert r.exit_code == 0, r.output\nassert 'torch' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_check_passes_on_the_real_lecture():

@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from nnarch.discover import discover
-from nnarch.figures import draw_figure, run_view
+from nnarch.figures import draw_figure
 from nnarch.measure import measure
 from nnarch.train import build_model, train_topic
 
-from .conftest import LECTURES
+from .conftest import LECTURES, topic_of
 
 DISCOVERED = discover(LECTURES)
 SOURCES = [s for lec in DISCOVERED.lectures for s in lec.topics]
@@ -23,16 +23,19 @@ def test_every_declared_topic_is_valid():
     assert [str(e) for lec in DISCOVERED.lectures for e in lec.errors] == []
     for lec in DISCOVERED.lectures:
         assert [s.name for s in lec.topics] == list(lec.lecture.topics)
+    for source in SOURCES:
+        topic_of(source)  # imports and validates against its Markdown
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
 def test_model_maps_example_input_to_target_shape(source):
-    data = source.topic.data(source.topic.recipe.seed)
-    model = build_model(source.topic, source.path)
+    topic = topic_of(source)
+    data = topic.data(topic.recipe.seed)
+    model = build_model(topic, source.path)
     inputs, targets = data.train[0][:3], data.train[1][:3]
     with torch.no_grad():
         output = model(inputs)
-    if source.topic.recipe.loss == "cross_entropy":
+    if topic.recipe.loss == "cross_entropy":
         assert output.shape[0] == targets.shape[0] and output.ndim == 2
     else:
         assert output.shape == targets.shape
@@ -40,9 +43,10 @@ def test_model_maps_example_input_to_target_shape(source):
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda s: s.name)
 def test_every_figure_draws_after_one_epoch(source, tmp_path):
-    quick = dataclasses.replace(source.topic, recipe=dataclasses.replace(source.topic.recipe, epochs=1))
+    topic = topic_of(source)
+    quick = dataclasses.replace(topic, recipe=dataclasses.replace(topic.recipe, epochs=1))
     measured = measure(train_topic(quick, source.path, "cpu"))
     for spec in quick.figures:
-        fig = draw_figure(spec, run_view(measured), source.name)
+        fig = draw_figure(spec, measured.run, source.path)
         assert isinstance(fig, plt.Figure) and fig.axes
         plt.close(fig)

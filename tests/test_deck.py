@@ -9,11 +9,12 @@ from html.parser import HTMLParser
 
 import pytest
 
-from nnarch.discover import VALUE_REF, discover, frame_texts
-from nnarch.render import fill, Context
+from nnarch import markdown as md
+from nnarch.discover import discover
 from nnarch.train import build_model
+from nnarch.values import VALUE_REF, fill
 
-from .conftest import LECTURES
+from .conftest import LECTURES, topic_of
 from .test_lecture_pdf import pdf_text
 
 # Every frame of the source lecture, in its order, then the chapter summary.
@@ -97,7 +98,7 @@ def test_pdf_frame_titles_are_the_source_lectures_in_order(lecture_out):
 def test_every_figure_exists_in_both_formats_and_is_referenced(lecture_out):
     tex = (lecture_out / "slides.tex").read_text()
     html = (lecture_out / "slides.html").read_text()
-    declared = [(name, spec) for name, s in SOURCES.items() for spec in s.topic.figures]
+    declared = [(name, spec) for name, s in SOURCES.items() for spec in topic_of(s).figures]
     assert len(declared) == 15
     for topic, spec in declared:
         stem = lecture_out / "figures" / f"{topic}-{spec.name}"
@@ -114,19 +115,31 @@ def test_every_number_on_the_slides_is_the_one_in_the_report(lecture_out):
     page = " ".join(html_text(lecture_out / "slides.html").text)
     checked = 0
     for name, source in SOURCES.items():
-        ctx = Context(name, report[name], {})
-        for frame in source.topic.frames:
-            for text in frame_texts(frame, math=False):
-                for match in VALUE_REF.finditer(text):
-                    assert fill(match.group(0), ctx) in page, (name, match.group(0))
-                    checked += 1
+        for text in _shown_texts(source.doc.frames):
+            for match in VALUE_REF.finditer(text):
+                assert fill(match.group(0), report[name]) in page, (name, match.group(0))
+                checked += 1
     assert checked >= 10  # the run values shown as text on topic slides
+
+
+def _shown_texts(frames):
+    """The text spans of frames (not math): where a value is shown as text."""
+    def spans(items):
+        for span in items:
+            if span[0] in ("text", "code"):
+                yield span[1]
+            elif span[0] in ("em", "strong"):
+                yield from spans(span[1])
+    for frame in frames:
+        for block in md.walk(frame.blocks):
+            if isinstance(block, md.Para):
+                yield from spans(block.spans)
 
 
 @pytest.mark.parametrize("name, total", [("ffnn", 321), ("cnn", 208_132), ("lstm", 25_889)])
 def test_parameter_counts_match_the_models_and_the_slides(lecture_out, name, total):
     report = json.loads((lecture_out / "report.json").read_text())["topics"][name]
-    model = build_model(SOURCES[name].topic, SOURCES[name].path)
+    model = build_model(topic_of(SOURCES[name]), SOURCES[name].path)
     assert report["params"]["total"] == sum(p.numel() for p in model.parameters()) == total
     assert f"{total:,}" in pdf_text(lecture_out / "slides.pdf")
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import html
-import inspect
 import json
 import re
 import subprocess
-import textwrap
 import zipfile
 from pathlib import Path
 
@@ -15,30 +13,34 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from nnarch import markdown as md
 from nnarch.cache import package_version
 from nnarch.discover import discover
+from nnarch.values import fill
 
 from .browser import page
 from .conftest import LECTURES
 from .test_lecture_pdf import pdf_text
 
 SOURCES = {s.name: s for s in discover(LECTURES).lectures[0].topics}
-EXERCISES = [(name, e) for name, s in SOURCES.items() for e in s.topic.exercises]
+EXERCISES = [(name, e) for name, s in SOURCES.items() for e in s.doc.exercises]
 
 
 def squash(text: str) -> str:
     return re.sub(r"\s+", "", text)
 
 
-def solution_fragments(exercise) -> list[str]:
+def solution_fragments(topic: str, exercise, results: dict) -> list[str]:
     """Pieces only a solution contains: lines of its body found nowhere else in the module, and the
-    explanation."""
-    source = inspect.getsource(exercise.solution)
-    elsewhere = squash(inspect.getsource(inspect.getmodule(exercise.solution)).replace(source, ""))
-    body = textwrap.dedent(source).split('"""')[-1]
+    prose of the answer with the run's values filled in."""
+    outline = SOURCES[topic].outline
+    source = outline.listing(exercise.solution)
+    elsewhere = squash(outline.source.replace(source, ""))
+    body = source.split('"""')[-1]
     lines = [squash(line) for line in body.splitlines() if line.strip()]
-    return [line for line in lines if line not in elsewhere] + (
-        [squash(exercise.explanation)] if exercise.explanation else [])
+    prose = [squash(fill(span[1], results)) for block in md.walk(exercise.answer)
+             if isinstance(block, md.Para) for span in block.spans if span[0] == "text"]
+    return [line for line in lines if line not in elsewhere] + [p for p in prose if len(p) >= 12]
 
 
 def visible(path_or_data, name: str) -> str:
@@ -69,8 +71,8 @@ def student_texts(out: Path) -> dict[str, str]:
 
 def test_every_topic_has_exercises_with_solutions():
     assert sorted(SOURCES) == ["cnn", "ffnn", "gnn", "lstm"]
-    assert all(SOURCES[name].topic.exercises for name in SOURCES)
-    assert all(e.check for _, e in EXERCISES)
+    assert all(SOURCES[name].doc.exercises for name in SOURCES)
+    assert all(e.check and e.answer for _, e in EXERCISES)
 
 
 def test_no_solution_reaches_any_student_artifact(lecture_out):
@@ -78,8 +80,9 @@ def test_no_solution_reaches_any_student_artifact(lecture_out):
     texts = {name: squash(text) for name, text in student_texts(out).items()}
     assert len([n for n in texts if n.startswith("zip:")]) == 8
     instructor = squash(visible(lecture_out / "handout-instructor.html", "handout-instructor.html"))
+    report = json.loads((lecture_out / "report.json").read_text())["topics"]
     for topic, exercise in EXERCISES:
-        fragments = solution_fragments(exercise)
+        fragments = solution_fragments(topic, exercise, report[topic])
         assert fragments and all(f in instructor for f in fragments), topic  # the check can fail
         for fragment in fragments:
             if len(fragment) < 12:
@@ -97,7 +100,7 @@ def test_student_notebooks_are_valid_and_leave_the_exercises_open(lecture_out):
         notebook = nbformat.read(lecture_out / "notebooks" / f"{name}.ipynb", as_version=4)
         nbformat.validate(notebook)
         starters = [c for c in notebook.cells if "# your code here" in c.source]
-        assert len(starters) == len(SOURCES[name].topic.exercises)
+        assert len(starters) == len(SOURCES[name].doc.exercises)
 
 
 # Parameter counts must match exactly; metrics within this tolerance (the notebook runs the same
@@ -117,7 +120,7 @@ def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_
     for metric, value in report["metrics"].items():
         assert measured["metrics"][metric] == pytest.approx(value, rel=METRIC_TOLERANCE, abs=METRIC_TOLERANCE)
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
-    assert printed.count("correct") == len(SOURCES[name].topic.exercises)  # every check passed
+    assert printed.count("correct") == len(SOURCES[name].doc.exercises)  # every check passed
 
 
 def test_handouts_carry_provenance_and_results(lecture_out):

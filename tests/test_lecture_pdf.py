@@ -9,6 +9,7 @@ import subprocess
 import torch
 
 from nnarch.discover import discover
+from nnarch.load import load_topic
 from nnarch.train import build_model
 
 from .conftest import LECTURES
@@ -21,7 +22,7 @@ def pdf_text(pdf) -> str:
 
 def ffnn_model():
     sources = {s.name: s for lec in discover(LECTURES).lectures for s in lec.topics}
-    return build_model(sources["ffnn"].topic, sources["ffnn"].path)
+    return build_model(load_topic(sources["ffnn"])[0], sources["ffnn"].path)
 
 
 def test_pdf_parameter_count_equals_the_models(lecture_out):

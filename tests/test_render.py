@@ -1,13 +1,16 @@
-"""Escaping and inline markup for both targets, and values filled in from the run."""
+"""Escaping and inline Markdown for both targets, and values filled in from the run."""
 
 from __future__ import annotations
 
 import pytest
 
 from nnarch.errors import TopicError
-from nnarch.render import Context, Html, Tex, fill, format_value, tex_escape
+from nnarch.markdown import inline
+from nnarch.render import Context, Html, Tex, tex_escape
+from nnarch.values import fill, format_value
 
-CTX = Context("topic.py", {"params": {"total": 208132}, "metrics": {"acc": 0.9251}}, {})
+RESULTS = {"params": {"total": 208132}, "metrics": {"acc": 0.9251}}
+CTX = Context(None, RESULTS)
 
 
 def test_tex_escape_neutralises_every_special_character():
@@ -19,20 +22,28 @@ def test_tex_escape_maps_non_ascii_to_commands():
     assert tex_escape("ü → α") == r'\"{u} \ensuremath{\rightarrow} \ensuremath{\alpha}'
 
 
-def test_inline_markup_renders_for_each_target():
-    text = "*fast* `x_1` and $a_1$ <b>&"
-    assert Tex().inline(text, CTX) == r"\alert{fast} \texttt{x\_1} and $a_1$ \textless{}b\textgreater{}\&"
-    html = Html().inline(text, CTX)
-    assert "<em>fast</em>" in html and "<code>x_1</code>" in html and "<math" in html
-    assert "&lt;b&gt;&amp;" in html and "<b>" not in html
+def test_inline_markdown_renders_for_each_target():
+    spans = inline("*fast* **bold** `x_1` and $a_1$ <b>&")
+    assert Tex().inline(spans, CTX) == (r"\alert{fast} \textbf{bold} \texttt{x\_1} and $a_1$ "
+                                        r"\textless{}b\textgreater{}\&")
+    html = Html().inline(spans, CTX)
+    assert "<em>fast</em>" in html and "<strong>bold</strong>" in html and "<code>x_1</code>" in html
+    assert "<math" in html and "&lt;b&gt;&amp;" in html and "<b>" not in html
+
+
+def test_dollar_amounts_and_escapes_stay_text():
+    assert Tex().inline(inline(r"costs $5 and $10, \$x\$ and \*not emphasis\*"), CTX) == (
+        r"costs \$5 and \$10, \$x\$ and *not emphasis*")
 
 
 def test_values_are_filled_and_formatted():
-    assert fill("{{params.total}} params, acc {{metrics.acc:.1%}}", CTX) == "208,132 params, acc 92.5%"
-    assert fill("$N={{params.total}}$", CTX, math=True) == "$N=208{,}132$"
+    assert fill("{{params.total}} params, acc {{metrics.acc:.1%}}", RESULTS) == "208,132 params, acc 92.5%"
+    assert fill("$N={{params.total}}$", RESULTS, math=True) == "$N=208{,}132$"
     assert format_value(1.23456e-5) == "1.23e-05"
 
 
-def test_unknown_value_names_the_file_and_path():
-    with pytest.raises(TopicError, match=r"topic.py: frames: value 'metrics.auc' does not exist"):
-        fill("{{metrics.auc}}", CTX)
+def test_unknown_value_names_the_file_and_line(tmp_path):
+    from nnarch.markdown import parse
+    doc = parse("# T\n\n## Frame\n\nSee {{metrics.auc}}.\n", tmp_path / "topic.md")
+    with pytest.raises(TopicError, match=r"topic.md:5: value 'metrics.auc' does not exist"):
+        Html().inline(doc.frames[0].blocks[0].spans, Context(doc, RESULTS), 5)

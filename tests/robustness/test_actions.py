@@ -21,7 +21,7 @@ from nnarch.cli import app
 SLOW_TOPIC = '''
 import torch
 from torch import nn
-from nnarch.topic import Frame, Recipe, Splits, Text, Topic
+from nnarch.topic import Recipe, Splits, Topic
 
 EPOCHS = {epochs}
 
@@ -31,13 +31,14 @@ def make_data(seed):
     return Splits(train=(x, 2 * x), test=(x, 2 * x))
 
 
-TOPIC = Topic(name="slow", title="Slow", model=lambda: nn.Linear(1, 1), data=make_data,
-              recipe=Recipe(epochs=EPOCHS, batch_size=8), frames=[Frame("Slow Frame", [Text("{text}")])])
+TOPIC = Topic(name="slow", model=lambda: nn.Linear(1, 1), data=make_data,
+              recipe=Recipe(epochs=EPOCHS, batch_size=8))
 '''
 
 
 def with_slow_topic(lectures: Path, epochs: int, text: str = "first") -> Path:
-    (lectures / "tiny" / "slow.py").write_text(SLOW_TOPIC.format(epochs=epochs, text=text))
+    (lectures / "tiny" / "slow.py").write_text(SLOW_TOPIC.format(epochs=epochs))
+    (lectures / "tiny" / "slow.md").write_text(f"# Slow\n\n## Slow Frame\n\n{text}\n")
     init = lectures / "tiny" / "__init__.py"
     init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("line", "slow")'))
     return lectures
@@ -168,7 +169,7 @@ def test_corrupted_cache_entry_is_detected_and_retrained(fixture_lectures, tmp_p
         data = weights.read_bytes()
         weights.write_bytes(data[: len(data) // 2] if damage is None else damage)
     init = fixture_lectures / "tiny" / "__init__.py"
-    init.write_text(init.read_text().replace("A fixture lecture", "The fixture lecture"))
+    init.write_text(init.read_text() + "# edited: the topics run again and load their weights\n")
     assert _statuses(fixture_lectures, out) == {"line": "trained", "plane": "trained"}
 
 
@@ -192,6 +193,6 @@ def test_cached_weights_are_never_unpickled_as_code(fixture_lectures, tmp_path):
         fields = json.loads(entry.read_text())  # a valid checksum: only the loader stands in the way
         entry.write_text(json.dumps({**fields, "sha256": hashlib.sha256(payload).hexdigest()}))
     init = fixture_lectures / "tiny" / "__init__.py"
-    init.write_text(init.read_text().replace("A fixture lecture", "The fixture lecture"))
+    init.write_text(init.read_text() + "# edited: the topics run again and load their weights\n")
     assert _statuses(fixture_lectures, out) == {"line": "trained", "plane": "trained"}
     assert not marker.exists()

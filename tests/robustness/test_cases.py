@@ -23,9 +23,9 @@ EXPECTED = {
     "misspelled_field": (1, r"case\.py:5: Recipe\(\.\.\.\): unknown field 'epoch' \(did you mean 'epochs'\?\)"),
     "ill_typed_field": (1, r"case\.py: 2 problem\(s\) in TOPIC:\s+recipe\.epochs: expected a positive int, "
                            r"found 'many'\s+recipe\.lr: expected a positive number, found -1"),
-    "unknown_figure": (1, r"case\.py: 1 problem\(s\) in TOPIC:\s+frames: 'x': Fig\('los'\): no such figure "
-                          r"\(did you mean 'loss'\?\); declare it in figures"),
-    "unknown_value": (1, r"frames: 'x': value 'metrics\.acuracy': no metric 'acuracy' \(did you mean "
+    "unknown_figure": (1, r"case\.md:7: figure 'los': no such figure \(did you mean 'loss'\?\); declare it "
+                          r"in figures of case\.py"),
+    "unknown_value": (1, r"case\.md:5: value 'metrics\.acuracy': no metric 'acuracy' \(did you mean "
                          r"'accuracy'\?\); declare it in metrics"),
     "shape_mismatch": (1, r"case\.py: model: output shape \(B, 3\) does not fit the targets \(B, 1\) for "
                           r"loss 'mse'; make the last layer's size match"),
@@ -33,7 +33,7 @@ EXPECTED = {
                     r"lower recipe\.lr"),
     "failed_claim": (1, r"case\.py: claims: claim 'training loss below 1e-12' is false: measured "
                         r"[\d.e+-]+, bound 1e-12; improve the model or recipe, or change the claim"),
-    "bad_math": (1, r"slides\.tex:\d+: LaTeX failed in frame 'Broken Formula' \(\S*case\.py\):\s+"
+    "bad_math": (1, r"slides\.tex:\d+: LaTeX failed in frame 'Broken Formula' \(\S*case\.md:3\):\s+"
                     r"\./slides\.tex:\d+: Undefined control sequence"),
 }
 
@@ -41,6 +41,8 @@ EXPECTED = {
 def lecture_with(case: str, fixture_lectures: Path) -> Path:
     folder = fixture_lectures / "tiny"
     shutil.copy(CASES / f"{case}.py", folder / "case.py")
+    markdown = CASES / f"{case}.md"
+    shutil.copy(markdown if markdown.exists() else CASES / "_default.md", folder / "case.md")
     shutil.copy(CASES / "_base.py", folder / "_base.py")
     init = folder / "__init__.py"
     init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("case", "line")'))

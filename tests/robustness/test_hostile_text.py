@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nnarch.cli import app
+from nnarch.markdown import inline
 from nnarch.render import Context, Html, _TEX_SPECIAL, tex_escape
 
 from ..browser import page
@@ -67,9 +68,9 @@ def test_tex_escape_leaves_no_active_character(text):
 @settings(max_examples=300, deadline=None)
 @given(TEXT)
 def test_html_inline_markup_never_emits_markup_from_text(text):
-    rendered = str(Html().inline(text, Context("t.py", {}, {})))
-    plain = re.sub(r'<math.*?</math>|</?(em|code)( class="tex")?>', "", rendered, flags=re.S)
+    rendered = str(Html().inline(inline(text), Context(None, {})))
+    plain = re.sub(r'<math.*?</math>|</?(em|strong|code)( class="tex")?>|<br>', "", rendered, flags=re.S)
     assert "<" not in plain and ">" not in plain
     assert "<script" not in rendered
-    if not re.search(r"[$`*]|\{\{", text):  # no inline markup: the text round-trips exactly
-        assert html.unescape(rendered) == text
+    if text.isprintable() and not re.search(r"[$`*\\&_<>\[\]!]|\{\{|\s\s", text):
+        assert html.unescape(rendered).strip() == text.strip()  # no Markdown syntax: it round-trips

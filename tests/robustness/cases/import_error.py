@@ -1,1 +1,6 @@
 import not_a_real_package  # noqa: F401
+from nnarch.topic import Recipe, Topic
+
+from ._base import Tiny, make_data
+
+TOPIC = Topic(name="case", model=Tiny, data=make_data, recipe=Recipe(epochs=2))

@@ -1,5 +1,5 @@
-from nnarch.topic import Frame, Recipe, Topic
+from nnarch.topic import Recipe, Topic
 
 from ._base import Tiny
 
-TOPIC = Topic(name="case", title="No data", model=Tiny, recipe=Recipe(epochs=2), frames=[Frame("x", [])])
+TOPIC = Topic(name="case", model=Tiny, recipe=Recipe(epochs=2))

@@ -1,6 +1,5 @@
-from nnarch.topic import Frame, Recipe, Topic
+from nnarch.topic import Recipe, Topic
 
 from ._base import Tiny, make_data
 
-TOPIC = Topic(name="case", title="Shapes", model=lambda: Tiny(out_features=3), data=make_data,
-              recipe=Recipe(epochs=2), frames=[Frame("x", [])])
+TOPIC = Topic(name="case", model=lambda: Tiny(out_features=3), data=make_data, recipe=Recipe(epochs=2))

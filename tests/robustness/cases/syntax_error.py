@@ -1,3 +1,3 @@
 from nnarch.topic import Topic
 
-TOPIC = Topic(name="case", title="Broken"
+TOPIC = Topic(name="case", model=None
