@@ -66,7 +66,7 @@ def main() -> None:
     noop, rss, _ = timed(build)
     rows.append(("(c) no-op build", noop, rss))
 
-    edit(lectures / "nn_architectures" / "cnn.py", "Typical data", "Typical inputs")
+    edit(lectures / "nn_architectures" / "cnn.md", "Typical data", "Typical inputs")
     text_edit, rss, _ = timed(build)
     rows.append(("(d) rebuild after a text edit (cnn)", text_edit, rss))
     after_text = json.loads((out / "nn-architectures" / "report.json").read_text())["topics"]

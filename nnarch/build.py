@@ -281,34 +281,43 @@ def _work_dir(options: Options, source: TopicSource) -> Path:
 
 
 def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcomes, options, progress):
-    """Render, compile and publish one lecture's deck, lab handouts and notebooks."""
+    """Render, compile and publish one lecture's deck, lab handouts and notebooks.
+
+    Each document's LaTeX starts as soon as its .tex is written, so pdflatex (one process, one core)
+    runs while the HTML, the handouts and the notebooks are rendered."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from .deck import assemble
-    from .latex import compile_many
+    from .latex import compile_pdf
     from .publish import copy_atomic, write_atomic, write_report
-    from .render import render_pair
+    from .render import render_html, render_tex
 
     slug = lecture.lecture.slug
     work = options.out / ".work" / lecture.path.name
     work.mkdir(parents=True, exist_ok=True)
-    progress.stage(f"{slug}: rendering")
+    progress.stage(f"{slug}: rendering and compiling (latexmk)")
     timings = {}
     t0 = time.perf_counter()
     runs = [done[name] for name in lecture.lecture.topics if name in done]
-    deck = assemble(lecture, course, runs)
-    tex, html = render_pair("slides", deck)
-    write_atomic(work / "slides.tex", tex)
-    lab, handouts = _lab_documents(lecture, course, runs, work, options)
-    timings["render"] = time.perf_counter() - t0
-    progress.stage(f"{slug}: compiling the slides and handouts (latexmk)")
-    t0 = time.perf_counter()
-    pdfs = compile_many({work / "slides.tex": deck["titles"], **{work / h: {} for h in handouts}})
-    timings["compile"] = time.perf_counter() - t0
-    lab.update({h.replace(".tex", ".pdf"): pdfs[work / h] for h in handouts})
+    with ThreadPoolExecutor(max_workers=3) as latex:
+        deck = assemble(lecture, course, runs, targets=("tex",))
+        tex = render_tex("slides", deck)
+        write_atomic(work / "slides.tex", tex)
+        pending = {"slides.pdf": latex.submit(compile_pdf, work / "slides.tex", deck["titles"])}
+        html = render_html("slides", assemble(lecture, course, runs, targets=("html",)))
+        lab = _lab_documents(lecture, course, runs, work, options)
+        for name in [n for n in lab if n.endswith(".tex")]:
+            write_atomic(work / name, lab.pop(name))
+            pending[name.replace(".tex", ".pdf")] = latex.submit(compile_pdf, work / name, {})
+        timings["render"] = time.perf_counter() - t0
+        pdfs = {name: future.result() for name, future in pending.items()}
+    timings["compile"] = time.perf_counter() - t0 - timings["render"]
+    lab.update({name: pdf for name, pdf in pdfs.items() if name != "slides.pdf"})
 
     target = options.out / slug
     figures = [f for run in runs for f in run.figures.values()]
     published = _publish_figures(figures, target / "figures")
-    copy_atomic(pdfs[work / "slides.tex"], target / "slides.pdf")
+    copy_atomic(pdfs["slides.pdf"], target / "slides.pdf")
     write_atomic(target / "slides.tex", tex)
     write_atomic(target / "slides.html", html)
     for name, content in lab.items():
@@ -323,27 +332,24 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
             *(target / name for name in lab), *published]
 
 
-def _lab_documents(lecture, course, runs, work: Path, options) -> tuple[dict, list[str]]:
-    """({published name: text}, handout .tex files to compile): handouts in two editions, notebooks
-    in two versions."""
+def _lab_documents(lecture, course, runs, work: Path, options) -> dict:
+    """{name: text}: the handouts in two editions (.tex to compile, .html) and the notebooks in two
+    versions."""
     from .handout import assemble_handout, provenance
     from .notebooks import topic_notebook
-    from .publish import write_atomic
-    from .render import render_pair
+    from .render import render_html, render_tex
 
-    documents, handouts = {}, []
+    documents = {}
     devices = sorted({run.manifest["device"] for run in runs}) or ["cpu"]
     prov = provenance(options.lectures, ", ".join(devices))
     for edition, suffix in (("student", ""), ("instructor", "-instructor")):
-        tex, html = render_pair("handout", assemble_handout(lecture, course, runs, prov,
-                                                            instructor=edition == "instructor"))
-        write_atomic(work / f"handout{suffix}.tex", tex)
-        handouts.append(f"handout{suffix}.tex")
-        documents[f"handout{suffix}.html"] = html
+        views = assemble_handout(lecture, course, runs, prov, instructor=edition == "instructor")
+        documents[f"handout{suffix}.tex"] = render_tex("handout", views)
+        documents[f"handout{suffix}.html"] = render_html("handout", views)
     for run in runs:
         documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False)
         documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True)
-    return documents, handouts
+    return documents
 
 
 def _publish_figures(figures, folder: Path) -> list[Path]:

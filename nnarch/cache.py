@@ -8,6 +8,7 @@ match is treated as missing and removed: the topic retrains.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import shutil
@@ -21,6 +22,7 @@ from .publish import write_atomic
 HERE = Path(__file__).resolve().parent
 
 
+@functools.lru_cache(maxsize=None)
 def package_version(name: str) -> str:
     try:
         return version(name)

@@ -7,8 +7,8 @@ from .render import Context, Html, Tex, frame_view
 from .topic import Course
 
 
-def assemble(lecture: LectureSource, course: Course, runs: list) -> dict:
-    """The template variables of both targets, plus the frame titles by index for LaTeX errors."""
+def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex", "html")) -> dict:
+    """The template variables of each target, plus the frame titles by index for LaTeX errors."""
     lec, doc = lecture.lecture, lecture.doc
     overview = {"topics": {run.name: run.results for run in runs}}
     split = len(doc.frames) if doc.topics_at is None else doc.topics_at
@@ -19,7 +19,7 @@ def assemble(lecture: LectureSource, course: Course, runs: list) -> dict:
     parts.append((None, doc.frames[split:], Context(doc, overview, {}, course)))
 
     titles, decks = {}, {}
-    for target in (Tex(), Html()):
+    for target in [t for t in (Tex(), Html()) if t.name in targets]:
         sections, index = [], 0
         for title, frames, ctx in parts:
             views = []
@@ -32,4 +32,4 @@ def assemble(lecture: LectureSource, course: Course, runs: list) -> dict:
             sections.append({"title": title, "frames": views})
         decks[target.name] = {"title": lec.title, "subtitle": lec.subtitle, "course": course.title,
                               "day": lec.day, "session": lec.session, "sections": sections}
-    return {"tex": decks["tex"], "html": decks["html"], "titles": titles}
+    return {**decks, "titles": titles}

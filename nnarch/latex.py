@@ -46,14 +46,6 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     return pdf
 
 
-def compile_many(jobs: dict[Path, dict]) -> dict[Path, Path]:
-    """Compile several documents at once; latexmk runs in its own process, so threads suffice."""
-    from concurrent.futures import ThreadPoolExecutor
-    with ThreadPoolExecutor(max_workers=max(1, len(jobs))) as pool:
-        futures = {tex: pool.submit(compile_pdf, tex, titles) for tex, titles in jobs.items()}
-        return {tex: future.result() for tex, future in futures.items()}
-
-
 def _run(cmd, tex_path: Path, env: dict, timeout: int) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(cmd, cwd=tex_path.parent, env=env, capture_output=True, text=True,

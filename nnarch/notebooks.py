@@ -9,6 +9,7 @@ the same seed on one thread, they reproduce the build's numbers.
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 import nbformat
@@ -89,7 +90,7 @@ def topic_notebook(run, solution: bool) -> str:
     loss = recipe["loss"] if recipe["custom_loss"] else losses[recipe["loss"]]
     numbers = ", ".join(f"{name} = {value:.4g}" for name, value in results["metrics"].items())
     ctx = Context(doc, results, run.figures)
-    train = read(TRAIN)
+    train = _train_outline()
     cells = [
         new_markdown_cell(f"# {doc.title}\n\n{to_markdown(doc.lab, ctx)}\n\n"
                           "Run the cells in order. The lecture's build measured "
@@ -128,6 +129,11 @@ def topic_notebook(run, solution: bool) -> str:
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"}, "nnarch": {"topic": source.name, "solution": solution}})
     return nbformat.writes(notebook)
+
+
+@functools.lru_cache(maxsize=1)
+def _train_outline():
+    return read(TRAIN)
 
 
 class MarkdownText(Target):

@@ -9,6 +9,7 @@ renders from the topics' records.
 from __future__ import annotations
 
 import base64
+import functools
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -301,6 +302,7 @@ def _has_listing(view) -> bool:
     return view["kind"] == "listing"
 
 
+@functools.lru_cache(maxsize=None)
 def tex_environment() -> jinja2.Environment:
     """Jinja2 for LaTeX: delimiters that don't collide with braces, and escaping of every value."""
     return jinja2.Environment(
@@ -311,13 +313,17 @@ def tex_environment() -> jinja2.Environment:
         finalize=lambda v: v if isinstance(v, Markup) else tex_escape("" if v is None else v))
 
 
+@functools.lru_cache(maxsize=None)
 def html_environment() -> jinja2.Environment:
     return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_pair(name: str, views: dict) -> tuple[str, str]:
-    """The LaTeX source and the HTML page of a document ("slides" or "handout")."""
-    tex = tex_environment().get_template(f"{name}.tex.j2").render(**views["tex"])
-    html = html_environment().get_template(f"{name}.html.j2").render(**views["html"])
-    return tex, html
+def render_tex(name: str, views: dict) -> str:
+    """The LaTeX source of a document ("slides" or "handout")."""
+    return tex_environment().get_template(f"{name}.tex.j2").render(**views["tex"])
+
+
+def render_html(name: str, views: dict) -> str:
+    """The HTML page of a document ("slides" or "handout")."""
+    return html_environment().get_template(f"{name}.html.j2").render(**views["html"])
