@@ -10,7 +10,7 @@ from pathlib import Path
 from . import __version__
 from .cache import Cache, package_version, training_key
 from .discover import LectureSource, TopicSource, discover
-from .errors import NnarchError
+from .errors import LayoutError, NnarchError
 from .latex import require_latexmk
 from .plan import make_plan, record_success, up_to_date
 from .publish import build_lock, ensure_writable, sweep_temporaries
@@ -122,6 +122,9 @@ def _build(options: Options, progress: Progress) -> BuildResult:
     for lecture in plan.lectures:
         try:
             artifacts += _publish_lecture(lecture, discovered.course, done, outcomes, options, progress)
+        except LayoutErrors as failed:
+            errors += failed.errors
+            artifacts += failed.artifacts
         except NnarchError as error:
             errors.append(error)
     from .site import write_course_page
@@ -130,6 +133,14 @@ def _build(options: Options, progress: Progress) -> BuildResult:
     if not errors:
         record_success(options, artifacts)
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))
+
+
+class LayoutErrors(Exception):
+    """A lecture published whole, but some of its frames do not fit."""
+
+    def __init__(self, errors, artifacts):
+        super().__init__(f"{len(errors)} layout problem(s)")
+        self.errors, self.artifacts = errors, artifacts
 
 
 def _forced(source: TopicSource, options: Options) -> bool:
@@ -288,7 +299,7 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     from concurrent.futures import ThreadPoolExecutor
 
     from .deck import assemble
-    from .latex import compile_pdf
+    from .latex import compile_pdf, layout_problems
     from .publish import copy_atomic, write_atomic, write_report
     from .render import render_html, render_tex
 
@@ -312,6 +323,9 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
         timings["render"] = time.perf_counter() - t0
         pdfs = {name: future.result() for name, future in pending.items()}
     timings["compile"] = time.perf_counter() - t0 - timings["render"]
+    layout = [LayoutError(p) for name in pending
+              for p in layout_problems(work / name.replace(".pdf", ".tex"),
+                                       deck["pages"] if name == "slides.pdf" else {})]
     lab.update({name: pdf for name, pdf in pdfs.items() if name != "slides.pdf"})
 
     target = options.out / slug
@@ -328,6 +342,11 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     names = set(lecture.lecture.topics)
     report = _report(lecture, [o for o in outcomes if o.name in names], done, timings)
     write_report(target / "report.json", report)
+    if layout and options.budget == "full":
+        raise LayoutErrors(layout, [target / "slides.pdf", target / "slides.tex", target / "slides.html",
+                                    target / "report.json", *(target / name for name in lab), *published])
+    for problem in layout:
+        progress.stage(f"warning: {problem}")
     return [target / "slides.pdf", target / "slides.tex", target / "slides.html", target / "report.json",
             *(target / name for name in lab), *published]
 

@@ -12,24 +12,30 @@ def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex",
     lec, doc = lecture.lecture, lecture.doc
     overview = {"topics": {run.name: run.results for run in runs}}
     split = len(doc.frames) if doc.topics_at is None else doc.topics_at
-    parts = [(None, doc.frames[:split], Context(doc, overview, {}, course))]
+    parts = [(None, doc.frames[:split], Context(doc, overview, {}, course, lecture=lec))]
     for run in runs:
         ctx = Context(run.source.doc, run.results, run.figures, course, run.source.outline)
         parts.append((run.source.title, run.source.doc.frames, ctx))
-    parts.append((None, doc.frames[split:], Context(doc, overview, {}, course)))
+    if doc.frames[split:]:
+        parts.append(("Summary", doc.frames[split:], Context(doc, overview, {}, course, lecture=lec)))
 
-    titles, decks = {}, {}
+    titles, pages, decks = {}, {}, {}
     for target in [t for t in (Tex(), Html()) if t.name in targets]:
-        sections, index = [], 0
+        sections, index, page = [], 0, 2  # the title page and the outline come first
         for title, frames, ctx in parts:
             views = []
+            if title and frames:
+                page += 1  # the section's divider
+                pages[page] = (f"{title} (section divider)", ctx.where(1))
             for frame in frames:
                 index += 1
                 view = frame_view(frame, ctx, target)
                 view["index"] = index
-                titles[index] = f"'{frame.plain_title}' ({ctx.where(frame.line)})"
+                titles[index] = (frame.plain_title, ctx.where(frame.line))
+                page += 1
+                pages[page] = titles[index]
                 views.append(view)
             sections.append({"title": title, "frames": views})
         decks[target.name] = {"title": lec.title, "subtitle": lec.subtitle, "course": course.title,
                               "day": lec.day, "session": lec.session, "sections": sections}
-    return {**decks, "titles": titles}
+    return {**decks, "titles": titles, "pages": pages}

@@ -15,6 +15,7 @@ from types import ModuleType
 
 from . import topic as t
 from .errors import TopicError, did_you_mean, rel
+from .layout import IN_COLUMN, listing_problem, placed
 from .load import declared, load_module
 from .markdown import Doc, Figure, Generated, Listing, parse_file, walk
 from .outline import Outline, declares, read
@@ -155,11 +156,33 @@ def doc_problems(doc: Doc, outline: Outline, names: Names, figures: dict | None)
                 problems.append((exercise.line, f"exercise '{exercise.title}': {field} '{name}': no "
                                                 f"such function in {outline.path.name}"
                                                 f"{did_you_mean(name, outline.definitions)}"))
+    for frame in doc.frames:
+        problems += _placement_problems(frame, outline, figures)
     for name in set(figures or ()) - shown:
         problems.append((1, f"figure '{name}' is declared in {outline.path.name} but never shown; show "
                             f"it with ![caption]({name}){{fig-alt=\"…\"}} or remove it"))
     problems += [(line, p) for line, path in doc.values if (p := path_problem(path, names))]
     return sorted(problems)
+
+
+def _placement_problems(frame, outline: Outline, figures: dict | None) -> list:
+    """Figures drawn for another slot than the one they are shown in; listings too wide to read."""
+    problems = []
+    for block, width, in_column in placed(frame.blocks):
+        if isinstance(block, Figure) and figures and block.name in figures:
+            slot = figures[block.name]
+            if (slot in IN_COLUMN) != in_column:
+                want = "'column' or 'tall'" if in_column else "'full'"
+                problems.append((block.line, f"figure '{block.name}' is drawn for the '{slot}' slot but "
+                                             f"shown {'in a column' if in_column else 'across the frame'}; "
+                                             f"declare it with size={want} or move it"))
+        if isinstance(block, Listing) and block.name in outline.definitions:
+            methods = [d for d in outline.definitions if d.startswith(block.name + ".")]
+            problem = listing_problem(block.name, outline.listing(block.name, block.lines), width,
+                                      in_column, methods[-1] if methods else "")
+            if problem:
+                problems.append((block.line, problem))
+    return problems
 
 
 def _listing_problems(block: Listing, outline: Outline) -> list:

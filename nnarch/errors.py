@@ -27,6 +27,10 @@ class LatexError(NnarchError):
     """latexmk failed; the message holds the frame, the .tex line and the log's error lines."""
 
 
+class LayoutError(NnarchError):
+    """A frame or page of a compiled document does not fit: a box is too wide or too high."""
+
+
 class EnvironmentProblem(NnarchError):
     """Something outside the project is missing or unusable (latexmk, a writable build/)."""
 

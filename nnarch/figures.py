@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import matplotlib
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from .errors import TopicError, rel  # noqa: E402
+from .layout import MIN_TEXT_PT, SLOTS  # noqa: E402
 from .measure import Measured  # noqa: E402
 from .publish import copy_atomic  # noqa: E402
 from .record import FigureFiles  # noqa: E402
@@ -19,14 +21,24 @@ from .train import loss_function  # noqa: E402
 from .usercode import call  # noqa: E402
 
 BLUE, RED, GREY, DARK = "#1f5fa8", "#c0392b", "#8c8c8c", "#222222"
-SIZES = {"full": (5.6, 2.3), "column": (2.9, 2.3)}  # inches: drawn at the size they are shown
+PT = 1 / 72.27  # inches per TeX point
+_SANS = Path("/usr/share/texmf/fonts/opentype/public/lm/lmsans10-regular.otf")
+# A figure is drawn at its slot's size (layout.SLOTS) and included at scale 1, so these sizes are
+# the sizes on the slide.
 STYLE = {
-    "font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 7,
-    "xtick.labelsize": 7, "ytick.labelsize": 7, "axes.spines.top": False, "axes.spines.right": False,
-    "axes.grid": True, "grid.alpha": 0.3, "lines.linewidth": 1.4, "figure.dpi": 100,
-    "svg.hashsalt": "nnarch", "svg.fonttype": "path",
+    "font.family": "sans-serif", "font.sans-serif": ["Latin Modern Sans", "DejaVu Sans"],
+    "mathtext.fontset": "cm", "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9,
+    "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.titlepad": 3,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
+    "lines.linewidth": 1.4, "figure.dpi": 100, "legend.frameon": False, "legend.borderaxespad": 0.2,
+    "figure.constrained_layout.use": True, "figure.constrained_layout.h_pad": 0.02,
+    "figure.constrained_layout.w_pad": 0.02, "svg.hashsalt": "nnarch", "svg.fonttype": "path",
     "axes.prop_cycle": matplotlib.cycler(color=[BLUE, RED, "#2e8b57", "#8e44ad", GREY]),
 }
+if _SANS.exists():  # the slides' own sans font (Debian's lmodern); DejaVu Sans where it is missing
+    from matplotlib import font_manager
+    for face in ("regular", "bold", "oblique"):
+        font_manager.fontManager.addfont(str(_SANS.with_name(f"lmsans10-{face}.otf")))
 
 
 def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | None = None
@@ -44,11 +56,11 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
             for source, suffix in zip(cached, (".pdf", ".svg")):
                 copy_atomic(source, stem.with_suffix(suffix))
         else:
+            fig = draw_figure(spec, run, measured.trained.path)
             with plt.rc_context(STYLE):
-                fig = draw_figure(spec, run, measured.trained.path)
                 _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
                 _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
-                plt.close(fig)
+            plt.close(fig)
             if cached:
                 for target, suffix in zip(cached, (".pdf", ".svg")):
                     copy_atomic(stem.with_suffix(suffix), target)
@@ -58,20 +70,75 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
 
 
 def draw_figure(spec, run, path: Path) -> plt.Figure:
-    """One figure, drawn at the size it is shown; a broken figure function names its figure."""
-    draw = spec.draw if spec.kind == "custom" else KINDS[spec.kind]
-    args = (run,) if spec.kind == "custom" else (run, spec)
-    fig = call(draw, *args, where=path, what=f"figures: '{spec.name}'")
-    if not isinstance(fig, plt.Figure):
-        raise TopicError(f"{rel(path)}: figures: '{spec.name}': draw must return a matplotlib Figure, "
-                         f"got {type(fig).__name__}")
-    fig.set_size_inches(*SIZES[spec.size])
+    """One figure, drawn at its slot's size; a broken figure function names its figure."""
+    width, height = SLOTS[spec.size]
+    with plt.rc_context({**STYLE, "figure.figsize": (width * PT, height * PT)}):
+        draw = spec.draw if spec.kind == "custom" else KINDS[spec.kind]
+        args = (run,) if spec.kind == "custom" else (run, spec)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fig = call(draw, *args, where=path, what=f"figures: '{spec.name}'")
+            if isinstance(fig, plt.Figure):
+                fig.canvas.draw()
+        if not isinstance(fig, plt.Figure):
+            raise TopicError(f"{rel(path)}: figures: '{spec.name}': draw must return a matplotlib Figure, "
+                             f"got {type(fig).__name__}")
+        fig.set_size_inches(width * PT, height * PT)
+        problems = text_problems(fig)
+    problems += sorted({str(w.message).split(" (")[0] + " in the font; write it as math ($...$)"
+                        for w in caught if "missing from" in str(w.message)})
+    if problems:
+        plt.close(fig)
+        raise TopicError(f"{rel(path)}: figures: '{spec.name}': " + "; ".join(problems[:4])
+                         + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
+                         + f"; the slot '{spec.size}' is {width}×{height} pt: use fewer or shorter "
+                         "labels, fewer panels, or a larger slot")
     return fig
+
+
+def text_problems(fig: plt.Figure) -> list[str]:
+    """Text under the minimum size, text outside the figure, and text colliding with other text or
+    with an axes it does not belong to — as it will be on the slide."""
+    from matplotlib.text import Text
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = fig.bbox.padded(1)
+    ticks, drawn = set(), []
+    for ax in fig.axes:
+        for axis in ax._axis_map.values():  # noqa: SLF001 (the ticks inside the view, as drawn)
+            every = axis.get_major_ticks() + axis.get_minor_ticks()
+            ticks |= {id(label) for tick in every for label in (tick.label1, tick.label2)}
+            if ax.axison:
+                drawn += [label for tick in axis._update_ticks() for label in (tick.label1, tick.label2)]
+    texts = [t for t in fig.findobj(Text) if id(t) not in ticks] + drawn
+    texts = [t for t in texts if t.get_visible() and t.get_text().strip() and t.get_alpha() != 0]
+    boxes = [(t, t.get_window_extent(renderer)) for t in texts]
+    problems = []
+    for text, box in boxes:
+        label = f"'{text.get_text().strip()[:30]}'"
+        if text.get_fontsize() < MIN_TEXT_PT - 0.01:
+            problems.append(f"text {label} is {text.get_fontsize():.1f} pt (at least {MIN_TEXT_PT:g})")
+        if not (frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)):
+            problems.append(f"text {label} leaves the figure")
+        for ax in fig.axes:
+            if ax is not text.axes and ax.get_visible() and ax.axison and _overlap(box, ax.bbox):
+                problems.append(f"text {label} runs into another panel")
+                break
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            if _overlap(box_a, box_b):
+                problems.append(f"text '{a.get_text().strip()[:30]}' collides with '{b.get_text().strip()[:30]}'")
+    return problems
+
+
+def _overlap(a, b, tolerance: float = 1.0) -> bool:
+    return (min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance and
+            min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance)
 
 
 def _save(fig, path: Path, metadata: dict) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format=path.suffix[1:], metadata=metadata, bbox_inches="tight", pad_inches=0.03)
+    fig.savefig(tmp, format=path.suffix[1:], metadata=metadata)  # exactly the slot's size
     os.replace(tmp, path)
 
 
@@ -81,9 +148,9 @@ def loss_curve(run, spec) -> plt.Figure:
     epochs = range(1, len(run.history.train_loss) + 1)
     ax.semilogy(epochs, run.history.train_loss, label="train", color=BLUE)
     ax.semilogy(epochs, run.history.test_loss, label="test", color=RED, linestyle="--")
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # within a decade they collide
     ax.set(xlabel="epoch", ylabel="loss")
-    ax.legend(frameon=False)
-    fig.tight_layout()
+    ax.legend()
     return fig
 
 
@@ -93,14 +160,12 @@ def prediction(run, spec) -> plt.Figure:
     with torch.no_grad():
         y_model = run.model(x_dense)
     fig, ax = plt.subplots()
-    ax.plot(x_dense.squeeze(-1), y_dense.squeeze(-1), color=DARK, label="truth $f(x)$")
+    ax.plot(x_dense.squeeze(-1), y_dense.squeeze(-1), color=DARK, label="truth")
     ax.scatter(run.data.train[0].squeeze(-1), run.data.train[1].squeeze(-1), s=6, color=GREY,
-               label="training samples", zorder=3)
-    ax.plot(x_dense.squeeze(-1), y_model.squeeze(-1), color=RED, linestyle="--",
-            label=r"network $f_\theta(x)$")
+               label="samples", zorder=3)
+    ax.plot(x_dense.squeeze(-1), y_model.squeeze(-1), color=RED, linestyle="--", label="network")
     ax.set(xlabel="$x$", ylabel="$y$")
-    ax.legend(frameon=False, loc="best")
-    fig.tight_layout()
+    fig.legend(loc="outside upper center", ncols=3)  # above the axes: the curves fill them
     return fig
 
 
@@ -114,28 +179,27 @@ def compute_graph(run, spec) -> plt.Figure:
     names = {id(p): n for n, p in model.named_parameters()}
     backward = _backward_chain(loss.grad_fn, names)
 
-    forward = ["input x"] + [f"{r['name']}: {r['type']}" for r in rows] + [type(loss_fn).__name__]
+    forward = ["input x"] + [f"{r['name']}\n{r['type']}" for r in rows] + [type(loss_fn).__name__]
     width = max(len(forward), len(backward))
     fig, ax = plt.subplots()
     ax.set_axis_off()
     for i, label in enumerate(forward):
         _box(ax, i, 1.0, label, BLUE)
         if i:
-            _arrow(ax, i - 1 + 0.42, 1.0, i - 0.42, 1.0, BLUE)
+            _arrow(ax, i - 1 + 0.4, 1.0, i - 0.4, 1.0, BLUE)
     start = len(forward) - 1
     for j, (label, grads) in enumerate(backward):
         x = start - j
-        _box(ax, x, 0.0, label, RED)
+        _box(ax, x, 0.0, label.replace("Backward", "\nBackward"), RED)
         if grads:
-            ax.text(x, -0.3, "\n".join(f"∂L/∂{g}" for g in grads), ha="center", va="top",
-                    fontsize=5, color=RED)
+            ax.text(x, -0.38, "\n".join(rf"$\partial L/\partial$ {g}" for g in grads), ha="center",
+                    va="top", color=RED)
         if j:
-            _arrow(ax, x + 1 - 0.42, 0.0, x + 0.42, 0.0, RED)
-    ax.text(-0.5, 1.45, "forward pass (modules)", color=BLUE, fontsize=7, ha="left")
-    ax.text(-0.5, 0.45, "backward pass (autograd, from the loss)", color=RED, fontsize=7, ha="left")
-    ax.set_xlim(-0.6, width - 0.4)
-    ax.set_ylim(-0.85, 1.6)
-    fig.tight_layout()
+            _arrow(ax, x + 1 - 0.4, 0.0, x + 0.4, 0.0, RED)
+    ax.text(-0.45, 1.42, "forward pass (modules)", color=BLUE, ha="left", va="bottom")
+    ax.text(-0.45, 0.42, "backward pass (autograd, from the loss)", color=RED, ha="left", va="bottom")
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(-1.05, 1.65)
     return fig
 
 
@@ -170,9 +234,8 @@ def _depth(node) -> int:
 
 
 def _box(ax, x, y, label, color) -> None:
-    label = label.replace(": ", ":\n").replace("Backward", "\nBackward")
-    ax.text(x, y, label, ha="center", va="center", fontsize=6, color=color,
-            bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": color})
+    ax.text(x, y, label, ha="center", va="center", color=color, linespacing=1.1,
+            bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": color})
 
 
 def _arrow(ax, x0, y0, x1, y1, color) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from . import __version__
 from . import markdown as md
 from .cache import package_version
+from .layout import HANDOUT_WIDTH
 from .render import Context, Html, Tex, blocks_view, format_value
 
 
@@ -42,8 +43,8 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
                        for b in md.walk(frame.blocks) if isinstance(b, md.Figure)]
             sections.append({
                 "title": target.inline(((("text", doc.title),)), ctx),
-                "blocks": blocks_view(_blocks(run), ctx, target),
-                "figures": blocks_view(figures, ctx, target),
+                "blocks": blocks_view(_blocks(run), ctx, target, HANDOUT_WIDTH),
+                "figures": blocks_view(figures, ctx, target, HANDOUT_WIDTH),
                 "exercises": [_exercise(e, n, ctx, target, instructor)
                               for n, e in enumerate(doc.exercises, start=1)],
                 "notebook": f"notebooks/{run.name}.ipynb",
@@ -93,4 +94,4 @@ def _exercise(exercise, number: int, ctx, target, instructor: bool) -> dict:
         blocks.append(md.Listing(exercise.solution, None, _text("Solution"), exercise.line))
         blocks += list(exercise.answer)
     return {"title": target.inline(_text(f"Exercise {number}: {exercise.title}"), ctx),
-            "blocks": blocks_view(blocks, ctx, target)}
+            "blocks": blocks_view(blocks, ctx, target, HANDOUT_WIDTH)}

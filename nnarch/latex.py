@@ -13,6 +13,10 @@ from .errors import EnvironmentProblem, LatexError
 INSTALL_HINT = ("sudo apt-get install latexmk texlive-latex-recommended texlive-pictures lmodern "
                 "(or run 'make slides', which installs them when it can)")
 FRAME_MARK = re.compile(r"^% nnarch-frame (\d+)$")
+OVERFULL = re.compile(r"^Overfull \\([hv])box \((\d+(?:\.\d+)?)pt too (?:wide|high)\) (?:in paragraph at "
+                      r"lines (\d+)--\d+|in alignment at lines (\d+)--\d+|detected at line (\d+)|has occurred)")
+SHIPPED = re.compile(r"\[(\d+)(?=[\s\]<{]|$)")
+TOLERANCE_PT = 1.0
 ERROR_LINE = re.compile(r"^(?:.*?\.tex:(\d+): |! )(.*)$")
 
 
@@ -70,12 +74,42 @@ def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> s
         if tex_line is None and found:
             tex_line = int(found.group(1))
     frame = _frame_at(tex_path, tex_line, frame_titles) if tex_line else None
+    frame = f"'{frame[0]}' ({frame[1]})" if frame else None
     where = f"{tex_path}:{tex_line}" if tex_line else str(tex_path)
     head = f"{where}: LaTeX failed" + (f" in frame {frame}" if frame else "")
     body = "\n  ".join(errors[:6]) or "(no error lines in the log)"
     hint = f"fix that frame's text (slides.tex line {tex_line})" if tex_line else \
         "look for unbalanced braces or $ in the text of the frames"
     return f"{head}:\n  {body}\n  {hint}"
+
+
+def layout_problems(tex_path: Path, pages: dict[int, tuple[str, str]]) -> list[str]:
+    """Every box more than a point too wide or too high in a compiled document's log, as a message
+    naming the frame (its title and Markdown file:line, by the page it is on) and what to do."""
+    log = tex_path.with_suffix(".log")
+    text = log.read_text(errors="replace") if log.exists() else ""
+    problems, pending = [], []
+    for line in text.splitlines():
+        match = OVERFULL.match(line)
+        if match and float(match.group(2)) > TOLERANCE_PT:
+            pending.append((match.group(1), float(match.group(2)),
+                            next((g for g in match.groups()[2:] if g), "?")))
+        for page in SHIPPED.findall(line):  # the page those boxes were on has just been written
+            for kind, amount, tex_line in pending:
+                problems.append(_layout_message(kind, amount, pages.get(int(page)),
+                                                f"{tex_path.name}, page {page}"))
+            pending = []
+    return problems
+
+
+def _layout_message(kind: str, amount: float, frame, where: str) -> str:
+    if kind == "v":
+        what, fix = "too high", "cut or split it (frames are never shrunk)"
+    else:
+        what, fix = "too wide", "shorten the line, the listing, the formula or the table that runs off it"
+    if frame:
+        return f"{frame[1]}: frame '{frame[0]}' is {amount:.1f} pt {what}; {fix}"
+    return f"{where}: a box is {amount:.1f} pt {what}; {fix}"
 
 
 def _frame_at(tex_path: Path, line_no: int, frame_titles: dict[int, str]) -> str | None:

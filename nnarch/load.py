@@ -17,6 +17,7 @@ from types import ModuleType
 
 from . import topic as t
 from .errors import TopicError, did_you_mean, rel
+from .layout import SLOTS
 from .values import Names, path_problem
 
 
@@ -139,8 +140,9 @@ def _figure_problems(spec) -> list[str]:
         problems.append(f"{where}: unknown kind '{spec.kind}'{did_you_mean(spec.kind, t.FIGURE_KINDS)}")
     if spec.kind == "custom" and not callable(spec.draw):
         problems.append(f"{where}: kind 'custom' needs draw=fn(run) -> Figure")
-    if spec.size not in ("full", "column"):
-        problems.append(f"{where}: size: expected 'full' or 'column', found {spec.size!r}")
+    if spec.size not in SLOTS:
+        problems.append(f"{where}: size: expected one of {', '.join(map(repr, SLOTS))}, found "
+                        f"{spec.size!r}{did_you_mean(str(spec.size), SLOTS)}")
     return problems
 
 

@@ -106,6 +106,7 @@ class Code:
 class Columns:
     columns: tuple  # one tuple of blocks per column
     line: int
+    widths: tuple = ()  # each column's share of the text width, None where not given
 
 
 @dataclass(frozen=True)
@@ -328,6 +329,17 @@ class _Builder:
             return None
         return Generated(name.removesuffix("-table"), line)
 
+    def column_width(self, node) -> float | None:
+        words = node.info.strip().split()[1:]
+        if not words:
+            return None
+        match = re.fullmatch(r"(\d+)%", words[0])
+        if not match or not 10 <= int(match.group(1)) <= 90 or len(words) > 1:
+            self.problem(_line(node), f"'::: column {' '.join(words)}': a column's width is written "
+                                      "as a percentage of the frame, e.g. '::: column 60%'")
+            return None
+        return int(match.group(1)) / 100
+
     def line_range(self, text, line):
         if text is None:
             return None
@@ -353,10 +365,13 @@ class _Builder:
             return None
         if name == "columns":
             columns = [c for c in node.children if c.type == "container_block"
-                       and c.info.strip() == "column"]
+                       and c.info.strip().split()[0] == "column"]
             if len(columns) != len(node.children) or not columns:
                 self.problem(line, ":::: columns holds only '::: column' blocks")
-            return Columns(tuple(tuple(self.blocks(c.children, frame)) for c in columns), line)
+            widths = tuple(self.column_width(c) for c in columns)
+            if sum(w or 0 for w in widths) > 0.96 + 1e-9:
+                self.problem(line, "the columns' widths add up to more than 96%; leave room between them")
+            return Columns(tuple(tuple(self.blocks(c.children, frame)) for c in columns), line, widths)
         if name == "column":
             self.problem(line, "'::: column' outside ':::: columns'; open the columns with four colons "
                                "(:::: columns … ::::) so that the inner ':::' do not close them")

@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 
 from . import markdown as md
 from .errors import TopicError
+from .layout import TEXT_WIDTH, code_size, column_widths, listing_problem
 from .values import MissingValue, fill, format_value
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -76,6 +77,7 @@ class Context:
     figures: dict = None
     course: object = None
     outline: object = None  # outline.Outline of the topic module, for listings
+    lecture: object = None  # topic.Lecture, for the schedule
 
     def where(self, line: int) -> str:
         return self.doc.where(line) if self.doc else f"line {line}"
@@ -127,7 +129,7 @@ class Tex(Target):
         return r"\texttt{" + tex_escape(s) + "}"
 
     def emph(self, s):
-        return r"\alert{" + s + "}"
+        return r"\nnemph{" + s + "}"
 
     def strong(self, s):
         return r"\textbf{" + s + "}"
@@ -188,15 +190,16 @@ def _to_mathml(latex: str, display: str) -> str:
         return f'<code class="tex">{escape(latex)}</code>'
 
 
-def blocks_view(blocks, ctx: Context, target: Target) -> list[dict]:
-    """Blocks as dicts of finished markup for one target; templates only arrange these."""
-    views = [block_view(b, ctx, target) for b in blocks]
+def blocks_view(blocks, ctx: Context, target: Target, width: float = TEXT_WIDTH) -> list[dict]:
+    """Blocks as dicts of finished markup for one target, set in `width` points; templates only
+    arrange these."""
+    views = [block_view(b, ctx, target, width) for b in blocks]
     for view, following in zip(views, views[1:] + [None]):
         view["tight"] = following is not None and following["kind"] == "list"  # a lead-in sits on its list
     return views
 
 
-def block_view(block, ctx: Context, target: Target) -> dict:
+def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -> dict:
     inline = lambda spans: target.inline(spans, ctx, block.line)  # noqa: E731
     if isinstance(block, md.Para):
         return {"kind": "text", "text": inline(block.spans)}
@@ -208,7 +211,7 @@ def block_view(block, ctx: Context, target: Target) -> dict:
             first = item[0] if item and isinstance(item[0], md.Para) else None
             rest = item[1:] if first else item
             items.append({"text": inline(first.spans) if first else Markup(""),
-                          "sub": blocks_view(rest, ctx, target)})
+                          "sub": blocks_view(rest, ctx, target, width - 14)})
         return {"kind": "list", "ordered": block.ordered, "items": items}
     if isinstance(block, md.MathBlock):
         return {"kind": "math", "math": target.display(ctx.fill(block.latex, block.line, math=True))}
@@ -217,26 +220,28 @@ def block_view(block, ctx: Context, target: Target) -> dict:
     if isinstance(block, (md.Listing, md.Code)):
         source = ctx.outline.listing(block.name, block.lines) if isinstance(block, md.Listing) else block.source
         caption = getattr(block, "caption", None)
-        return {"kind": "listing", "code": target.listing(source), "size": _code_size(source),
+        longest = max((len(line) for line in source.splitlines()), default=0)
+        size = code_size(longest, width)
+        if size is None:
+            problem = listing_problem(getattr(block, "name", "code"), source, width, width < TEXT_WIDTH - 20)
+            raise TopicError(f"{ctx.where(block.line)}: {problem}")
+        return {"kind": "listing", "code": target.listing(source), "size": Markup(size[0]),
                 "caption": inline(caption) if caption else None}
     if isinstance(block, md.Columns):
-        return {"kind": "columns", "columns": [blocks_view(c, ctx, target) for c in block.columns]}
+        shares = column_widths(list(block.widths) or [None] * len(block.columns))
+        return {"kind": "columns", "columns": [
+            {"width": share, "blocks": blocks_view(column, ctx, target, share * TEXT_WIDTH)}
+            for share, column in zip(shares, block.columns)]}
     header, rows = _table(block, ctx)
-    longest = max((len(md.plain(c)) for row in [header, *rows] for c in row), default=0)
-    wide = longest > 28  # long prose cells wrap in equal-width columns instead of running off the frame
-    width = f">{{\\raggedright\\arraybackslash}}p{{{0.86 / max(len(header) - 1, 1):.3f}\\linewidth}}"
-    return {"kind": "table", "header": [inline(h) for h in header], "wide": wide,
-            "spec": "l" + (width if wide else "l") * (len(header) - 1),
+    # Columns of long prose wrap (tabularx X columns share the width left over); short ones stay
+    # as wide as their text. A table is never scaled.
+    longest = [max(len(md.plain(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    wraps = [n > 16 for n in longest]
+    spec = "".join(">{\\raggedright\\arraybackslash}X" if w else "l" for w in wraps)
+    small = any(wraps) or len(rows) > 6 or width < TEXT_WIDTH - 20  # 8 pt, else 9 pt
+    return {"kind": "table", "header": [inline(h) for h in header], "wide": any(wraps), "spec": spec,
+            "size": Markup("\\scriptsize" if small else "\\footnotesize"),
             "rows": [[inline(c) for c in row] for row in rows]}
-
-
-def _code_size(source: str) -> str:
-    """A LaTeX font size that fits the listing's longest line and line count on a frame."""
-    lines = source.splitlines() or [""]
-    widest = max(len(line) for line in lines)
-    if widest > 46 or len(lines) > 18:
-        return "\\tiny"
-    return "\\scriptsize" if widest > 36 or len(lines) > 12 else "\\footnotesize"
 
 
 def _figure_view(block: md.Figure, ctx: Context, target: Target) -> dict:
@@ -263,15 +268,14 @@ def _table(block, ctx) -> tuple[list, list]:
     code = lambda s: (("code", s),)  # noqa: E731
     bold = lambda s: (("strong", _text(s)),)  # noqa: E731
     if block.kind == "param":
-        rows = [[code(layer["name"]), _text(layer["type"]),
-                 _text(" + ".join("×".join(map(str, s)) or "1" for s in layer["shapes"])),
+        rows = [[code(layer["name"]), _text(" + ".join("×".join(map(str, s)) or "1" for s in layer["shapes"])),
                  _text(format_value(layer["count"]))] for layer in r["params"]["layers"]]
-        total = [bold("total"), (), (), bold(format_value(r["params"]["total"]))]
-        return [_text(h) for h in ("layer", "type", "tensors", "parameters")], rows + [total]
+        total = [bold("total"), (), bold(format_value(r["params"]["total"]))]
+        return [_text(h) for h in ("layer", "tensors", "parameters")], rows + [total]
     if block.kind == "shape":
         shape = lambda s: "(" + ", ".join(map(str, s)) + ")" if s else "–"  # noqa: E731
-        return [_text(h) for h in ("layer", "type", "input", "output")], [
-            [code(row["name"]), _text(row["type"]), _text(shape(row["input"])), _text(shape(row["output"]))]
+        return [_text(h) for h in ("layer", "input", "output")], [
+            [code(row["name"]), _text(shape(row["input"])), _text(shape(row["output"]))]
             for row in r["shapes"]]
     if block.kind == "variant":
         rows = [["this model", r["params"]["architecture"], format_value(r["params"]["total"]),
@@ -281,10 +285,24 @@ def _table(block, ctx) -> tuple[list, list]:
         header = ["model", "layers", "parameters", "final train loss", "final test loss"]
         return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
     if block.kind == "schedule":
-        course = ctx.course
-        return [_text(h) for h in ["Time", *course.days]], [[_text(c) for c in (time, *cells)]
-                                                           for time, cells in course.slots]
+        return _schedule(ctx.course, ctx.lecture)
     raise TopicError(f"{ctx.where(block.line)}: unknown block {type(block).__name__}")
+
+
+def _schedule(course, lecture) -> tuple[list, list]:
+    """The course's lecture sessions, day by day, with this lecture's in bold: labs and breaks are
+    left out, so that the whole week is readable on one frame."""
+    def shown(cells):
+        filled = [c for c in cells if c.strip()]
+        return (len(filled) * 2 > len(cells) and len(set(filled)) > 1
+                and not all(c.startswith("Lab") for c in filled))
+
+    def cell(day, time, text):
+        today = lecture is not None and (day, time) == (lecture.day, lecture.session)
+        return (("strong", (("em", _text(text)),)),) if today else _text(text)
+    rows = [[_text(time), *(cell(day, time, text) for day, text in enumerate(cells, start=1))]
+            for time, cells in course.slots if shown(cells)]
+    return [_text(h) for h in ["", *course.days]], rows
 
 
 def frame_view(frame: md.Frame, ctx: Context, target: Target) -> dict:
@@ -296,7 +314,7 @@ def frame_view(frame: md.Frame, ctx: Context, target: Target) -> dict:
 
 def _has_listing(view) -> bool:
     if view["kind"] == "columns":
-        return any(_has_listing(v) for column in view["columns"] for v in column)
+        return any(_has_listing(v) for column in view["columns"] for v in column["blocks"])
     if view["kind"] == "list":
         return any(_has_listing(v) for item in view["items"] for v in item["sub"])
     return view["kind"] == "listing"

@@ -75,7 +75,9 @@ class FigureSpec:
             trained model), or ``"custom"`` with ``draw``.
         draw: for ``"custom"``: ``draw(run) -> matplotlib Figure`` (``run`` is a `Run`); must not
             save or show it.
-        size: ``"full"`` for the whole frame width, ``"column"`` for one of two columns.
+        size: the slot it is drawn for, at exactly the size it is shown (see nnarch/layout.py):
+            ``"full"`` (the frame's width, 398 × 120 pt), ``"column"`` (one of two columns, with
+            room for text below, 191 × 128 pt) or ``"tall"`` (a column to itself, 191 × 170 pt).
     """
 
     name: str

@@ -24,7 +24,7 @@ def test_tex_escape_maps_non_ascii_to_commands():
 
 def test_inline_markdown_renders_for_each_target():
     spans = inline("*fast* **bold** `x_1` and $a_1$ <b>&")
-    assert Tex().inline(spans, CTX) == (r"\alert{fast} \textbf{bold} \texttt{x\_1} and $a_1$ "
+    assert Tex().inline(spans, CTX) == (r"\nnemph{fast} \textbf{bold} \texttt{x\_1} and $a_1$ "
                                         r"\textless{}b\textgreater{}\&")
     html = Html().inline(spans, CTX)
     assert "<em>fast</em>" in html and "<strong>bold</strong>" in html and "<code>x_1</code>" in html

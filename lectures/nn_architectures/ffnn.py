@@ -11,15 +11,16 @@ from nnarch.topic import FigureSpec, Recipe, Splits, Topic, below, loss_decrease
 
 
 class MLP(nn.Module):
-    """Linear layers, tanh between them, linear output."""
+    """Linear layers with tanh between them."""
 
     def __init__(self, hidden_sizes=(16, 16)):
         super().__init__()
         sizes = [1, *hidden_sizes, 1]
         layers = []
         for n_in, n_out in zip(sizes, sizes[1:]):
-            layers += [nn.Linear(n_in, n_out), nn.Tanh()]
-        # regression: no activation after the last layer
+            layers += [nn.Linear(n_in, n_out)]
+            layers += [nn.Tanh()]
+        # regression: no tanh at the end
         self.net = nn.Sequential(*layers[:-1])
 
     def forward(self, x):

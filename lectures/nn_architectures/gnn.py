@@ -47,8 +47,9 @@ class AdvectionConv(MessagePassing):
                               edge_attr=edge_attr)
 
     def message(self, x_i, x_j, edge_attr):
-        side = edge_attr.expand(*x_j.shape[:-1], 1)
-        return self.mlp(torch.cat([x_i, x_j, side], -1))
+        side = edge_attr.expand_as(x_j)  # +1 or -1
+        m = torch.cat([x_i, x_j, side], dim=-1)
+        return self.mlp(m)
 
 
 class AdvectionGNN(nn.Module):
@@ -140,7 +141,7 @@ def draw_icosahedron(run):
         if a < b:
             ax.plot(*points[[a, b]].T, color="#1f5fa8", linewidth=1)
     ax.scatter(*points.T, color="#c0392b", s=14, depthshade=False)
-    ax.set_box_aspect((1, 1, 1))
+    ax.set_box_aspect((1, 1, 1), zoom=1.35)
     ax.set_axis_off()
     ax.view_init(elev=20, azim=30)
     return fig
@@ -170,13 +171,12 @@ def draw_rollout(run):
     right.plot(true[0], color="#222222", label="upwind")
     right.plot(learned[0], color="#c0392b", linestyle="--", label="GNN")
     right.set(xlabel="node", title=f"after {len(errors)} steps")
-    right.legend(frameon=False)
-    fig.tight_layout()
+    fig.legend(loc="outside lower center", ncols=2)
     return fig
 
 
 def spike_after_one_step(run):
-    """A unit spike at node 0 of the ring; apply one upwind step with c = 0.8. Return the field."""
+    """A unit spike at node 0; one upwind step with c = 0.8. Return the field."""
     z = torch.zeros(N_NODES)
     z[0] = 1.0
     return upwind_step(z, c=0.8)

@@ -22,17 +22,16 @@ THRESHOLD_QUANTILE = 0.99  # flag what is rarer than 1 in 100 normal training se
 class LSTMAutoencoder(nn.Module):
     def __init__(self, hidden_size=32, num_layers=2):
         super().__init__()
-        self.encoder = nn.LSTM(1, hidden_size, num_layers,
-                               batch_first=True)
-        self.decoder = nn.LSTM(1, hidden_size, num_layers,
-                               batch_first=True)
-        self.out = nn.Linear(hidden_size, 1)
+        H, L = hidden_size, num_layers
+        self.encoder = nn.LSTM(1, H, L, batch_first=True)
+        self.decoder = nn.LSTM(1, H, L, batch_first=True)
+        self.out = nn.Linear(H, 1)
 
-    def forward(self, x):                  # x: (B, T, 1)
-        _, (h, c) = self.encoder(x)        # h, c: (L, B, H)
-        z = torch.zeros_like(x)            # decoder input
-        y, _ = self.decoder(z, (h, c))     # (B, T, H)
-        return self.out(y)                 # (B, T, 1)
+    def forward(self, x):               # x: (B, T, 1)
+        _, (h, c) = self.encoder(x)     # (L, B, H)
+        z = torch.zeros_like(x)         # decoder input
+        y, _ = self.decoder(z, (h, c))  # (B, T, H)
+        return self.out(y)              # (B, T, 1)
 
 
 def normal_sequences(n, g):
@@ -139,34 +138,29 @@ def hidden_shape(run):
 
 def draw_examples(run):
     normal, anomalous, kinds = run.data.test[0], run.extras["anomalous"], run.extras["kinds"]
-    fig, axes = plt.subplots(2, 1, sharex=True)
+    fig, axes = plt.subplots(2, 1, sharex=True, sharey=True)
     for x in normal[:3]:
         axes[0].plot(x[:, 0], color="#1f5fa8", linewidth=1)
     for k in range(len(ANOMALY_KINDS)):
         x = anomalous[kinds == k][0]
         axes[1].plot(x[:, 0], color="#c0392b", linewidth=1, alpha=0.5 + 0.25 * k)
-    axes[0].set_title("normal", fontsize=7)
-    axes[1].set_title("anomalous: " + ", ".join(ANOMALY_KINDS), fontsize=7)
+    axes[0].set_title("normal")
+    axes[1].set_title("anomalous")
     axes[1].set_xlabel("time step")
-    fig.tight_layout()
     return fig
 
 
 def draw_reconstructions(run):
-    """Input (solid) and reconstruction (dashed): two normal and one of each anomaly kind."""
+    """Input (solid) and reconstruction (dashed): one normal sequence and one of each anomaly kind."""
     normal, anomalous, kinds = run.data.test[0], run.extras["anomalous"], run.extras["kinds"]
-    picks = [(normal[i], "normal", "#1f5fa8") for i in range(2)]
+    picks = [(normal[0], "normal", "#1f5fa8")]
     picks += [(anomalous[kinds == k][0], ANOMALY_KINDS[k], "#c0392b") for k in range(3)]
-    fig, axes = plt.subplots(2, 3, sharex=True, sharey=True)
+    fig, axes = plt.subplots(2, 2, sharex=True, sharey=True)
     with torch.no_grad():
         for ax, (x, name, colour) in zip(axes.flat, picks):
             ax.plot(x[:, 0], color=colour, linewidth=1)
             ax.plot(run.model(x.unsqueeze(0))[0, :, 0], color=colour, linestyle="--", linewidth=1)
-            ax.set_title(name, fontsize=7, color=colour)
-    axes.flat[-1].set_axis_off()
-    axes.flat[-1].text(0.05, 0.5, "solid: input\ndashed: reconstruction", fontsize=7,
-                       transform=axes.flat[-1].transAxes, va="center")
-    fig.tight_layout(pad=0.3)
+            ax.set_title(name, color=colour)
     return fig
 
 
@@ -179,8 +173,7 @@ def draw_histogram(run):
     ax.axvline(float(threshold(run)), color="#222222", linestyle="--", label="threshold")
     ax.set_xscale("log")
     ax.set(xlabel="reconstruction error (MSE)", ylabel="sequences")
-    ax.legend(frameon=False)
-    fig.tight_layout()
+    fig.legend(loc="outside upper center", ncols=3)
     return fig
 
 
@@ -195,7 +188,7 @@ TOPIC = Topic(
     headline="metrics.roc_auc",
     claims=[loss_decreases("train"), above("metrics.roc_auc", 0.95, "ROC-AUC at least 0.95")],
     figures=[
-        FigureSpec("examples", "custom", draw=draw_examples, size="column"),
+        FigureSpec("examples", "custom", draw=draw_examples, size="tall"),
         FigureSpec("reconstructions", "custom", draw=draw_reconstructions, size="column"),
         FigureSpec("histogram", "custom", draw=draw_histogram, size="column"),
         FigureSpec("loss", "loss_curve", size="column"),

@@ -1,0 +1,68 @@
+"""Layout: the geometry of a 16:9 Beamer frame as the slides template sets it, in TeX points.
+
+One place for the numbers that decide whether something fits: figures are drawn at the size of
+their slot, listings and tables are set at a size chosen from the width they get, and the build
+fails a frame that still does not fit (see latex.py's overfull-box check).
+"""
+
+from __future__ import annotations
+
+TEXT_WIDTH = 398.3   # \textwidth of the 160 mm × 90 mm frame
+HANDOUT_WIDTH = 472.0  # \textwidth of the A4 handout (2.2 cm margins)
+BODY_HEIGHT = 207.0  # what a [t] frame holds under its title
+COLUMN_GAP = 0.04    # of the text width, between columns
+MIN_TEXT_PT = 8.0    # nothing on a slide is smaller (the footline aside)
+
+# Figure slots: (width, height). "full" spans the frame, "column" is one of two columns with room
+# for text below it, "tall" is a column that holds little besides the figure.
+SLOTS = {"full": (398.0, 120.0), "column": (191.0, 128.0), "tall": (191.0, 170.0)}
+IN_COLUMN = ("column", "tall")
+
+# Listings, in the slides' font sizes: (LaTeX size, points, width of one monospace character,
+# baseline skip). The first that fits the listing's longest line is used.
+CODE_SIZES = (("\\footnotesize", 9.0, 4.725, 11.0), ("\\scriptsize", 8.0, 4.25, 9.5))
+
+
+def column_widths(fractions: list[float | None]) -> list[float]:
+    """Each column's share of the text width: given ones as written, the rest split evenly."""
+    free = 1 - COLUMN_GAP * (len(fractions) - 1) - sum(f for f in fractions if f)
+    unset = [f for f in fractions if not f]
+    share = free / len(unset) if unset else 0
+    return [f or share for f in fractions]
+
+
+def code_size(longest: int, width: float) -> tuple | None:
+    """The largest code size whose longest line fits `width` points; None if none does."""
+    for size in CODE_SIZES:
+        if longest * size[2] <= width - 8:  # semiverbatim sets lines a little in from the margin
+            return size
+    return None
+
+
+def placed(blocks, width: float = TEXT_WIDTH, in_column: bool = False):
+    """(block, width in points, whether it sits in a column) for every block, columns and lists
+    included: where each thing will be set, known before anything is rendered."""
+    from . import markdown as md
+    for block in blocks:
+        yield block, width, in_column
+        if isinstance(block, md.Columns):
+            shares = column_widths(list(block.widths) or [None] * len(block.columns))
+            for share, column in zip(shares, block.columns):
+                yield from placed(column, share * TEXT_WIDTH, True)
+        elif isinstance(block, md.ListBlock):
+            for item in block.items:
+                yield from placed(item, width - 14, in_column)  # the list's indent
+
+
+def listing_problem(name: str, source: str, width: float, in_column: bool, method: str = "") -> str | None:
+    """Why a listing cannot be set at a readable size in its place, with what to do instead."""
+    longest = max((len(line) for line in source.splitlines()), default=0)
+    if code_size(longest, width) is not None:
+        return None
+    smallest = CODE_SIZES[-1]
+    fits = int((width - 8) / smallest[2])
+    where = "this column" if in_column else "the frame"
+    one = f", one method ({method})" if method else ""
+    return (f"listing '{name}': its longest line has {longest} characters, but {where} holds {fits} "
+            f"at {smallest[1]:g} pt; show fewer lines (:lines:){one}, shorter lines, or give it more "
+            "width (a wider '::: column 60%' or the full frame)")
