@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -84,6 +86,7 @@ def draw_figure(spec, run, path: Path) -> plt.Figure:
             raise TopicError(f"{rel(path)}: figures: '{spec.name}': draw must return a matplotlib Figure, "
                              f"got {type(fig).__name__}")
         fig.set_size_inches(width * PT, height * PT)
+        _house_style(fig)
         problems = text_problems(fig)
     problems += sorted({str(w.message).split(" (")[0] + " in the font; write it as math ($...$)"
                         for w in caught if "missing from" in str(w.message)})
@@ -94,6 +97,30 @@ def draw_figure(spec, run, path: Path) -> plt.Figure:
                          + f"; the slot '{spec.size}' is {width}×{height} pt: use fewer or shorter "
                          "labels, fewer panels, or a larger slot")
     return fig
+
+
+def _house_style(fig: plt.Figure) -> None:
+    """What every figure gets whoever drew it: log axes labelled 1e−3 at full size (mathtext's
+    10^-3 sets the exponent at 70 %, under the minimum), and no labels on minor log ticks."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    for ax in fig.axes:
+        ax.get_xlim(), ax.get_ylim()  # settles the autoscaled limits
+        for axis in ax._axis_map.values():  # noqa: SLF001
+            if axis.get_scale() == "log":
+                low, high = sorted(axis.get_view_interval())
+                if low > 0 and math.log10(high / low) < 2:  # too few decades: label 1, 2 and 5 of each
+                    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+                axis.set_major_formatter(FuncFormatter(_scientific))
+                axis.set_minor_formatter(NullFormatter())
+
+
+def _scientific(value, _position) -> str:
+    """2e−3: one digit and the exponent, all at the label's size."""
+    if value <= 0:
+        return ""
+    exponent = math.floor(math.log10(value) + 1e-9)
+    digit = round(value / 10**exponent)
+    return f"{digit}e{exponent}".replace("-", "\N{MINUS SIGN}")
 
 
 def text_problems(fig: plt.Figure) -> list[str]:
@@ -118,6 +145,9 @@ def text_problems(fig: plt.Figure) -> list[str]:
         label = f"'{text.get_text().strip()[:30]}'"
         if text.get_fontsize() < MIN_TEXT_PT - 0.01:
             problems.append(f"text {label} is {text.get_fontsize():.1f} pt (at least {MIN_TEXT_PT:g})")
+        elif re.search(r"\$[^$]*[_^][^$]*\$", text.get_text()) and text.get_fontsize() * 0.7 < MIN_TEXT_PT:
+            problems.append(f"text {label} has sub- or superscripts at {0.7 * text.get_fontsize():.1f} pt "
+                            f"(at least {MIN_TEXT_PT:g}); write them out or make the text larger")
         if not (frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)):
             problems.append(f"text {label} leaves the figure")
         for ax in fig.axes:
@@ -148,7 +178,6 @@ def loss_curve(run, spec) -> plt.Figure:
     epochs = range(1, len(run.history.train_loss) + 1)
     ax.semilogy(epochs, run.history.train_loss, label="train", color=BLUE)
     ax.semilogy(epochs, run.history.test_loss, label="test", color=RED, linestyle="--")
-    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # within a decade they collide
     ax.set(xlabel="epoch", ylabel="loss")
     ax.legend()
     return fig

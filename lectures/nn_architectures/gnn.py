@@ -157,7 +157,7 @@ def draw_ring(run):
         ax.plot(*xy[[a, b]].T, color="#8c8c8c", linewidth=0.8, zorder=1)
     nodes = ax.scatter(*xy.T, c=run.data.test[0][0], cmap="coolwarm", s=30, zorder=2,
                        edgecolors="#222222", linewidths=0.4)
-    fig.colorbar(nodes, ax=ax, shrink=0.7, label="$z_i$")
+    fig.colorbar(nodes, ax=ax, shrink=0.7, label="value $z$")
     ax.set_aspect("equal")
     ax.set_axis_off()
     return fig
