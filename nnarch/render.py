@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,7 +184,14 @@ class Html(Target):
         return Markup(highlight(source, PythonLexer(), HtmlFormatter(nowrap=True, noclasses=True)))
 
 
+# LaTeX that latex2mathml turns into MathML Chromium draws wrongly, and what it draws right.
+_MATHML_FRIENDLY = [(re.compile(r"\\xrightarrow\{((?:[^{}]|\{[^{}]*\})*)\}"), r"\\overset{\1}{\\longrightarrow}"),
+                    (re.compile(r"\\lVert\b"), r"\\left\\|"), (re.compile(r"\\rVert\b"), r"\\right\\|")]
+
+
 def _to_mathml(latex: str, display: str) -> str:
+    for pattern, replacement in _MATHML_FRIENDLY:
+        latex = pattern.sub(replacement, latex)
     try:
         return _mathml(latex, display=display)
     except Exception:  # latex2mathml knows less LaTeX than pdflatex; show the source rather than fail
