@@ -1,0 +1,167 @@
+"""Lecture-hall quality, read back from the built files: every word readable, no frame overflowing,
+the HTML deck fitting screen, print and phone, aligned formulas aligned in Chromium."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from pdfminer.high_level import extract_pages
+from pdfminer.layout import LTChar
+from typer.testing import CliRunner
+
+from nnarch.cli import app
+from nnarch.latex import OVERFULL, TOLERANCE_PT
+
+from .browser import page
+
+FOOTLINE_PT = 14  # the footline (topic and frame number) sits below this height
+
+
+def chars(pdf: Path):
+    """(page, size, character) of every upright character above the footline."""
+    def walk(item, number):
+        if isinstance(item, LTChar):
+            a, b, c, d, _, _ = item.matrix
+            if abs(b) < 1e-3 and abs(c) < 1e-3 and item.y0 > FOOTLINE_PT and item.get_text().strip():
+                yield number, item.size, item.get_text()
+            return
+        for child in getattr(item, "_objs", None) or ():
+            yield from walk(child, number)
+    for number, layout in enumerate(extract_pages(str(pdf)), start=1):
+        yield from walk(layout, number)
+
+
+def test_every_character_on_the_slides_is_at_least_8_pt(lecture_out):
+    measured = list(chars(lecture_out / "slides.pdf"))
+    small = [(p, round(size, 1), ch) for p, size, ch in measured if size < 7.9]
+    assert len(measured) > 5000 and small == []
+
+
+def test_no_box_is_overfull_in_any_compiled_document(lecture_out):
+    logs = sorted((lecture_out.parent / ".work" / "nn_architectures").glob("*.log"))
+    assert [log.name for log in logs] == ["handout-instructor.log", "handout.log", "slides.log"]
+    for log in logs:
+        overfull = [line for line in log.read_text(errors="replace").splitlines()
+                    if (m := OVERFULL.match(line)) and float(m.group(2)) > TOLERANCE_PT]
+        assert overfull == [], log.name
+
+
+def _overflows(tab) -> list:
+    """Slides whose content is taller or wider than the slide, or that scroll sideways inside."""
+    return tab.evaluate("""() => Array.from(document.querySelectorAll('.slide')).map((s, i) => {
+        const inner = Array.from(s.querySelectorAll('*')).filter(e =>
+            ['auto', 'scroll'].includes(getComputedStyle(e).overflowX) && e.scrollWidth > e.clientWidth + 1);
+        return [i + 1, s.scrollHeight - s.clientHeight, s.scrollWidth - s.clientWidth, inner.length];
+    }).filter(r => r[1] > 1 || r[2] > 1 || r[3] > 0)""")
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (390, 844)])
+def test_every_html_slide_fits_the_screen(lecture_out, width, height):
+    with page(width, height) as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        total = int(tab.inner_text("#counter").split("/")[1])
+        problems = []
+        for _ in range(total):  # measured as shown, one at a time
+            problems += [r for r in _overflows(tab) if r[0] == int(tab.inner_text("#counter").split("/")[0])]
+            assert tab.evaluate("document.documentElement.scrollWidth") <= width
+            tab.keyboard.press("ArrowRight")
+    assert problems == []
+
+
+def test_every_html_slide_prints_whole_on_its_own_page(lecture_out, tmp_path):
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        tab.emulate_media(media="print")
+        assert _overflows(tab) == []
+        slides = tab.eval_on_selector_all(".slide", "els => els.length")
+        tab.pdf(path=str(tmp_path / "printed.pdf"), prefer_css_page_size=True)
+    assert len(list(extract_pages(str(tmp_path / "printed.pdf")))) == slides
+
+
+def test_aligned_equations_line_up_in_chromium(lecture_out):
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        tab.emulate_media(media="print")  # every slide laid out at once
+        rows = tab.evaluate("""() => Array.from(document.querySelectorAll('mtable')).map(t =>
+            Array.from(t.querySelectorAll(':scope > mtr')).map(r => {
+                const cell = r.querySelectorAll(':scope > mtd')[1];
+                const eq = cell && Array.from(cell.querySelectorAll('mo')).find(m => m.textContent.trim() === '=');
+                return eq ? eq.getBoundingClientRect().left : null;
+            })).filter(xs => xs.length > 1 && xs.every(x => x !== null))""")
+    assert len(rows) >= 3  # the intro, the FFNN mapping, the LSTM gates
+    for xs in rows:
+        assert max(xs) - min(xs) <= 2, xs
+
+
+def test_enter_presses_the_focused_button_and_text_taps_stay(lecture_out):
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri() + "#5")
+        tab.focus("#prev")
+        tab.keyboard.press("Enter")
+        assert tab.inner_text("#counter").startswith("4 /")
+        tab.click(".slide:not([hidden]) li")
+        assert tab.inner_text("#counter").startswith("4 /")
+
+
+def _build(lectures: Path, out: Path):
+    return CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out)])
+
+
+def test_a_frame_that_overflows_fails_the_build_naming_it(fixture_lectures, tmp_path):
+    slides = fixture_lectures / "tiny" / "line.md"
+    bullets = "".join(f"- point number {i} of a frame that says far too much\n" for i in range(30))
+    slides.write_text(slides.read_text() + f"\n## Far Too Much\n\n{bullets}")
+    result = _build(fixture_lectures, tmp_path / "b")
+    assert result.exit_code == 1
+    assert re.search(r"tiny/line\.md:\d+: frame 'Far Too Much' is [\d.]+ pt too high; cut or split it",
+                     " ".join(result.output.split())), result.output
+    assert "Traceback" not in result.output
+
+
+def test_quick_budget_reports_an_overflow_as_a_warning(fixture_lectures, tmp_path):
+    slides = fixture_lectures / "tiny" / "line.md"
+    bullets = "".join(f"- point {i}\n" for i in range(30))
+    slides.write_text(slides.read_text() + f"\n## Far Too Much\n\n{bullets}")
+    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out",
+                                      str(tmp_path / "b"), "--budget", "quick"])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.output and "Far Too Much" in result.output
+
+
+CROWDED = '''
+
+def crowded(run):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    ax.text(0.5, 0.5, "first label", ha="center")
+    ax.text(0.5, 0.5, "second label", ha="center")
+    return fig
+'''
+
+
+def test_colliding_text_in_a_figure_fails_the_build_naming_the_figure(fixture_lectures, tmp_path):
+    topic, slides = fixture_lectures / "tiny" / "line.py", fixture_lectures / "tiny" / "line.md"
+    topic.write_text(topic.read_text().replace('figures=[FigureSpec("loss", "loss_curve")]',
+                                               'figures=[FigureSpec("loss", "loss_curve"), '
+                                               'FigureSpec("crowded", "custom", draw=crowded)]')
+                     .replace("TOPIC = Topic(", CROWDED.strip() + "\n\n\nTOPIC = Topic("))
+    slides.write_text(slides.read_text() + '\n![Crowded](crowded){fig-alt="Two labels on top of each other"}\n')
+    result = _build(fixture_lectures, tmp_path / "b")
+    assert result.exit_code == 1
+    assert re.search(r"line\.py: figures: 'crowded': text 'first label' collides with 'second label'",
+                     " ".join(result.output.split())), result.output
+
+
+def test_check_names_a_figure_shown_outside_its_slot_and_a_listing_too_wide(fixture_lectures):
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text() + ("\n## Columns\n\n:::: columns\n::: column\n"
+                                            "![Loss](loss){fig-alt=\"Loss per epoch\"}\n:::\n::: column 20%\n"
+                                            "```{listing} Line\n```\n:::\n::::\n"))
+    result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert "figure 'loss' is drawn for the 'full' slot but shown in a column" in output
+    assert re.search(r"listing 'Line': its longest line has \d+ characters, but this column holds \d+ at 8 pt",
+                     output), output
