@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import subprocess
 from html.parser import HTMLParser
 
 import pytest
@@ -93,8 +94,9 @@ def test_html_frame_titles_are_the_source_lectures_in_order(lecture_out):
 
 
 def test_pdf_frame_titles_are_the_source_lectures_in_order(lecture_out):
-    pages = pdf_text(lecture_out / "slides.pdf").split("\f")
-    titles = [page.strip().splitlines()[0] for page in pages if page.strip()]
+    layout = subprocess.run(["pdftotext", "-layout", str(lecture_out / "slides.pdf"), "-"], check=True,
+                            capture_output=True, text=True).stdout
+    titles = [page.strip().splitlines()[0].strip() for page in layout.split("\f") if page.strip()]
     shown = [t for t in titles if t in SOURCE_TITLES]
     # a topic's divider page carries its title too, right before its first frame
     assert [t for i, t in enumerate(shown) if i == 0 or t != shown[i - 1]] == SOURCE_TITLES
