@@ -15,7 +15,7 @@ from types import ModuleType
 
 from . import topic as t
 from .errors import TopicError, did_you_mean, rel
-from .layout import IN_COLUMN, listing_problem, placed
+from .layout import SLOTS, listing_problem, placed
 from .load import declared, load_module
 from .markdown import Doc, Figure, Generated, Listing, parse_file, walk
 from .outline import Outline, declares, read
@@ -171,11 +171,13 @@ def _placement_problems(frame, outline: Outline, figures: dict | None) -> list:
     for block, width, in_column in placed(frame.blocks):
         if isinstance(block, Figure) and figures and block.name in figures:
             slot = figures[block.name]
-            if (slot in IN_COLUMN) != in_column:
-                want = "'column' or 'tall'" if in_column else "'full'"
-                problems.append((block.line, f"figure '{block.name}' is drawn for the '{slot}' slot but "
-                                             f"shown {'in a column' if in_column else 'across the frame'}; "
-                                             f"declare it with size={want} or move it"))
+            if SLOTS[slot][0] > width + 1:
+                fits = [name for name, (w, _) in SLOTS.items() if w <= width + 1]
+                problems.append((block.line, f"figure '{block.name}' is drawn for the '{slot}' slot "
+                                             f"({SLOTS[slot][0]:g} pt wide) but shown "
+                                             f"{'in a column' if in_column else 'here'} of {width:.0f} pt; "
+                                             f"declare it with size={' or '.join(map(repr, fits)) or 'a smaller slot'}, "
+                                             "widen its column, or move it"))
         if isinstance(block, Listing) and block.name in outline.definitions:
             methods = [d for d in outline.definitions if d.startswith(block.name + ".")]
             problem = listing_problem(block.name, outline.listing(block.name, block.lines), width,

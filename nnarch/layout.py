@@ -14,9 +14,9 @@ COLUMN_GAP = 0.04    # of the text width, between columns
 MIN_TEXT_PT = 8.0    # nothing on a slide is smaller (the footline aside)
 
 # Figure slots: (width, height). "full" spans the frame, "column" is one of two columns with room
-# for text below it, "tall" is a column that holds little besides the figure.
-SLOTS = {"full": (398.0, 120.0), "column": (191.0, 128.0), "tall": (191.0, 170.0)}
-IN_COLUMN = ("column", "tall")
+# for text below it, "tall" is a column that holds little besides the figure, "small" is a
+# diagram beside other things in a column.
+SLOTS = {"full": (398.0, 120.0), "column": (191.0, 128.0), "tall": (191.0, 170.0), "small": (120.0, 95.0)}
 
 # Listings, in the slides' font sizes: (LaTeX size, points, width of one monospace character,
 # baseline skip). The first that fits the listing's longest line is used.

@@ -148,9 +148,27 @@ class Doc:
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False})  # raw HTML stays text: never trusted
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=False)
+    rule = next(r for r in md.inline.ruler.__rules__ if r.name == "math_inline")
+    md.inline.ruler.at("math_inline", _first_character_fix(rule.fn))
     md.use(container_plugin, "block", validate=lambda params, *_: bool(params.strip()))
     md.use(attrs_plugin)
     return md.enable("table")
+
+
+def _first_character_fix(rule):
+    """dollarmath looks at src[pos - 1] for a digit or backslash before an opening $, which at the
+    start of a paragraph wraps round to its last character: "$N^2$ entries, 0" was no math. Make
+    that look-behind see a space."""
+    def guarded(state, silent):
+        if state.pos != 0 or not state.src or state.src[-1] not in "0123456789\\":
+            return rule(state, silent)
+        src = state.src
+        state.src = src + " "
+        try:
+            return rule(state, silent)
+        finally:
+            state.src = src
+    return guarded
 
 
 _MD = _parser()

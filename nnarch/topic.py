@@ -77,7 +77,8 @@ class FigureSpec:
             save or show it.
         size: the slot it is drawn for, at exactly the size it is shown (see nnarch/layout.py):
             ``"full"`` (the frame's width, 398 × 120 pt), ``"column"`` (one of two columns, with
-            room for text below, 191 × 128 pt) or ``"tall"`` (a column to itself, 191 × 170 pt).
+            room for text below, 191 × 128 pt), ``"tall"`` (a column to itself, 191 × 170 pt) or
+            ``"small"`` (a diagram beside other things in a column, 120 × 95 pt).
     """
 
     name: str

@@ -162,6 +162,6 @@ def test_check_names_a_figure_shown_outside_its_slot_and_a_listing_too_wide(fixt
     result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
     output = " ".join(result.output.split())
     assert result.exit_code == 1
-    assert "figure 'loss' is drawn for the 'full' slot but shown in a column" in output
+    assert "figure 'loss' is drawn for the 'full' slot (398 pt wide) but shown in a column of 191 pt" in output
     assert re.search(r"listing 'Line': its longest line has \d+ characters, but this column holds \d+ at 8 pt",
                      output), output

@@ -31,6 +31,10 @@ def test_inline_markdown_renders_for_each_target():
     assert "<math" in html and "&lt;b&gt;&amp;" in html and "<b>" not in html
 
 
+def test_math_may_open_a_paragraph_that_ends_in_a_digit():
+    assert inline("$N^2$ entries, mostly 0")[0] == ("math", "N^2")
+
+
 def test_dollar_amounts_and_escapes_stay_text():
     assert Tex().inline(inline(r"costs $5 and $10, \$x\$ and \*not emphasis\*"), CTX) == (
         r"costs \$5 and \$10, \$x\$ and *not emphasis*")

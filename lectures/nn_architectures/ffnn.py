@@ -4,6 +4,7 @@ What runs: the network, its data, a shallow-wide and a deep-narrow variant of eq
 exercises' solutions. What the slides say is in ffnn.md.
 """
 
+import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
@@ -47,6 +48,26 @@ def test_mse(run):
     x, y = run.data.test
     with torch.no_grad():
         return nn.functional.mse_loss(run.model(x), y)
+
+
+def draw_layers(run):
+    """The trained network's units, layer by layer, every connection a line."""
+    linears = [m for m in run.model.modules() if isinstance(m, nn.Linear)]
+    sizes = [linears[0].in_features] + [m.out_features for m in linears]
+    fig, ax = plt.subplots()
+    ax.set_axis_off()
+    ys = [torch.linspace(-1, 1, n) if n > 1 else torch.zeros(1) for n in sizes]
+    for i, (a, b) in enumerate(zip(ys, ys[1:])):
+        for ya in a:
+            for yb in b:
+                ax.plot([i, i + 1], [ya, yb], color="#8c8c8c", linewidth=0.3, zorder=1)
+    for i, y in enumerate(ys):
+        ax.scatter([i] * len(y), y, s=14, color="#1f5fa8", zorder=2)
+        ax.text(i, -1.3, str(sizes[i]), ha="center", va="top")
+    ax.text(-0.1, 1.25, "input", ha="left", va="bottom")
+    ax.text(len(sizes) - 0.9, 1.25, "output", ha="right", va="bottom")
+    ax.set(xlim=(-0.3, len(sizes) - 0.7), ylim=(-1.65, 1.55))
+    return fig
 
 
 def wider_network_params(run):
@@ -93,5 +114,6 @@ TOPIC = Topic(
         FigureSpec("fit", "prediction", size="column"),
         FigureSpec("loss", "loss_curve", size="column"),
         FigureSpec("graph", "compute_graph"),
+        FigureSpec("layers", "custom", draw=draw_layers, size="column"),
     ],
 )

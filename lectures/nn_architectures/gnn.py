@@ -98,6 +98,12 @@ def test_mse(run):
         return nn.functional.mse_loss(run.model(x), y)
 
 
+def persistence_mse(run):
+    """The baseline to beat: predict that nothing moves, z^{t+1} = z^t."""
+    x, y = run.data.test
+    return nn.functional.mse_loss(x, y)
+
+
 def rollout_error(run):
     """Relative RMS error of the learned field after 100 steps, over the whole test set."""
     x, _ = run.data.test
@@ -144,6 +150,37 @@ def draw_icosahedron(run):
     ax.set_box_aspect((1, 1, 1), zoom=1.35)
     ax.set_axis_off()
     ax.view_init(elev=20, azim=30)
+    return fig
+
+
+def draw_square(run):
+    """The 4-node graph of the adjacency slide, drawn from the same edge_index."""
+    _, edge_index = square_graph()
+    xy = torch.tensor([[0.0, 1.0], [1.0, 1.0], [1.0, 0.0], [0.0, 0.0]])
+    fig, ax = plt.subplots()
+    for a, b in edge_index.T.tolist():
+        ax.annotate("", xy=xy[b], xytext=xy[a],
+                    arrowprops={"arrowstyle": "-", "color": "#1f5fa8", "lw": 1.2, "shrinkA": 9, "shrinkB": 9})
+    for i, (x, y) in enumerate(xy.tolist()):
+        ax.text(x, y, str(i), ha="center", va="center", color="white",
+                bbox={"boxstyle": "circle,pad=0.3", "facecolor": "#c0392b", "edgecolor": "none"})
+    ax.set(xlim=(-0.3, 1.3), ylim=(-0.3, 1.3), aspect="equal")
+    ax.set_axis_off()
+    return fig
+
+
+def draw_sensors(run):
+    """Twelve sensor stations joined to the ones within reach: data on nodes, relations on edges."""
+    g = torch.Generator().manual_seed(3)
+    xy = torch.rand(12, 2, generator=g)
+    near = (torch.cdist(xy, xy) < 0.42) & ~torch.eye(12, dtype=torch.bool)
+    fig, ax = plt.subplots()
+    for a, b in torch.nonzero(torch.triu(near)).tolist():
+        ax.plot(*xy[[a, b]].T, color="#8c8c8c", linewidth=1, zorder=1)
+    ax.scatter(*xy.T, c=torch.sin(4 * xy[:, 0]) + xy[:, 1], cmap="coolwarm", s=40, zorder=2,
+               edgecolors="#222222", linewidths=0.5)
+    ax.set(aspect="equal")
+    ax.set_axis_off()
     return fig
 
 
@@ -194,7 +231,7 @@ TOPIC = Topic(
     data=make_data,
     recipe=Recipe(loss="mse", optimizer="adam", lr=1e-2, epochs=60, batch_size=32, seed=0),
     quick=Recipe(loss="mse", optimizer="adam", lr=1e-2, epochs=10, batch_size=32, seed=0),
-    metrics={"test_mse": test_mse, "rollout_error": rollout_error},
+    metrics={"test_mse": test_mse, "persistence_mse": persistence_mse, "rollout_error": rollout_error},
     facts={
         "adjacency": lambda run: pmatrix(square_graph()[0]),
         "edge_index": lambda run: pmatrix(square_graph()[1]),
@@ -209,6 +246,8 @@ TOPIC = Topic(
             within("history.final_test", of="history.final_train", factor=3.0,
                    text="test loss tracks training loss (within 3x)")],
     figures=[
+        FigureSpec("sensors", "custom", draw=draw_sensors, size="small"),
+        FigureSpec("square", "custom", draw=draw_square, size="small"),
         FigureSpec("icosahedron", "custom", draw=draw_icosahedron, size="column"),
         FigureSpec("ring", "custom", draw=draw_ring, size="column"),
         FigureSpec("loss", "loss_curve", size="column"),

@@ -136,6 +136,18 @@ def hidden_shape(run):
     return "(" + ", ".join(["B" if i == 1 else str(d) for i, d in enumerate(h.shape)]) + ")"
 
 
+def draw_inconsistency(run):
+    """One test sequence whose level shifts half-way: each value is plausible, the change is not."""
+    anomalous, kinds = run.extras["anomalous"], run.extras["kinds"]
+    x = anomalous[kinds == 1][0, :, 0]
+    fig, ax = plt.subplots()
+    ax.plot(x, color="#c0392b", linewidth=1.2)
+    jump = int(torch.argmax((x[1:] - x[:-1]).abs()))
+    ax.axvspan(jump - 1, jump + 2, color="#c0392b", alpha=0.15, linewidth=0)
+    ax.set(xlabel="time step", ylabel="sensor")
+    return fig
+
+
 def draw_examples(run):
     normal, anomalous, kinds = run.data.test[0], run.extras["anomalous"], run.extras["kinds"]
     fig, axes = plt.subplots(2, 1, sharex=True, sharey=True)
@@ -188,6 +200,7 @@ TOPIC = Topic(
     headline="metrics.roc_auc",
     claims=[loss_decreases("train"), above("metrics.roc_auc", 0.95, "ROC-AUC at least 0.95")],
     figures=[
+        FigureSpec("inconsistency", "custom", draw=draw_inconsistency, size="small"),
         FigureSpec("examples", "custom", draw=draw_examples, size="tall"),
         FigureSpec("reconstructions", "custom", draw=draw_reconstructions, size="column"),
         FigureSpec("histogram", "custom", draw=draw_histogram, size="column"),
