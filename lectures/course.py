@@ -10,7 +10,7 @@ COURSE = Course(
         ("09:00–10:00", ("Opening by ECMWF DG, Start: Coding & Science in the Age of AI",
                          "Neural Network Architectures", "Diffusion and Graph Networks",
                          "MLOps Foundations", "Model Emulation, AIFS and AICON")),
-        ("10:00–11:00", ("Lab: Python Startup: Basics", "Lab: Feed-forward and Graph NNs",
+        ("10:00–11:00", ("Lab: Python Startup: Basics", "Lab: Four Architectures in Practice",
                          "Lab: Graph Learning with PyTorch", "Lab: Containers and Reproducibility",
                          "Lab: Emulation Case Studies")),
         ("11:00–12:00", ("Python, Jupyter and APIs", "Large Language Models",

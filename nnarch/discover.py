@@ -7,7 +7,9 @@ declares. Importing a topic module is `load.py`'s job, and happens only when it 
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,11 +68,11 @@ def discover(root: Path) -> Discovered:
         del sys.modules[name]  # modules imported by an earlier discover may have changed since
     ensure_package(package, root)
     course = declared(load_module(course_path, f"{package}_course"), course_path, "COURSE", t.Course)
-    lectures = tuple(_lecture(p.parent, package) for p in sorted(root.glob("*/__init__.py")))
+    lectures = tuple(_lecture(p.parent, package, course) for p in sorted(root.glob("*/__init__.py")))
     return Discovered(course, lectures)
 
 
-def _lecture(folder: Path, package: str) -> LectureSource:
+def _lecture(folder: Path, package: str, course: t.Course) -> LectureSource:
     init = folder / "__init__.py"
     module = f"{package}.{folder.name}"
     lecture = declared(load_module(init, module, package=True), init, "LECTURE", t.Lecture)
@@ -84,7 +86,42 @@ def _lecture(folder: Path, package: str) -> LectureSource:
             topics.append(topic_source(folder, name, f"{module}.{name}"))
         except TopicError as error:
             errors.append(error)
+    plan = lab_plan_problem(lecture, course, doc, topics)
+    if plan:
+        errors.append(TopicError(f"{rel(doc.path)}: {plan}"))
     return LectureSource(folder, lecture, doc, tuple(topics), tuple(errors))
+
+
+def lab_session_minutes(lecture: t.Lecture, course: t.Course) -> int | None:
+    """The length of the lecture's lab in the course schedule, from its slot's time."""
+    for time, cells in course.slots:
+        if len(cells) >= lecture.day and cells[lecture.day - 1] == lecture.lab:
+            match = re.fullmatch(r"(\d+):(\d+)\s*[–-]\s*(\d+):(\d+)", time.strip())
+            if match:
+                h0, m0, h1, m1 = map(int, match.groups())
+                return (h1 * 60 + m1) - (h0 * 60 + m0)
+    return None
+
+
+def lab_plan_problem(lecture: t.Lecture, course: t.Course, doc: Doc, topics) -> str | None:
+    """The lab's time plan (the {minutes} of the lecture's and each topic's lab part) must add up to
+    the lab session in the schedule."""
+    if not lecture.lab:
+        return None
+    session = lab_session_minutes(lecture, course)
+    if session is None:
+        return (f"lab '{lecture.lab}': no slot of day {lecture.day} in the course schedule has that name; "
+                "make LECTURE.lab match the schedule")
+    parts = {"lecture.md": doc.minutes, **{f"{s.name}.md": s.doc.minutes for s in topics}}
+    missing = [name for name, minutes in parts.items() if minutes is None]
+    if missing:
+        return (f"the lab plan needs each part's time: add ```{{minutes}} N``` after '# Lab' in "
+                + ", ".join(missing))
+    total = sum(parts.values())
+    if total != session:
+        return (f"the lab plan adds up to {total} minutes (" + ", ".join(f"{n} {m}" for n, m in parts.items())
+                + f"), but '{lecture.lab}' is {session} minutes in the schedule")
+    return None
 
 
 def _lecture_doc(folder: Path, lecture: t.Lecture) -> Doc:
@@ -100,8 +137,7 @@ def _lecture_doc(folder: Path, lecture: t.Lecture) -> Doc:
                                              "move this frame into a topic's Markdown"))
     problems += [(line, p) for line, path in doc.values
                  if (p := lecture_path_problem(path, lecture.topics))]
-    return Doc(doc.path, doc.title, doc.frames, doc.lab, doc.exercises, doc.topics_at,
-               tuple(sorted(problems)), doc.values)
+    return dataclasses.replace(doc, problems=tuple(sorted(problems)))
 
 
 def topic_source(folder: Path, name: str, module: str) -> TopicSource:

@@ -32,9 +32,13 @@ def provenance(lectures: Path, device: str) -> dict:
 
 
 def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) -> dict:
-    """Template variables of both targets for one edition of the handout."""
+    """Template variables of both targets for one edition of the handout: a lab sheet (objectives,
+    time plan, per topic the steps, what to reproduce and the exercises); the instructor edition
+    adds the answers with their numbers and the build's checks."""
     views = {}
+    overview = Context(lecture.doc, {"topics": {run.name: run.results for run in runs}}, {}, course)
     for target in (Tex(), Html()):
+        intro = blocks_view([*lecture.doc.lab, _plan(lecture, runs)], overview, target, HANDOUT_WIDTH)
         sections = []
         for run in runs:
             doc = run.source.doc
@@ -43,7 +47,7 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
                        for b in md.walk(frame.blocks) if isinstance(b, md.Figure)]
             sections.append({
                 "title": target.inline(((("text", doc.title),)), ctx),
-                "blocks": blocks_view(_blocks(run), ctx, target, HANDOUT_WIDTH),
+                "blocks": blocks_view(_blocks(run, instructor), ctx, target, HANDOUT_WIDTH),
                 "figures": blocks_view(figures, ctx, target, HANDOUT_WIDTH),
                 "exercises": [_exercise(e, n, ctx, target, instructor)
                               for n, e in enumerate(doc.exercises, start=1)],
@@ -53,7 +57,7 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
             })
         views[target.name] = {"title": lecture.lecture.title, "course": course.title,
                               "lab": lecture.lecture.lab or f"Lab: {lecture.lecture.title}",
-                              "day": lecture.lecture.day, "instructor": instructor,
+                              "day": lecture.lecture.day, "instructor": instructor, "intro": intro,
                               "sections": sections, "provenance": prov}
     return views
 
@@ -62,10 +66,24 @@ def _text(s: str) -> tuple:
     return (("text", s),)
 
 
-def _blocks(run) -> list:
+def _plan(lecture, runs) -> md.Table:
+    """The time plan of the lab session: the lecture's own part and each topic's, in minutes."""
+    rows = [(_text("Start and end (see above)"), _text(str(lecture.doc.minutes or 0)))]
+    rows += [(_text(run.source.title), _text(str(run.source.doc.minutes or 0))) for run in runs]
+    total = sum(int(minutes[0][1]) for _, minutes in rows)
+    rows.append(((("strong", _text("Total")),), (("strong", _text(f"{total} minutes")),)))
+    return md.Table((_text("Time plan"), _text("minutes")), tuple(rows), 1)
+
+
+def label(name: str) -> str:
+    """A metric's name in words: 'test_accuracy' → 'test accuracy', 'roc_auc' → 'ROC AUC'."""
+    return " ".join(w.upper() if w in ("mse", "rms", "roc", "auc", "mae") else w for w in name.split("_"))
+
+
+def _blocks(run, instructor: bool) -> list:
     results, recipe, model = run.results, run.manifest["recipe"], run.manifest["model_class"]
     rows = [[_text("parameters"), _text(format_value(results["params"]["total"]))]]
-    rows += [[(("code", name),), _text(format_value(value))] for name, value in results["metrics"].items()]
+    rows += [[_text(label(name)), _text(format_value(value))] for name, value in results["metrics"].items()]
     rows += [[_text("final train / test loss"), _text(f"{results['history']['final_train']:.3g} / "
                                                       f"{results['history']['final_test']:.3g}")]]
     claims = [[_text(c.text), _text(format_value(c.measured)),
@@ -82,7 +100,7 @@ def _blocks(run) -> list:
         md.Para((("em", _text("Results to reproduce")), ("text", " (the notebook prints the same numbers):")), 1),
         md.Table((_text("quantity"), _text("value")), tuple(tuple(r) for r in rows), 1),
         *([md.Table((_text("claim checked at build time"), _text("measured"), _text("outcome")),
-                    tuple(tuple(r) for r in claims), 1)] if claims else []),
+                    tuple(tuple(r) for r in claims), 1)] if claims and instructor else []),
     ]
 
 

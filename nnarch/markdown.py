@@ -31,7 +31,8 @@ from mdit_py_plugins.dollarmath import dollarmath_plugin
 from .errors import did_you_mean, rel
 from .values import VALUE_REF
 
-DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics")
+DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics",
+              "minutes")
 CONTAINERS = ("columns", "column", "hints", "answer")
 _OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
 
@@ -138,6 +139,7 @@ class Doc:
     lab: tuple = ()
     exercises: tuple = ()
     topics_at: int | None = None  # lecture files: the index of the frame the topics come before
+    minutes: int | None = None  # the lab part's share of the lab session
     problems: tuple = ()
     values: tuple = ()  # (line, path) of every {{value}}
 
@@ -195,7 +197,7 @@ class _Builder:
         self.problems.append((line, message))
 
     def build(self, root: SyntaxTreeNode) -> Doc:
-        title, frames, lab, exercises, topics_at = "", [], [], [], None
+        title, frames, lab, exercises, topics_at, self.minutes = "", [], [], [], None, None
         part, current, body = "slides", None, []
 
         def close():
@@ -239,7 +241,7 @@ class _Builder:
                 body.extend(self.blocks([node], current))
         close()
         return Doc(self.path, title, tuple(frames), tuple(lab), tuple(exercises), topics_at,
-                   tuple(sorted(self.problems)), tuple(self.values))
+                   minutes=self.minutes, problems=tuple(sorted(self.problems)), values=tuple(self.values))
 
     def exercise(self, current, body) -> Exercise:
         title, line = current[1], current[2]
@@ -283,7 +285,7 @@ class _Builder:
             self.problem(node, "labelled display math ($$ … $$ (label)) is not supported; drop the label")
             return None
         if kind == "fence":
-            return self.fence(node)
+            return self.fence(node, frame)
         if kind == "code_block":
             return Code(node.content.rstrip("\n"), line)
         if kind == "table":
@@ -312,7 +314,7 @@ class _Builder:
         self.scan(alt, line)
         return Figure(str(image.attrs.get("src", "")), self.spans(image), alt, line)
 
-    def fence(self, node):
+    def fence(self, node, frame=None):
         line = _line(node)
         name, argument = _directive(node)
         if name is None:
@@ -344,6 +346,13 @@ class _Builder:
             return _ExerciseDirective(argument, options.get("check"), line)
         if name == "topics":
             self.problem(line, "{topics} belongs between frames of a lecture's Markdown file")
+            return None
+        if name == "minutes":
+            if frame is not None or not argument.isdigit():
+                self.problem(line, "{minutes} N: the lab part's minutes, a whole number, after '# Lab' "
+                                   "and before its first exercise")
+            else:
+                self.minutes = int(argument)
             return None
         return Generated(name.removesuffix("-table"), line)
 

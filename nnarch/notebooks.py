@@ -16,10 +16,25 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from . import markdown as md
+from .answers import digest
 from .outline import read
 from .render import Context, Target
 
 TRAIN = Path(__file__).resolve().parent / "train.py"
+ANSWERS = Path(__file__).resolve().parent / "answers.py"
+
+PLOTS = '''\
+import matplotlib.pyplot as plt
+
+
+def plot_loss(history):
+    """Training and test loss per epoch, as the lecture's figure."""
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.semilogy(history.train_loss, label="train")
+    ax.semilogy(history.test_loss, label="test", linestyle="--")
+    ax.set(xlabel="epoch", ylabel="loss")
+    ax.legend()
+    return fig'''
 
 SHIM = '''\
 # The nnarch types the topic's code uses, so that this notebook runs on its own.
@@ -99,7 +114,8 @@ def topic_notebook(run, solution: bool) -> str:
                           f"numbers.{'' if solution else ' Exercises are at the end.'}"),
         new_code_cell(_imports(module_source) + "\n\ntorch.set_num_threads(1)  # the build's numbers "
                       "were computed on one thread"),
-        new_code_cell(SHIM),
+        new_code_cell(SHIM + "\n\n\n" + _answers_outline().listing("answer_key") + "\n\n\n"
+                      + _answers_outline().listing("check_answer")),
         new_code_cell(_definitions(module_source, skip=solutions)),
         new_markdown_cell("## Training\n\nThe loop nnarch ran: one epoch, the default step, and the fit."),
         new_code_cell("\n\n\n".join([train.listing("train_epoch"), train.listing("supervised_step"), FIT])),
@@ -115,13 +131,18 @@ def topic_notebook(run, solution: bool) -> str:
         new_markdown_cell("## Results\n\nThe metrics of the lecture, computed by the topic's own functions."),
         _tagged(new_code_cell(
             "import json\n\n"
-            "run = Run(model=model.eval(), data=data, history=history)\n"
+            f"recipe = Recipe(loss={recipe['loss']!r}, optimizer={recipe['optimizer']!r}, lr={recipe['lr']!r}, "
+            f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed={recipe['seed']})\n"
+            "run = Run(model=model.eval(), data=data, history=history, recipe=recipe)\n"
             "results = {'params': sum(p.numel() for p in model.parameters()), 'metrics': {\n"
             + "".join(f"    {name!r}: float({fn}(run)),\n" for name, fn in manifest["metrics"].items())
             + "}}\nprint(json.dumps(results))"), "results"),
     ]
-    if manifest["custom_figures"]:
-        cells.append(new_code_cell("\n".join(f"{draw}(run).show()" for draw in manifest["custom_figures"])))
+    cells.append(new_markdown_cell("## Figures\n\nThe loss curve and the lecture's own figures, drawn from "
+                                   "your run."))
+    cells.append(new_code_cell(PLOTS + "\n\n\nplot_loss(history)\n"
+                               + "".join(f"{draw}(run)\n" for draw in manifest["custom_figures"])
+                               + "plt.show()"))
     cells += _exercise_cells(doc, source.outline, ctx, solution)
     for number, cell in enumerate(cells):
         cell["id"] = f"{source.name}-{number}"  # nbformat's default ids are random; builds must repeat
@@ -134,6 +155,11 @@ def topic_notebook(run, solution: bool) -> str:
 @functools.lru_cache(maxsize=1)
 def _train_outline():
     return read(TRAIN)
+
+
+@functools.lru_cache(maxsize=1)
+def _answers_outline():
+    return read(ANSWERS)
 
 
 class MarkdownText(Target):
@@ -191,22 +217,25 @@ def _exercise_cells(doc, outline, ctx: Context, solution: bool) -> list:
                                        f"{to_markdown(exercise.prompt, ctx)}"
                                        + (f"\n\n**Hints**\n\n{hints}" if hints else "")))
         code = outline.listing(exercise.solution)
-        cells.append(_tagged(new_code_cell(code), "solution") if solution else new_code_cell(_starter(code)))
-        call = f"answer = {exercise.solution}(run)\nprint(answer)"
-        if exercise.check:
-            call = (f"{outline.listing(exercise.check)}\n\n\n{call}\n"
-                    f"{exercise.check}(answer, run)\nprint('correct')")
-        cells.append(new_code_cell(call))
+        starter = _starter(code, number, exercise.solution)
+        cells.append(_tagged(new_code_cell(code), "solution") if solution else new_code_cell(starter))
+        key = digest(ctx.results["answers"][exercise.solution])
+        call = f"answer = {exercise.solution}(run)\nprint(answer)\ncheck_answer(answer, {key!r}, {number})"
+        if exercise.check:  # the topic's own test of the answer: hints, never the answer itself
+            call = f"{outline.listing(exercise.check)}\n\n\n{call}\n{exercise.check}(answer, run)"
+        cells.append(_tagged(new_code_cell(call), "check"))
     return cells
 
 
-def _starter(source: str) -> str:
+def _starter(source: str, number: int, name: str) -> str:
     """The solution's signature and docstring, with the body left to the student."""
     node = ast.parse(source).body[0]
     doc = ast.get_docstring(node)
-    header = source.splitlines()[0]
+    lines = source.splitlines()
+    header = "\n".join(lines[:node.body[0].lineno - 1])  # a signature may span lines
     body = f'    """{doc}"""\n' if doc else ""
-    return f"{header}\n{body}    # your code here\n    return None"
+    return (f"{header}\n{body}    # your code here\n"
+            f"    raise NotImplementedError(\"Exercise {number}: fill in {name} above\")")
 
 
 def _imports(module_source: str) -> str:

@@ -9,6 +9,6 @@ LECTURE = Lecture(
     subtitle="FFNN, GNN, CNN and LSTM: matching the structure of the model to the data",
     day=2,
     session="09:00–10:00",
-    lab="Lab: Feed-forward and Graph NNs",
+    lab="Lab: Four Architectures in Practice",
     topics=("ffnn", "gnn", "cnn", "lstm"),
 )
