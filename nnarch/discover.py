@@ -17,9 +17,9 @@ from types import ModuleType
 
 from . import topic as t
 from .errors import TopicError, did_you_mean, rel
-from .layout import SLOTS, listing_problem, placed
+from .layout import SLOTS, listing_problem, math_problem, placed
 from .load import declared, load_module
-from .markdown import Doc, Figure, Generated, Listing, parse_file, walk
+from .markdown import Doc, Figure, Generated, Heading, Listing, MathBlock, Para, Table, parse_file, walk
 from .outline import Outline, declares, read
 from .values import Names, lecture_path_problem, path_problem
 
@@ -137,6 +137,7 @@ def _lecture_doc(folder: Path, lecture: t.Lecture) -> Doc:
                                              "move this frame into a topic's Markdown"))
     problems += [(line, p) for line, path in doc.values
                  if (p := lecture_path_problem(path, lecture.topics))]
+    problems += [p for frame in doc.frames for p in math_size_problems(frame.blocks)]
     return dataclasses.replace(doc, problems=tuple(sorted(problems)))
 
 
@@ -193,7 +194,7 @@ def doc_problems(doc: Doc, outline: Outline, names: Names, figures: dict | None)
                                                 f"such function in {outline.path.name}"
                                                 f"{did_you_mean(name, outline.definitions)}"))
     for frame in doc.frames:
-        problems += _placement_problems(frame, outline, figures)
+        problems += _placement_problems(frame, outline, figures) + math_size_problems(frame.blocks)
     for name in set(figures or ()) - shown:
         problems.append((1, f"figure '{name}' is declared in {outline.path.name} but never shown; show "
                             f"it with ![caption]({name}){{fig-alt=\"…\"}} or remove it"))
@@ -221,6 +222,31 @@ def _placement_problems(frame, outline: Outline, figures: dict | None) -> list:
             if problem:
                 problems.append((block.line, problem))
     return problems
+
+
+def math_size_problems(blocks) -> list:
+    """Formulas whose sub- or superscripts would be set under the minimum size: in body text a
+    script inside a script, in captions and tables any script."""
+    def formulas(spans):
+        for span in spans:
+            if span[0] == "math":
+                yield span[1]
+            elif span[0] in ("em", "strong"):
+                yield from formulas(span[1])
+            elif span[0] == "link":
+                yield from formulas(span[2])
+    found = []
+    for block in walk(blocks):
+        if isinstance(block, (Para, Heading)):
+            found += [(block.line, f, 11) for f in formulas(block.spans)]
+        elif isinstance(block, MathBlock):
+            found.append((block.line, block.latex, 11))
+        elif isinstance(block, Figure) or (isinstance(block, Listing) and block.caption):
+            found += [(block.line, f, 8) for f in formulas(block.caption)]
+        elif isinstance(block, Table):
+            found += [(block.line, f, 9) for row in (block.header, *block.rows) for cell in row
+                      for f in formulas(cell)]
+    return [(line, p) for line, latex, size in found if (p := math_problem(latex, size))]
 
 
 def _listing_problems(block: Listing, outline: Outline) -> list:

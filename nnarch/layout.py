@@ -66,3 +66,39 @@ def listing_problem(name: str, source: str, width: float, in_column: bool, metho
     return (f"listing '{name}': its longest line has {longest} characters, but {where} holds {fits} "
             f"at {smallest[1]:g} pt; show fewer lines (:lines:){one}, shorter lines, or give it more "
             "width (a wider '::: column 60%' or the full frame)")
+
+
+def script_depth(latex: str) -> int:
+    """How deeply sub- and superscripts nest in a formula: x_i is 1, h^{(k)}_{d_k} is 2."""
+    deepest, levels, level, pending = 0, [], 0, False
+    for ch in latex:
+        if ch in "^_":
+            pending = True
+            continue
+        if pending:
+            pending = False
+            if ch == "{":
+                levels.append(level)
+                level += 1
+            else:
+                deepest = max(deepest, level + 1)
+                continue
+        elif ch == "{":
+            levels.append(level)
+        elif ch == "}" and levels:
+            level = levels.pop()
+            continue
+        deepest = max(deepest, level)
+    return deepest
+
+
+def math_problem(latex: str, size_pt: float) -> str | None:
+    """Scripts of a formula set in text of `size_pt` that would fall under the minimum (LaTeX sets
+    the first script level at 8 pt in 11-pt text, the second at 6 pt; in 8-9 pt text, the first at
+    6 pt)."""
+    allowed = 1 if size_pt >= 10.5 else 0
+    if script_depth(latex) > allowed:
+        where = "a script inside a script" if allowed else "a sub- or superscript in 8-9 pt text"
+        return (f"math '{latex[:40]}' has {where}, set under {MIN_TEXT_PT:g} pt; write it out "
+                "in words or move it into the body text")
+    return None

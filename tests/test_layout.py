@@ -162,6 +162,20 @@ def test_check_names_a_figure_shown_outside_its_slot_and_a_listing_too_wide(fixt
     result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
     output = " ".join(result.output.split())
     assert result.exit_code == 1
-    assert "figure 'loss' is drawn for the 'full' slot (398 pt wide) but shown in a column of 191 pt" in output
+    assert re.search(r"figure 'loss' is drawn for the 'full' slot \(398 pt wide\) but shown in a column of 303 pt",
+                     output), output
     assert re.search(r"listing 'Line': its longest line has \d+ characters, but this column holds \d+ at 8 pt",
                      output), output
+
+
+def test_check_names_formulas_whose_scripts_would_be_too_small(fixture_lectures):
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text() + ("\n## Scripts\n\n$x_i$ is fine in body text, "
+                                            "$h^{(k)} \\in \\mathbb{R}^{d_k}$ is not.\n\n"
+                                            "![The loss of $x_i$](loss){fig-alt=\"Loss\"}\n"))
+    result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1
+    assert re.search(r"line\.md:\d+: math 'h\^\{\(k\)\} .*' has a script inside a script, set under 8 pt", output)
+    assert re.search(r"line\.md:\d+: math 'x_i' has a sub- or superscript in 8-9 pt text", output)
+    assert "math 'x_i' has a script inside" not in output

@@ -114,6 +114,12 @@ def predict(model, x):
     return torch.argmax(logits, dim=1)
 
 
+def dense_share(run):
+    """The share of the parameters in fc1, the one layer that sees every position at once."""
+    total = sum(p.numel() for p in run.model.parameters())
+    return sum(p.numel() for p in run.model.fc1.parameters()) / total
+
+
 def test_accuracy(run):
     """Share of unseen, noisier test functions whose class is predicted correctly."""
     x, y = run.data.test
@@ -191,7 +197,7 @@ TOPIC = Topic(
     quick=Recipe(loss="cross_entropy", optimizer="adam", lr=1e-3, epochs=2, batch_size=BATCH_SIZE,
                  seed=0),
     metrics={"test_accuracy": test_accuracy, "best_epoch": best_epoch},
-    facts={"train_noise": TRAIN_NOISE, "test_noise": TEST_NOISE,
+    facts={"train_noise": TRAIN_NOISE, "test_noise": TEST_NOISE, "dense_share": dense_share,
            "noise_ratio": round(TEST_NOISE / TRAIN_NOISE)},
     headline="metrics.test_accuracy",
     claims=[loss_decreases("train"),
