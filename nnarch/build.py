@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .cache import Cache, package_version, training_key
+from .cache import Cache, data_files_digest, package_version, training_key
 from .discover import LectureSource, TopicSource, discover
 from .errors import LayoutError, NnarchError
 from .latex import require_latexmk
@@ -250,7 +250,8 @@ def _train_parallel(sources, options: Options, progress: Progress) -> dict:
             topics[source.name] = load_topic(source)[0]
         except NnarchError as error:
             pretrained[source.name] = error
-    keys = {name: training_key(topic, device, options.budget) for name, topic in topics.items()}
+    keys = {s.name: training_key(topics[s.name], device, options.budget, data_files_digest(s.path.parent))
+            for s in sources if s.name in topics}
     missing = [s for s in sources if s.name in topics
                and (_forced(s, options) or not cache.has_fit(keys[s.name]))]
     if not missing:
@@ -277,7 +278,8 @@ def _train_or_restore(source: TopicSource, topic, options: Options, progress: Pr
     from .train import checkpoint, resolve_device, restore_topic, train_topic
 
     cache = Cache(options.cache_dir)
-    key = training_key(topic, resolve_device(options.device).type, options.budget)
+    key = training_key(topic, resolve_device(options.device).type, options.budget,
+                       data_files_digest(source.path.parent))
     loaded = None if _forced(source, options) else cache.load_fit(key)
     if loaded:
         return restore_topic(topic, source.path, *loaded, options.budget), "cached", key

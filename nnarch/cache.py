@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__
-from .fingerprint import file_digest, fingerprint
+from .fingerprint import digest_files, fingerprint
 from .publish import write_atomic
 
 HERE = Path(__file__).resolve().parent
@@ -30,17 +30,25 @@ def package_version(name: str) -> str:
         return "absent"
 
 
-def training_key(topic, device: str, budget: str) -> str:
-    """What training depends on: the model, data and step code, the recipe, versions, device."""
+def training_key(topic, device: str, budget: str, data_files: str = "") -> str:
+    """What training depends on: the model, data and step code (and the constants, tensors and
+    arrays they use, by value), the recipe, the lecture's data files, versions, device."""
     return fingerprint(topic.model, topic.data, topic.recipe_for(budget), topic.variants, budget,
-                       device, package_version("torch"), package_version("torch-geometric"),
-                       __version__, file_digest([HERE / "train.py"]))
+                       device, *(package_version(p) for p in ("torch", "torch-geometric", "numpy", "scipy")),
+                       __version__, digest_files([], HERE, [HERE / "train.py"]), data_files)
+
+
+def data_files_digest(folder: Path) -> str:
+    """Every file of a lecture folder that is neither code nor slides: data a topic may read."""
+    files = [p for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
+             and p.suffix not in (".py", ".md", ".pyc")]
+    return digest_files(files, folder)
 
 
 def figure_key(train_key: str, spec) -> str:
     """What a figure depends on: the trained model, its spec and draw code, and the plot style."""
     return fingerprint(train_key, spec.kind, spec.draw, spec.size, package_version("matplotlib"),
-                       file_digest([HERE / "figures.py"]))
+                       digest_files([], HERE, [HERE / "figures.py", HERE / "layout.py"]))
 
 
 class Cache:

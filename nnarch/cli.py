@@ -211,10 +211,14 @@ def new(name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e
 @app.command()
 def clean(out_dir: Path = OUT,
           cache: bool = typer.Option(False, "--cache", help="Empty only the cache (build/.cache).")) -> None:
-    """Remove the build folder, or with --cache only the cached weights, histories and figures."""
+    """Remove the build folder nnarch made, or with --cache only its cached weights, records and figures."""
     from .publish import clean as remove
+    try:
+        removed = remove(out_dir, cache_only=cache)
+    except NnarchError as error:
+        _fail(error, False)
     target = out_dir / ".cache" if cache else out_dir
-    out.print(f"removed {target}" if remove(target) else f"nothing to remove: {target} does not exist")
+    out.print(f"removed {target}" if removed else f"nothing to remove: {out_dir} does not exist")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,13 @@ class LayoutError(NnarchError):
     """A frame or page of a compiled document does not fit: a box is too wide or too high."""
 
 
+class UsageError(NnarchError):
+    """The command line asks for something that cannot be: an unknown topic, a folder to clean
+    that nnarch did not make."""
+
+    exit_code = 2
+
+
 class EnvironmentProblem(NnarchError):
     """Something outside the project is missing or unusable (latexmk, a writable build/)."""
 

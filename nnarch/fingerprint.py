@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 import sys
 import sysconfig
 import types
@@ -37,6 +38,9 @@ def fingerprint(*objects) -> str:
 def _describe(obj, seen: set[int]) -> str:
     if isinstance(obj, _PLAIN):
         return repr(obj)
+    array = _array_bytes(obj)
+    if array is not None:  # a tensor or array constant: by its content, not its type
+        return array
     if isinstance(obj, (tuple, list, frozenset, set)):
         items = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj
         return f"{type(obj).__name__}(" + ",".join(_describe(o, seen) for o in items) + ")"
@@ -119,7 +123,23 @@ def _is_user_code(obj) -> bool:
 
 
 def _qualified(obj) -> str:
-    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+    # Lecture modules are imported under a name made from the lectures folder's path; the key must
+    # not change when the checkout moves.
+    module = re.sub(r"^nnarch_lectures_[0-9a-f]+\.", "", str(getattr(obj, "__module__", "?")))
+    return f"{module}.{getattr(obj, '__qualname__', type(obj).__name__)}"
+
+
+def _array_bytes(obj) -> str | None:
+    """A torch tensor, numpy array or numpy scalar as its dtype, shape and a digest of its values."""
+    kind = type(obj).__module__.split(".")[0]
+    if kind == "torch" and hasattr(obj, "detach") and hasattr(obj, "dtype"):
+        obj = obj.detach().cpu()
+        data = obj.numpy().tobytes() if obj.dtype != getattr(obj, "bfloat16", None) else obj.float().numpy().tobytes()
+    elif kind == "numpy" and hasattr(obj, "tobytes") and hasattr(obj, "dtype"):
+        data = obj.tobytes()
+    else:
+        return None
+    return f"array({obj.dtype},{tuple(obj.shape)},{hashlib.sha256(data).hexdigest()})"
 
 
 def file_digest(paths) -> str:

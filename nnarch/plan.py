@@ -32,17 +32,18 @@ def make_plan(discovered: Discovered, wanted: tuple[str, ...] = ()) -> Plan:
 # --------------------------------------------------------------------------------------------------
 # Up to date? Decided from file hashes alone, as make does: no torch, no topic module imported.
 
-_VERSIONED = ("torch", "torch-geometric", "matplotlib", "jinja2", "latex2mathml", "numpy")
+_VERSIONED = ("torch", "torch-geometric", "matplotlib", "jinja2", "latex2mathml", "numpy", "scipy",
+              "markdown-it-py", "mdit-py-plugins")
 
 
 def _inputs_digest(options) -> str:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    from .fingerprint import file_digest
+    from .fingerprint import digest_files
     here = Path(__file__).resolve().parent
-    files = [p for p in Path(options.lectures).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
-    files += [*(here.parent / "templates").glob("*"), *here.glob("*.py")]
+    root = Path(options.lectures).resolve()
+    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
     versions = []
     for name in _VERSIONED:
         try:
@@ -50,7 +51,8 @@ def _inputs_digest(options) -> str:
         except PackageNotFoundError:
             versions.append(f"{name}=absent")
     settings = [options.device, options.budget, *options.topics, platform.node(), *versions]
-    return file_digest(files) + "|" + "|".join(settings)
+    nnarch = sorted([*(here.parent / "templates").glob("*"), *here.glob("*.py")])
+    return digest_files(files, root, nnarch, settings)
 
 
 def _stamp(options) -> Path:

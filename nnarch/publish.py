@@ -10,7 +10,17 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import BuildBusy, EnvironmentProblem
+from .errors import BuildBusy, EnvironmentProblem, UsageError
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()  # what open() would give: a web server can serve what we publish
+MARKER = ".nnarch-build"  # in every build folder nnarch made: `clean` removes nothing else
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -18,6 +28,7 @@ def write_atomic(path: Path, data: bytes | str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, FILE_MODE)  # mkstemp's 0600 would survive the rename
         with os.fdopen(fd, "wb") as handle:
             handle.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.replace(tmp, path)
@@ -43,20 +54,42 @@ def _plain(value):
 def ensure_writable(folder: Path) -> None:
     """Fail early, with the fix, when build/ cannot be written."""
     try:
+        fresh = not folder.exists() or not any(folder.iterdir())
         folder.mkdir(parents=True, exist_ok=True)
         probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-", delete=True)
         probe.close()
+        if fresh or (folder / MARKER).exists():
+            (folder / MARKER).write_text("made by nnarch: 'nnarch clean' may remove this folder\n")
     except OSError as error:
         raise EnvironmentProblem(f"{folder}: cannot write there ({error.strerror}); fix its "
                                  "permissions or pass --out DIR") from None
 
 
-def clean(folder: Path) -> bool:
-    """Remove the build folder; True if there was one."""
-    if folder.exists():
-        shutil.rmtree(folder)
-        return True
-    return False
+_PROJECT = ("course.py", "pyproject.toml", "Makefile", ".git", "lectures", "templates", "nnarch")
+
+
+def clean(folder: Path, cache_only: bool = False) -> bool:
+    """Remove a build folder nnarch made (or only its cache), holding its build lock; True if
+    there was something to remove. Refuses anything else."""
+    folder = Path(folder)
+    if not folder.exists():
+        return False
+    found = [name for name in _PROJECT if (folder / name).exists()]
+    if found or not (folder / MARKER).exists():
+        why = f"it holds {', '.join(found)}" if found else f"it has no {MARKER} marker"
+        raise UsageError(f"clean: {folder} is not a build folder nnarch made ({why}); nothing removed. "
+                         "Pass the folder you build into with --out, or remove it yourself")
+    with build_lock(folder):
+        targets = [folder / ".cache"] if cache_only else [p for p in folder.iterdir() if p.name != ".lock"]
+        for target in targets:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() or target.is_symlink():
+                target.unlink()
+    if not cache_only:
+        (folder / ".lock").unlink(missing_ok=True)
+        folder.rmdir()
+    return True
 
 
 @contextmanager

@@ -1,0 +1,56 @@
+"""Nothing lost: clean removes only what nnarch made and never while a build runs; what is published
+can be served."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import stat
+
+from typer.testing import CliRunner
+
+from nnarch.cli import app
+from nnarch.publish import ensure_writable
+
+
+def clean(folder):
+    return CliRunner().invoke(app, ["clean", "--out", str(folder)])
+
+
+def test_clean_refuses_the_sources_and_the_project(fixture_lectures, tmp_path):
+    for folder in (fixture_lectures, fixture_lectures.parent):
+        (folder / "keep.txt").write_text("mine")
+        result = clean(folder)
+        assert result.exit_code == 2, result.output
+        assert "is not a build folder nnarch made" in result.output and "nothing removed" in result.output
+        assert (folder / "keep.txt").exists()
+    assert (fixture_lectures / "course.py").exists()
+
+
+def test_clean_refuses_a_folder_nnarch_did_not_make(tmp_path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "holiday.jpg").write_bytes(b"jpg")
+    assert clean(tmp_path / "photos").exit_code == 2
+    assert (tmp_path / "photos" / "holiday.jpg").exists()
+
+
+def test_clean_waits_for_no_build_and_says_so(tmp_path):
+    out = tmp_path / "build"
+    ensure_writable(out)
+    with open(out / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running build holds it
+        result = clean(out)
+    assert result.exit_code == 4 and "another nnarch build is running" in result.output
+    assert out.exists()
+
+
+def test_published_files_get_the_umasks_mode(fixture_lectures, tmp_path):
+    old = os.umask(0o022)
+    try:
+        result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b")])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    for path in (tmp_path / "b" / "tiny").rglob("*"):
+        if path.is_file():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
