@@ -77,17 +77,17 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
     unchanged = up_to_date(options)
     if unchanged is not None:
         return BuildResult((), tuple(unchanged), (), up_to_date=True)
+    discovered = discover(options.lectures)
+    plan = make_plan(discovered, options.topics, options.force)  # a usage error leaves nothing behind
     ensure_writable(options.out)
     require_latexmk()  # before minutes of training, not after
     with build_lock(options.out):
-        return _build(options, progress)
+        return _build(options, progress, discovered, plan)
 
 
-def _build(options: Options, progress: Progress) -> BuildResult:
+def _build(options: Options, progress: Progress, discovered, plan) -> BuildResult:
     """The build proper, run while holding the lock on the build folder."""
     sweep_temporaries(options.out)
-    discovered = discover(options.lectures)
-    plan = make_plan(discovered, options.topics)
     errors: list[NnarchError] = [e for lec in plan.lectures for e in lec.errors]
     if errors and options.fail_fast:
         return BuildResult((), (), tuple(errors))

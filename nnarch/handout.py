@@ -6,6 +6,7 @@ hints; the instructor edition adds their solutions. Both end in a provenance tab
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from datetime import datetime, timezone
@@ -25,8 +26,10 @@ def provenance(lectures: Path, device: str) -> dict:
                                 capture_output=True, text=True, timeout=10).stdout.strip() or "unknown"
     except (OSError, subprocess.TimeoutExpired):
         commit = "unknown"
-    return {"commit": commit, "device": device,
-            "built": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    # reproducible-builds.org: SOURCE_DATE_EPOCH fixes every date a build writes
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit() else datetime.now(timezone.utc)
+    return {"commit": commit, "device": device, "built": when.strftime("%Y-%m-%d %H:%M UTC"),
             "versions": {"python": platform.python_version(), "torch": package_version("torch"),
                          "torch-geometric": package_version("torch-geometric"), "nnarch": __version__}}
 

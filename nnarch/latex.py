@@ -32,7 +32,8 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     """Run latexmk in the .tex file's folder; return the PDF, or raise LatexError."""
     latexmk = require_latexmk()
     # Reproducible PDFs: pdfTeX takes its dates from SOURCE_DATE_EPOCH when FORCE_SOURCE_DATE is set.
-    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000", FORCE_SOURCE_DATE="1")
+    env = dict(os.environ, FORCE_SOURCE_DATE="1")
+    env.setdefault("SOURCE_DATE_EPOCH", "1700000000")
     cmd = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
            "-silent", tex_path.name]
     proc = _run(cmd, tex_path, env, timeout)

@@ -102,10 +102,13 @@ def test_params_prints_per_layer_table_and_formula():
     assert "(1 · 16 + 16) + (16 · 16 + 16) + (16 · 1 + 1) = 321" in result.output
 
 
-def test_unknown_topic_is_a_clear_error(fixture_lectures, tmp_path):
+def test_unknown_topic_is_a_usage_error_that_leaves_nothing(fixture_lectures, tmp_path):
     result = invoke("build", "lien", "--lectures", fixture_lectures, "--out", tmp_path / "b")
-    assert result.exit_code == 1
-    assert "no topic 'lien' (did you mean 'line'?)" in result.output
+    assert result.exit_code == 2
+    assert "lien: no topic of that name (did you mean 'line'?)" in result.output
+    result = invoke("build", "--force", "fnn", "--lectures", fixture_lectures, "--out", tmp_path / "b")
+    assert result.exit_code == 2 and "--force fnn: no topic of that name" in result.output
+    assert not (tmp_path / "b").exists()
 
 
 def test_clean_removes_the_build_folder(tmp_path):

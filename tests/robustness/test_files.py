@@ -4,6 +4,7 @@ can be served."""
 from __future__ import annotations
 
 import fcntl
+from pathlib import Path
 import os
 import stat
 
@@ -54,3 +55,18 @@ def test_published_files_get_the_umasks_mode(fixture_lectures, tmp_path):
     for path in (tmp_path / "b" / "tiny").rglob("*"):
         if path.is_file():
             assert stat.S_IMODE(path.stat().st_mode) == 0o644, path
+
+
+def test_two_builds_with_source_date_epoch_are_byte_identical(fixture_lectures, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    for out in ("one", "two"):
+        result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*")
+           if p.is_file() and ".cache" not in p.parts and ".work" not in p.parts and p.name != ".lock"}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*")
+           if p.is_file() and ".cache" not in p.parts and ".work" not in p.parts and p.name != ".lock"}
+    assert one.keys() == two.keys() and len(one) > 10
+    # report.json records how long each stage took; everything a reader gets is identical
+    assert [str(name) for name in one if one[name] != two[name]] == ["tiny/report.json"]
+    assert b"2026-01-01 00:00 UTC" in one[Path("tiny/handout.html")]
