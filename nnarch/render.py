@@ -29,21 +29,18 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                 "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                 "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
-_GREEK = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho " \
-         "varsigma sigma tau upsilon phi chi psi omega"
-_TEX_UNICODE = {chr(0x3B1 + i): rf"\ensuremath{{\{name}}}" for i, name in enumerate(_GREEK.split())
-                if name not in ("omicron", "varsigma")}
-_TEX_UNICODE.update({"→": r"\ensuremath{\rightarrow}", "←": r"\ensuremath{\leftarrow}",
-                     "⇒": r"\ensuremath{\Rightarrow}", "×": r"\ensuremath{\times}",
-                     "·": r"\ensuremath{\cdot}", "≈": r"\ensuremath{\approx}",
-                     "≤": r"\ensuremath{\leq}", "≥": r"\ensuremath{\geq}", "–": "--", "—": "---",
-                     "…": r"\ldots{}", "Σ": r"\ensuremath{\Sigma}", "Δ": r"\ensuremath{\Delta}",
-                     "“": "``", "”": "''", "’": "'", "‘": "`", "°": r"\ensuremath{^\circ}"})
+_UNICODE = None  # pylatexenc's encoder, made on first use
 _ACCENTS = {"\u0308": '"', "\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0303": "~", "\u0327": "c"}
 
 
+class UnmappableCharacter(ValueError):
+    """A character pdflatex cannot set and no LaTeX command stands for."""
+
+
 def tex_escape(text: str, code: bool = False) -> str:
-    """Escape text for LaTeX (pdflatex + T1); in `code` mode only what semiverbatim still interprets."""
+    """Escape text for LaTeX (pdflatex + T1); in `code` mode only what semiverbatim still interprets.
+    Every other character becomes a LaTeX command (pylatexenc's table) or raises
+    UnmappableCharacter: nothing is silently replaced."""
     out = []
     for ch in str(text):
         if code and ch in "\\{}":
@@ -57,16 +54,28 @@ def tex_escape(text: str, code: bool = False) -> str:
     return "".join(out)
 
 
+@functools.lru_cache(maxsize=None)
 def _tex_unicode(ch: str) -> str:
-    if ch in _TEX_UNICODE:
-        return _TEX_UNICODE[ch]
-    base, *marks = unicodedata.normalize("NFD", ch)
-    if ord(base) < 128 and len(marks) == 1 and marks[0] in _ACCENTS:
-        return f"\\{_ACCENTS[marks[0]]}{{{base}}}"
-    if ch in "ßæøåÆØÅœŒ":
-        return {"ß": r"\ss{}", "æ": r"\ae{}", "ø": r"\o{}", "å": r"\aa{}", "Æ": r"\AE{}",
-                "Ø": r"\O{}", "Å": r"\AA{}", "œ": r"\oe{}", "Œ": r"\OE{}"}[ch]
-    return "?"  # pdflatex has no glyph for it; a visible stand-in beats a failed build
+    global _UNICODE
+    kind, _, digits = unicodedata.decomposition(ch).partition(" ")
+    if kind in ("<sub>", "<super>") and digits:  # ₂ ² ⁻: pylatexenc knows only some of them
+        return rf"\ensuremath{{{'_' if kind == '<sub>' else '^'}{{{chr(int(digits, 16))}}}}}"
+    if _UNICODE is None:
+        import logging
+
+        from pylatexenc.latexencode import UnicodeToLatexEncoder
+        logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)  # we say it ourselves, once
+        _UNICODE = UnicodeToLatexEncoder(non_ascii_only=True, unknown_char_policy="fail",
+                                         replacement_latex_protection="braces-after-macro")
+    try:
+        return _UNICODE.unicode_to_latex(ch)
+    except ValueError:
+        base, *marks = unicodedata.normalize("NFD", ch)
+        if ord(base) < 128 and len(marks) == 1 and marks[0] in _ACCENTS:  # ǹ, ẁ: a letter and an accent
+            return f"\\{_ACCENTS[marks[0]]}{{{base}}}"
+        raise UnmappableCharacter(f"the character '{ch}' (U+{ord(ch):04X} "
+                                  f"{unicodedata.name(ch, 'unnamed')}) has no form in the PDF; "
+                                  "write it another way (in math, or spelled out)") from None
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,12 @@ class Target:
     name = ""
 
     def inline(self, spans, ctx: Context, line: int = 1) -> Markup:
+        try:
+            return self._inline(spans, ctx, line)
+        except UnmappableCharacter as error:
+            raise TopicError(f"{ctx.where(line)}: {error}") from None
+
+    def _inline(self, spans, ctx: Context, line: int) -> Markup:
         parts = []
         for span in spans:
             kind = span[0]
@@ -107,11 +122,11 @@ class Target:
             elif kind == "math":
                 parts.append(self.math(ctx.fill(span[1], line, math=True)))
             elif kind == "em":
-                parts.append(self.emph(self.inline(span[1], ctx, line)))
+                parts.append(self.emph(self._inline(span[1], ctx, line)))
             elif kind == "strong":
-                parts.append(self.strong(self.inline(span[1], ctx, line)))
+                parts.append(self.strong(self._inline(span[1], ctx, line)))
             elif kind == "link":
-                parts.append(self.link(span[1], self.inline(span[2], ctx, line)))
+                parts.append(self.link(span[1], self._inline(span[2], ctx, line)))
             elif kind == "break":
                 parts.append(self.linebreak())
         return Markup("".join(parts))
@@ -233,7 +248,11 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -
         if size is None:
             problem = listing_problem(getattr(block, "name", "code"), source, width, width < TEXT_WIDTH - 20)
             raise TopicError(f"{ctx.where(block.line)}: {problem}")
-        return {"kind": "listing", "code": target.listing(source), "size": Markup(size[0]),
+        try:
+            code = target.listing(source)
+        except UnmappableCharacter as error:
+            raise TopicError(f"{ctx.where(block.line)}: listing: {error}") from None
+        return {"kind": "listing", "code": code, "size": Markup(size[0]),
                 "caption": inline(caption) if caption else None}
     if isinstance(block, md.Columns):
         shares = column_widths(list(block.widths) or [None] * len(block.columns))

@@ -6,7 +6,7 @@ import pytest
 
 from nnarch.errors import TopicError
 from nnarch.markdown import inline
-from nnarch.render import Context, Html, Tex, tex_escape
+from nnarch.render import Context, Html, Tex, UnmappableCharacter, tex_escape
 from nnarch.values import fill, format_value
 
 RESULTS = {"params": {"total": 208132}, "metrics": {"acc": 0.9251}}
@@ -19,7 +19,14 @@ def test_tex_escape_neutralises_every_special_character():
 
 
 def test_tex_escape_maps_non_ascii_to_commands():
-    assert tex_escape("ü → α") == r'\"{u} \ensuremath{\rightarrow} \ensuremath{\alpha}'
+    assert tex_escape("ü → α") == r'\"u \textrightarrow{} \ensuremath{\alpha}'
+    assert tex_escape("CO₂ m² β₁") == r"CO\ensuremath{_{2}} m\ensuremath{^{2}} \ensuremath{\beta}\ensuremath{_{1}}"
+    assert tex_escape("a – b", code=True) == r"a \textendash{} b"  # not "--" in a listing
+
+
+def test_a_character_without_a_latex_form_is_an_error_not_a_question_mark():
+    with pytest.raises(UnmappableCharacter, match=r"'漢' \(U\+6F22 CJK UNIFIED IDEOGRAPH-6F22\) has no form"):
+        tex_escape("漢")
 
 
 def test_inline_markdown_renders_for_each_target():
