@@ -129,7 +129,8 @@ def _build(options: Options, progress: Progress, discovered, plan) -> BuildResul
             errors.append(error)
     from .site import write_course_page
     lectures = [lec.lecture for lec in discovered.lectures]
-    artifacts += write_course_page(options.out, discovered.course, lectures)
+    if not options.topics:  # a preview of some topics never touches the published course
+        artifacts += write_course_page(options.out, discovered.course, lectures)
     if not errors:
         record_success(options, artifacts)
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))
@@ -282,7 +283,12 @@ def _train_or_restore(source: TopicSource, topic, options: Options, progress: Pr
                        data_files_digest(source.path.parent))
     loaded = None if _forced(source, options) else cache.load_fit(key)
     if loaded:
-        return restore_topic(topic, source.path, *loaded, options.budget), "cached", key
+        try:
+            return restore_topic(topic, source.path, *loaded, options.budget), "cached", key
+        except NnarchError:
+            raise  # the topic's own code failed: say so
+        except Exception:  # an entry whose checksum holds but whose content does not fit: retrain
+            cache.drop_fit(key)
     trained = train_topic(topic, source.path, options.device,
                           lambda name, e, loss: progress.epoch(name, e, loss), options.budget)
     cache.store_fit(key, *checkpoint(trained))
@@ -330,7 +336,8 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
                                        deck["pages"] if name == "slides.pdf" else {})]
     lab.update({name: pdf for name, pdf in pdfs.items() if name != "slides.pdf"})
 
-    target = options.out / slug
+    # `build TOPIC` is a preview: it goes beside the full deck, never over it
+    target = options.out / "preview" / slug if options.topics else options.out / slug
     figures = [f for run in runs for f in run.figures.values()]
     published = _publish_figures(figures, target / "figures")
     copy_atomic(pdfs["slides.pdf"], target / "slides.pdf")

@@ -76,6 +76,9 @@ class Cache:
             shutil.rmtree(folder, ignore_errors=True)
             return None
 
+    def drop_fit(self, key: str) -> None:
+        shutil.rmtree(self.root / "train" / key, ignore_errors=True)
+
     def has_fit(self, key: str) -> bool:
         """Whether an entry exists (its checksum is verified only when it is loaded)."""
         return (self.root / "train" / key / "entry.json").exists()

@@ -86,10 +86,20 @@ def _lecture(folder: Path, package: str, course: t.Course) -> LectureSource:
             topics.append(topic_source(folder, name, f"{module}.{name}"))
         except TopicError as error:
             errors.append(error)
-    plan = lab_plan_problem(lecture, course, doc, topics)
-    if plan:
-        errors.append(TopicError(f"{rel(doc.path)}: {plan}"))
+    for problem in filter(None, (slot_problem(lecture, course), lab_plan_problem(lecture, course, doc, topics))):
+        errors.append(TopicError(f"{rel(init)}: {problem}"))
     return LectureSource(folder, lecture, doc, tuple(topics), tuple(errors))
+
+
+def slot_problem(lecture: t.Lecture, course: t.Course) -> str | None:
+    """A lecture is linked from the course page at the slot it declares: day and session."""
+    times = [time for time, _ in course.slots]
+    if not 1 <= lecture.day <= len(course.days):
+        return f"LECTURE.day: {lecture.day} is not a day of the course (1 to {len(course.days)})"
+    if lecture.session not in times:
+        return (f"LECTURE.session: '{lecture.session}' is no slot of the schedule"
+                f"{did_you_mean(lecture.session, times)}; the course page links lectures by their slot")
+    return None
 
 
 def lab_session_minutes(lecture: t.Lecture, course: t.Course) -> int | None:

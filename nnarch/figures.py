@@ -54,7 +54,7 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
     for spec in topic.figures:
         stem = out_dir / f"{topic.name}-{spec.name}"
         cached = cache.figure_paths(figure_key(train_key, spec)) if cache and train_key else None
-        if cached and all(p.exists() for p in cached):
+        if cached and all(map(intact, cached)):
             for source, suffix in zip(cached, (".pdf", ".svg")):
                 copy_atomic(source, stem.with_suffix(suffix))
         else:
@@ -69,6 +69,16 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
         files[spec.name] = FigureFiles(spec.name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"),
                                        spec.size)
     return files
+
+
+def intact(path: Path) -> bool:
+    """A cached figure file that is what it claims to be: a whole PDF or SVG, not a link."""
+    if path.is_symlink() or not path.is_file():
+        return False
+    data = path.read_bytes()
+    if path.suffix == ".pdf":
+        return data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    return b"<svg" in data[:2048] and data.rstrip().endswith(b"</svg>")
 
 
 def draw_figure(spec, run, path: Path) -> plt.Figure:

@@ -42,15 +42,19 @@ def write_course_page(out: Path, course, lectures) -> list[Path]:
             continue
         archive = write_student_zip(folder, out / f"{lecture.slug}-student.zip")
         written.append(archive)
-        links[(lecture.day, lecture.title)] = [("slides (PDF)", f"{lecture.slug}/slides.pdf"),
-                                               ("slides (HTML)", f"{lecture.slug}/slides.html")]
+        # by the slot the lecture declares (day and session), whatever the schedule's cell says
+        links[(lecture.day, lecture.session)] = [("slides (PDF)", f"{lecture.slug}/slides.pdf"),
+                                                 ("slides (HTML)", f"{lecture.slug}/slides.html")]
         lab = [("handout (PDF)", f"{lecture.slug}/handout.pdf"),
                ("handout (HTML)", f"{lecture.slug}/handout.html")]
         lab += [(f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}")
                 for p in student_files(folder) if p.suffix == ".ipynb"]
         lab.append(("everything for students (zip)", archive.name))
-        links[(lecture.day, lecture.lab or lecture.title)] = links.get((lecture.day, lecture.lab), []) + lab
-    rows = [{"time": time, "cells": [{"text": text, "links": links.get((day, text), [])}
+        lab_time = next((time for time, cells in course.slots if lecture.lab and len(cells) >= lecture.day
+                         and cells[lecture.day - 1] == lecture.lab), None)
+        if lab_time:
+            links[(lecture.day, lab_time)] = links.get((lecture.day, lab_time), []) + lab
+    rows = [{"time": time, "cells": [{"text": text, "links": links.get((day, time), [])}
                                      for day, text in enumerate(cells, start=1)]}
             for time, cells in course.slots]
     html = html_environment().get_template("index.html.j2").render(course=course, rows=rows)

@@ -11,6 +11,8 @@ import time
 from pathlib import Path
 
 import hashlib
+import re
+import shutil
 import pickle
 
 import pytest
@@ -196,3 +198,82 @@ def test_cached_weights_are_never_unpickled_as_code(fixture_lectures, tmp_path):
     init.write_text(init.read_text() + "# edited: the topics run again and load their weights\n")
     assert _statuses(fixture_lectures, out) == {"line": "trained", "plane": "trained"}
     assert not marker.exists()
+
+
+def test_a_cached_figure_that_is_a_link_or_truncated_is_drawn_again(fixture_lectures, tmp_path):
+    out = tmp_path / "b"
+    _statuses(fixture_lectures, out)
+    pdfs = sorted((out / ".cache" / "figures").glob("*.pdf"))
+    pdfs[0].unlink()
+    pdfs[0].symlink_to("/etc/passwd")
+    for svg in (out / ".cache" / "figures").glob("*.svg"):
+        svg.write_bytes(svg.read_bytes()[:100])  # truncated
+    shutil.rmtree(out / ".cache" / "records")  # the topics run again and reach for their figures
+    _statuses(fixture_lectures, out)
+    html = (out / "tiny" / "slides.html").read_text()
+    assert "root:" not in html and b"root:" not in (out / "tiny" / "figures" / "line-loss.pdf").read_bytes()
+    assert (out / "tiny" / "figures" / "line-loss.svg").read_text().rstrip().endswith("</svg>")
+
+
+def test_a_cache_entry_with_a_valid_checksum_but_a_wrong_body_is_retrained(fixture_lectures, tmp_path):
+    out = tmp_path / "b"
+    _statuses(fixture_lectures, out)
+    for entry in (out / ".cache" / "train").glob("*/entry.json"):
+        fields = json.loads(entry.read_text())
+        del fields["histories"]  # the weights and their checksum are intact
+        entry.write_text(json.dumps(fields))
+    shutil.rmtree(out / ".cache" / "records")
+    assert _statuses(fixture_lectures, out) == {"line": "trained", "plane": "trained"}
+
+
+SYS_EXIT = '''
+import sys
+
+import torch
+from torch import nn
+from nnarch.topic import Recipe, Splits, Topic
+
+
+def make_data(seed):
+    sys.exit("no data today")
+
+
+TOPIC = Topic(name="quits", model=lambda: nn.Linear(1, 1), data=make_data, recipe=Recipe(epochs=2))
+'''
+
+BAD_STEP = '''
+import torch
+from torch import nn
+from nnarch.topic import Recipe, Splits, Topic
+
+
+def make_data(seed):
+    x = torch.linspace(0, 1, 8).unsqueeze(1)
+    return Splits(train=(x, 2 * x), test=(x, 2 * x))
+
+
+def step(model, batch, loss_fn):
+    inputs, targets = batch
+    return loss_fn(model(inputs), targets) / undefined_scale
+
+
+TOPIC = Topic(name="quits", model=lambda: nn.Linear(1, 1), data=make_data,
+              recipe=Recipe(epochs=2, batch_size=8, step=step))
+'''
+
+
+@pytest.mark.parametrize("source, message", [
+    (SYS_EXIT, r"quits\.py:\d+: data: SystemExit \(a topic must not exit\): no data today"),
+    (BAD_STEP, r"quits\.py:\d+: training \(model forward or recipe\.step\): NameError: name 'undefined_scale'"),
+])
+def test_user_code_that_exits_or_fails_is_that_topics_error(fixture_lectures, tmp_path, source, message):
+    (fixture_lectures / "tiny" / "quits.py").write_text(source)
+    (fixture_lectures / "tiny" / "quits.md").write_text("# Quits\n\n## Quits\n\nText.\n")
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("quits", "line")'))
+    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 1, result.output
+    assert re.search(message, " ".join(result.output.split())), result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    report = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())
+    assert report["topics"]["line"]["status"] == "trained"

@@ -70,3 +70,34 @@ def test_two_builds_with_source_date_epoch_are_byte_identical(fixture_lectures, 
     # report.json records how long each stage took; everything a reader gets is identical
     assert [str(name) for name in one if one[name] != two[name]] == ["tiny/report.json"]
     assert b"2026-01-01 00:00 UTC" in one[Path("tiny/handout.html")]
+
+
+def test_building_one_topic_is_a_preview_beside_the_full_deck(fixture_lectures, tmp_path):
+    out = tmp_path / "b"
+    build = lambda *topics: CliRunner().invoke(app, ["build", *topics, "--lectures", str(fixture_lectures),  # noqa: E731
+                                                     "--out", str(out)])
+    assert build().exit_code == 0
+    full = {p: p.read_bytes() for p in (out / "tiny").rglob("*") if p.is_file()}
+    zipped = (out / "tiny-student.zip").read_bytes()
+    result = build("line")
+    assert result.exit_code == 0, result.output
+    assert {p: p.read_bytes() for p in (out / "tiny").rglob("*") if p.is_file()} == full
+    assert (out / "tiny-student.zip").read_bytes() == zipped
+    preview = (out / "preview" / "tiny" / "slides.html").read_text()
+    assert "Fitting a Line" in preview and "Fitting a Plane" not in preview
+
+
+def test_the_course_page_links_a_lecture_by_its_slot_not_its_wording(fixture_lectures, tmp_path):
+    # the schedule says "Tiny lecture", the lecture is titled "Tiny Lecture": linked all the same
+    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "b" / "index.html").read_text()
+    assert 'href="tiny/slides.pdf"' in page
+
+
+def test_check_reports_a_lecture_at_a_slot_the_schedule_lacks(fixture_lectures):
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace('session="09:00"', 'session="9:00"'))
+    result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
+    assert result.exit_code == 1
+    assert "LECTURE.session: '9:00' is no slot of the schedule (did you mean '09:00'?)" in result.output
