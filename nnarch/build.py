@@ -307,7 +307,7 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     from concurrent.futures import ThreadPoolExecutor
 
     from .deck import assemble
-    from .latex import compile_pdf, layout_problems
+    from .latex import compile_pdf, layout_problems, stop_all
     from .publish import copy_atomic, write_atomic, write_report
     from .render import render_html, render_tex
 
@@ -318,7 +318,8 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     timings = {}
     t0 = time.perf_counter()
     runs = [done[name] for name in lecture.lecture.topics if name in done]
-    with ThreadPoolExecutor(max_workers=3) as latex:
+    latex = ThreadPoolExecutor(max_workers=3)
+    try:
         deck = assemble(lecture, course, runs, targets=("tex",))
         tex = render_tex("slides", deck)
         write_atomic(work / "slides.tex", tex)
@@ -330,6 +331,11 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
             pending[name.replace(".tex", ".pdf")] = latex.submit(compile_pdf, work / name, {})
         timings["render"] = time.perf_counter() - t0
         pdfs = {name: future.result() for name, future in pending.items()}
+    except BaseException:  # a failure, Ctrl-C or SIGTERM: stop every latexmk now, not when it ends
+        stop_all()
+        raise
+    finally:
+        latex.shutdown(wait=False, cancel_futures=True)
     timings["compile"] = time.perf_counter() - t0 - timings["render"]
     layout = [LayoutError(p) for name in pending
               for p in layout_problems(work / name.replace(".pdf", ".tex"),

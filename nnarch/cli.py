@@ -8,6 +8,7 @@ running on the same build folder.
 
 from __future__ import annotations
 
+import signal
 import traceback
 from pathlib import Path
 from typing import List, Optional
@@ -27,6 +28,14 @@ out = Console()
 LECTURES = typer.Option(Path("lectures"), "--lectures", help="Folder with course.py and lecture packages.")
 OUT = typer.Option(Path("build"), "--out", help="Where artifacts are written.")
 DEBUG = typer.Option(False, "--debug", help="Show full tracebacks.")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived: stop like Ctrl-C, with its own exit code."""
+
+
+def _terminated(signum, frame):
+    raise Terminated()
 
 
 def _error(error: BaseException) -> None:
@@ -60,9 +69,17 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
     from .progress import RichProgress
     options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast, budget,
                       tuple(force or ()), jobs)
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         with RichProgress(console) as progress:
             result = run_build(options, progress)
+    except (KeyboardInterrupt, Terminated) as stop:
+        from .latex import stop_all
+        stop_all()
+        code = 143 if isinstance(stop, Terminated) else 130
+        _error(NnarchError(f"interrupted ({'SIGTERM' if code == 143 else 'Ctrl-C'}): training and LaTeX "
+                           "stopped; what earlier builds published is as it was"))
+        raise typer.Exit(code)
     except NnarchError as error:
         _fail(error, debug)
     except Exception as error:  # a bug in nnarch, not in the topics: say so, keep the trace for --debug

@@ -20,7 +20,8 @@ def train_in_parallel(work: list[tuple], jobs: int, on_done) -> dict:
     jobs = max(1, min(jobs, os.cpu_count() or 1, len(work)))
     # spawn, not fork: a forked child of a process that already runs torch's thread pools can hang.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
         futures = {pool.submit(_train_one, *item): item[2] for item in work}
         for future in futures:
             name = futures[future]
@@ -29,6 +30,12 @@ def train_in_parallel(work: list[tuple], jobs: int, on_done) -> dict:
             except Exception as error:  # reported by the caller as that topic's failure
                 results[name] = error
             on_done(name)
+    except BaseException:  # interrupted: no worker may go on training as an orphan
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return results
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -51,12 +52,39 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     return pdf
 
 
+RUNNING: set = set()  # latexmk process groups of this build, stopped together on an interrupt
+
+
 def _run(cmd, tex_path: Path, env: dict, timeout: int) -> subprocess.CompletedProcess:
+    # latexmk in a process group of its own, so that stopping it stops its pdflatex too
+    proc = subprocess.Popen(cmd, cwd=tex_path.parent, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    RUNNING.add(proc)
     try:
-        return subprocess.run(cmd, cwd=tex_path.parent, env=env, capture_output=True, text=True,
-                              timeout=timeout)
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        _stop(proc)
         raise LatexError(f"{tex_path}: latexmk did not finish within {timeout} s") from None
+    except BaseException:
+        _stop(proc)
+        raise
+    finally:
+        RUNNING.discard(proc)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+
+def _stop(proc) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def stop_all() -> None:
+    """Stop every latexmk (and its pdflatex) this build started."""
+    for proc in list(RUNNING):
+        _stop(proc)
 
 
 def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> str:

@@ -277,3 +277,49 @@ def test_user_code_that_exits_or_fails_is_that_topics_error(fixture_lectures, tm
     assert "internal error" not in result.output and "Traceback" not in result.output
     report = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())
     assert report["topics"]["line"]["status"] == "trained"
+
+
+def _group_is_gone(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("sig, code, jobs", [(signal.SIGTERM, 143, "2"), (signal.SIGINT, 130, "1")])
+def test_an_interrupt_stops_training_workers_and_says_so(fixture_lectures, tmp_path, sig, code, jobs):
+    lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
+    proc = subprocess.Popen([sys.executable, "-m", "nnarch.cli", "build", "--lectures", str(lectures),
+                             "--out", str(out), "--jobs", jobs], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    wait_for(lambda: (out / ".lock").exists() and (out / ".lock").read_text().strip() == str(proc.pid))
+    time.sleep(6)  # training is under way (in a worker process with --jobs 2)
+    proc.send_signal(sig)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == code, output
+    assert "interrupted" in output and "Traceback" not in output
+    wait_for(lambda: _group_is_gone(proc.pid), seconds=10)  # no worker left training as an orphan
+
+
+def test_an_interrupt_during_latex_stops_pdflatex(fixture_lectures, tmp_path):
+    lectures, out = with_slow_topic(fixture_lectures, epochs=5), tmp_path / "build"
+    build_ok(lectures, out)
+    with_slow_topic(lectures, epochs=5, text="during latex")
+    proc = start_build(lectures, out)
+    wait_for(lambda: _pdflatex_running((out / ".work" / "tiny").resolve()) or proc.poll() is not None)
+    assert proc.poll() is None, "the build finished before LaTeX could be interrupted"
+    proc.send_signal(signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert proc.returncode == 143, output
+    wait_for(lambda: not _pdflatex_running((out / ".work" / "tiny").resolve()), seconds=10)
+
+
+def test_without_a_terminal_a_long_training_still_reports_progress(fixture_lectures, tmp_path):
+    lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
+    proc = start_build(lectures, out)  # stdout and stderr are a pipe, not a terminal
+    time.sleep(14)
+    os.killpg(proc.pid, signal.SIGTERM)
+    output = proc.communicate(timeout=60)[0].decode()
+    assert "slow: started (10000000 epochs)" in output
+    assert len(re.findall(r"slow: epoch \d+/10000000, loss", output)) >= 1
