@@ -308,7 +308,7 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
 
     from .deck import assemble
     from .latex import compile_pdf, layout_problems, stop_all
-    from .publish import copy_atomic, write_atomic, write_report
+    from .publish import publish_set, write_atomic
     from .render import render_html, render_tex
 
     slug = lecture.lecture.slug
@@ -344,26 +344,17 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
 
     # `build TOPIC` is a preview: it goes beside the full deck, never over it
     target = options.out / "preview" / slug if options.topics else options.out / slug
-    figures = [f for run in runs for f in run.figures.values()]
-    published = _publish_figures(figures, target / "figures")
-    copy_atomic(pdfs["slides.pdf"], target / "slides.pdf")
-    write_atomic(target / "slides.tex", tex)
-    write_atomic(target / "slides.html", html)
-    for name, content in lab.items():
-        if isinstance(content, Path):
-            copy_atomic(content, target / name)
-        else:
-            write_atomic(target / name, content)
     names = set(lecture.lecture.topics)
     report = _report(lecture, [o for o in outcomes if o.name in names], done, timings)
-    write_report(target / "report.json", report)
+    files = {"slides.pdf": pdfs["slides.pdf"], "slides.tex": tex, "slides.html": html, **lab,
+             **{f"figures/{source.name}": source for run in runs for figure in run.figures.values()
+                for source in (figure.pdf, figure.svg)}}
+    published = publish_set(target, files, report, options.out)
     if layout and options.budget == "full":
-        raise LayoutErrors(layout, [target / "slides.pdf", target / "slides.tex", target / "slides.html",
-                                    target / "report.json", *(target / name for name in lab), *published])
+        raise LayoutErrors(layout, published)
     for problem in layout:
         progress.stage(f"warning: {problem}")
-    return [target / "slides.pdf", target / "slides.tex", target / "slides.html", target / "report.json",
-            *(target / name for name in lab), *published]
+    return published
 
 
 def _lab_documents(lecture, course, runs, work: Path, options) -> dict:
@@ -384,20 +375,6 @@ def _lab_documents(lecture, course, runs, work: Path, options) -> dict:
         documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False)
         documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True)
     return documents
-
-
-def _publish_figures(figures, folder: Path) -> list[Path]:
-    """Each figure as PDF and SVG beside the slides (slides.tex refers to them); drop stale ones."""
-    from .publish import copy_atomic
-    paths = []
-    for files in figures:
-        for source in (files.pdf, files.svg):
-            copy_atomic(source, folder / source.name)
-            paths.append(folder / source.name)
-    for old in folder.glob("*") if folder.exists() else ():
-        if old not in paths:
-            old.unlink()
-    return paths
 
 
 def _report(lecture, outcomes, done, timings) -> dict:

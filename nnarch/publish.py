@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -116,6 +117,74 @@ def build_lock(folder: Path):
 
 
 def sweep_temporaries(folder: Path) -> None:
-    """Remove temporary files a killed build left behind; finished artifacts are never temporary."""
+    """Remove what a killed build left behind: temporary files, a half-staged set, and put back a
+    set that was being switched out when the build died."""
     for leftover in folder.rglob(".*.tmp"):
         leftover.unlink(missing_ok=True)
+    shutil.rmtree(folder / STAGING, ignore_errors=True)
+    for old in folder.rglob(".old-*"):
+        target = old.parent / old.name[len(".old-"):].rsplit("-", 1)[0]
+        if old.is_dir() and not target.exists():
+            old.rename(target)  # killed between the two renames of a switch: the old set stays
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+STAGING = ".staging"
+MANIFEST = ".nnarch-manifest.json"
+
+
+def publish_set(target: Path, files: dict, report: dict, out: Path) -> list[Path]:
+    """Publish a lecture's files as one set: staged complete beside it, then switched in by renames,
+    so that a reader (or a kill) finds the old set or the new one, never a mix. Files someone else
+    put into the published folder are carried over; only what nnarch made is ever replaced.
+
+    `files` maps a relative name to text, bytes or a file to copy."""
+    staging = out / STAGING / target.name
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        for name, content in files.items():
+            if isinstance(content, Path):
+                copy_atomic(content, staging / name)
+            else:
+                write_atomic(staging / name, content)
+        write_report(staging / "report.json", report)
+        names = sorted([*files, "report.json"])
+        write_atomic(staging / MANIFEST, json.dumps(names, indent=1) + "\n")
+        for theirs in _not_ours(target):
+            copy_atomic(target / theirs, staging / theirs)
+    except OSError as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        if error.errno == errno.ENOSPC:
+            raise EnvironmentProblem(f"{out}: the disk is full ({error.strerror}); free some space or build "
+                                     "elsewhere with --out DIR; the published files are unchanged") from None
+        raise
+    _switch(staging, target)
+    return [target / name for name in names]
+
+
+def published_files(folder: Path) -> list[str]:
+    """The files nnarch published in a lecture's folder, by its manifest."""
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return []
+
+
+def _not_ours(target: Path) -> list[str]:
+    ours = set(published_files(target)) | {MANIFEST}
+    if not ours - {MANIFEST}:
+        return []  # no manifest: nothing there can be told apart from an old build's output
+    return [str(p.relative_to(target)) for p in target.rglob("*")
+            if p.is_file() and str(p.relative_to(target)) not in ours and not p.name.endswith(".tmp")]
+
+
+def _switch(staging: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not target.exists():
+        os.replace(staging, target)
+        return
+    old = target.with_name(f".old-{target.name}-{os.getpid()}")
+    os.replace(target, old)
+    os.replace(staging, target)
+    shutil.rmtree(old, ignore_errors=True)

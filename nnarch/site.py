@@ -6,18 +6,20 @@ import io
 import zipfile
 from pathlib import Path
 
-from .publish import write_atomic
+from .publish import published_files, write_atomic
 from .render import html_environment
 
 STUDENT_FILES = ("slides.pdf", "slides.html", "handout.pdf", "handout.html")
 
 
 def student_files(folder: Path) -> list[Path]:
-    """What a student should have of a built lecture: never an instructor edition or a solution."""
-    files = [folder / name for name in STUDENT_FILES if (folder / name).exists()]
-    notebooks = folder / "notebooks"
-    files += sorted(p for p in notebooks.glob("*.ipynb") if not p.stem.endswith("-solution"))
-    return files
+    """What a student should have of a built lecture, from the files nnarch published there (its
+    manifest): never an instructor edition, a solution, or a file someone else put there."""
+    published = published_files(folder)
+    names = [name for name in STUDENT_FILES if name in published]
+    names += sorted(n for n in published if n.startswith("notebooks/") and n.endswith(".ipynb")
+                    and not n.endswith("-solution.ipynb"))
+    return [folder / name for name in names]
 
 
 def write_student_zip(folder: Path, target: Path) -> Path:

@@ -44,7 +44,10 @@ class Recipe:
         batch_size: samples per optimizer step.
         seed: seeds the data function, the model's initial weights and the batch order.
         step: optional special step ``step(model, batch, loss_fn) -> loss`` for a topic whose batch is
-            not ``(inputs, targets)``; used for training and for evaluating the test loss.
+            not ``(inputs, targets)``. It is called for every training batch (nnarch then calls
+            ``loss.backward()`` and the optimizer) and once on the whole test split for the test
+            loss, there under ``torch.no_grad()`` and ``model.eval()``: a step that needs gradients
+            itself (a PINN's derivatives) wraps its body in ``torch.enable_grad()``.
     """
 
     loss: Union[str, Callable] = "mse"

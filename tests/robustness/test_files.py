@@ -101,3 +101,59 @@ def test_check_reports_a_lecture_at_a_slot_the_schedule_lacks(fixture_lectures):
     result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
     assert result.exit_code == 1
     assert "LECTURE.session: '9:00' is no slot of the schedule (did you mean '09:00'?)" in result.output
+
+
+def _build(lectures, out):
+    return CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out)])
+
+
+def _published(folder):
+    return {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_files_someone_else_put_there_are_neither_lost_nor_handed_out(fixture_lectures, tmp_path):
+    out = tmp_path / "b"
+    assert _build(fixture_lectures, out).exit_code == 0
+    (out / "tiny" / "figures" / "my-sketch.png").write_bytes(b"png")
+    (out / "tiny" / "notebooks" / "answers-key.ipynb").write_text("{}")
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text().replace("parameters", "weights"))
+    assert _build(fixture_lectures, out).exit_code == 0
+    assert (out / "tiny" / "figures" / "my-sketch.png").read_bytes() == b"png"
+    import zipfile
+    with zipfile.ZipFile(out / "tiny-student.zip") as archive:
+        assert not [n for n in archive.namelist() if "answers-key" in n or "my-sketch" in n]
+    assert "answers-key" not in (out / "index.html").read_text()
+
+
+def test_a_full_disk_leaves_the_published_set_as_it_was(fixture_lectures, tmp_path, monkeypatch):
+    import errno
+
+    import nnarch.publish as publish
+    out = tmp_path / "b"
+    assert _build(fixture_lectures, out).exit_code == 0
+    before = _published(out / "tiny")
+    original = publish.write_atomic
+
+    def full(path, data):
+        if ".staging" in Path(path).parts and Path(path).name == "slides.html":
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return original(path, data)
+
+    monkeypatch.setattr(publish, "write_atomic", full)
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text().replace("parameters", "weights"))
+    result = _build(fixture_lectures, out)
+    assert result.exit_code == 3, result.output
+    assert "the disk is full" in result.output and "the published files are unchanged" in result.output
+    assert _published(out / "tiny") == before
+
+
+def test_a_build_killed_while_switching_sets_leaves_the_old_set(fixture_lectures, tmp_path):
+    from nnarch.publish import sweep_temporaries
+    out = tmp_path / "b"
+    assert _build(fixture_lectures, out).exit_code == 0
+    before = _published(out / "tiny")
+    (out / "tiny").rename(out / f".old-tiny-{os.getpid()}")  # as a kill between the two renames leaves it
+    sweep_temporaries(out)
+    assert _published(out / "tiny") == before
