@@ -29,6 +29,7 @@ class Options:
     budget: str = "full"            # "quick": the topics' quick recipes, claims not enforced
     force: tuple[str, ...] = ()     # topics to retrain even when cached; "all" for every one
     jobs: int = 1                   # topics trained in parallel processes
+    max_train_seconds: float | None = None  # a limit for every topic's training
 
     @property
     def cache_dir(self) -> Path:
@@ -259,7 +260,7 @@ def _train_parallel(sources, options: Options, progress: Progress) -> dict:
         return pretrained
     progress.stage(f"training {len(missing)} topic(s) in {options.jobs} processes")
     results = train_in_parallel([(options.lectures, s.path.parent.name, s.name, options.device,
-                                  options.budget) for s in missing], options.jobs,
+                                  options.budget, options.max_train_seconds) for s in missing], options.jobs,
                                 lambda name: progress.stage(f"{name}: trained"))
     for source in missing:
         result = results[source.name]
@@ -290,7 +291,8 @@ def _train_or_restore(source: TopicSource, topic, options: Options, progress: Pr
         except Exception:  # an entry whose checksum holds but whose content does not fit: retrain
             cache.drop_fit(key)
     trained = train_topic(topic, source.path, options.device,
-                          lambda name, e, loss: progress.epoch(name, e, loss), options.budget)
+                          lambda name, e, loss: progress.epoch(name, e, loss), options.budget,
+                          options.max_train_seconds)
     cache.store_fit(key, *checkpoint(trained))
     return trained, "trained", key
 

@@ -57,6 +57,8 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
           force: Optional[List[str]] = typer.Option(
               None, "--force", help="Retrain this topic even if cached ('all': every one)."),
           jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Topics trained in parallel."),
+          max_train_seconds: Optional[float] = typer.Option(
+              None, "--max-train-seconds", min=1, help="Stop any topic's training that takes longer."),
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
           debug: bool = DEBUG) -> None:
     """Train every topic (or reuse the cache), check its claims, build slides and report.json."""
@@ -68,8 +70,8 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
     from .build import Options, build as run_build
     from .progress import RichProgress
     options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast, budget,
-                      tuple(force or ()), jobs)
-    signal.signal(signal.SIGTERM, _terminated)
+                      tuple(force or ()), jobs, max_train_seconds)
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         with RichProgress(console) as progress:
             result = run_build(options, progress)
@@ -85,6 +87,8 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
     except Exception as error:  # a bug in nnarch, not in the topics: say so, keep the trace for --debug
         _fail(NnarchError(f"internal error: {type(error).__name__}: {error}; run with --debug and "
                           "report the traceback").with_traceback(error.__traceback__), debug)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if result.up_to_date:
         out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
         return

@@ -39,11 +39,12 @@ def train_in_parallel(work: list[tuple], jobs: int, on_done) -> dict:
     return results
 
 
-def _train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str):
+def _train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None):
     from .discover import discover
     from .load import load_topic
     from .train import checkpoint, train_topic
     found = discover(lectures)
     source = next(s for lec in found.lectures if lec.path.name == lecture
                   for s in lec.topics if s.name == topic)
-    return checkpoint(train_topic(load_topic(source)[0], source.path, device, budget=budget))
+    return checkpoint(train_topic(load_topic(source)[0], source.path, device, budget=budget,
+                                  max_seconds=max_seconds))

@@ -48,6 +48,9 @@ class Recipe:
             ``loss.backward()`` and the optimizer) and once on the whole test split for the test
             loss, there under ``torch.no_grad()`` and ``model.eval()``: a step that needs gradients
             itself (a PINN's derivatives) wraps its body in ``torch.enable_grad()``.
+        max_seconds: stop training with a clear error when it takes longer than this (the model
+            and each variant count separately); ``nnarch build --max-train-seconds`` sets a limit
+            for every topic.
     """
 
     loss: Union[str, Callable] = "mse"
@@ -57,6 +60,7 @@ class Recipe:
     batch_size: int = 32
     seed: int = 0
     step: Callable | None = None
+    max_seconds: float | None = None
 
 
 # --------------------------------------------------------------------------------------------------

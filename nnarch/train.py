@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -68,12 +68,14 @@ def make_data(topic: Topic, path: Path, budget: str = "full") -> Splits:
 
 def train_topic(topic: Topic, path: Path, device: str = "auto",
                 on_epoch: Callable[[str, int, float], None] | None = None,
-                budget: str = "full") -> Trained:
+                budget: str = "full", max_seconds: float | None = None) -> Trained:
     """Build the data, train the model and every variant with the topic's recipe."""
     start = time.perf_counter()
     where = rel(path)
     dev = resolve_device(device)
     recipe = topic.recipe_for(budget)
+    limits = [s for s in (recipe.max_seconds, max_seconds) if s]
+    recipe = replace(recipe, max_seconds=min(limits)) if limits else recipe
     data = make_data(topic, path, budget)
     threads = torch.get_num_threads()
     torch.set_num_threads(TRAIN_THREADS)
@@ -121,7 +123,13 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
     if recipe.step is None:
         _check_output_shape(model, train, recipe.loss, where)
     train_hist, test_hist = [], []
+    started = time.perf_counter()
     for epoch in range(1, recipe.epochs + 1):
+        if recipe.max_seconds and time.perf_counter() - started > recipe.max_seconds:
+            raise TrainingError(f"{where}: recipe: training stopped at epoch {epoch - 1} of {recipe.epochs} "
+                                f"after the {recipe.max_seconds:g} s limit (max_seconds or "
+                                "--max-train-seconds); lower the epochs, raise the limit, or preview "
+                                "with --budget quick")
         order = torch.randperm(len(train[0]), generator=generator).to(device)
         batches = (tuple(x[idx] for x in train) for idx in order.split(recipe.batch_size))
         train_hist.append(_checked(train_epoch, model, batches, loss_fn, optimizer, step,

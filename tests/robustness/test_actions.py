@@ -323,3 +323,23 @@ def test_without_a_terminal_a_long_training_still_reports_progress(fixture_lectu
     output = proc.communicate(timeout=60)[0].decode()
     assert "slow: started (10000000 epochs)" in output
     assert len(re.findall(r"slow: epoch \d+/10000000, loss", output)) >= 1
+
+
+def test_a_training_over_its_time_limit_is_that_topics_error(fixture_lectures, tmp_path):
+    lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
+    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out),
+                                      "--max-train-seconds", "2"])
+    assert result.exit_code == 1, result.output
+    assert re.search(r"slow\.py: recipe: training stopped at epoch \d+ of 10000000 after the 2 s limit",
+                     " ".join(result.output.split())), result.output
+    assert json.loads((out / "tiny" / "report.json").read_text())["topics"]["line"]["status"] == "trained"
+
+
+def test_check_names_a_python_file_that_does_not_compile_and_a_non_ascii_topic(fixture_lectures):
+    (fixture_lectures / "tiny" / "notes.py").write_text("def broken(:\n")
+    init = fixture_lectures / "tiny" / "__init__.py"
+    init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("line", "plané")'))
+    result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
+    assert result.exit_code == 1
+    assert "notes.py:1: syntax error" in result.output
+    assert "topics: 'plané' is not a module name; use ASCII letters" in result.output
