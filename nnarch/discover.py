@@ -125,7 +125,7 @@ def lab_plan_problem(lecture: t.Lecture, course: t.Course, doc: Doc, topics) -> 
     parts = {"lecture.md": doc.minutes, **{f"{s.name}.md": s.doc.minutes for s in topics}}
     missing = [name for name, minutes in parts.items() if minutes is None]
     if missing:
-        return (f"the lab plan needs each part's time: add ```{{minutes}} N``` after '# Lab' in "
+        return ("the lab plan needs each part's time: add ```{minutes} N``` after '# Lab' in "
                 + ", ".join(missing))
     total = sum(parts.values())
     if total != session:

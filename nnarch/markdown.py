@@ -19,7 +19,7 @@ One dialect, parsed by markdown-it-py with mdit-py-plugins; nothing here imports
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from markdown_it import MarkdownIt
