@@ -30,8 +30,13 @@ def require_latexmk() -> str:
 
 
 def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300) -> Path:
-    """Run latexmk in the .tex file's folder; return the PDF, or raise LatexError."""
+    """Run latexmk in the .tex file's folder; return the PDF, or raise LatexError. A document whose
+    source and figures are what its PDF was made from is not compiled again."""
     latexmk = require_latexmk()
+    inputs = _inputs_digest(tex_path)
+    stamp, pdf = tex_path.with_suffix(".inputs"), tex_path.with_suffix(".pdf")
+    if pdf.exists() and stamp.exists() and stamp.read_text() == inputs:
+        return pdf
     # Reproducible PDFs: pdfTeX takes its dates from SOURCE_DATE_EPOCH when FORCE_SOURCE_DATE is set.
     env = dict(os.environ, FORCE_SOURCE_DATE="1")
     env.setdefault("SOURCE_DATE_EPOCH", "1700000000")
@@ -49,7 +54,16 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
         log = tex_path.with_suffix(".log")
         text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
         raise LatexError(explain_failure(tex_path, text, frame_titles))
+    stamp.write_text(inputs)
     return pdf
+
+
+def _inputs_digest(tex_path: Path) -> str:
+    import hashlib
+    digest = hashlib.sha256(tex_path.read_bytes())
+    for figure in sorted((tex_path.parent / "figures").glob("*.pdf")):
+        digest.update(figure.name.encode() + figure.read_bytes())
+    return digest.hexdigest()
 
 
 RUNNING: set = set()  # latexmk process groups of this build, stopped together on an interrupt
