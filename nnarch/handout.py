@@ -29,7 +29,7 @@ def provenance(lectures: Path, device: str) -> dict:
     # reproducible-builds.org: SOURCE_DATE_EPOCH fixes every date a build writes
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit() else datetime.now(timezone.utc)
-    return {"commit": commit, "device": device, "built": when.strftime("%Y-%m-%d %H:%M UTC"),
+    return {"commit": commit, "device": device, "built": when.strftime("%Y-%m-%d"),
             "versions": {"python": platform.python_version(), "torch": package_version("torch"),
                          "torch-geometric": package_version("torch-geometric"), "nnarch": __version__}}
 
