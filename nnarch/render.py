@@ -58,6 +58,8 @@ def tex_escape(text: str, code: bool = False) -> str:
 def _tex_unicode(ch: str) -> str:
     global _UNICODE
     kind, _, digits = unicodedata.decomposition(ch).partition(" ")
+    if unicodedata.category(ch) == "Zs":  # spaces: a no-break one is a tie, the others a space
+        return "~" if kind == "<noBreak>" else " "
     if kind in ("<sub>", "<super>") and digits:  # ₂ ² ⁻: pylatexenc knows only some of them
         return rf"\ensuremath{{{'_' if kind == '<sub>' else '^'}{{{chr(int(digits, 16))}}}}}"
     if _UNICODE is None:
