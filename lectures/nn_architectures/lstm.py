@@ -60,7 +60,7 @@ def anomalous_sequences(n, g):
             x[i, s:] += sign[i] * (0.3 + 0.4 * size[i])
         else:
             x[i, s:] = 0.9 * torch.sin(2 * math.pi * t[s:] / (9 + 4 * size[i]) + 1.0)
-    return x, kinds
+    return x, kinds, start
 
 
 def make_data(seed, budget="full"):
@@ -69,10 +69,10 @@ def make_data(seed, budget="full"):
     g = torch.Generator().manual_seed(seed)
     train = normal_sequences(800 if budget == "full" else 200, g).unsqueeze(-1)
     normal = normal_sequences(200, g).unsqueeze(-1)
-    anomalous, kinds = anomalous_sequences(200, g)
+    anomalous, kinds, starts = anomalous_sequences(200, g)
     # An autoencoder's target is its input; the test loss is measured on unseen normal data.
     return Splits(train=(train, train), test=(normal, normal),
-                  extras={"anomalous": anomalous.unsqueeze(-1), "kinds": kinds})
+                  extras={"anomalous": anomalous.unsqueeze(-1), "kinds": kinds, "starts": starts})
 
 
 def reconstruction_error(model, x):
@@ -137,13 +137,13 @@ def hidden_shape(run):
 
 
 def draw_inconsistency(run):
-    """One test sequence whose level shifts half-way: each value is plausible, the change is not."""
-    anomalous, kinds = run.extras["anomalous"], run.extras["kinds"]
+    """One test sequence whose level shifts part-way: each value is plausible, the change is not."""
+    anomalous, kinds, starts = run.extras["anomalous"], run.extras["kinds"], run.extras["starts"]
     x = anomalous[kinds == 1][0, :, 0]
+    jump = int(starts[kinds == 1][0])  # where the shift was made
     fig, ax = plt.subplots()
     ax.plot(x, color="#c0392b", linewidth=1.2)
-    jump = int(torch.argmax((x[1:] - x[:-1]).abs()))
-    ax.axvspan(jump - 1, jump + 2, color="#c0392b", alpha=0.15, linewidth=0)
+    ax.axvspan(jump - 1.5, jump + 0.5, color="#c0392b", alpha=0.2, linewidth=0)
     ax.set(xlabel="time step", ylabel="sensor")
     return fig
 
