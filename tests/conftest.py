@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,25 @@ def fixture_lectures(tmp_path) -> Path:
 def topic_of(source):
     """The imported TOPIC of a discovered topic."""
     return load_topic(source)[0]
+
+
+@pytest.fixture
+def trainings(monkeypatch):
+    """Counts calls of the training loop per topic file (variants count too)."""
+    import nnarch.train
+    counts = Counter()
+    original = nnarch.train.fit_model
+
+    def counting(model, data, recipe, device, where, *args, **kwargs):
+        counts[Path(where).stem] += 1
+        return original(model, data, recipe, device, where, *args, **kwargs)
+
+    monkeypatch.setattr(nnarch.train, "fit_model", counting)
+    return counts
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace text that must be there."""
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))

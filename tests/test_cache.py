@@ -6,39 +6,18 @@ import json
 import re
 import subprocess
 import sys
-from collections import Counter
 from pathlib import Path
 
-import pytest
 
-import nnarch.train
 from nnarch.build import Options, build
 
-
-@pytest.fixture
-def trainings(monkeypatch):
-    """Counts calls of the training loop per topic file (variants count too)."""
-    counts = Counter()
-    original = nnarch.train.fit_model
-
-    def counting(model, data, recipe, device, where, *args, **kwargs):
-        counts[Path(where).stem] += 1
-        return original(model, data, recipe, device, where, *args, **kwargs)
-
-    monkeypatch.setattr(nnarch.train, "fit_model", counting)
-    return counts
+from .conftest import edit
 
 
 def run(lectures, out, **options):
     result = build(Options(lectures, out, "cpu", **options))
     assert result.ok, [str(e) for e in result.errors]
     return {o.name: o.status for o in result.outcomes}
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
 
 
 def test_first_build_trains_every_topic_once(fixture_lectures, tmp_path, trainings):

@@ -3,38 +3,17 @@
 from __future__ import annotations
 
 import shutil
-from collections import Counter
-from pathlib import Path
 
-import pytest
 
-import nnarch.train
 from nnarch.build import Options, build
 
-
-@pytest.fixture
-def trainings(monkeypatch):
-    counts = Counter()
-    original = nnarch.train.fit_model
-
-    def counting(model, data, recipe, device, where, *args, **kwargs):
-        counts[Path(where).stem] += 1
-        return original(model, data, recipe, device, where, *args, **kwargs)
-
-    monkeypatch.setattr(nnarch.train, "fit_model", counting)
-    return counts
+from ..conftest import edit
 
 
 def statuses(lectures, out):
     result = build(Options(lectures, out, "cpu"))
     assert result.ok, [str(e) for e in result.errors]
     return {o.name: o.status for o in result.outcomes}
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new))
 
 
 def test_a_tensor_constant_is_keyed_by_its_value(fixture_lectures, tmp_path, trainings):
