@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from . import __version__
-from .fingerprint import digest_files, fingerprint
+from .fingerprint import digest_files, files_under, fingerprint
 from .publish import write_atomic
 
 HERE = Path(__file__).resolve().parent
@@ -40,9 +40,7 @@ def training_key(topic, device: str, budget: str, data_files: str = "") -> str:
 
 def data_files_digest(folder: Path) -> str:
     """Every file of a lecture folder that is neither code nor slides: data a topic may read."""
-    files = [p for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts
-             and p.suffix not in (".py", ".md", ".pyc")]
-    return digest_files(files, folder)
+    return digest_files([p for p in files_under(folder) if p.suffix not in (".py", ".md")], folder)
 
 
 def figure_key(train_key: str, spec) -> str:
@@ -114,6 +112,10 @@ class Cache:
         except Exception:  # truncated, edited or missing figures: the topic runs again
             path.unlink(missing_ok=True)
             return None
+
+    def has_record(self, key: str) -> bool:
+        """Whether a record exists (it is verified only when it is loaded)."""
+        return (self.root / "records" / f"{key}.json").exists()
 
     def store_record(self, key: str, data: dict) -> None:
         for figure in data["figures"].values():

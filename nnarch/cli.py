@@ -142,7 +142,7 @@ def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
                 state, title = "[red]invalid[/]", ""
             else:
                 key = record_key(valid[name], lectures, device, budget)
-                cached = (cache.root / "records" / f"{key}.json").exists()
+                cached = cache.has_record(key)
                 state = "[green]cached[/]" if cached else "needs training"
                 title = escape(valid[name].title)
             table.add_row(lec.lecture.slug, str(i), name, title, state)

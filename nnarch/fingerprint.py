@@ -151,6 +151,11 @@ def file_digest(paths) -> str:
     return digest.hexdigest()
 
 
+def files_under(folder: Path) -> list[Path]:
+    """Every file below a folder that is not Python's bytecode cache."""
+    return [p for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+
+
 def digest_files(files, root: Path, absolute=(), values=()) -> str:
     """One digest of files named relative to `root` (so a moved checkout keeps its cache), of
     further files named by their base name, and of strings."""

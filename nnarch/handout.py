@@ -71,9 +71,10 @@ def _text(s: str) -> tuple:
 
 def _plan(lecture, runs) -> md.Table:
     """The time plan of the lab session: the lecture's own part and each topic's, in minutes."""
-    rows = [(_text("Start and end (see above)"), _text(str(lecture.doc.minutes or 0)))]
-    rows += [(_text(run.source.title), _text(str(run.source.doc.minutes or 0))) for run in runs]
-    total = sum(int(minutes[0][1]) for _, minutes in rows)
+    parts = [("Start and end (see above)", lecture.doc.minutes or 0)]
+    parts += [(run.source.title, run.source.doc.minutes or 0) for run in runs]
+    rows = [(_text(name), _text(str(minutes))) for name, minutes in parts]
+    total = sum(minutes for _, minutes in parts)
     rows.append(((("strong", _text("Total")),), (("strong", _text(f"{total} minutes")),)))
     return md.Table((_text("Time plan"), _text("minutes")), tuple(rows), 1)
 

@@ -14,8 +14,7 @@ from .errors import EnvironmentProblem, LatexError
 INSTALL_HINT = ("sudo apt-get install latexmk texlive-latex-recommended texlive-pictures lmodern "
                 "(or run 'make slides', which installs them when it can)")
 FRAME_MARK = re.compile(r"^% nnarch-frame (\d+)$")
-OVERFULL = re.compile(r"^Overfull \\([hv])box \((\d+(?:\.\d+)?)pt too (?:wide|high)\) (?:in paragraph at "
-                      r"lines (\d+)--\d+|in alignment at lines (\d+)--\d+|detected at line (\d+)|has occurred)")
+OVERFULL = re.compile(r"^Overfull \\([hv])box \((\d+(?:\.\d+)?)pt too (?:wide|high)\)")
 SHIPPED = re.compile(r"\[(\d+)(?=[\s\]<{]|$)")
 TOLERANCE_PT = 1.0
 ERROR_LINE = re.compile(r"^(?:.*?\.tex:(\d+): |! )(.*)$")
@@ -135,10 +134,9 @@ def layout_problems(tex_path: Path, pages: dict[int, tuple[str, str]]) -> list[s
     for line in text.splitlines():
         match = OVERFULL.match(line)
         if match and float(match.group(2)) > TOLERANCE_PT:
-            pending.append((match.group(1), float(match.group(2)),
-                            next((g for g in match.groups()[2:] if g), "?")))
+            pending.append((match.group(1), float(match.group(2))))
         for page in SHIPPED.findall(line):  # the page those boxes were on has just been written
-            for kind, amount, tex_line in pending:
+            for kind, amount in pending:
                 problems.append(_layout_message(kind, amount, pages.get(int(page)),
                                                 f"{tex_path.name}, page {page}"))
             pending = []

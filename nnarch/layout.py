@@ -9,7 +9,6 @@ from __future__ import annotations
 
 TEXT_WIDTH = 398.3   # \textwidth of the 160 mm × 90 mm frame
 HANDOUT_WIDTH = 472.0  # \textwidth of the A4 handout (2.2 cm margins)
-BODY_HEIGHT = 207.0  # what a [t] frame holds under its title
 COLUMN_GAP = 0.04    # of the text width, between columns
 MIN_TEXT_PT = 8.0    # nothing on a slide is smaller (the footline aside)
 

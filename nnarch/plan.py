@@ -41,10 +41,10 @@ def _inputs_digest(options) -> str:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
-    from .fingerprint import digest_files
+    from .fingerprint import digest_files, files_under
     here = Path(__file__).resolve().parent
     root = Path(options.lectures).resolve()
-    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    files = files_under(root)
     versions = []
     for name in _VERSIONED:
         try:

@@ -16,7 +16,7 @@ from pathlib import Path
 from . import __version__
 from .cache import package_version
 from .discover import TopicSource
-from .fingerprint import digest_files
+from .fingerprint import digest_files, files_under
 
 VERSIONED = ("torch", "torch-geometric", "numpy", "matplotlib", "scipy")
 NNARCH = Path(__file__).resolve().parent
@@ -69,9 +69,8 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
     root = Path(lectures).resolve()
     folder = source.path.parent
     topics = {p.stem for p in folder.glob("*.md")} - {"lecture"}
-    files = [p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts
-             and p.suffix != ".md" and not (p.suffix == ".py" and p.stem in topics
-                                            and p.stem != source.name and p.stem not in source.outline.imports)]
+    others = topics - {source.name} - source.outline.imports
+    files = [p for p in files_under(folder) if p.suffix != ".md" and not (p.suffix == ".py" and p.stem in others)]
     files += [p for p in root.glob("*.py")]
     versions = [f"{name}={package_version(name)}" for name in VERSIONED]
     return digest_files(files, root, [NNARCH / m for m in RUN_MODULES],

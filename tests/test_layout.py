@@ -109,10 +109,14 @@ def _build(lectures: Path, out: Path):
     return CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out)])
 
 
-def test_a_frame_that_overflows_fails_the_build_naming_it(fixture_lectures, tmp_path):
-    slides = fixture_lectures / "tiny" / "line.md"
+def _add_overflowing_frame(lectures: Path) -> None:
+    slides = lectures / "tiny" / "line.md"
     bullets = "".join(f"- point number {i} of a frame that says far too much\n" for i in range(30))
     slides.write_text(slides.read_text() + f"\n## Far Too Much\n\n{bullets}")
+
+
+def test_a_frame_that_overflows_fails_the_build_naming_it(fixture_lectures, tmp_path):
+    _add_overflowing_frame(fixture_lectures)
     result = _build(fixture_lectures, tmp_path / "b")
     assert result.exit_code == 1
     assert re.search(r"tiny/line\.md:\d+: frame 'Far Too Much' is [\d.]+ pt too high; cut or split it",
@@ -121,9 +125,7 @@ def test_a_frame_that_overflows_fails_the_build_naming_it(fixture_lectures, tmp_
 
 
 def test_quick_budget_reports_an_overflow_as_a_warning(fixture_lectures, tmp_path):
-    slides = fixture_lectures / "tiny" / "line.md"
-    bullets = "".join(f"- point {i}\n" for i in range(30))
-    slides.write_text(slides.read_text() + f"\n## Far Too Much\n\n{bullets}")
+    _add_overflowing_frame(fixture_lectures)
     result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out",
                                       str(tmp_path / "b"), "--budget", "quick"])
     assert result.exit_code == 0, result.output
