@@ -113,13 +113,27 @@ def _global_names(code: types.CodeType) -> set[str]:
 
 def _is_user_code(obj) -> bool:
     """Code from the project's own files: not the standard library, site-packages or nnarch."""
-    name = getattr(obj, "__module__", "") or ""
-    module = obj if isinstance(obj, types.ModuleType) else sys.modules.get(name)
-    path = getattr(module, "__file__", None)
+    path = _source_file(obj)
     if not path:
         return False
     path = str(Path(path).resolve())
     return not path.startswith(_LIBRARY_PATHS) and not path.startswith(_NNARCH)
+
+
+def _source_file(obj) -> str | None:
+    # A function knows its file; a module that a later import dropped from sys.modules (a lecture's
+    # helper, say) must still count as the user's code, so sys.modules is only the last resort.
+    code = getattr(getattr(obj, "__func__", obj), "__code__", None)
+    if code is not None:
+        return code.co_filename
+    if inspect.isclass(obj):
+        for value in vars(obj).values():
+            code = getattr(getattr(value, "__func__", value), "__code__", None)
+            if code is not None:
+                return code.co_filename
+    name = getattr(obj, "__module__", "") or ""
+    module = obj if isinstance(obj, types.ModuleType) else sys.modules.get(name)
+    return getattr(module, "__file__", None)
 
 
 def _qualified(obj) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import re
 import subprocess
 import sys
@@ -114,6 +115,14 @@ def test_parallel_jobs_give_the_same_numbers(fixture_lectures, tmp_path):
     two = json.loads((tmp_path / "two" / "tiny" / "report.json").read_text())["topics"]
     assert one["line"]["history"] == two["line"]["history"]
     assert one["plane"]["history"] == two["plane"]["history"]
+
+
+def test_weights_trained_by_parallel_jobs_serve_a_plain_build(fixture_lectures, tmp_path, trainings):
+    # line.py imports a helper module; loading plane.py next must not change line's cache key
+    run(fixture_lectures, tmp_path / "b", jobs=2)
+    shutil.copytree(tmp_path / "b" / ".cache" / "train", tmp_path / "c" / ".cache" / "train")  # weights only
+    assert run(fixture_lectures, tmp_path / "c") == {"line": "cached", "plane": "cached"}
+    assert not trainings
 
 
 def test_quick_budget_reports_but_does_not_enforce_claims(fixture_lectures, tmp_path):
