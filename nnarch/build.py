@@ -30,6 +30,8 @@ class Options:
     force: tuple[str, ...] = ()     # topics to retrain even when cached; "all" for every one
     jobs: int = 1                   # topics trained in parallel processes
     max_train_seconds: float | None = None  # a limit for every topic's training
+    scheduler: str | None = None    # a Dask scheduler's address: train there (see cluster.py)
+    scheduler_timeout: float = 10.0  # seconds to wait for that scheduler to answer
 
     @property
     def cache_dir(self) -> Path:
@@ -104,9 +106,10 @@ def _build(options: Options, progress: Progress, discovered, plan) -> BuildResul
             progress.topic_finished(restored[0])
         else:
             fresh.append(source)
-    pretrained = _train_parallel(fresh, options, progress) if options.jobs > 1 and fresh else {}
+    elsewhere = fresh and (options.scheduler or options.jobs > 1)
+    trained_elsewhere = _train_elsewhere(fresh, options, progress) if elsewhere else {}
     for source in fresh:
-        outcome, run = _run_topic(source, options, progress, pretrained.get(source.name),
+        outcome, run = _run_topic(source, options, progress, trained_elsewhere.get(source.name),
                                   cache, keys[source.name])
         outcomes.append(outcome)
         progress.topic_finished(outcome)
@@ -176,8 +179,10 @@ def _summarise(outcome: TopicOutcome, run: TopicRun) -> None:
     outcome.claims = run.claims
 
 
-def _run_topic(source: TopicSource, options: Options, progress: Progress, pretrained, cache, key):
-    """Import, train (or restore the weights), measure, check, draw and solve one topic."""
+def _run_topic(source: TopicSource, options: Options, progress: Progress, elsewhere, cache, key):
+    """Import, train (or restore the weights), measure, check, draw and solve one topic.
+    `elsewhere` is what training in other processes or on a cluster gave: "trained" (the weights are
+    in the cache), the topic's error, or None."""
     from .cache import figure_key
     from .figures import draw_topic
     from .load import load_topic
@@ -185,16 +190,17 @@ def _run_topic(source: TopicSource, options: Options, progress: Progress, pretra
 
     outcome = TopicOutcome(source.name, source.path)
     try:
-        if isinstance(pretrained, NnarchError):
-            raise pretrained
+        if isinstance(elsewhere, NnarchError):
+            raise elsewhere
         t0 = time.perf_counter()
         topic, module = load_topic(source)
         outcome.stages["import"] = time.perf_counter() - t0
         progress.topic_started(source.name, topic.recipe_for(options.budget).epochs)
         t0 = time.perf_counter()
-        trained, outcome.status, train_key = pretrained or _train_or_restore(source, topic, options, progress)
+        trained, outcome.status, train_key = _train_or_restore(source, topic, options, progress,
+                                                               elsewhere == "trained")
         outcome.stages["train"] = trained.seconds if outcome.status == "trained" else 0.0
-        outcome.stages["load"] = time.perf_counter() - t0 - (0.0 if pretrained else outcome.stages["train"])
+        outcome.stages["load"] = time.perf_counter() - t0 - (0.0 if elsewhere else outcome.stages["train"])
         t0 = time.perf_counter()
         measured = measure(trained)
         measured.results["answers"] = solve_exercises(source, module, measured.run)
@@ -239,53 +245,84 @@ def _plain(value):
     return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
 
 
-def _train_parallel(sources, options: Options, progress: Progress) -> dict:
-    """Train the topics that miss the cache in `options.jobs` processes; {name: (Trained, ...)}."""
-    from .jobs import train_in_parallel
+def _train_elsewhere(sources, options: Options, progress: Progress) -> dict:
+    """Train the topics that miss the cache on the Dask cluster or in `options.jobs` processes and
+    cache their weights; {name: "trained" or the topic's error}."""
     from .load import load_topic
-    from .train import resolve_device, restore_topic
 
-    cache, device = Cache(options.cache_dir), resolve_device(options.device).type
-    topics, pretrained = {}, {}
+    cache = Cache(options.cache_dir)
+    topics, keys, done = {}, {}, {}
     for source in sources:
         try:
             topics[source.name] = load_topic(source)[0]
         except NnarchError as error:
-            pretrained[source.name] = error
-    keys = {s.name: training_key(topics[s.name], device, options.budget, data_files_digest(s.path.parent))
-            for s in sources if s.name in topics}
+            done[source.name] = error
+            continue
+        # now: loading the next topic of the lecture drops this one's helper modules
+        keys[source.name] = _training_key(source, topics[source.name], options)
     missing = [s for s in sources if s.name in topics
                and (_forced(s, options) or not cache.has_fit(keys[s.name]))]
     if not missing:
-        return pretrained
-    progress.stage(f"training {len(missing)} topic(s) in {options.jobs} processes")
-    results = train_in_parallel([(options.lectures, s.path.parent.name, s.name, options.device,
-                                  options.budget, options.max_train_seconds) for s in missing], options.jobs,
-                                lambda name: progress.stage(f"{name}: trained"))
+        return done
+    if options.scheduler:
+        from .cluster import Job, train_on_cluster
+        progress.stage(f"training {len(missing)} topic(s) on the Dask cluster at {options.scheduler}")
+        results = train_on_cluster(options.scheduler, options.scheduler_timeout, [
+            Job(options.lectures, s.path.parent.name, s.name, _device(topics[s.name], options),
+                options.budget, options.max_train_seconds, _resources(topics[s.name], options))
+            for s in missing], progress)
+    else:
+        from .jobs import train_in_parallel
+        progress.stage(f"training {len(missing)} topic(s) in {options.jobs} processes")
+        results = train_in_parallel([(options.lectures, s.path.parent.name, s.name, options.device,
+                                      options.budget, options.max_train_seconds) for s in missing],
+                                    options.jobs, lambda name: progress.stage(f"{name}: trained"))
     for source in missing:
         result = results[source.name]
         if isinstance(result, NnarchError):
-            pretrained[source.name] = result
+            done[source.name] = result
         elif isinstance(result, Exception):
             continue  # anything else is retried in-process, where it is reported with the topic's file
         else:
+            # restored when the topic runs: its module, imported afresh then, is in sys.modules
+            # (PyG's MessagePassing looks itself up there)
             cache.store_fit(keys[source.name], *result)
-            trained = restore_topic(topics[source.name], source.path, *result, options.budget)
-            pretrained[source.name] = (trained, "trained", keys[source.name])
-    return pretrained
+            done[source.name] = "trained"
+    return done
 
 
-def _train_or_restore(source: TopicSource, topic, options: Options, progress: Progress):
-    """(Trained, "trained" or "cached", cache key): from the cache unless the key changed or forced."""
-    from .train import checkpoint, resolve_device, restore_topic, train_topic
+def _resources(topic, options: Options) -> dict:
+    return dict(topic.recipe_for(options.budget).resources or {})
+
+
+def _device(topic, options: Options) -> str:
+    """The device a topic trains on. On a cluster, 'auto' means a GPU only for a topic whose recipe
+    asks for one (and so runs on a GPU worker): a CPU topic must give the local build's weights."""
+    if options.scheduler:
+        if options.device != "auto":
+            return options.device
+        return "cuda" if _resources(topic, options).get("GPU") else "cpu"
+    from .train import resolve_device
+    return resolve_device(options.device).type
+
+
+def _training_key(source: TopicSource, topic, options: Options) -> str:
+    return training_key(topic, _device(topic, options), options.budget, data_files_digest(source.path.parent))
+
+
+def _train_or_restore(source: TopicSource, topic, options: Options, progress: Progress,
+                      trained_elsewhere: bool = False):
+    """(Trained, "trained" or "cached", cache key): from the cache unless the key changed or forced
+    (or it was just put there by training elsewhere)."""
+    from .train import checkpoint, restore_topic, train_topic
 
     cache = Cache(options.cache_dir)
-    key = training_key(topic, resolve_device(options.device).type, options.budget,
-                       data_files_digest(source.path.parent))
-    loaded = None if _forced(source, options) else cache.load_fit(key)
+    key = _training_key(source, topic, options)
+    loaded = None if _forced(source, options) and not trained_elsewhere else cache.load_fit(key)
     if loaded:
         try:
-            return restore_topic(topic, source.path, *loaded, options.budget), "cached", key
+            status = "trained" if trained_elsewhere else "cached"
+            return restore_topic(topic, source.path, *loaded, options.budget), status, key
         except NnarchError:
             raise  # the topic's own code failed: say so
         except Exception:  # an entry whose checksum holds but whose content does not fit: retrain

@@ -2,8 +2,8 @@
 one place that prints errors and chooses exit codes:
 
 0 success; 1 a topic failed (bad declaration, training, a false claim, LaTeX); 2 bad usage;
-3 the environment is missing something (latexmk, a writable build folder); 4 another build is
-running on the same build folder.
+3 the environment is missing something (latexmk, a writable build folder, a reachable Dask
+scheduler, workers with the same versions); 4 another build is running on the same build folder.
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
           jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Topics trained in parallel."),
           max_train_seconds: Optional[float] = typer.Option(
               None, "--max-train-seconds", min=1, help="Stop any topic's training that takes longer."),
+          scheduler: Optional[str] = typer.Option(
+              None, "--scheduler", envvar="NNARCH_SCHEDULER",
+              help="Train on the Dask cluster at this address, e.g. tcp://10.0.0.5:8786."),
+          scheduler_timeout: float = typer.Option(
+              10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the scheduler to answer."),
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
           debug: bool = DEBUG) -> None:
     """Train every topic (or reuse the cache), check its claims, build slides and report.json."""
@@ -70,7 +75,7 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
     from .build import Options, build as run_build
     from .progress import RichProgress
     options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast, budget,
-                      tuple(force or ()), jobs, max_train_seconds)
+                      tuple(force or ()), jobs, max_train_seconds, scheduler, scheduler_timeout)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         with RichProgress(console) as progress:

@@ -22,7 +22,7 @@ def train_in_parallel(work: list[tuple], jobs: int, on_done) -> dict:
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
     try:
-        futures = {pool.submit(_train_one, *item): item[2] for item in work}
+        futures = {pool.submit(train_one, *item): item[2] for item in work}
         for future in futures:
             name = futures[future]
             try:
@@ -39,12 +39,17 @@ def train_in_parallel(work: list[tuple], jobs: int, on_done) -> dict:
     return results
 
 
-def _train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None):
+def train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None,
+              on_start=None, on_epoch=None):
+    """Train one topic of a lectures folder in this process: (state dicts, entry), as cached."""
     from .discover import discover
     from .load import load_topic
     from .train import checkpoint, train_topic
     found = discover(lectures)
     source = next(s for lec in found.lectures if lec.path.name == lecture
                   for s in lec.topics if s.name == topic)
-    return checkpoint(train_topic(load_topic(source)[0], source.path, device, budget=budget,
+    declared = load_topic(source)[0]
+    if on_start:
+        on_start(declared.recipe_for(budget).epochs)
+    return checkpoint(train_topic(declared, source.path, device, on_epoch, budget=budget,
                                   max_seconds=max_seconds))

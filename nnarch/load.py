@@ -129,6 +129,10 @@ def _recipe_problems(recipe: t.Recipe):
     if recipe.optimizer not in ("adam", "adamw", "sgd"):
         yield (f"optimizer: unknown optimizer '{recipe.optimizer}'"
                f"{did_you_mean(recipe.optimizer, ['adam', 'adamw', 'sgd'])}")
+    resources = recipe.resources or {}
+    if not isinstance(resources, dict) or not all(
+            isinstance(k, str) and isinstance(v, (int, float)) and v > 0 for k, v in resources.items()):
+        yield f"resources: expected a dict of positive amounts such as {{'GPU': 1}}, found {resources!r}"
 
 
 def _figure_problems(spec) -> list[str]:

@@ -32,6 +32,8 @@ class RichProgress(BuildProgress):
         return self.bars.__exit__(*exc)
 
     def topic_started(self, name, epochs):
+        if name in self.tasks:  # trained on a cluster: the bar began with the worker's first event
+            return
         self.tasks[name] = self.bars.add_task(name, total=epochs, loss="–")
         self.totals[name], self.logged[name] = epochs, time.monotonic()
         if not self.live:

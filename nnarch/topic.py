@@ -51,6 +51,10 @@ class Recipe:
         max_seconds: stop training with a clear error when it takes longer than this (the model
             and each variant count separately); ``nnarch build --max-train-seconds`` sets a limit
             for every topic.
+        resources: what a worker must have to train this topic on a Dask cluster
+            (``nnarch build --scheduler``), as Dask worker resources: ``{"GPU": 1}`` sends the topic
+            to workers started with ``--resources GPU=1``, where it trains on their GPU. Local builds
+            ignore it.
     """
 
     loss: Union[str, Callable] = "mse"
@@ -61,6 +65,7 @@ class Recipe:
     seed: int = 0
     step: Callable | None = None
     max_seconds: float | None = None
+    resources: dict | None = None
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,0 +1,187 @@
+"""Cluster: train topics on a Dask cluster (`nnarch build --scheduler tcp://HOST:PORT`).
+
+Only training leaves this machine. Each topic is one task that carries what it needs: the files of
+its lecture folder and `course.py` as bytes, the budget, the device and this machine's package
+versions. A worker writes them into a private temporary folder, trains with the same seeded loop as
+a local build (one thread) and returns the weights as bytes; here they are verified like a cache
+entry before they are used. Dask does the rest: a worker that dies mid-training has its task
+rescheduled on another (`distributed.scheduler.allowed-failures`), resources route GPU topics to GPU
+workers, and progress comes back as worker events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import platform
+import tempfile
+import threading
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import EnvironmentProblem, NnarchError, TrainingError, rel
+from .fingerprint import files_under
+
+EVENTS = "nnarch-training"
+PACKAGES = ("torch", "torch-geometric", "numpy", "scipy")
+# torch's thread count is global to a process: a worker with several threads trains one topic at a
+# time, so that every training runs on exactly one thread, as it does locally.
+_ONE_AT_A_TIME = threading.Lock()
+
+
+class VersionSkew(EnvironmentProblem):
+    """A worker has other versions of Python, nnarch or the numeric packages than this machine."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """One topic to train remotely."""
+
+    lectures: Path
+    lecture: str
+    topic: str
+    device: str
+    budget: str
+    max_seconds: float | None
+    resources: dict
+
+
+def versions() -> dict:
+    """What must match between this machine and a worker for the weights to be the same."""
+    from . import __version__
+    from .cache import package_version
+    return {"python": platform.python_version(), "nnarch": __version__,
+            **{name: package_version(name) for name in PACKAGES}}
+
+
+def skew(ours: dict, theirs: dict) -> str:
+    """'torch 2.12.0 there, 2.13.0 here; ...' for each package that differs, or ''."""
+    return "; ".join(f"{name} {theirs.get(name, 'absent')} there, {ours[name]} here"
+                     for name in ours if theirs.get(name) != ours[name])
+
+
+def train_on_cluster(address: str, timeout: float, jobs: list[Job], progress) -> dict:
+    """{topic: (state dicts, entry)} for each training that succeeded, {topic: NnarchError} else."""
+    client = connect(address, timeout)
+    futures = {}
+    try:
+        check_workers(client, address)
+        build = uuid.uuid4().hex
+        client.subscribe_topic(EVENTS, lambda event: _show(event[1], build, progress))
+        for job in jobs:
+            payload = _payload(job, build)
+            futures[client.submit(train_task, payload, key=f"nnarch-train-{job.topic}-{build[:8]}",
+                                  resources=job.resources or None, pure=False)] = job.topic
+        from distributed import as_completed
+        results = {}
+        for future in as_completed(futures, loop=client.loop):
+            name = futures[future]
+            try:
+                results[name] = receive(future.result())
+            except NnarchError as error:
+                results[name] = error
+            except Exception as error:  # KilledWorker after every allowed retry, a lost scheduler
+                results[name] = TrainingError(f"{name}: training on the Dask cluster failed: "
+                                              f"{type(error).__name__}: {error}")
+            progress.stage(f"{name}: trained on the cluster")
+        return results
+    except BaseException:  # Ctrl-C or SIGTERM: nothing submitted goes on running for nobody
+        client.cancel(list(futures), force=True)
+        raise
+    finally:
+        client.close()
+
+
+def connect(address: str, timeout: float):
+    from distributed import Client
+    try:
+        return Client(address, timeout=timeout, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise EnvironmentProblem(f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
+                                 f"({type(error).__name__}); start one with `dask scheduler` or fix the "
+                                 "address") from None
+
+
+def check_workers(client, address: str) -> None:
+    """Refuse workers that cannot import nnarch or whose versions differ, before anything trains.
+    (Workers that join later are checked by each task.)"""
+    ours = versions()
+    try:
+        found = client.run(versions, on_error="return")
+    except Exception as error:
+        raise EnvironmentProblem(f"--scheduler {address}: cannot ask the workers for their versions "
+                                 f"({error})") from None
+    for worker, theirs in sorted(found.items()):
+        if isinstance(theirs, BaseException):
+            raise VersionSkew(f"worker {worker}: cannot run nnarch ({type(theirs).__name__}: {theirs}); "
+                              f"install nnarch {ours['nnarch']} and its packages in the workers' environment")
+        if skew(ours, theirs):
+            raise VersionSkew(f"worker {worker}: {skew(ours, theirs)}; install the same versions on every "
+                              "worker (pip install -r requirements.lock) so that no build mixes them")
+
+
+def _payload(job: Job, build: str) -> dict:
+    folder = job.lectures / job.lecture
+    files = {str(p.relative_to(job.lectures)): p.read_bytes()
+             for p in [job.lectures / "course.py", *files_under(folder)]}
+    return {"files": files, "lecture": job.lecture, "topic": job.topic, "device": job.device,
+            "budget": job.budget, "max_seconds": job.max_seconds, "versions": versions(),
+            "build": build, "shown_as": rel(job.lectures)}
+
+
+def train_task(payload: dict) -> dict:
+    """On a worker: unpack the lecture, train the topic, return its weights as bytes."""
+    import torch
+    from distributed import get_worker
+
+    from .jobs import train_one
+    worker = get_worker()
+    difference = skew(payload["versions"], versions())
+    if difference:
+        raise VersionSkew(f"worker {worker.address}: {difference}; install the same versions on every "
+                          "worker (pip install -r requirements.lock) so that no build mixes them")
+
+    def tell(**event):
+        worker.log_event(EVENTS, {"build": payload["build"], "topic": payload["topic"],
+                                  "worker": worker.address, **event})
+
+    with _ONE_AT_A_TIME, tempfile.TemporaryDirectory(prefix="nnarch-task-") as tmp:
+        root = Path(tmp) / "lectures"
+        for name, data in payload["files"].items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        try:
+            states, entry = train_one(root, payload["lecture"], payload["topic"], payload["device"],
+                                      payload["budget"], payload["max_seconds"],
+                                      on_start=lambda epochs: tell(epochs=epochs),
+                                      on_epoch=lambda _, epoch, loss: tell(epoch=epoch, loss=loss))
+        except NnarchError as error:  # the same one-line error as locally, naming the user's file
+            raise type(error)(str(error).replace(str(root.resolve()), payload["shown_as"])) from None
+    buffer = io.BytesIO()
+    torch.save(states, buffer)
+    weights = buffer.getvalue()
+    return {"weights": weights, "sha256": hashlib.sha256(weights).hexdigest(),
+            "entry": {**entry, "worker": worker.address}}
+
+
+def receive(result: dict) -> tuple[dict, dict]:
+    """The state dicts and entry of a task's result, checked as a cache entry is."""
+    import torch
+    weights = result["weights"]
+    if hashlib.sha256(weights).hexdigest() != result["sha256"]:
+        raise TrainingError(f"the weights from worker {result['entry'].get('worker')} arrived damaged "
+                            "(checksum mismatch); build again")
+    states = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
+    return states, result["entry"]
+
+
+def _show(event: dict, build: str, progress) -> None:
+    """A worker's event, shown as the local training's would be."""
+    if event.get("build") != build:
+        return  # another build on the same cluster
+    if "epochs" in event:
+        progress.topic_started(event["topic"], event["epochs"])
+        progress.stage(f"{event['topic']}: training on {event['worker']}")
+    else:
+        progress.epoch(event["topic"], event["epoch"], event["loss"])
