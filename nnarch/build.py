@@ -6,6 +6,7 @@ import platform
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from . import __version__
 from .cache import Cache, data_files_digest, package_version, training_key
@@ -32,6 +33,7 @@ class Options:
     max_train_seconds: float | None = None  # a limit for every topic's training
     scheduler: str | None = None    # a Dask scheduler's address: train there (see cluster.py)
     scheduler_timeout: float = 10.0  # seconds to wait for that scheduler to answer
+    on_html: Callable[[Path, str], None] | None = None  # `serve`: (lecture folder, deck HTML) once rendered
 
     @property
     def cache_dir(self) -> Path:
@@ -351,6 +353,8 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     from .render import render_html, render_tex
 
     slug = lecture.lecture.slug
+    # `build TOPIC` is a preview: it goes beside the full deck, never over it
+    target = options.out / "preview" / slug if options.topics else options.out / slug
     work = options.out / ".work" / lecture.path.name
     work.mkdir(parents=True, exist_ok=True)
     progress.stage(f"{slug}: rendering and compiling (latexmk)")
@@ -364,6 +368,8 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
         write_atomic(work / "slides.tex", tex)
         pending = {"slides.pdf": latex.submit(compile_pdf, work / "slides.tex", deck["titles"])}
         html = render_html("slides", assemble(lecture, course, runs, targets=("html",)))
+        if options.on_html:
+            options.on_html(target, html)
         lab = _lab_documents(lecture, course, runs, work, options)
         for name in [n for n in lab if n.endswith(".tex")]:
             write_atomic(work / name, lab.pop(name))
@@ -381,8 +387,6 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
                                        deck["pages"] if name == "slides.pdf" else {})]
     lab.update({name: pdf for name, pdf in pdfs.items() if name != "slides.pdf"})
 
-    # `build TOPIC` is a preview: it goes beside the full deck, never over it
-    target = options.out / "preview" / slug if options.topics else options.out / slug
     names = set(lecture.lecture.topics)
     report = _report(lecture, [o for o in outcomes if o.name in names], done, timings)
     files = {"slides.pdf": pdfs["slides.pdf"], "slides.tex": tex, "slides.html": html, **lab,

@@ -67,11 +67,7 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
           debug: bool = DEBUG) -> None:
     """Train every topic (or reuse the cache), check its claims, build slides and report.json."""
-    for name, value, allowed in (("--device", device, ("auto", "cpu", "cuda")),
-                                 ("--budget", budget, ("full", "quick"))):
-        if value not in allowed:
-            _error(NnarchError(f"{name}: expected {' or '.join(allowed)}, got '{value}'"))
-            raise typer.Exit(2)
+    _check_choices(device, budget)
     from .build import Options, build as run_build
     from .progress import RichProgress
     options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast, budget,
@@ -109,6 +105,14 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
         raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
 
 
+def _check_choices(device: str, budget: str) -> None:
+    for name, value, allowed in (("--device", device, ("auto", "cpu", "cuda")),
+                                 ("--budget", budget, ("full", "quick"))):
+        if value not in allowed:
+            _error(NnarchError(f"{name}: expected {' or '.join(allowed)}, got '{value}'"))
+            raise typer.Exit(2)
+
+
 def _summary(result) -> None:
     table = Table(title="nnarch build")
     for column in ("topic", "result", "time", "parameters", "headline", "claims"):
@@ -121,6 +125,31 @@ def _summary(result) -> None:
         table.add_row(o.name, f"[{colour}]{o.status}[/]", f"{o.seconds:.1f} s",
                       f"{o.params:,}" if o.params is not None else "–", headline, claims)
     out.print(table)
+
+
+@app.command()
+def serve(port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free one)."),
+          lectures: Path = LECTURES, out_dir: Path = OUT,
+          device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
+          budget: str = typer.Option("full", "--budget", help="full, or quick for a preview."),
+          debug: bool = DEBUG) -> None:
+    """Build, serve the build folder on 127.0.0.1, and rebuild on every save; open pages reload."""
+    _check_choices(device, budget)
+    from .build import Options
+    from .progress import RichProgress
+    from .serve import serve as run_serve
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        run_serve(Options(lectures, out_dir, device, budget=budget), port, console,
+                  lambda: RichProgress(console))
+    except (KeyboardInterrupt, Terminated):
+        from .latex import stop_all
+        stop_all()
+        console.print("stopped serving", highlight=False)
+    except NnarchError as error:
+        _fail(error, debug)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command("list")

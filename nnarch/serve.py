@@ -1,0 +1,241 @@
+"""Serve: build, serve the build folder on 127.0.0.1, and rebuild in this warm process on every save.
+
+torch, PyG and matplotlib are imported once; each rebuild re-executes only the topic modules whose
+records changed, as fresh module objects. Open pages hear of each build over server-sent events: the
+deck's HTML is published as soon as it is rendered and its pages reload then, keeping their slide
+(the slide number is in the URL's hash); the PDF and handouts follow when LaTeX is done. A broken
+edit publishes nothing: the last good deck stays, with the error over it and on the console.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from dataclasses import replace
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .build import Options, build
+from .errors import EnvironmentProblem
+from .render import TEMPLATES
+
+EVENTS = "/__nnarch/events"
+WATCHED = (".html", ".svg")  # what a page shows; a change to one reloads the pages that show it
+KEEPALIVE_S = 15
+
+# Injected into HTML as it is served, never written into a file: published decks stay as they are.
+SCRIPT = """<script>/* nnarch serve */(function () {
+  var box = null, events = new EventSource("%s");
+  function uses(paths) {
+    var here = [location.pathname].concat([].map.call(document.images, function (i) {
+      return new URL(i.src, location.href).pathname; }));
+    return paths.some(function (p) { return here.indexOf(p) >= 0; });
+  }
+  events.addEventListener("reload", function (e) {
+    if (uses(JSON.parse(e.data).paths)) location.reload();  /* the hash keeps the slide */
+  });
+  events.addEventListener("failed", function (e) {
+    if (!box) {
+      box = document.createElement("pre");
+      box.id = "nnarch-error";
+      box.setAttribute("role", "alert");
+      box.style.cssText = "position:fixed;left:0;right:0;top:0;margin:0;padding:1em 1.5em;" +
+        "background:#8b0000;color:#fff;font:18px/1.4 monospace;white-space:pre-wrap;z-index:2147483647";
+      document.body.appendChild(box);
+    }
+    box.textContent = "nnarch: the last save did not build; this is the last good version.\\n" +
+      JSON.parse(e.data).message;
+  });
+  events.addEventListener("built", function () { if (box) { box.remove(); box = null; } });
+})();</script>""" % EVENTS
+
+
+class Events:
+    """Build events, numbered, for every open page to pick up in order."""
+
+    def __init__(self):
+        self.changed = threading.Condition()
+        self.log: list[tuple[int, str, str]] = []
+
+    @property
+    def serial(self) -> int:
+        return self.log[-1][0] if self.log else 0
+
+    def send(self, kind: str, **data) -> None:
+        with self.changed:
+            self.log = [*self.log[-50:], (self.serial + 1, kind, json.dumps(data))]
+            self.changed.notify_all()
+
+    def after(self, seen: int, timeout: float) -> list[tuple[int, str, str]]:
+        """The events numbered after `seen`, waiting up to `timeout` for one."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.serial > seen, timeout)
+            return [e for e in self.log if e[0] > seen]
+
+
+class Handler(SimpleHTTPRequestHandler):
+    """Files of the build folder only; HTML with the reload script; the event stream."""
+
+    def __init__(self, *args, events: Events, **kwargs):
+        self.events = events
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self):
+        path = unquote(urlsplit(self.path).path)
+        if path == EVENTS:
+            return self._stream()
+        parts = path.split("/")
+        if ".." in parts:
+            return self.send_error(403, "outside the served folder")
+        if any(part.startswith(".") for part in parts):  # the cache, work and staging folders
+            return self.send_error(404)
+        file = Path(self.translate_path(self.path))
+        root = Path(self.directory).resolve()
+        if file.is_dir() and (file / "index.html").is_file() and path.endswith("/"):
+            file = file / "index.html"
+        if not file.resolve().is_relative_to(root):  # a link that leads out of the build folder
+            return self.send_error(403, "outside the served folder")
+        if file.suffix == ".html" and file.is_file():
+            return self._html(file)
+        return super().do_GET()
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "no-store")  # a reload must fetch what the build just wrote
+        super().end_headers()
+
+    def log_message(self, *args):  # the console is for builds and errors
+        pass
+
+    def _html(self, file: Path):
+        text = _allow_events(file.read_text(encoding="utf-8"))
+        at = text.rfind("</body>")
+        body = (text[:at] + SCRIPT + text[at:] if at >= 0 else text + SCRIPT).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _stream(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        seen = self.events.serial
+        try:
+            if self.events.log and self.events.log[-1][1] == "failed":
+                self._send(*self.events.log[-1][1:])  # a page opened while the sources are broken
+            while True:
+                news = self.events.after(seen, KEEPALIVE_S)
+                for seen, kind, data in news:
+                    self._send(kind, data)
+                if not news:
+                    self.wfile.write(b": keep-alive\n\n")
+                    self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            return
+
+    def _send(self, kind: str, data: str) -> None:
+        self.wfile.write(f"event: {kind}\ndata: {data}\n\n".encode())
+        self.wfile.flush()
+
+
+def _allow_events(html: str) -> str:
+    """The page's own content security policy, widened for the served copy only: the reload script
+    may run and may listen to this server's events."""
+    def widen(match):
+        policy = match[2] + "; connect-src 'self'"
+        if "script-src" not in policy:
+            policy += "; script-src 'unsafe-inline'"
+        return match[1] + policy + match[3]
+    return re.sub(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")', widen, html, count=1)
+
+
+class Site:
+    """What the pages show: a digest per HTML and SVG file, to tell which ones a build changed."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.digests = self._digests()
+
+    def _digests(self) -> dict:
+        return {p: hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in self.out.rglob("*") if p.suffix in WATCHED and p.is_file()
+                and not {".cache", ".work", ".staging"} & set(p.relative_to(self.out).parts)}
+
+    def changed(self) -> list[str]:
+        """URL paths of the files that differ from the last call."""
+        now = self._digests()
+        paths = sorted("/" + p.relative_to(self.out).as_posix() for p, d in now.items()
+                       if self.digests.get(p) != d)
+        self.digests = now
+        return paths
+
+
+def serve(options: Options, port: int, console, progress_factory) -> None:
+    """Build, serve `options.out` on 127.0.0.1:port, rebuild on each save until Ctrl-C."""
+    import watchfiles
+
+    out = Path(options.out)
+    out.mkdir(parents=True, exist_ok=True)
+    events = Events()
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port),
+                                     partial(Handler, directory=str(out), events=events))
+    except OSError as error:
+        raise EnvironmentProblem(f"--port {port}: cannot listen on 127.0.0.1:{port} ({error.strerror}); "
+                                 "pick another port with --port") from None
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    site = Site(out)
+    rebuild = partial(_rebuild, options, events, site, console, progress_factory)
+    rebuild()
+    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    watched = [p for p in (Path(options.lectures), TEMPLATES) if p.exists()]
+    console.print(f"serving {out} at {url} — watching {', '.join(str(p) for p in watched)}; "
+                  "Ctrl-C stops", highlight=False, soft_wrap=True)
+    try:
+        for changes in watchfiles.watch(*watched, step=20, raise_interrupt=True):
+            names = sorted({Path(p).name for _, p in changes})
+            console.print(f"changed: {', '.join(names)}", highlight=False)
+            rebuild()
+    finally:
+        server.shutdown()
+
+
+def _rebuild(options: Options, events: Events, site: Site, console, progress_factory) -> None:
+    """One build in this process: fail fast (the last good deck stays), HTML first, then the rest."""
+    started = time.perf_counter()
+
+    def html_ready(folder: Path, html: str) -> None:
+        if (folder / "slides.html").exists():  # not the first build: that one publishes it whole
+            from .publish import write_atomic
+            write_atomic(folder / "slides.html", html)
+            changed = site.changed()
+            if changed:
+                events.send("reload", paths=changed)
+                console.print(f"html updated in {time.perf_counter() - started:.2f} s", highlight=False)
+
+    try:
+        with progress_factory() as progress:
+            result = build(replace(options, fail_fast=True, on_html=html_ready), progress)
+    except Exception as error:  # a usage or environment problem: say it, keep serving
+        result = None
+        problems = [error]
+    else:
+        problems = list(result.errors)
+    for problem in problems:
+        console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+    if problems:
+        events.send("failed", message="\n".join(str(p) for p in problems))
+        return
+    changed = site.changed()
+    events.send("built")
+    if changed:
+        events.send("reload", paths=changed)
+    what = "up to date" if result.up_to_date else f"built in {time.perf_counter() - started:.2f} s"
+    console.print(what, highlight=False)
