@@ -18,12 +18,13 @@ else \
 fi
 endef
 
-.PHONY: slides test check bench clean tex test-tools help
+.PHONY: slides test check bench bench-env serve clean tex test-tools help
 help:
 	@echo "make slides   build every lecture into build/ (PDF, HTML, report.json)"
 	@echo "make test     run the test suite"
 	@echo "make check    validate the topic modules without training"
-	@echo "make bench    time nnarch against plain scripts (not part of make test)"
+	@echo "make serve    build, serve build/ at http://127.0.0.1:8000/ and rebuild on every save"
+	@echo "make bench    time nnarch against plain scripts and its peers (not part of make test)"
 	@echo "make clean    remove build/"
 
 $(BIN)/.installed: requirements.lock pyproject.toml
@@ -50,7 +51,19 @@ check: $(BIN)/.installed
 test: $(BIN)/.installed tex test-tools
 	$(BIN)/python -m pytest
 
-bench: $(BIN)/.installed tex
+serve: $(BIN)/.installed tex
+	$(BIN)/nnarch serve
+
+# The peers (Jupyter Book, sphinx-gallery) in their own environment, so their pins never meet ours.
+.venv-bench/bin/.installed: bench/requirements.lock pyproject.toml
+	$(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.lock
+	.venv-bench/bin/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+bench-env: .venv-bench/bin/.installed
+
+bench: $(BIN)/.installed tex bench-env
 	$(BIN)/python bench/run.py
 
 clean:

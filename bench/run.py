@@ -2,21 +2,29 @@
 
 (a) the four reference scripts in bench/ and one latexmk of the built deck; (b) a cold build;
 (c) a no-op build; (d) a rebuild after a text-only edit of one topic; (e) a rebuild after a model
-edit of one topic. Prints each figure, the ratios the project targets, and the peak memory (RSS).
+edit of one topic; (f) `nnarch serve`: a saved text edit until the served deck and the PDF show it;
+(g) two cold builds at once; (h) the peers, Jupyter Book and sphinx-gallery, on the same cases (see
+peers.py). Prints each figure, the ratios the project targets, and the peak memory (RSS).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+import peers  # noqa: E402
 TOPICS = ("ffnn", "gnn", "cnn", "lstm")
 NNARCH = [sys.executable, "-m", "nnarch.cli"]
 
@@ -77,6 +85,15 @@ def main() -> None:
     rows.append(("(e) rebuild after a model edit (gnn)", model_edit, rss))
     after_model = json.loads((out / "nn-architectures" / "report.json").read_text())["topics"]
     peak = max(peak, *(r[2] for r in rows))
+    to_html, to_pdf = serve_edits(lectures, out)
+    loaded = two_at_once(work)
+    problem = peers.available()
+    if problem:
+        sys.exit(f"bench: the peers' environment is missing; run {problem}")
+    notebooks = out / "nn-architectures" / "notebooks"
+    others = {"Jupyter Book + jupyter-cache": peers.jupyter_book(notebooks, work / "peers"),
+              "sphinx-gallery": peers.sphinx_gallery(work / "peers")}
+    cases = {"cold build": cold, "no-op": noop, "text-only edit": text_edit, "model edit": model_edit}
 
     print(f"{'measurement':44} {'seconds':>8} {'peak RSS MB':>12}")
     for name, seconds, rss in rows:
@@ -93,7 +110,73 @@ def main() -> None:
         print(f"training {topic:5} nnarch / reference:  {ours:.2f} s / {reference[topic]:.2f} s = "
               f"{ours / reference[topic]:.2f}  (target <= 1.05)")
     print(f"peak RSS:                             {peak:.0f} MB  (target <= 1536 MB)")
+    print(f"serve: save -> served HTML updated:   median {statistics.median(to_html):.2f} s of "
+          f"{', '.join(f'{t:.2f}' for t in to_html)}  (target <= 0.5 s and <= one latexmk, {latex:.2f} s)")
+    print(f"serve: save -> PDF updated / latexmk: median {statistics.median(to_pdf) / latex:.2f}  "
+          "(target <= 1.5)")
+    print()
+    names = list(others)
+    print(f"{'case':16}" + "".join(f"{n:>30}" for n in names) + f"{'nnarch':>10}")
+    for case, seconds in cases.items():
+        print(f"{case:16}" + "".join(f"{others[n][case]:>28.2f} s" for n in names) + f"{seconds:>8.2f} s")
+    book, gallery = others["Jupyter Book + jupyter-cache"], others["sphinx-gallery"]
+    print(f"text edit / Jupyter Book markdown edit:  {text_edit / book['text-only edit']:.2f}  (target <= 1.0)")
+    print(f"cold build / sphinx-gallery cold:        {cold / gallery['cold build']:.2f}  (target <= 1.0, aim 0.8)")
+    print(f"model edit / sphinx-gallery code edit:   {model_edit / gallery['model edit']:.2f}  (target <= 1.0)")
+    print(f"no-op:                                   {noop:.2f} s  (target <= 0.25 s)")
+    print(f"two cold builds at once / one alone:     {loaded / cold:.2f}  (target <= 2.2)")
     shutil.rmtree(work)
+
+
+def serve_edits(lectures: Path, out: Path, edits: int = 5) -> tuple[list, list]:
+    """Seconds from saving a text edit to (the served deck showing it, the PDF being replaced), for
+    `edits` successive edits of one sentence under a running `nnarch serve`."""
+    server = subprocess.Popen(NNARCH + ["serve", "--port", "0", "--lectures", str(lectures), "--out", str(out),
+                                        "--device", "cpu"], cwd=ROOT, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in server.stdout:
+            found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                break
+        else:
+            sys.exit("bench: nnarch serve did not start")
+        threading.Thread(target=server.stdout.read, daemon=True).start()
+        url, pdf = found[1] + "nn-architectures/slides.html", out / "nn-architectures" / "slides.pdf"
+        to_html, to_pdf = [], []
+        source = lectures / "nn_architectures" / "cnn.md"
+        for n in range(edits):
+            time.sleep(1.0)  # let the server settle, as an author pauses between saves
+            before = os.stat(pdf).st_mtime_ns
+            text = source.read_text()
+            old = f"Typical inputs ({n - 1})" if n else "Typical inputs"
+            saved = time.perf_counter()
+            source.write_text(text.replace(old, f"Typical inputs ({n})"))
+            while f"Typical inputs ({n})" not in urllib.request.urlopen(url).read().decode():
+                time.sleep(0.005)
+            to_html.append(time.perf_counter() - saved)
+            while not pdf.exists() or os.stat(pdf).st_mtime_ns == before:
+                time.sleep(0.005)
+            to_pdf.append(time.perf_counter() - saved)
+        return to_html, to_pdf
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def two_at_once(work: Path) -> float:
+    """Wall seconds of two cold builds of separate copies, started together: the slower one."""
+    commands = []
+    for n in (1, 2):
+        lectures = work / f"loaded{n}" / "lectures"
+        shutil.copytree(ROOT / "lectures", lectures, ignore=shutil.ignore_patterns("__pycache__"))
+        commands.append(NNARCH + ["build", "--lectures", str(lectures), "--out", str(lectures.parent / "build"),
+                                  "--device", "cpu"])
+    start = time.perf_counter()
+    running = [subprocess.Popen(c, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
+    if any(p.wait() for p in running):
+        sys.exit("bench: a build of the loaded run failed")
+    return time.perf_counter() - start
 
 
 def _trained(topics: dict) -> str:

@@ -196,6 +196,7 @@ def _run_topic(source: TopicSource, options: Options, progress: Progress, elsewh
             raise elsewhere
         t0 = time.perf_counter()
         topic, module = load_topic(source)
+        _one_thread()
         outcome.stages["import"] = time.perf_counter() - t0
         progress.topic_started(source.name, topic.recipe_for(options.budget).epochs)
         t0 = time.perf_counter()
@@ -222,6 +223,17 @@ def _run_topic(source: TopicSource, options: Options, progress: Progress, elsewh
         return outcome, None
     finally:
         outcome.seconds = sum(outcome.stages.values())
+
+
+def _one_thread() -> None:
+    """Every torch computation of the build on one thread, not only training: measuring, shape
+    tracing and the exercises' solutions too. More threads buy these small models little, and a
+    second build or a parallel job on the same cores would only wait for them."""
+    import torch
+
+    from .train import TRAIN_THREADS
+    if torch.get_num_threads() != TRAIN_THREADS:
+        torch.set_num_threads(TRAIN_THREADS)
 
 
 def solve_exercises(source: TopicSource, module, run) -> dict:
