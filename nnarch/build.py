@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,7 +31,7 @@ class Options:
     fail_fast: bool = False
     budget: str = "full"            # "quick": the topics' quick recipes, claims not enforced
     force: tuple[str, ...] = ()     # topics to retrain even when cached; "all" for every one
-    jobs: int = 1                   # topics trained in parallel processes
+    jobs: int = 1                   # processes training beside the build; 1: none, 0: one if it pays
     max_train_seconds: float | None = None  # a limit for every topic's training
     scheduler: str | None = None    # a Dask scheduler's address: train there (see cluster.py)
     scheduler_timeout: float = 10.0  # seconds to wait for that scheduler to answer
@@ -108,19 +110,18 @@ def _build(options: Options, progress: Progress, discovered, plan) -> BuildResul
             progress.topic_finished(restored[0])
         else:
             fresh.append(source)
-    elsewhere = fresh and (options.scheduler or options.jobs > 1)
-    trained_elsewhere = _train_elsewhere(fresh, options, progress) if elsewhere else {}
-    for source in fresh:
-        outcome, run = _run_topic(source, options, progress, trained_elsewhere.get(source.name),
-                                  cache, keys[source.name])
-        outcomes.append(outcome)
-        progress.topic_finished(outcome)
-        if outcome.error:
-            errors.append(outcome.error)
-            if options.fail_fast:
-                return BuildResult(tuple(outcomes), (), tuple(errors))
-        else:
-            done[source.name] = run
+    with _training_elsewhere(fresh, options, progress) as trained_elsewhere:
+        for source in fresh:  # each as soon as its training is done, while the next ones train
+            outcome, run = _run_topic(source, options, progress, trained_elsewhere(source.name),
+                                      cache, keys[source.name])
+            outcomes.append(outcome)
+            progress.topic_finished(outcome)
+            if outcome.error:
+                errors.append(outcome.error)
+                if options.fail_fast:
+                    return BuildResult(tuple(outcomes), (), tuple(errors))
+            else:
+                done[source.name] = run
     order = [s.name for s in plan.topics]
     outcomes.sort(key=lambda o: order.index(o.name))
 
@@ -259,50 +260,64 @@ def _plain(value):
     return value if isinstance(value, (int, float, str, bool, type(None))) else str(value)
 
 
-def _train_elsewhere(sources, options: Options, progress: Progress) -> dict:
-    """Train the topics that miss the cache on the Dask cluster or in `options.jobs` processes and
-    cache their weights; {name: "trained" or the topic's error}."""
-    from .load import load_topic
+def _background(options: Options, fresh: list) -> int:
+    """How many processes train beside the build: --jobs N, or with --jobs 0 (the command line's
+    default) one when two or more topics must run and there is a second core."""
+    if options.jobs:
+        return options.jobs if options.jobs > 1 else 0
+    return 1 if len(fresh) >= 2 and (os.cpu_count() or 1) >= 2 else 0
 
-    cache = Cache(options.cache_dir)
-    topics, keys, done = {}, {}, {}
-    for source in sources:
-        try:
-            topics[source.name] = load_topic(source)[0]
-        except NnarchError as error:
-            done[source.name] = error
-            continue
-        # now: loading the next topic of the lecture drops this one's helper modules
-        keys[source.name] = _training_key(source, topics[source.name], options)
-    missing = [s for s in sources if s.name in topics
-               and (_forced(s, options) or not cache.has_fit(keys[s.name]))]
-    if not missing:
-        return done
+
+@contextmanager
+def _training_elsewhere(sources, options: Options, progress: Progress):
+    """Train the topics that miss the cache on the Dask cluster or in background processes, while
+    this process measures and draws them in order. Yields wait(name): "trained" once the topic's
+    weights are in the cache, the topic's error, or None for a topic to train (or restore) here."""
+    jobs = _background(options, sources)
+    if not sources or not (options.scheduler or jobs):
+        yield lambda name: None
+        return
+    from .load import load_topic
     if options.scheduler:
-        from .cluster import Job, train_on_cluster
-        progress.stage(f"training {len(missing)} topic(s) on the Dask cluster at {options.scheduler}")
-        results = train_on_cluster(options.scheduler, options.scheduler_timeout, [
-            Job(options.lectures, s.path.parent.name, s.name, _device(topics[s.name], options),
-                options.budget, options.max_train_seconds, _resources(topics[s.name], options))
-            for s in missing], progress)
+        from .cluster import ClusterTrainer
+        trainer = ClusterTrainer(options.scheduler, options.scheduler_timeout, progress)
     else:
-        from .jobs import train_in_parallel
-        progress.stage(f"training {len(missing)} topic(s) in {options.jobs} processes")
-        results = train_in_parallel([(options.lectures, s.path.parent.name, s.name, options.device,
-                                      options.budget, options.max_train_seconds) for s in missing],
-                                    options.jobs, lambda name: progress.stage(f"{name}: trained"))
-    for source in missing:
-        result = results[source.name]
-        if isinstance(result, NnarchError):
-            done[source.name] = result
-        elif isinstance(result, Exception):
-            continue  # anything else is retried in-process, where it is reported with the topic's file
-        else:
-            # restored when the topic runs: its module, imported afresh then, is in sys.modules
-            # (PyG's MessagePassing looks itself up there)
-            cache.store_fit(keys[source.name], *result)
-            done[source.name] = "trained"
-    return done
+        from .jobs import LocalTrainer
+        trainer = LocalTrainer(jobs, progress)  # its workers import torch while this process does
+    try:
+        cache = Cache(options.cache_dir)
+        errors, keys, submitted = {}, {}, {}
+        for source in sources:
+            try:
+                topic = load_topic(source)[0]
+            except NnarchError as error:
+                errors[source.name] = error
+                continue
+            # now: loading the next topic of the lecture drops this one's helper modules
+            keys[source.name] = _training_key(source, topic, options)
+            if _forced(source, options) or not cache.has_fit(keys[source.name]):
+                submitted[source.name] = trainer.submit(
+                    options.lectures, source.path.parent.name, source.name, _device(topic, options),
+                    options.budget, options.max_train_seconds, _resources(topic, options))
+        if submitted:
+            progress.stage(f"training {len(submitted)} topic(s) {trainer.where()}")
+
+        def wait(name: str):
+            if name in errors:
+                return errors[name]
+            if name not in submitted:
+                return None
+            try:
+                result = trainer.result(submitted[name])
+            except NnarchError as error:
+                return error
+            except Exception:  # anything else is retried here, where it is reported with its file
+                return None
+            cache.store_fit(keys[name], *result)
+            return "trained"
+        yield wait
+    finally:
+        trainer.close()
 
 
 def _resources(topic, options: Options) -> dict:

@@ -56,7 +56,9 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
           budget: str = typer.Option("full", "--budget", help="full, or quick for a preview."),
           force: Optional[List[str]] = typer.Option(
               None, "--force", help="Retrain this topic even if cached ('all': every one)."),
-          jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Topics trained in parallel."),
+          jobs: int = typer.Option(0, "--jobs", "-j", min=0, help=(
+              "Processes that train topics while the build measures and draws the trained ones; "
+              "0: one, when two or more topics must run and there is a second core; 1: none.")),
           max_train_seconds: Optional[float] = typer.Option(
               None, "--max-train-seconds", min=1, help="Stop any topic's training that takes longer."),
           scheduler: Optional[str] = typer.Option(

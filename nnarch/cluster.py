@@ -17,7 +17,6 @@ import platform
 import tempfile
 import threading
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import EnvironmentProblem, NnarchError, TrainingError, rel
@@ -34,17 +33,48 @@ class VersionSkew(EnvironmentProblem):
     """A worker has other versions of Python, nnarch or the numeric packages than this machine."""
 
 
-@dataclass(frozen=True)
-class Job:
-    """One topic to train remotely."""
+class ClusterTrainer:
+    """The Dask cluster at `address`, with the same shape as jobs.LocalTrainer."""
 
-    lectures: Path
-    lecture: str
-    topic: str
-    device: str
-    budget: str
-    max_seconds: float | None
-    resources: dict
+    def __init__(self, address: str, timeout: float, progress):
+        self.address, self.build = address, uuid.uuid4().hex
+        self.client = connect(address, timeout)
+        self.futures = []
+        try:
+            check_workers(self.client, address)
+            self.client.subscribe_topic(EVENTS, lambda event: _show(event[1], self.build, progress))
+        except BaseException:
+            self.client.close()
+            raise
+
+    def where(self) -> str:
+        return f"on the Dask cluster at {self.address}"
+
+    def submit(self, lectures: Path, lecture: str, topic: str, device: str, budget: str,
+               max_seconds: float | None, resources: dict):
+        payload = _payload(lectures, lecture, topic, device, budget, max_seconds, self.build)
+        future = self.client.submit(train_task, payload, key=f"nnarch-train-{topic}-{self.build[:8]}",
+                                    resources=resources or None, pure=False)
+        self.futures.append((future, topic))
+        return future, topic
+
+    @staticmethod
+    def result(submitted):
+        future, topic = submitted
+        try:
+            return receive(future.result())
+        except NnarchError:
+            raise
+        except Exception as error:  # KilledWorker after every allowed retry, a lost scheduler
+            raise TrainingError(f"{topic}: training on the Dask cluster failed: "
+                                f"{type(error).__name__}: {error}") from None
+
+    def close(self) -> None:
+        """Cancel what is still queued or running (Ctrl-C, --fail-fast); then let the client go."""
+        pending = [f for f, _ in self.futures if not f.done()]
+        if pending:
+            self.client.cancel(pending, force=True)
+        self.client.close()
 
 
 def versions() -> dict:
@@ -59,38 +89,6 @@ def skew(ours: dict, theirs: dict) -> str:
     """'torch 2.12.0 there, 2.13.0 here; ...' for each package that differs, or ''."""
     return "; ".join(f"{name} {theirs.get(name, 'absent')} there, {ours[name]} here"
                      for name in ours if theirs.get(name) != ours[name])
-
-
-def train_on_cluster(address: str, timeout: float, jobs: list[Job], progress) -> dict:
-    """{topic: (state dicts, entry)} for each training that succeeded, {topic: NnarchError} else."""
-    client = connect(address, timeout)
-    futures = {}
-    try:
-        check_workers(client, address)
-        build = uuid.uuid4().hex
-        client.subscribe_topic(EVENTS, lambda event: _show(event[1], build, progress))
-        for job in jobs:
-            payload = _payload(job, build)
-            futures[client.submit(train_task, payload, key=f"nnarch-train-{job.topic}-{build[:8]}",
-                                  resources=job.resources or None, pure=False)] = job.topic
-        from distributed import as_completed
-        results = {}
-        for future in as_completed(futures, loop=client.loop):
-            name = futures[future]
-            try:
-                results[name] = receive(future.result())
-            except NnarchError as error:
-                results[name] = error
-            except Exception as error:  # KilledWorker after every allowed retry, a lost scheduler
-                results[name] = TrainingError(f"{name}: training on the Dask cluster failed: "
-                                              f"{type(error).__name__}: {error}")
-            progress.stage(f"{name}: trained on the cluster")
-        return results
-    except BaseException:  # Ctrl-C or SIGTERM: nothing submitted goes on running for nobody
-        client.cancel(list(futures), force=True)
-        raise
-    finally:
-        client.close()
 
 
 def connect(address: str, timeout: float):
@@ -121,13 +119,12 @@ def check_workers(client, address: str) -> None:
                               "worker (pip install -r requirements.lock) so that no build mixes them")
 
 
-def _payload(job: Job, build: str) -> dict:
-    folder = job.lectures / job.lecture
-    files = {str(p.relative_to(job.lectures)): p.read_bytes()
-             for p in [job.lectures / "course.py", *files_under(folder)]}
-    return {"files": files, "lecture": job.lecture, "topic": job.topic, "device": job.device,
-            "budget": job.budget, "max_seconds": job.max_seconds, "versions": versions(),
-            "build": build, "shown_as": rel(job.lectures)}
+def _payload(lectures: Path, lecture: str, topic: str, device: str, budget: str,
+             max_seconds: float | None, build: str) -> dict:
+    files = {str(p.relative_to(lectures)): p.read_bytes()
+             for p in [lectures / "course.py", *files_under(lectures / lecture)]}
+    return {"files": files, "lecture": lecture, "topic": topic, "device": device, "budget": budget,
+            "max_seconds": max_seconds, "versions": versions(), "build": build, "shown_as": rel(lectures)}
 
 
 def train_task(payload: dict) -> dict:
@@ -154,7 +151,7 @@ def train_task(payload: dict) -> dict:
         try:
             states, entry = train_one(root, payload["lecture"], payload["topic"], payload["device"],
                                       payload["budget"], payload["max_seconds"],
-                                      on_start=lambda epochs: tell(epochs=epochs),
+                                      on_start=lambda _, epochs: tell(epochs=epochs),
                                       on_epoch=lambda _, epoch, loss: tell(epoch=epoch, loss=loss))
         except NnarchError as error:  # the same one-line error as locally, naming the user's file
             raise type(error)(str(error).replace(str(root.resolve()), payload["shown_as"])) from None

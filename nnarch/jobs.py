@@ -1,42 +1,56 @@
-"""Jobs: train independent topics in parallel processes, without oversubscribing the cores."""
+"""Jobs: train topics in other processes while the build measures and draws those already trained.
+
+The pool starts (and its workers import torch and PyG) before the build has decided what to train,
+so that the import overlaps the build's own. Each worker reports its epochs through a queue, which
+feeds the same progress bars as training in the build's own process.
+"""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+_events = None  # in a worker: the queue its epochs go to
 
-def train_in_parallel(work: list[tuple], jobs: int, on_done) -> dict:
-    """Train each (lectures root, lecture folder, topic, device, budget) in a pool of processes.
 
-    Returns {topic: (state dicts, entry)} for the trainings that succeeded and {topic: error} for
-    the others; `on_done(topic)` is called as each one finishes.
-    """
-    results = {}
-    # Each training runs on one thread (see train.TRAIN_THREADS), so more workers than cores would
-    # only make them wait for each other.
-    jobs = max(1, min(jobs, os.cpu_count() or 1, len(work)))
-    # spawn, not fork: a forked child of a process that already runs torch's thread pools can hang.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-    try:
-        futures = {pool.submit(train_one, *item): item[2] for item in work}
-        for future in futures:
-            name = futures[future]
-            try:
-                results[name] = future.result()
-            except Exception as error:  # reported by the caller as that topic's failure
-                results[name] = error
-            on_done(name)
-    except BaseException:  # interrupted: no worker may go on training as an orphan
-        for process in list(getattr(pool, "_processes", {}).values()):
+class LocalTrainer:
+    """A pool of `jobs` processes (one training thread each, so never more processes than cores)."""
+
+    def __init__(self, jobs: int, progress):
+        jobs = max(1, min(jobs, os.cpu_count() or 1))
+        # spawn, not fork: a forked child of a process that already runs torch's thread pools can hang.
+        context = multiprocessing.get_context("spawn")
+        self.events = context.Queue()
+        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
+                                        initializer=_start_worker, initargs=(self.events,))
+        for _ in range(jobs):
+            self.pool.submit(_warm)
+        self.listener = threading.Thread(target=_relay, args=(self.events, progress), daemon=True)
+        self.listener.start()
+        self.jobs = jobs
+
+    def where(self) -> str:
+        return f"in {self.jobs} background process{'es' if self.jobs > 1 else ''}"
+
+    def submit(self, lectures: Path, lecture: str, topic: str, device: str, budget: str,
+               max_seconds: float | None, resources: dict) -> Future:
+        return self.pool.submit(train_one, lectures, lecture, topic, device, budget, max_seconds,
+                                on_start=_tell_start, on_epoch=_tell_epoch)
+
+    @staticmethod
+    def result(future: Future):
+        return future.result()
+
+    def close(self) -> None:
+        """Stop now: no worker may go on training as an orphan (after Ctrl-C, or a topic that failed
+        with --fail-fast); after a normal build nothing is left to stop."""
+        for process in list(getattr(self.pool, "_processes", {}).values()):
             process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
-    return results
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.events.put(None)
 
 
 def train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None,
@@ -50,6 +64,35 @@ def train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str
                   for s in lec.topics if s.name == topic)
     declared = load_topic(source)[0]
     if on_start:
-        on_start(declared.recipe_for(budget).epochs)
+        on_start(topic, declared.recipe_for(budget).epochs)
     return checkpoint(train_topic(declared, source.path, device, on_epoch, budget=budget,
                                   max_seconds=max_seconds))
+
+
+def _start_worker(events) -> None:
+    global _events
+    _events = events
+
+
+def _warm() -> None:
+    import torch  # noqa: F401
+    import torch_geometric  # noqa: F401
+
+    from . import train  # noqa: F401
+
+
+def _tell_start(topic: str, epochs: int) -> None:
+    _events.put(("start", topic, epochs))
+
+
+def _tell_epoch(topic: str, epoch: int, loss: float) -> None:
+    _events.put(("epoch", topic, epoch, loss))
+
+
+def _relay(events, progress) -> None:
+    """In the build: the workers' epochs, shown as the build's own training would be."""
+    while (event := events.get()) is not None:
+        if event[0] == "start":
+            progress.topic_started(event[1], event[2])
+        else:
+            progress.epoch(*event[1:])
