@@ -8,11 +8,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from . import __version__
 from .cache import Cache, data_files_digest, package_version, training_key
-from .discover import LectureSource, TopicSource, discover
 from .errors import LayoutError, NnarchError
 from .latex import require_latexmk
 from .plan import make_plan, record_success, up_to_date
@@ -20,6 +19,9 @@ from .publish import build_lock, ensure_writable, sweep_temporaries
 from .record import FigureFiles, TopicRun, from_json, manifest, record_key, to_json
 from .topic import Course
 from .values import lookup
+
+if TYPE_CHECKING:
+    from .discover import LectureSource, TopicSource
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,7 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
     unchanged = up_to_date(options)
     if unchanged is not None:
         return BuildResult((), tuple(unchanged), (), up_to_date=True)
+    from .discover import discover
     discovered = discover(options.lectures)
     plan = make_plan(discovered, options.topics, options.force)  # a usage error leaves nothing behind
     ensure_writable(options.out)

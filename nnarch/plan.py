@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .discover import Discovered, LectureSource, TopicSource
 from .errors import UsageError, did_you_mean
+
+if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser
+    from .discover import Discovered, LectureSource, TopicSource
 
 
 @dataclass(frozen=True)

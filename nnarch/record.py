@@ -12,11 +12,14 @@ import dataclasses
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .cache import package_version
-from .discover import TopicSource
 from .fingerprint import digest_files, files_under
+
+if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser
+    from .discover import TopicSource
 
 VERSIONED = ("torch", "torch-geometric", "numpy", "matplotlib", "scipy")
 NNARCH = Path(__file__).resolve().parent
