@@ -14,7 +14,7 @@ from . import __version__
 from .cache import Cache, data_files_digest, package_version, training_key
 from .errors import LayoutError, NnarchError
 from .latex import require_latexmk
-from .plan import make_plan, record_success, up_to_date
+from .plan import inputs_digest, make_plan, record_success, up_to_date
 from .publish import build_lock, ensure_writable, sweep_temporaries
 from .record import FigureFiles, TopicRun, from_json, manifest, record_key, to_json
 from .topic import Course
@@ -83,7 +83,8 @@ class Progress:
 def build(options: Options, progress: Progress | None = None) -> BuildResult:
     """Build every selected lecture; one failing topic does not stop the others (unless fail_fast)."""
     progress = progress or Progress()
-    unchanged = up_to_date(options)
+    inputs = inputs_digest(options)
+    unchanged = up_to_date(options, inputs)
     if unchanged is not None:
         return BuildResult((), tuple(unchanged), (), up_to_date=True)
     from .discover import discover
@@ -92,10 +93,10 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
     ensure_writable(options.out)
     require_latexmk()  # before minutes of training, not after
     with build_lock(options.out):
-        return _build(options, progress, discovered, plan)
+        return _build(options, progress, discovered, plan, inputs)
 
 
-def _build(options: Options, progress: Progress, discovered, plan) -> BuildResult:
+def _build(options: Options, progress: Progress, discovered, plan, inputs: str) -> BuildResult:
     """The build proper, run while holding the lock on the build folder."""
     sweep_temporaries(options.out)
     errors: list[NnarchError] = [e for lec in plan.lectures for e in lec.errors]
@@ -103,7 +104,9 @@ def _build(options: Options, progress: Progress, discovered, plan) -> BuildResul
         return BuildResult((), (), tuple(errors))
 
     cache = Cache(options.cache_dir)
-    keys = {s.name: record_key(s, options.lectures, options.device, options.budget) for s in plan.topics}
+    # on a cluster 'auto' means the CPU unless a topic asks for a GPU (see _device): another policy
+    device = f"{options.device}@cluster" if options.scheduler else options.device
+    keys = {s.name: record_key(s, options.lectures, device, options.budget) for s in plan.topics}
     outcomes, done, fresh = [], {}, []
     for source in plan.topics:
         restored = None if _forced(source, options) else _restore(source, cache, keys[source.name], options)
@@ -142,7 +145,7 @@ def _build(options: Options, progress: Progress, discovered, plan) -> BuildResul
     if not options.topics:  # a preview of some topics never touches the published course
         artifacts += write_course_page(options.out, discovered.course, lectures)
     if not errors:
-        record_success(options, artifacts)
+        record_success(options, artifacts, inputs)
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))
 
 

@@ -8,6 +8,7 @@ match is treated as missing and removed: the topic retrains.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -33,7 +34,9 @@ def package_version(name: str) -> str:
 def training_key(topic, device: str, budget: str, data_files: str = "") -> str:
     """What training depends on: the model, data and step code (and the constants, tensors and
     arrays they use, by value), the recipe, the lecture's data files, versions, device."""
-    return fingerprint(topic.model, topic.data, topic.recipe_for(budget), topic.variants, budget,
+    # where a topic may train (Recipe.resources) is not how: routing it to GPU workers retrains nothing
+    recipe = dataclasses.replace(topic.recipe_for(budget), resources=None)
+    return fingerprint(topic.model, topic.data, recipe, topic.variants, budget,
                        device, *(package_version(p) for p in ("torch", "torch-geometric", "numpy", "scipy")),
                        __version__, digest_files([], HERE, [HERE / "train.py"]), data_files)
 

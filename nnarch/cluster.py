@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import platform
+import sys
 import tempfile
 import threading
 import uuid
@@ -37,7 +38,7 @@ class ClusterTrainer:
     """The Dask cluster at `address`, with the same shape as jobs.LocalTrainer."""
 
     def __init__(self, address: str, timeout: float, progress):
-        self.address, self.build = address, uuid.uuid4().hex
+        self.address, self.build, self.progress = address, uuid.uuid4().hex, progress
         self.client = connect(address, timeout)
         self.futures = []
         try:
@@ -53,6 +54,10 @@ class ClusterTrainer:
     def submit(self, lectures: Path, lecture: str, topic: str, device: str, budget: str,
                max_seconds: float | None, resources: dict):
         payload = _payload(lectures, lecture, topic, device, budget, max_seconds, self.build)
+        if resources and not any(all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
+                                 for w in self.client.scheduler_info()["workers"].values()):
+            self.progress.stage(f"{topic}: waiting for a worker with {resources} (start one with "
+                                f"--resources {' '.join(f'{k}={v}' for k, v in resources.items())})")
         future = self.client.submit(train_task, payload, key=f"nnarch-train-{topic}-{self.build[:8]}",
                                     resources=resources or None, pure=False)
         self.futures.append((future, topic))
@@ -70,19 +75,26 @@ class ClusterTrainer:
                                 f"{type(error).__name__}: {error}") from None
 
     def close(self) -> None:
-        """Cancel what is still queued or running (Ctrl-C, --fail-fast); then let the client go."""
+        """Cancel what is still queued or running (Ctrl-C, --fail-fast); then let the client go,
+        even when the scheduler is gone."""
         pending = [f for f, _ in self.futures if not f.done()]
-        if pending:
-            self.client.cancel(pending, force=True)
-        self.client.close()
+        try:
+            if pending:
+                self.client.cancel(pending, force=True)
+        except Exception:  # noqa: BLE001 - nothing left to cancel on a scheduler that is gone
+            pass
+        finally:
+            self.client.close(timeout=5)
 
 
 def versions() -> dict:
-    """What must match between this machine and a worker for the weights to be the same."""
+    """What must match between this machine and a worker for the weights to be the same: the
+    release of each package (a CPU and a CUDA build of torch 2.13.0 are both 2.13.0; the device is
+    in the cache key) and the platform, whose CPU kernels can round differently."""
     from . import __version__
     from .cache import package_version
-    return {"python": platform.python_version(), "nnarch": __version__,
-            **{name: package_version(name) for name in PACKAGES}}
+    return {"python": platform.python_version(), "platform": f"{sys.platform}-{platform.machine()}",
+            "nnarch": __version__, **{name: package_version(name).split("+")[0] for name in PACKAGES}}
 
 
 def skew(ours: dict, theirs: dict) -> str:
@@ -121,8 +133,8 @@ def check_workers(client, address: str) -> None:
 
 def _payload(lectures: Path, lecture: str, topic: str, device: str, budget: str,
              max_seconds: float | None, build: str) -> dict:
-    files = {str(p.relative_to(lectures)): p.read_bytes()
-             for p in [lectures / "course.py", *files_under(lectures / lecture)]}
+    files = {str(p.relative_to(lectures)): p.read_bytes()  # what the record key counts: root .py files too
+             for p in [*lectures.glob("*.py"), *files_under(lectures / lecture)]}
     return {"files": files, "lecture": lecture, "topic": topic, "device": device, "budget": budget,
             "max_seconds": max_seconds, "versions": versions(), "build": build, "shown_as": rel(lectures)}
 
@@ -132,6 +144,7 @@ def train_task(payload: dict) -> dict:
     import torch
     from distributed import get_worker
 
+    from .discover import package_name
     from .jobs import train_one
     worker = get_worker()
     difference = skew(payload["versions"], versions())
@@ -155,6 +168,10 @@ def train_task(payload: dict) -> dict:
                                       on_epoch=lambda _, epoch, loss: tell(epoch=epoch, loss=loss))
         except NnarchError as error:  # the same one-line error as locally, naming the user's file
             raise type(error)(str(error).replace(str(root.resolve()), payload["shown_as"])) from None
+        finally:  # a long-lived worker keeps no lecture of an earlier task
+            package = package_name(root.resolve())
+            for name in [m for m in sys.modules if m.startswith(package)]:
+                del sys.modules[name]
     buffer = io.BytesIO()
     torch.save(states, buffer)
     weights = buffer.getvalue()

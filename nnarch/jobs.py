@@ -47,10 +47,12 @@ class LocalTrainer:
     def close(self) -> None:
         """Stop now: no worker may go on training as an orphan (after Ctrl-C, or a topic that failed
         with --fail-fast); after a normal build nothing is left to stop."""
+        # A worker killed while writing to the queue would leave its lock taken: nothing more is
+        # put on it from here, and leaving the process never waits for its feeder thread.
+        self.events.cancel_join_thread()
         for process in list(getattr(self.pool, "_processes", {}).values()):
             process.kill()
         self.pool.shutdown(wait=False, cancel_futures=True)
-        self.events.put(None)
 
 
 def train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None,
@@ -90,8 +92,13 @@ def _tell_epoch(topic: str, epoch: int, loss: float) -> None:
 
 
 def _relay(events, progress) -> None:
-    """In the build: the workers' epochs, shown as the build's own training would be."""
-    while (event := events.get()) is not None:
+    """In the build (a daemon thread, gone with it): the workers' epochs, shown as the build's own
+    training would be."""
+    while True:
+        try:
+            event = events.get()
+        except Exception:  # noqa: BLE001 - a message cut short by a killed worker: the build is ending
+            return
         if event[0] == "start":
             progress.topic_started(event[1], event[2])
         else:

@@ -40,7 +40,7 @@ _VERSIONED = ("torch", "torch-geometric", "matplotlib", "jinja2", "latex2mathml"
               "markdown-it-py", "mdit-py-plugins")
 
 
-def _inputs_digest(options) -> str:
+def inputs_digest(options) -> str:
     import platform
     from importlib.metadata import PackageNotFoundError, version
 
@@ -63,8 +63,9 @@ def _stamp(options) -> Path:
     return options.cache_dir / "stamp.json"
 
 
-def up_to_date(options) -> list[Path] | None:
-    """The outputs of the last successful build if nothing it depends on has changed, else None."""
+def up_to_date(options, inputs: str | None = None) -> list[Path] | None:
+    """The outputs of the last successful build if nothing it depends on has changed, else None.
+    `inputs`: the digest of the inputs as this build found them (inputs_digest)."""
     import json
 
     from .fingerprint import file_digest
@@ -72,7 +73,7 @@ def up_to_date(options) -> list[Path] | None:
         stamp = json.loads(_stamp(options).read_text())
     except (OSError, ValueError):
         return None
-    if options.force or stamp.get("inputs") != _inputs_digest(options):
+    if options.force or stamp.get("inputs") != (inputs or inputs_digest(options)):
         return None
     outputs = [Path(p) for p in stamp["outputs"]]
     if not all(p.exists() for p in outputs) or file_digest(outputs) != stamp["outputs_digest"]:
@@ -80,12 +81,13 @@ def up_to_date(options) -> list[Path] | None:
     return outputs
 
 
-def record_success(options, outputs) -> None:
-    """Remember the inputs and outputs of a build that succeeded, for `up_to_date`."""
+def record_success(options, outputs, inputs: str) -> None:
+    """Remember the inputs (as the build found them when it began: a file saved while it ran is
+    not in its outputs) and the outputs of a build that succeeded, for `up_to_date`."""
     import json
 
     from .fingerprint import file_digest
     from .publish import write_atomic
     outputs = sorted(str(p) for p in outputs)
-    write_atomic(_stamp(options), json.dumps({"inputs": _inputs_digest(options), "outputs": outputs,
+    write_atomic(_stamp(options), json.dumps({"inputs": inputs, "outputs": outputs,
                                               "outputs_digest": file_digest(outputs)}))

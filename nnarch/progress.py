@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 
 from rich.console import Console
@@ -22,7 +23,8 @@ class RichProgress(BuildProgress):
         self.bars = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
                              TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
                              console=console, transient=False, disable=not self.live)
-        self.tasks, self.totals, self.logged = {}, {}, {}
+        self.tasks, self.totals, self.logged, self.finished = {}, {}, {}, set()
+        self.lock = threading.Lock()
 
     def __enter__(self):
         self.bars.__enter__()
@@ -32,20 +34,24 @@ class RichProgress(BuildProgress):
         return self.bars.__exit__(*exc)
 
     def topic_started(self, name, epochs):
-        if name in self.tasks:  # trained on a cluster: the bar began with the worker's first event
-            return
-        self.tasks[name] = self.bars.add_task(name, total=epochs, loss="–")
-        self.totals[name], self.logged[name] = epochs, time.monotonic()
+        with self.lock:  # workers' events arrive on other threads
+            if name in self.tasks:  # trained elsewhere: the bar began with the worker's first event
+                return
+            self.tasks[name] = self.bars.add_task(name, total=epochs, loss="–")
+            self.totals[name], self.logged[name] = epochs, time.monotonic()
         if not self.live:
             self.console.print(f"{name}: started ({epochs} epochs)", highlight=False)
 
     def epoch(self, name, epoch, loss):
+        if name in self.finished:  # a worker's last events can arrive after its result
+            return
         self.bars.update(self.tasks[name], completed=epoch, loss=f"{loss:.3e}")
         if not self.live and time.monotonic() - self.logged[name] >= LOG_EVERY_S:
             self.logged[name] = time.monotonic()
             self.console.print(f"{name}: epoch {epoch}/{self.totals[name]}, loss {loss:.3e}", highlight=False)
 
     def topic_finished(self, outcome):
+        self.finished.add(outcome.name)
         if outcome.name in self.tasks and outcome.status != "failed":
             self.bars.update(self.tasks[outcome.name], completed=self.totals[outcome.name])
         if outcome.status == "failed" and outcome.name in self.tasks:

@@ -14,14 +14,17 @@ import json
 import re
 import threading
 import time
+import traceback
 from dataclasses import replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from rich.markup import escape
+
 from .build import Options, build
-from .errors import EnvironmentProblem
+from .errors import EnvironmentProblem, NnarchError
 from .render import TEMPLATES
 
 EVENTS = "/__nnarch/events"
@@ -32,7 +35,7 @@ KEEPALIVE_S = 15
 SCRIPT = """<script>/* nnarch serve */(function () {
   var box = null, events = new EventSource("%s");
   function uses(paths) {
-    var here = [location.pathname].concat([].map.call(document.images, function (i) {
+    var here = [location.pathname.replace(/\\/$/, "/index.html")].concat([].map.call(document.images, function (i) {
       return new URL(i.src, location.href).pathname; }));
     return paths.some(function (p) { return here.indexOf(p) >= 0; });
   }
@@ -81,28 +84,46 @@ class Events:
 class Handler(SimpleHTTPRequestHandler):
     """Files of the build folder only; HTML with the reload script; the event stream."""
 
-    def __init__(self, *args, events: Events, **kwargs):
-        self.events = events
+    def __init__(self, *args, events: Events, site: "Site", **kwargs):
+        self.events, self.site = events, site
         super().__init__(*args, **kwargs)
 
     def do_GET(self):
-        path = unquote(urlsplit(self.path).path)
-        if path == EVENTS:
+        file = self._allowed()
+        if file is None:
+            return None
+        if file == EVENTS:
             return self._stream()
-        parts = path.split("/")
-        if ".." in parts:
-            return self.send_error(403, "outside the served folder")
-        if any(part.startswith(".") for part in parts):  # the cache, work and staging folders
-            return self.send_error(404)
-        file = Path(self.translate_path(self.path))
-        root = Path(self.directory).resolve()
-        if file.is_dir() and (file / "index.html").is_file() and path.endswith("/"):
-            file = file / "index.html"
-        if not file.resolve().is_relative_to(root):  # a link that leads out of the build folder
-            return self.send_error(403, "outside the served folder")
-        if file.suffix == ".html" and file.is_file():
+        if file.suffix == ".html" and (file.is_file() or file in self.site.early):
             return self._html(file)
         return super().do_GET()
+
+    def do_HEAD(self):
+        if self._allowed() not in (None, EVENTS):
+            super().do_HEAD()
+
+    def _allowed(self):
+        """The file a request asks for, EVENTS, or None once refused: another host (a page that
+        rebinds its DNS name to 127.0.0.1), a path out of the build folder (`..` or a link), or
+        nnarch's own folders (cache, work, staging)."""
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
+        if host not in ("127.0.0.1", "localhost"):
+            return self.send_error(403, "served to 127.0.0.1 and localhost only")
+        path = unquote(urlsplit(self.path).path)
+        if path == EVENTS:
+            return EVENTS
+        if ".." in path.split("/"):
+            return self.send_error(403, "outside the served folder")
+        file = Path(self.translate_path(self.path))
+        if file.is_dir() and (file / "index.html").is_file() and path.endswith("/"):
+            file = file / "index.html"
+        root = Path(self.directory).resolve()
+        real = file.resolve()
+        if not real.is_relative_to(root):  # a link that leads out of the build folder
+            return self.send_error(403, "outside the served folder")
+        if any(part.startswith(".") for part in real.relative_to(root).parts):
+            return self.send_error(404)
+        return file
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")  # a reload must fetch what the build just wrote
@@ -112,7 +133,8 @@ class Handler(SimpleHTTPRequestHandler):
         pass
 
     def _html(self, file: Path):
-        text = _allow_events(file.read_text(encoding="utf-8"))
+        early = self.site.early.get(file)  # the deck of the build under way, before its PDF
+        text = _allow_events(early if early is not None else file.read_text(encoding="utf-8"))
         at = text.rfind("</body>")
         body = (text[:at] + SCRIPT + text[at:] if at >= 0 else text + SCRIPT).encode()
         self.send_response(200)
@@ -156,11 +178,23 @@ def _allow_events(html: str) -> str:
 
 
 class Site:
-    """What the pages show: a digest per HTML and SVG file, to tell which ones a build changed."""
+    """What the pages show: a digest per HTML and SVG file, to tell which ones a build changed, and
+    the deck HTML a build under way has rendered. That HTML is served from memory, never written:
+    if LaTeX or a later check then fails, the published set stays the last good one."""
 
     def __init__(self, out: Path):
         self.out = out
+        self.early: dict[Path, str] = {}
         self.digests = self._digests()
+
+    def show_early(self, path: Path, html: str) -> list[str]:
+        """Serve `html` at `path` until the build ends; the URL paths that changed."""
+        self.early[path] = html
+        digest = hashlib.sha256(html.encode()).hexdigest()
+        if self.digests.get(path) == digest:
+            return []
+        self.digests[path] = digest
+        return ["/" + path.relative_to(self.out).as_posix()]
 
     def _digests(self) -> dict:
         return {p: hashlib.sha256(p.read_bytes()).hexdigest()
@@ -170,8 +204,8 @@ class Site:
     def changed(self) -> list[str]:
         """URL paths of the files that differ from the last call."""
         now = self._digests()
-        paths = sorted("/" + p.relative_to(self.out).as_posix() for p, d in now.items()
-                       if self.digests.get(p) != d)
+        paths = sorted("/" + p.relative_to(self.out).as_posix() for p in {*now, *self.digests}
+                       if self.digests.get(p) != now.get(p))
         self.digests = now
         return paths
 
@@ -182,16 +216,15 @@ def serve(options: Options, port: int, console, progress_factory) -> None:
 
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
-    events = Events()
+    events, site = Events(), Site(out)
     try:
         server = ThreadingHTTPServer(("127.0.0.1", port),
-                                     partial(Handler, directory=str(out), events=events))
+                                     partial(Handler, directory=str(out), events=events, site=site))
     except OSError as error:
         raise EnvironmentProblem(f"--port {port}: cannot listen on 127.0.0.1:{port} ({error.strerror}); "
                                  "pick another port with --port") from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    site = Site(out)
     rebuild = partial(_rebuild, options, events, site, console, progress_factory)
     rebuild()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
@@ -212,28 +245,31 @@ def _rebuild(options: Options, events: Events, site: Site, console, progress_fac
     started = time.perf_counter()
 
     def html_ready(folder: Path, html: str) -> None:
-        if (folder / "slides.html").exists():  # not the first build: that one publishes it whole
-            from .publish import write_atomic
-            write_atomic(folder / "slides.html", html)
-            changed = site.changed()
-            if changed:
-                events.send("reload", paths=changed)
-                console.print(f"html updated in {time.perf_counter() - started:.2f} s", highlight=False)
+        changed = site.show_early(folder / "slides.html", html)
+        if changed:
+            events.send("reload", paths=changed)
+            console.print(f"html updated in {time.perf_counter() - started:.2f} s", highlight=False)
 
     try:
         with progress_factory() as progress:
             result = build(replace(options, fail_fast=True, on_html=html_ready), progress)
-    except Exception as error:  # a usage or environment problem: say it, keep serving
-        result = None
-        problems = [error]
+    except NnarchError as error:  # a usage or environment problem: say it, keep serving
+        result, problems = None, [error]
+    except Exception as error:  # a bug in nnarch: keep serving, with the trace for a report
+        console.print("".join(traceback.format_exception(error)), markup=False, highlight=False)
+        result, problems = None, [error]
     else:
         problems = list(result.errors)
+    finally:
+        site.early.clear()
     for problem in problems:
-        console.print(f"[bold red]error:[/] {problem}", highlight=False, soft_wrap=True)
+        console.print(f"[bold red]error:[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+    changed = site.changed()  # after a failure: back to the published deck
     if problems:
+        if changed:
+            events.send("reload", paths=changed)
         events.send("failed", message="\n".join(str(p) for p in problems))
         return
-    changed = site.changed()
     events.send("built")
     if changed:
         events.send("reload", paths=changed)

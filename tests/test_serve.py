@@ -9,6 +9,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -37,10 +38,21 @@ def served(tmp_path_factory):
             url = found[1]
             break
     assert url, "nnarch serve did not start"
-    threading.Thread(target=server.stdout.read, daemon=True).start()  # a full pipe would stop it
+    lines = []  # read all along: a full pipe would stop the server
+    threading.Thread(target=lambda: [lines.append(line) for line in server.stdout], daemon=True).start()
+    server.lines = lines
     yield lectures, root / "build", url, server
     server.terminate()
     server.wait(timeout=30)
+
+
+def _settled(server, seen: int, timeout: float = 60) -> None:
+    """Wait until the build a save started has finished (LaTeX included) or failed; `seen` is the
+    number of console lines before the save."""
+    deadline = time.monotonic() + timeout
+    while not any(re.match(r"(built in|up to date|error:)", line) for line in server.lines[seen:]):
+        assert time.monotonic() < deadline, "".join(server.lines[-20:])
+        time.sleep(0.05)
 
 
 def _slide_text(tab) -> str:
@@ -59,48 +71,77 @@ def _open_slide_with(tab, url: str, text: str) -> str:
 
 
 def test_a_saved_bullet_shows_in_the_open_deck_on_the_same_slide(served):
-    lectures, out, url, _ = served
+    lectures, out, url, server = served
     with page() as (tab, _):
         slide = _open_slide_with(tab, url, "2 parameters")
+        seen = len(server.lines)
         edit(lectures / "tiny" / "line.md", "- {{params.total}} parameters", "- {{params.total}} trainable weights")
         tab.wait_for_function("() => document.body.innerText.includes('2 trainable weights')", timeout=30_000)
         assert tab.evaluate("location.hash") == slide
         assert "2 trainable weights" in _slide_text(tab)
-    assert "nnarch serve" not in (out / "tiny" / "slides.html").read_text()  # only served pages get the script
+        _settled(server, seen)
+    published = (out / "tiny" / "slides.html").read_text()
+    assert "2 trainable weights" in published and "nnarch serve" not in published  # no script in files
+
+
+def test_a_deck_that_renders_but_fails_in_latex_leaves_the_published_one(served):
+    lectures, out, url, server = served
+    published = (out / "tiny" / "slides.html").read_text()
+    with page() as (tab, _):
+        _open_slide_with(tab, url, "Fitting a Line")
+        seen = len(server.lines)
+        edit(lectures / "tiny" / "line.md", "## Fitting a Line\n", "## Fitting a Line\n\nBroken $\\foo x$\n")
+        tab.wait_for_selector("#nnarch-error", timeout=60_000)
+        assert "LaTeX failed" in tab.inner_text("#nnarch-error")
+        tab.wait_for_function("() => !document.body.innerText.includes('Broken')", timeout=30_000)
+        _settled(server, seen)
+        assert (out / "tiny" / "slides.html").read_text() == published
+        seen = len(server.lines)
+        edit(lectures / "tiny" / "line.md", "## Fitting a Line\n\nBroken $\\foo x$\n", "## Fitting a Line\n")
+        tab.wait_for_selector("#nnarch-error", state="detached", timeout=60_000)
+        _settled(server, seen)
 
 
 def test_a_broken_save_shows_its_error_over_the_last_good_deck(served):
-    lectures, out, url, _ = served
+    lectures, out, url, server = served
     published = (out / "tiny" / "slides.html").read_text()
     with page() as (tab, _):
         slide = _open_slide_with(tab, url, "Fitting a Line")
         before = _slide_text(tab)
+        seen = len(server.lines)
         edit(lectures / "tiny" / "line.py", "class Line(nn.Module):", "class Line(nn.Module:")
         tab.wait_for_selector("#nnarch-error", timeout=30_000)
         assert re.search(r"line\.py:\d+: syntax error", tab.inner_text("#nnarch-error"))
         assert _slide_text(tab) == before
         assert (out / "tiny" / "slides.html").read_text() == published
+        seen = len(server.lines)
         edit(lectures / "tiny" / "line.py", "class Line(nn.Module:", "class Line(nn.Module):")
         tab.wait_for_selector("#nnarch-error", state="detached", timeout=60_000)
         assert tab.evaluate("location.hash") == slide
+        _settled(server, seen)
 
 
-def _get(url: str, path: str) -> tuple[int, bytes]:
-    host, port = re.match(r"http://([\d.]+):(\d+)/", url).groups()
-    connection = http.client.HTTPConnection(host, int(port), timeout=10)
-    connection.request("GET", path)  # sent as written: http.client does not normalise '..'
+def _get(url: str, path: str, method: str = "GET", host: str | None = None) -> tuple[int, bytes]:
+    address, port = re.match(r"http://([\d.]+):(\d+)/", url).groups()
+    connection = http.client.HTTPConnection(address, int(port), timeout=10)
+    # sent as written: http.client does not normalise '..'
+    connection.request(method, path, headers={"Host": host} if host else {})
     response = connection.getresponse()
     return response.status, response.read()
 
 
-def test_nothing_outside_the_build_folder_is_served(served, tmp_path):
+def test_nothing_outside_the_build_folder_is_served(served):
     _, out, url, _ = served
-    secret = tmp_path / "secret.txt"
+    secret = out.parent / "secret.txt"  # beside the build folder: where '/../secret.txt' points
     secret.write_text("not for the browser")
     (out / "tiny" / "leak.txt").symlink_to(secret)
-    for path in ("/../secret.txt", "/tiny/../../secret.txt", "/%2e%2e/%2e%2e/etc/passwd", "/tiny/leak.txt",
-                 "/.cache/stamp.json"):
-        status, body = _get(url, path)
-        assert status in (403, 404), path
-        assert b"not for the browser" not in body and b"root:" not in body, path
+    (out / "tiny" / "cache-link").symlink_to(out / ".cache", target_is_directory=True)
+    refused = {"/../secret.txt": 403, "/tiny/../../secret.txt": 403, "/%2e%2e/secret.txt": 403,
+               "/tiny/leak.txt": 403, "/.cache/stamp.json": 404, "/tiny/cache-link/stamp.json": 404}
+    for path, status in refused.items():
+        for method in ("GET", "HEAD"):
+            got, body = _get(url, path, method)
+            assert got == status, (method, path, got)
+            assert b"not for the browser" not in body and b"inputs" not in body, (method, path)
+    assert _get(url, "/tiny/slides.html", host="attacker.example:80")[0] == 403  # DNS rebinding
     assert _get(url, "/tiny/slides.html")[0] == 200
