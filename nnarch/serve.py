@@ -19,7 +19,7 @@ from dataclasses import replace
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from rich.markup import escape
 
@@ -32,17 +32,27 @@ WATCHED = (".html", ".svg")  # what a page shows; a change to one reloads the pa
 KEEPALIVE_S = 15
 
 # Injected into HTML as it is served, never written into a file: published decks stay as they are.
+# A page listens from the event its HTML was served at (so it misses no build), and only while it is
+# visible: a browser gives a host six connections, and hidden tabs must not hold them.
 SCRIPT = """<script>/* nnarch serve */(function () {
-  var box = null, events = new EventSource("%s");
+  var box = null, events = null, after = __AFTER__;
   function uses(paths) {
     var here = [location.pathname.replace(/\\/$/, "/index.html")].concat([].map.call(document.images, function (i) {
       return new URL(i.src, location.href).pathname; }));
     return paths.some(function (p) { return here.indexOf(p) >= 0; });
   }
-  events.addEventListener("reload", function (e) {
-    if (uses(JSON.parse(e.data).paths)) location.reload();  /* the hash keeps the slide */
-  });
-  events.addEventListener("failed", function (e) {
+  function on(kind, handle) {
+    events.addEventListener(kind, function (e) { after = +e.lastEventId || after; handle(e); });
+  }
+  function listen() {
+    events = new EventSource("%s?after=" + after);
+    on("reload", function (e) {
+      if (uses(JSON.parse(e.data).paths)) location.reload();  /* the hash keeps the slide */
+    });
+    on("failed", failed);
+    on("built", function () { if (box) { box.remove(); box = null; } });
+  }
+  function failed(e) {
     if (!box) {
       box = document.createElement("pre");
       box.id = "nnarch-error";
@@ -53,8 +63,12 @@ SCRIPT = """<script>/* nnarch serve */(function () {
     }
     box.textContent = "nnarch: the last save did not build; this is the last good version.\\n" +
       JSON.parse(e.data).message;
+  }
+  document.addEventListener("visibilitychange", function () {
+    if (document.hidden && events) { events.close(); events = null; }
+    else if (!document.hidden && !events) listen();
   });
-  events.addEventListener("built", function () { if (box) { box.remove(); box = null; } });
+  if (!document.hidden) listen();
 })();</script>""" % EVENTS
 
 
@@ -136,7 +150,8 @@ class Handler(SimpleHTTPRequestHandler):
         early = self.site.early.get(file)  # the deck of the build under way, before its PDF
         text = _allow_events(early if early is not None else file.read_text(encoding="utf-8"))
         at = text.rfind("</body>")
-        body = (text[:at] + SCRIPT + text[at:] if at >= 0 else text + SCRIPT).encode()
+        script = SCRIPT.replace("__AFTER__", str(self.events.serial))
+        body = (text[:at] + script + text[at:] if at >= 0 else text + script).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -147,22 +162,26 @@ class Handler(SimpleHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        seen = self.events.serial
+        asked = parse_qs(urlsplit(self.path).query).get("after", [""])[0]
+        last = self.headers.get("Last-Event-ID", "")  # a reconnection resumes where it stopped
+        seen = max([int(n) for n in (asked, last) if n.isdigit()] or [self.events.serial])
         try:
-            if self.events.log and self.events.log[-1][1] == "failed":
-                self._send(*self.events.log[-1][1:])  # a page opened while the sources are broken
+            log = self.events.log
+            if log and log[-1][1] == "failed" and log[-1][0] <= seen:
+                self._send(*log[-1])  # a page opened while the sources are broken
             while True:
                 news = self.events.after(seen, KEEPALIVE_S)
-                for seen, kind, data in news:
-                    self._send(kind, data)
+                for event in news:
+                    self._send(*event)
+                    seen = event[0]
                 if not news:
                     self.wfile.write(b": keep-alive\n\n")
                     self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
             return
 
-    def _send(self, kind: str, data: str) -> None:
-        self.wfile.write(f"event: {kind}\ndata: {data}\n\n".encode())
+    def _send(self, serial: int, kind: str, data: str) -> None:
+        self.wfile.write(f"id: {serial}\nevent: {kind}\ndata: {data}\n\n".encode())
         self.wfile.flush()
 
 
