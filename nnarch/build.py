@@ -105,8 +105,7 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str) 
 
     cache = Cache(options.cache_dir)
     # on a cluster 'auto' means the CPU unless a topic asks for a GPU (see _device): another policy
-    device = f"{options.device}@cluster" if options.scheduler else options.device
-    keys = {s.name: record_key(s, options.lectures, device, options.budget) for s in plan.topics}
+    keys = {s.name: _record_key(s, options) for s in plan.topics}
     outcomes, done, fresh = [], {}, []
     for source in plan.topics:
         restored = None if _forced(source, options) else _restore(source, cache, keys[source.name], options)
@@ -155,6 +154,12 @@ class LayoutErrors(Exception):
     def __init__(self, errors, artifacts):
         super().__init__(f"{len(errors)} layout problem(s)")
         self.errors, self.artifacts = errors, artifacts
+
+
+def _record_key(source: TopicSource, options: Options) -> str:
+    # on a cluster 'auto' means the CPU unless a topic asks for a GPU (see _device): another policy
+    device = f"{options.device}@cluster" if options.scheduler else options.device
+    return record_key(source, options.lectures, device, options.budget)
 
 
 def _forced(source: TopicSource, options: Options) -> bool:
@@ -222,7 +227,8 @@ def _run_topic(source: TopicSource, options: Options, progress: Progress, elsewh
         figures = draw_topic(measured, _work_dir(options, source) / "figures", cache, train_key)
         outcome.stages["draw"] = time.perf_counter() - t0
         run = TopicRun(source, measured.results, measured.claims, figures, manifest(topic, trained))
-        cache.store_record(key, to_json(run, {s.name: figure_key(train_key, s) for s in topic.figures}))
+        if _record_key(source, options) == key:  # else a file was saved while it ran: run it again next time
+            cache.store_record(key, to_json(run, {s.name: figure_key(train_key, s) for s in topic.figures}))
         _summarise(outcome, run)
         return outcome, run
     except NnarchError as error:

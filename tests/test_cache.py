@@ -142,3 +142,26 @@ def test_quick_recipe_change_does_not_retrain_a_full_build(fixture_lectures, tmp
     assert run(fixture_lectures, tmp_path / "b", budget="quick") == {"line": "trained", "plane": "trained"}
     report = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]["plane"]
     assert report["recipe"]["epochs"] == 3 and report["history"]["epochs"] == 3
+
+
+def test_a_topic_saved_while_it_runs_is_not_recorded_under_its_old_sources(fixture_lectures, tmp_path,
+                                                                             monkeypatch):
+    import nnarch.measure
+    from nnarch.cache import Cache
+    from nnarch.discover import discover
+    from nnarch.record import record_key
+    sources = {s.name: s for s in discover(fixture_lectures).lectures[0].topics}
+    before = {name: record_key(s, fixture_lectures, "cpu", "full") for name, s in sources.items()}
+    measure, saved = nnarch.measure.measure, []
+
+    def measure_while_saving(trained):
+        if not saved:  # the author saves line.py while the build measures it
+            edit(fixture_lectures / "tiny" / "line.py", '"""A fixture topic', '"""Saved mid-build. A fixture topic')
+            saved.append(True)
+        return measure(trained)
+
+    monkeypatch.setattr(nnarch.measure, "measure", measure_while_saving)
+    run(fixture_lectures, tmp_path / "b")
+    cache = Cache(tmp_path / "b" / ".cache")
+    assert not cache.has_record(before["line"])  # its results come from code that was not its sources
+    assert cache.has_record(before["plane"])
