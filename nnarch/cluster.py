@@ -103,6 +103,13 @@ def skew(ours: dict, theirs: dict) -> str:
                      for name in ours if theirs.get(name) != ours[name])
 
 
+def refuse_skew(worker: str, ours: dict, theirs: dict) -> None:
+    difference = skew(ours, theirs)
+    if difference:
+        raise VersionSkew(f"worker {worker}: {difference}; install the same versions on every worker "
+                          "(pip install -r requirements.lock) so that no build mixes them")
+
+
 def connect(address: str, timeout: float):
     from distributed import Client
     try:
@@ -126,9 +133,7 @@ def check_workers(client, address: str) -> None:
         if isinstance(theirs, BaseException):
             raise VersionSkew(f"worker {worker}: cannot run nnarch ({type(theirs).__name__}: {theirs}); "
                               f"install nnarch {ours['nnarch']} and its packages in the workers' environment")
-        if skew(ours, theirs):
-            raise VersionSkew(f"worker {worker}: {skew(ours, theirs)}; install the same versions on every "
-                              "worker (pip install -r requirements.lock) so that no build mixes them")
+        refuse_skew(worker, ours, theirs)
 
 
 def _payload(lectures: Path, lecture: str, topic: str, device: str, budget: str,
@@ -147,10 +152,7 @@ def train_task(payload: dict) -> dict:
     from .discover import package_name
     from .jobs import train_one
     worker = get_worker()
-    difference = skew(payload["versions"], versions())
-    if difference:
-        raise VersionSkew(f"worker {worker.address}: {difference}; install the same versions on every "
-                          "worker (pip install -r requirements.lock) so that no build mixes them")
+    refuse_skew(worker.address, payload["versions"], versions())
 
     def tell(**event):
         worker.log_event(EVENTS, {"build": payload["build"], "topic": payload["topic"],
