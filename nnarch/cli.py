@@ -67,13 +67,52 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
           scheduler_timeout: float = typer.Option(
               10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the scheduler to answer."),
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
+          use_daemon: bool = typer.Option(
+              True, "--daemon/--no-daemon", help=(
+                  "Build in a warm background process that has imported torch, PyG and matplotlib "
+                  "(started by the first build; it exits after 20 idle minutes). NNARCH_DAEMON=0 "
+                  "turns it off.")),
           debug: bool = DEBUG) -> None:
     """Train every topic (or reuse the cache), check its claims, build slides and report.json."""
     _check_choices(device, budget)
     from .build import Options, build as run_build
-    from .progress import RichProgress
     options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast, budget,
                       tuple(force or ()), jobs, max_train_seconds, scheduler, scheduler_timeout)
+    from . import daemon
+    start_daemon = daemon.wanted(use_daemon) and not _built_already(options)
+    if start_daemon:
+        code = daemon.run(_build_argv(options, debug))
+        if code is not None:
+            raise typer.Exit(code)
+    try:
+        _build_here(options, run_build, debug)
+    finally:
+        if start_daemon and daemon.start():
+            console.print("nnarch: started a build daemon, so that later builds skip importing torch "
+                          "(NNARCH_DAEMON=0 or --no-daemon turns it off)", highlight=False)
+
+
+def _built_already(options) -> bool:
+    """Up to date: answered here, in a fraction of a second, with no daemon."""
+    from .plan import up_to_date
+    return up_to_date(options) is not None
+
+
+def _build_argv(options, debug: bool) -> list[str]:
+    """The command line that builds `options` in the daemon's child (which never asks a daemon)."""
+    argv = ["build", *options.topics, "--lectures", str(options.lectures), "--out", str(options.out),
+            "--device", options.device, "--budget", options.budget, "--jobs", str(options.jobs),
+            "--scheduler-timeout", str(options.scheduler_timeout), "--no-daemon"]
+    argv += [arg for name in options.force for arg in ("--force", name)]
+    if options.max_train_seconds:
+        argv += ["--max-train-seconds", str(options.max_train_seconds)]
+    if options.scheduler:
+        argv += ["--scheduler", options.scheduler]
+    return argv + ["--fail-fast"] * options.fail_fast + ["--debug"] * debug
+
+
+def _build_here(options, run_build, debug: bool) -> None:
+    from .progress import RichProgress
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         with RichProgress(console) as progress:
@@ -263,6 +302,30 @@ def new(name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e
         target.write_text(template.render(name=repr(name), title=title))
     out.print(f"wrote {targets[0]} and {targets[1]}\nnext: add '{name}' to topics=(...) in "
               f"{folder / '__init__.py'}, then run 'nnarch check'")
+
+
+@app.command("daemon")
+def daemon_command(action: str = typer.Argument("status", help="status or stop."),
+                   wait: float = typer.Option(0.0, "--wait", min=0, help=(
+                       "status: wait up to this many seconds for a daemon that is starting."))) -> None:
+    """The build daemon of this checkout (see `build --daemon`): is one running, or stop it."""
+    from . import daemon
+    if action not in ("status", "stop"):
+        _error(NnarchError(f"daemon: expected status or stop, got '{action}'"))
+        raise typer.Exit(2)
+    if action == "stop":
+        out.print("stopped the build daemon" if daemon.stop() else "no build daemon was running")
+        return
+    found = daemon.status(wait)
+    if found is None:
+        out.print("no build daemon is running; the next 'nnarch build' starts one")
+        raise typer.Exit(1)
+    if not found["current"]:
+        out.print(f"build daemon: pid {found.get('pid')} runs another nnarch version (or Python, or "
+                  "packages); the next build replaces it", highlight=False)
+        return
+    out.print(f"build daemon: pid {found['pid']}, {found['builds']} build(s) so far, the last begun "
+              f"{found['idle']:g} s ago", highlight=False)
 
 
 @app.command()

@@ -14,6 +14,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 _events = None  # in a worker: the queue its epochs go to
+# spawn, not fork: a forked child of a process that already runs torch's thread pools can hang. A
+# build forked by the daemon (daemon.py) has run no torch computation yet, and forks its workers.
+START_METHOD = "spawn"
 
 
 class LocalTrainer:
@@ -21,8 +24,7 @@ class LocalTrainer:
 
     def __init__(self, jobs: int, progress):
         jobs = max(1, min(jobs, os.cpu_count() or 1))
-        # spawn, not fork: a forked child of a process that already runs torch's thread pools can hang.
-        context = multiprocessing.get_context("spawn")
+        context = multiprocessing.get_context(START_METHOD)
         self.events = context.Queue()
         self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
                                         initializer=_start_worker, initargs=(self.events,))

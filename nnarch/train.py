@@ -179,7 +179,7 @@ def supervised_step(model, batch, loss_fn):
 def _check_output_shape(model, train, loss, where) -> None:
     """Catch a last layer of the wrong size before MSE silently broadcasts it against the targets."""
     with torch.no_grad():
-        output = model(train[0][:2])
+        output = call(model, train[0][:2], where=Path(where), what="model forward (on two samples)")
     target = train[1][:2]
     ok = (output.ndim == 2 and output.shape[0] == target.shape[0] and target.ndim == 1
           if loss == "cross_entropy" else output.shape == target.shape if loss == "mse" else True)
@@ -192,8 +192,10 @@ def _check_output_shape(model, train, loss, where) -> None:
 def _checked(fn, *args, where, epoch):
     try:
         return fn(*args)
-    except RuntimeError as error:
-        if "shape" in str(error) or "size" in str(error):
+    except NnarchError:
+        raise
+    except Exception as error:  # noqa: BLE001 - the topic's code: a NameError is the topic's too
+        if isinstance(error, RuntimeError) and ("shape" in str(error) or "size" in str(error)):
             raise TrainingError(f"{where}: model: its output does not fit the data at epoch {epoch}: "
                                 f"{str(error).splitlines()[0]}; make the last layer's size match the "
                                 "targets") from None

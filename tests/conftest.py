@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -14,6 +15,8 @@ from nnarch.load import load_topic
 ROOT = Path(__file__).resolve().parent.parent
 LECTURES = ROOT / "lectures"
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lectures"
+# Every `nnarch build` a test starts runs in its own process; test_daemon.py turns the daemon on.
+os.environ["NNARCH_DAEMON"] = "0"
 
 
 @pytest.fixture(scope="session")
