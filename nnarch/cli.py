@@ -79,39 +79,20 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
     options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast, budget,
                       tuple(force or ()), jobs, max_train_seconds, scheduler, scheduler_timeout)
     from . import daemon
-    start_daemon = daemon.wanted(use_daemon) and not _built_already(options)
-    if start_daemon:
-        code = daemon.run(_build_argv(options, debug))
-        if code is not None:
-            raise typer.Exit(code)
+    ran = False  # the daemon (launch.py) did not take this build: start one for the next
     try:
-        _build_here(options, run_build, debug)
+        ran = _build_here(options, run_build, debug)
+    except typer.Exit as stop:
+        ran = stop.exit_code in (0, 1)
+        raise
     finally:
-        if start_daemon and daemon.start():
+        if ran and daemon.wanted(use_daemon) and daemon.start():
             console.print("nnarch: started a build daemon, so that later builds skip importing torch "
                           "(NNARCH_DAEMON=0 or --no-daemon turns it off)", highlight=False)
 
 
-def _built_already(options) -> bool:
-    """Up to date: answered here, in a fraction of a second, with no daemon."""
-    from .plan import up_to_date
-    return up_to_date(options) is not None
-
-
-def _build_argv(options, debug: bool) -> list[str]:
-    """The command line that builds `options` in the daemon's child (which never asks a daemon)."""
-    argv = ["build", *options.topics, "--lectures", str(options.lectures), "--out", str(options.out),
-            "--device", options.device, "--budget", options.budget, "--jobs", str(options.jobs),
-            "--scheduler-timeout", str(options.scheduler_timeout), "--no-daemon"]
-    argv += [arg for name in options.force for arg in ("--force", name)]
-    if options.max_train_seconds:
-        argv += ["--max-train-seconds", str(options.max_train_seconds)]
-    if options.scheduler:
-        argv += ["--scheduler", options.scheduler]
-    return argv + ["--fail-fast"] * options.fail_fast + ["--debug"] * debug
-
-
-def _build_here(options, run_build, debug: bool) -> None:
+def _build_here(options, run_build, debug: bool) -> bool:
+    """The build in this process; whether it had work to do."""
     from .progress import RichProgress
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
@@ -133,7 +114,7 @@ def _build_here(options, run_build, debug: bool) -> None:
         signal.signal(signal.SIGTERM, previous)
     if result.up_to_date:
         out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
-        return
+        return False
     _summary(result)
     for error in result.errors:
         if debug:
@@ -144,6 +125,7 @@ def _build_here(options, run_build, debug: bool) -> None:
             out.print(f"wrote {path}", highlight=False)
     if not result.ok:
         raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
+    return True
 
 
 def _check_choices(device: str, budget: str) -> None:
@@ -342,4 +324,5 @@ def clean(out_dir: Path = OUT,
 
 
 if __name__ == "__main__":
-    app()
+    from .launch import main
+    main()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import atexit
 import fcntl
+import gc
 import hashlib
 import json
 import os
@@ -258,6 +259,10 @@ def _preload() -> None:
     for fmt in ("pdf", "svg", "png"):
         fig.savefig(io.BytesIO(), format=fmt)
     plt.close(fig)
+    # What is loaded now stays for good: each child's collector skips it (instead of walking
+    # torch's and matplotlib's objects again, and copying their pages to mark them).
+    gc.collect()
+    gc.freeze()
 
 
 def _child(conn: socket.socket, fds: list[int], request: dict) -> None:

@@ -30,7 +30,7 @@ def daemon_env(tmp_path):
 
 
 def nnarch(env, *args, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([PYTHON, "-m", "nnarch.cli", *map(str, args)], env=env, cwd=cwd or ROOT,
+    return subprocess.run([PYTHON, "-m", "nnarch", *map(str, args)], env=env, cwd=cwd or ROOT,
                           capture_output=True, text=True, timeout=600)
 
 
@@ -82,7 +82,7 @@ def test_ctrl_c_reaches_the_build_in_the_daemon(daemon_env, fixture_lectures, tm
     assert nnarch(daemon_env, "build", "--lectures", fixture_lectures, "--out", tmp_path / "b").returncode == 0
     pid = int(daemon_status(daemon_env).split("pid ")[1].split(",")[0])
     edit(fixture_lectures / "tiny" / "line.py", "epochs=40", "epochs=400000")
-    client = subprocess.Popen([PYTHON, "-m", "nnarch.cli", "build", "--lectures", str(fixture_lectures),
+    client = subprocess.Popen([PYTHON, "-m", "nnarch", "build", "--lectures", str(fixture_lectures),
                                "--out", str(tmp_path / "b"), "--jobs", "1"], env=daemon_env, cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     for line in client.stdout:

@@ -1,0 +1,5 @@
+"""`python -m nnarch`: the same as the `nnarch` command."""
+
+from .launch import main
+
+main()
