@@ -33,7 +33,7 @@ class Options:
     fail_fast: bool = False
     budget: str = "full"            # "quick": the topics' quick recipes, claims not enforced
     force: tuple[str, ...] = ()     # topics to retrain even when cached; "all" for every one
-    jobs: int = 1                   # processes training beside the build; 1: none, 0: one if it pays
+    jobs: int = 1                   # processes running topics beside the build; 1: none, 0: one if it pays
     max_train_seconds: float | None = None  # a limit for every topic's training
     scheduler: str | None = None    # a Dask scheduler's address: train there (see cluster.py)
     scheduler_timeout: float = 10.0  # seconds to wait for that scheduler to answer
@@ -115,10 +115,9 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str) 
             progress.topic_finished(restored[0])
         else:
             fresh.append(source)
-    with _training_elsewhere(fresh, options, progress) as trained_elsewhere:
-        for source in fresh:  # each as soon as its training is done, while the next ones train
-            outcome, run = _run_topic(source, options, progress, trained_elsewhere(source.name),
-                                      cache, keys[source.name])
+    runs = _run_fresh(fresh, options, progress, cache, keys)
+    try:
+        for outcome, run in runs:
             outcomes.append(outcome)
             progress.topic_finished(outcome)
             if outcome.error:
@@ -126,7 +125,9 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str) 
                 if options.fail_fast:
                     return BuildResult(tuple(outcomes), (), tuple(errors))
             else:
-                done[source.name] = run
+                done[outcome.name] = run
+    finally:
+        runs.close()  # stops the background process when the loop ends early
     order = [s.name for s in plan.topics]
     outcomes.sort(key=lambda o: order.index(o.name))
 
@@ -193,7 +194,52 @@ def _summarise(outcome: TopicOutcome, run: TopicRun) -> None:
     outcome.claims = run.claims
 
 
-def _run_topic(source: TopicSource, options: Options, progress: Progress, elsewhere, cache, key):
+def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, keys: dict):
+    """(outcome, run) of each topic its record does not hold, as each finishes. With a background
+    process (see _background), a topic runs whole (train, measure, draw, solve) in whichever process
+    is free: the process takes them from the front, this one from the back, so neither waits."""
+    jobs = 0 if options.scheduler else _background(options, fresh)
+    if not jobs:
+        with _training_elsewhere(fresh, options, progress) as trained_elsewhere:
+            for source in fresh:  # each as soon as its training is done, while the next ones train
+                yield run_topic(source, options, progress, trained_elsewhere(source.name), cache,
+                                keys[source.name])
+        return
+    from concurrent.futures import FIRST_COMPLETED, wait
+    from dataclasses import replace
+
+    from .jobs import LocalTrainer
+    pool = LocalTrainer(jobs, progress)  # its workers import torch while this process does
+    try:
+        plain = replace(options, on_html=None)  # what a worker needs; a callback does not travel
+        futures = {s.name: pool.submit_topic(plain, s, keys[s.name]) for s in fresh}
+        progress.stage(f"running {len(fresh)} topics here and {pool.where()}")
+        remaining = list(fresh)
+        while remaining:
+            finished = next((s for s in remaining if futures[s.name].done()), None)
+            taken = finished or next((s for s in reversed(remaining) if futures[s.name].cancel()), None)
+            if taken is None:
+                wait([futures[s.name] for s in remaining], return_when=FIRST_COMPLETED)
+                continue
+            remaining.remove(taken)
+            result = _from_pool(futures[taken.name], taken) if finished else None
+            yield result or run_topic(taken, options, progress, None, cache, keys[taken.name])
+    finally:
+        pool.close()
+
+
+def _from_pool(future, source: TopicSource):
+    """A worker's (outcome, run), with this build's source; None to run the topic here instead (the
+    worker died, or failed in nnarch rather than in the topic, which is reported from here)."""
+    from dataclasses import replace
+    try:
+        outcome, run = future.result()
+    except Exception:  # noqa: BLE001
+        return None
+    return outcome, (replace(run, source=source) if run else None)
+
+
+def run_topic(source: TopicSource, options: Options, progress: Progress, elsewhere, cache, key):
     """Import, train (or restore the weights), measure, check, draw and solve one topic.
     `elsewhere` is what training in other processes or on a cluster gave: "trained" (the weights are
     in the cache), the topic's error, or None."""
@@ -273,8 +319,8 @@ def _plain(value):
 
 
 def _background(options: Options, fresh: list) -> int:
-    """How many processes train beside the build: --jobs N, or with --jobs 0 (the command line's
-    default) one when two or more topics must run and there is a second core."""
+    """How many processes run topics beside the build: --jobs N, or with --jobs 0 (the command
+    line's default) one when two or more topics must run and there is a second core."""
     if options.jobs:
         return options.jobs if options.jobs > 1 else 0
     return 1 if len(fresh) >= 2 and (os.cpu_count() or 1) >= 2 else 0
@@ -282,20 +328,15 @@ def _background(options: Options, fresh: list) -> int:
 
 @contextmanager
 def _training_elsewhere(sources, options: Options, progress: Progress):
-    """Train the topics that miss the cache on the Dask cluster or in background processes, while
-    this process measures and draws them in order. Yields wait(name): "trained" once the topic's
+    """Train the topics that miss the cache on the Dask cluster, while this process measures and
+    draws them in order. Yields wait(name): "trained" once the topic's
     weights are in the cache, the topic's error, or None for a topic to train (or restore) here."""
-    jobs = _background(options, sources)
-    if not sources or not (options.scheduler or jobs):
+    if not sources or not options.scheduler:
         yield lambda name: None
         return
+    from .cluster import ClusterTrainer
     from .load import load_topic
-    if options.scheduler:
-        from .cluster import ClusterTrainer
-        trainer = ClusterTrainer(options.scheduler, options.scheduler_timeout, progress)
-    else:
-        from .jobs import LocalTrainer
-        trainer = LocalTrainer(jobs, progress)  # its workers import torch while this process does
+    trainer = ClusterTrainer(options.scheduler, options.scheduler_timeout, progress)
     try:
         cache = Cache(options.cache_dir)
         errors, keys, submitted = {}, {}, {}

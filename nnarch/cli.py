@@ -57,7 +57,7 @@ def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these to
           force: Optional[List[str]] = typer.Option(
               None, "--force", help="Retrain this topic even if cached ('all': every one)."),
           jobs: int = typer.Option(0, "--jobs", "-j", min=0, help=(
-              "Processes that train topics while the build measures and draws the trained ones; "
+              "Processes that run topics (train, measure, draw) beside the build's own; "
               "0: one, when two or more topics must run and there is a second core; 1: none.")),
           max_train_seconds: Optional[float] = typer.Option(
               None, "--max-train-seconds", min=1, help="Stop any topic's training that takes longer."),

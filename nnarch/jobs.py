@@ -1,8 +1,8 @@
-"""Jobs: train topics in other processes while the build measures and draws those already trained.
+"""Jobs: run topics whole (train, measure, draw, solve) in other processes beside the build.
 
-The pool starts (and its workers import torch and PyG) before the build has decided what to train,
-so that the import overlaps the build's own. Each worker reports its epochs through a queue, which
-feeds the same progress bars as training in the build's own process.
+The pool starts (and its workers import torch, PyG and matplotlib) before the build has decided what
+to run, so that the import overlaps the build's own. Each worker reports its epochs through a queue,
+which feeds the same progress bars as a topic run in the build's own process.
 """
 
 from __future__ import annotations
@@ -37,14 +37,9 @@ class LocalTrainer:
     def where(self) -> str:
         return f"in {self.jobs} background process{'es' if self.jobs > 1 else ''}"
 
-    def submit(self, lectures: Path, lecture: str, topic: str, device: str, budget: str,
-               max_seconds: float | None, resources: dict) -> Future:
-        return self.pool.submit(train_one, lectures, lecture, topic, device, budget, max_seconds,
-                                on_start=_tell_start, on_epoch=_tell_epoch)
-
-    @staticmethod
-    def result(future: Future):
-        return future.result()
+    def submit_topic(self, options, source, key: str) -> Future:
+        """Run a topic as build.run_topic runs it; the future's result is its (outcome, run)."""
+        return self.pool.submit(_run_topic, options, source, key)
 
     def close(self) -> None:
         """Stop now: no worker may go on training as an orphan (after Ctrl-C, or a topic that failed
@@ -73,6 +68,25 @@ def train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str
                                   max_seconds=max_seconds))
 
 
+def _run_topic(options, source, key: str):
+    from .build import run_topic
+    from .cache import Cache
+    return run_topic(source, options, _Relayed(), None, Cache(options.cache_dir), key)
+
+
+class _Relayed:
+    """A worker's progress: its epochs go to the build, which shows them."""
+
+    def topic_started(self, name: str, epochs: int) -> None:
+        _events.put(("start", name, epochs))
+
+    def epoch(self, name: str, epoch: int, loss: float) -> None:
+        _events.put(("epoch", name, epoch, loss))
+
+    def topic_finished(self, outcome) -> None: ...
+    def stage(self, text: str) -> None: ...
+
+
 def _start_worker(events) -> None:
     global _events
     _events = events
@@ -82,15 +96,7 @@ def _warm() -> None:
     import torch  # noqa: F401
     import torch_geometric  # noqa: F401
 
-    from . import train  # noqa: F401
-
-
-def _tell_start(topic: str, epochs: int) -> None:
-    _events.put(("start", topic, epochs))
-
-
-def _tell_epoch(topic: str, epoch: int, loss: float) -> None:
-    _events.put(("epoch", topic, epoch, loss))
+    from . import build, figures, measure, train  # noqa: F401
 
 
 def _relay(events, progress) -> None:

@@ -47,8 +47,13 @@ def load_module(path: Path, name: str, package: bool = False) -> ModuleType:
 
 
 def load_topic(source) -> tuple[t.Topic, ModuleType]:
-    """Import a discovered topic's module, with fresh helper modules; validate its TOPIC."""
+    """Import a discovered topic's module, with fresh helper modules; validate its TOPIC. In a
+    process that did not discover it (a background job), its packages are set up first."""
     package = source.module.rsplit(".", 1)[0]
+    if package not in sys.modules:
+        from .discover import ensure_package
+        ensure_package(package.split(".")[0], source.path.parent.parent)
+        load_module(source.path.parent / "__init__.py", package, package=True)
     for name in [m for m in sys.modules if m.startswith(package + ".")]:
         del sys.modules[name]  # helpers edited since the last import must not survive
     module = load_module(source.path, source.module)

@@ -120,6 +120,8 @@ def test_parallel_jobs_give_the_same_numbers(fixture_lectures, tmp_path):
 def test_weights_trained_by_parallel_jobs_serve_a_plain_build(fixture_lectures, tmp_path, trainings):
     # line.py imports a helper module; loading plane.py next must not change line's cache key
     run(fixture_lectures, tmp_path / "b", jobs=2)
+    assert sum(trainings.values()) < 2  # the build may take a topic the workers have not begun
+    trainings.clear()
     shutil.copytree(tmp_path / "b" / ".cache" / "train", tmp_path / "c" / ".cache" / "train")  # weights only
     assert run(fixture_lectures, tmp_path / "c") == {"line": "cached", "plane": "cached"}
     assert not trainings
