@@ -42,9 +42,14 @@ def _error(error: BaseException) -> None:
     console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
 
 
+def _trace(error: BaseException) -> str:
+    """The traceback --debug shows: where the error was raised, in a background process too."""
+    return getattr(error, "remote_trace", None) or "".join(traceback.format_exception(error))
+
+
 def _fail(error: BaseException, debug: bool) -> None:
     if debug:
-        console.print("".join(traceback.format_exception(error)), markup=False)
+        console.print(_trace(error), markup=False)
     _error(error)
     raise typer.Exit(getattr(error, "exit_code", 1))
 
@@ -118,7 +123,7 @@ def _build_here(options, run_build, debug: bool) -> bool:
     _summary(result)
     for error in result.errors:
         if debug:
-            console.print("".join(traceback.format_exception(error)), markup=False)
+            console.print(_trace(error), markup=False)
         _error(error)
     for path in result.artifacts:
         if path.parent.name not in ("figures", "notebooks"):

@@ -69,9 +69,14 @@ def train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str
 
 
 def _run_topic(options, source, key: str):
+    import traceback
+
     from .build import run_topic
     from .cache import Cache
-    return run_topic(source, options, _Relayed(), None, Cache(options.cache_dir), key)
+    outcome, run = run_topic(source, options, _Relayed(), None, Cache(options.cache_dir), key)
+    if outcome.error:  # its traceback does not travel with it: its text does, for --debug
+        outcome.error.remote_trace = "".join(traceback.format_exception(outcome.error))
+    return outcome, run
 
 
 class _Relayed:
