@@ -123,7 +123,9 @@ class Cache:
     def store_record(self, key: str, data: dict) -> None:
         for figure in data["figures"].values():
             figure["sha256"] = [_sha256(p) for p in self.figure_paths(figure["key"])]
-        write_atomic(self.root / "records" / f"{key}.json", json.dumps(data, sort_keys=True))
+        # in the order the run made them, so that a restored record renders as the run did (a
+        # metrics table in its declared order, not sorted)
+        write_atomic(self.root / "records" / f"{key}.json", json.dumps(data))
 
 
 def _sha256(path: Path) -> str:

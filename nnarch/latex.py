@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -39,19 +40,21 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     # Reproducible PDFs: pdfTeX takes its dates from SOURCE_DATE_EPOCH when FORCE_SOURCE_DATE is set.
     env = dict(os.environ, FORCE_SOURCE_DATE="1")
     env.setdefault("SOURCE_DATE_EPOCH", "1700000000")
-    if _one_pass(tex_path, env, timeout):
+    fmt = _format(tex_path, env, timeout)
+    if fmt and _one_pass(tex_path, env, timeout, fmt):
         stamp.write_text(inputs)
         return pdf
-    cmd = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-           "-silent", tex_path.name]
-    proc = _run(cmd, tex_path, env, timeout)
-    pdf = tex_path.with_suffix(".pdf")
-    if proc.returncode != 0 or not pdf.exists():
-        # A run killed half-way leaves .aux and latexmk's database inconsistent; start clean once.
+    plain = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-silent"]
+    if fmt:
+        proc = _run(plain + [f"-jobname={tex_path.stem}", f"-pdflatex=pdflatex -fmt={fmt[0]} %O %S",
+                             fmt[1].name], tex_path, env, timeout)
+    if not fmt or proc.returncode != 0 or not pdf.exists():
+        # A run killed half-way leaves .aux and latexmk's database inconsistent: start clean, from
+        # the document itself, whose line numbers the error names.
         for leftover in tex_path.parent.glob(tex_path.stem + ".*"):
-            if leftover.suffix != ".tex":
+            if leftover.suffix not in (".tex", ".fmt"):
                 leftover.unlink()
-        proc = _run(cmd, tex_path, env, timeout)
+        proc = _run(plain + [tex_path.name], tex_path, env, timeout)
     if proc.returncode != 0 or not pdf.exists():
         log = tex_path.with_suffix(".log")
         text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
@@ -60,10 +63,50 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     return pdf
 
 
+PREAMBLE_END = "% nnarch: the lines above are precompiled into a format (latex.py)"
 AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")  # what a pass reads back from the last
 
 
-def _one_pass(tex_path: Path, env: dict, timeout: int) -> bool:
+def _format(tex_path: Path, env: dict, timeout: int) -> tuple[str, Path] | None:
+    """(format name, body file) for a document whose template marks where its preamble ends: the
+    preamble is loaded once into a pdfTeX format (beamer's alone takes 0.3 s of every pass), and
+    each pass reads the body only. The format is made again when the preamble or TeX Live changes.
+    None for any other document, or if pdfTeX cannot make one."""
+    head, marker, body = tex_path.read_text().partition(PREAMBLE_END + "\n")
+    pdftex = shutil.which("pdftex")
+    if not marker or not pdftex:
+        return None
+    name = f"{tex_path.stem}-preamble-{_digest(head, _tex_live())[:12]}"
+    folder, body_path = tex_path.parent, tex_path.with_name(f"{tex_path.stem}-body.tex")
+    if not (folder / f"{name}.fmt").exists():
+        for old in folder.glob(f"{tex_path.stem}-preamble-*.fmt"):
+            old.unlink()
+        (folder / f"{name}.tex").write_text(head + "\\dump\n")
+        made = _run([pdftex, "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
+                     "&pdflatex", f"{name}.tex"], tex_path, env, timeout)
+        if made.returncode != 0 or not (folder / f"{name}.fmt").exists():
+            return None
+    if not body_path.exists() or body_path.read_text() != body:
+        body_path.write_text(body)
+    return name, body_path
+
+
+@functools.lru_cache(maxsize=None)
+def _tex_live() -> str:
+    """What a format depends on besides its preamble: the pdfTeX binary and the LaTeX format it
+    starts from (Debian makes that again whenever a TeX package changes)."""
+    found = [shutil.which("pdftex") or ""]
+    found += subprocess.run(["kpsewhich", "-engine=pdftex", "pdflatex.fmt"], capture_output=True,
+                            text=True).stdout.split()
+    return ";".join(f"{p}:{os.stat(p).st_mtime_ns}" for p in found if p and os.path.exists(p))
+
+
+def _digest(*parts: str) -> str:
+    import hashlib
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def _one_pass(tex_path: Path, env: dict, timeout: int, fmt: tuple[str, Path]) -> bool:
     """After an edit, one pdflatex pass is all the document needs when its auxiliary files come out
     of the pass as they went in: the fixpoint latexmk looks for. Run it directly, without latexmk's
     bookkeeping (about 0.2 s: Perl, and hashing every file the run read); anything else (a first
@@ -72,8 +115,8 @@ def _one_pass(tex_path: Path, env: dict, timeout: int) -> bool:
     pdflatex = shutil.which("pdflatex")
     if not before or not pdflatex:
         return False
-    proc = _run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-file-line-error",
-                 tex_path.name], tex_path, env, timeout)
+    proc = _run([pdflatex, f"-fmt={fmt[0]}", f"-jobname={tex_path.stem}", "-interaction=nonstopmode",
+                 "-halt-on-error", "-file-line-error", fmt[1].name], tex_path, env, timeout)
     return proc.returncode == 0 and tex_path.with_suffix(".pdf").exists() and _auxiliary(tex_path) == before
 
 
