@@ -2,9 +2,9 @@
 child for every `nnarch build`, so that a rebuild skips their import (about 3.5 s), as Gradle's
 daemon skips the JVM's start.
 
-`nnarch build` hands the daemon its command line, working folder, environment, umask and terminal
-(stdin, stdout and stderr as file descriptors, so colours, widths and progress bars are the
-terminal's) and waits for the child's exit status; Ctrl-C and SIGTERM are passed on to the child.
+`nnarch build` hands the daemon its command line, working folder, environment, umask, module path
+and terminal (stdin, stdout and stderr as file descriptors, so colours, widths and progress bars are
+the terminal's) and waits for the child's exit status; Ctrl-C and SIGTERM are passed on to the child.
 The child has imported no topic module: it runs the same command a fresh process would. The daemon
 answers only its own user (a 0700 folder, and the peer's uid), and only a client with the same
 Python, packages and nnarch sources: any other is refused, and the daemon exits so that the next
@@ -91,7 +91,7 @@ def run(argv: list[str]) -> int | None:
         umask = os.umask(0)
         os.umask(umask)
         request = {"identity": identity(), "argv": argv, "cwd": os.getcwd(), "env": dict(os.environ),
-                   "umask": umask}
+                   "umask": umask, "path": sys.path}
         try:
             socket.send_fds(client, [json.dumps(request).encode()], [0, 1, 2])
             answer = json.loads(client.recv(_MESSAGE) or b"{}")
@@ -283,6 +283,7 @@ def _child(conn: socket.socket, fds: list[int], request: dict) -> None:
         os.environ.update(request["env"])
         os.environ["NNARCH_DAEMON"] = "0"  # the child builds; it never asks a daemon itself
         os.umask(request["umask"])
+        sys.path[:] = request["path"]  # what the topics import comes from where the command looks
         sys.argv = ["nnarch", *request["argv"]]
         from . import jobs
         jobs.START_METHOD = "fork"  # workers forked from here have torch imported already

@@ -47,7 +47,7 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     plain = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-silent"]
     if fmt:
         proc = _run(plain + [f"-jobname={tex_path.stem}", f"-pdflatex=pdflatex -fmt={fmt[0]} %O %S",
-                             fmt[1].name], tex_path, env, timeout)
+                             fmt[1]], tex_path, env, timeout)
     if not fmt or proc.returncode != 0 or not pdf.exists():
         # A run killed half-way leaves .aux and latexmk's database inconsistent: start clean, from
         # the document itself, whose line numbers the error names.
@@ -67,8 +67,8 @@ PREAMBLE_END = "% nnarch: the lines above are precompiled into a format (latex.p
 AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")  # what a pass reads back from the last
 
 
-def _format(tex_path: Path, env: dict, timeout: int) -> tuple[str, Path] | None:
-    """(format name, body file) for a document whose template marks where its preamble ends: the
+def _format(tex_path: Path, env: dict, timeout: int) -> tuple[str, str] | None:
+    """(format, body file), both in format/, for a document whose template marks where its preamble ends: the
     preamble is loaded once into a pdfTeX format (beamer's alone takes 0.3 s of every pass), and
     each pass reads the body only. The format is made again when the preamble or TeX Live changes.
     None for any other document, or if pdfTeX cannot make one."""
@@ -76,19 +76,20 @@ def _format(tex_path: Path, env: dict, timeout: int) -> tuple[str, Path] | None:
     pdftex = shutil.which("pdftex")
     if not marker or not pdftex:
         return None
-    name = f"{tex_path.stem}-preamble-{_digest(head, _tex_live())[:12]}"
-    folder, body_path = tex_path.parent, tex_path.with_name(f"{tex_path.stem}-body.tex")
+    name = f"{tex_path.stem}-{_digest(head, _tex_live())[:12]}"
+    folder, body_path = tex_path.parent / "format", tex_path.parent / "format" / f"{tex_path.stem}-body.tex"
     if not (folder / f"{name}.fmt").exists():
-        for old in folder.glob(f"{tex_path.stem}-preamble-*.fmt"):
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob(f"{tex_path.stem}-*.fmt"):
             old.unlink()
         (folder / f"{name}.tex").write_text(head + "\\dump\n")
         made = _run([pdftex, "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
-                     "&pdflatex", f"{name}.tex"], tex_path, env, timeout)
+                     "-output-directory=format", "&pdflatex", f"format/{name}.tex"], tex_path, env, timeout)
         if made.returncode != 0 or not (folder / f"{name}.fmt").exists():
             return None
     if not body_path.exists() or body_path.read_text() != body:
         body_path.write_text(body)
-    return name, body_path
+    return f"format/{name}", f"format/{body_path.name}"
 
 
 @functools.lru_cache(maxsize=None)
@@ -106,7 +107,7 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _one_pass(tex_path: Path, env: dict, timeout: int, fmt: tuple[str, Path]) -> bool:
+def _one_pass(tex_path: Path, env: dict, timeout: int, fmt: tuple[str, str]) -> bool:
     """After an edit, one pdflatex pass is all the document needs when its auxiliary files come out
     of the pass as they went in: the fixpoint latexmk looks for. Run it directly, without latexmk's
     bookkeeping (about 0.2 s: Perl, and hashing every file the run read); anything else (a first
@@ -116,7 +117,7 @@ def _one_pass(tex_path: Path, env: dict, timeout: int, fmt: tuple[str, Path]) ->
     if not before or not pdflatex:
         return False
     proc = _run([pdflatex, f"-fmt={fmt[0]}", f"-jobname={tex_path.stem}", "-interaction=nonstopmode",
-                 "-halt-on-error", "-file-line-error", fmt[1].name], tex_path, env, timeout)
+                 "-halt-on-error", "-file-line-error", fmt[1]], tex_path, env, timeout)
     return proc.returncode == 0 and tex_path.with_suffix(".pdf").exists() and _auxiliary(tex_path) == before
 
 

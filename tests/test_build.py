@@ -9,7 +9,7 @@ from nnarch.discover import discover
 from nnarch.errors import LatexError
 from nnarch.train import train_topic
 
-from .conftest import topic_of
+from .conftest import edit, topic_of
 
 
 def test_training_is_deterministic(fixture_lectures):
@@ -61,3 +61,22 @@ def test_same_sources_give_the_same_files(fixture_lectures, tmp_path):
                  "figures/line-loss.pdf"):
         assert (tmp_path / "one" / "tiny" / name).read_bytes() == (tmp_path / "two" / "tiny" / name).read_bytes(), name
     assert (tmp_path / "one" / "tiny-student.zip").exists()
+
+
+def test_a_build_from_the_records_writes_what_the_cold_build_wrote(fixture_lectures, tmp_path):
+    """A rebuild restores every topic from its record: its files must be the cold build's, byte for
+    byte (metrics declared out of alphabetical order once came back sorted)."""
+    line = fixture_lectures / "tiny" / "line.py"
+    edit(line, '    figures=[FigureSpec("loss", "loss_curve")],',
+         '    figures=[FigureSpec("loss", "loss_curve")],\n    metrics={"weight": weight, "bias": bias},')
+    edit(line, "TOPIC = Topic(", "def weight(run):\n    return run.model.fc.weight.item()\n\n\n"
+         "def bias(run):\n    return run.model.fc.bias.item()\n\n\nTOPIC = Topic(")
+    out = tmp_path / "b"
+    assert build(Options(fixture_lectures, out, "cpu")).ok
+    cold = {p: p.read_bytes() for p in (out / "tiny").rglob("*") if p.is_file() and p.name != "report.json"}
+    (out / ".cache" / "stamp.json").unlink()  # no longer up to date: everything renders from records
+    again = build(Options(fixture_lectures, out, "cpu"))
+    assert again.ok and {o.status for o in again.outcomes} == {"cached"}
+    assert "weight" in (out / "tiny" / "handout.html").read_text()
+    for path, data in cold.items():
+        assert path.read_bytes() == data, path
