@@ -208,8 +208,8 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
     from concurrent.futures import FIRST_COMPLETED, wait
     from dataclasses import replace
 
-    from .jobs import LocalTrainer
-    pool = LocalTrainer(jobs, progress)  # its workers import torch while this process does
+    from .jobs import TopicPool
+    pool = TopicPool(jobs, progress)  # its workers import torch while this process does
     try:
         plain = replace(options, on_html=None)  # what a worker needs; a callback does not travel
         futures = {s.name: pool.submit_topic(plain, s, keys[s.name]) for s in fresh}

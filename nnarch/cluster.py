@@ -35,7 +35,7 @@ class VersionSkew(EnvironmentProblem):
 
 
 class ClusterTrainer:
-    """The Dask cluster at `address`, with the same shape as jobs.LocalTrainer."""
+    """The Dask cluster at `address`: topics train there, one task each."""
 
     def __init__(self, address: str, timeout: float, progress):
         self.address, self.build, self.progress = address, uuid.uuid4().hex, progress

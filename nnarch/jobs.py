@@ -19,8 +19,9 @@ _events = None  # in a worker: the queue its epochs go to
 START_METHOD = "spawn"
 
 
-class LocalTrainer:
-    """A pool of `jobs` processes (one training thread each, so never more processes than cores)."""
+class TopicPool:
+    """A pool of `jobs` processes that run topics (one torch thread each, so never more processes
+    than cores)."""
 
     def __init__(self, jobs: int, progress):
         jobs = max(1, min(jobs, os.cpu_count() or 1))
