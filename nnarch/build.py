@@ -196,8 +196,9 @@ def _summarise(outcome: TopicOutcome, run: TopicRun) -> None:
 
 def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, keys: dict):
     """(outcome, run) of each topic its record does not hold, as each finishes. With a background
-    process (see _background), a topic runs whole (train, measure, draw, solve) in whichever process
-    is free: the process takes them from the front, this one from the back, so neither waits."""
+    process (see _background), a topic runs whole (train, measure, draw, solve) in one process or
+    the other: the pool takes them from the front (it commits to up to two ahead of each worker),
+    this process takes the others from the back."""
     jobs = 0 if options.scheduler else _background(options, fresh)
     if not jobs:
         with _training_elsewhere(fresh, options, progress) as trained_elsewhere:

@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-IDLE_SECONDS = float(os.environ.get("NNARCH_DAEMON_IDLE", 1200))
+IDLE_SECONDS = 1200.0  # NNARCH_DAEMON_IDLE overrides it
 _PACKAGE = Path(__file__).resolve().parent
 _MESSAGE = 1 << 20  # the largest request: a command line and an environment
 _INHERITED: list[int] = []
@@ -103,23 +103,32 @@ def run(argv: list[str]) -> int | None:
 
 
 def _wait(client: socket.socket, pid: int) -> int:
-    """The child's exit status; Ctrl-C, SIGTERM and SIGHUP of this process go to it meanwhile."""
+    """The child's exit status. Ctrl-C and SIGTERM of this process go to it meanwhile (SIGHUP as
+    SIGTERM, so that it stops its workers and LaTeX), through a pidfd: never to a reused pid."""
+    try:
+        child = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        child = None
+
     def forward(signum, _frame):
+        signum = signal.SIGTERM if signum == signal.SIGHUP else signum
         try:
-            os.kill(pid, signum)
-        except ProcessLookupError:
-            pass
+            if child is not None:
+                signal.pidfd_send_signal(child, signum)
+            else:
+                os.kill(pid, signum)
+        except ProcessLookupError:  # it is gone, and something else holds the connection open
+            raise KeyboardInterrupt from None
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
     try:
-        while True:
-            try:
-                data = client.recv(_MESSAGE)
-                break
-            except InterruptedError:
-                continue
+        data = client.recv(_MESSAGE)
+    except KeyboardInterrupt:
+        return 130
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+        if child is not None:
+            os.close(child)
     if not data:  # killed before it could say: its status is lost with it
         print(f"error: the build daemon's process {pid} ended without an exit status "
               "(killed?); run again, or with --no-daemon", file=sys.stderr)
@@ -182,6 +191,11 @@ def _lock_path() -> Path:
 # -- the daemon ---------------------------------------------------------------------------------------
 
 def main() -> None:
+    global IDLE_SECONDS
+    try:
+        IDLE_SECONDS = float(os.environ.get("NNARCH_DAEMON_IDLE", IDLE_SECONDS))
+    except ValueError:
+        pass  # not a number of seconds: the default
     lock = os.open(_lock_path(), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # held for life: one daemon per socket
@@ -210,7 +224,7 @@ def _serve_one(server: socket.socket, me: str) -> bool:
     try:
         conn, _ = server.accept()
     except socket.timeout:
-        return False  # idle long enough
+        return False  # no connection for IDLE_SECONDS
     fds = []
     try:
         conn.settimeout(5)
@@ -243,7 +257,8 @@ def _serve_one(server: socket.socket, me: str) -> bool:
 
 def _preload() -> None:
     """Import what every build imports, and draw one figure: fonts and mathtext are then loaded
-    too. Nothing here runs a torch computation, so no thread pool exists to be forked."""
+    too. Nothing here runs a torch computation, so torch's thread pool does not exist yet when a
+    child is forked (OpenBLAS's, started by numpy's import, is fork-safe)."""
     import io
 
     import matplotlib.pyplot as plt
@@ -277,16 +292,20 @@ def _child(conn: socket.socket, fds: list[int], request: dict) -> None:
             os.close(fd)
         for target, fd in zip((0, 1, 2), fds):
             os.dup2(fd, target)
+            os.close(fd)
         _reopen_stdio()
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ["NNARCH_DAEMON"] = "0"  # the child builds; it never asks a daemon itself
         os.umask(request["umask"])
+        from . import publish
+        publish.FILE_MODE = 0o666 & ~request["umask"]  # computed when the daemon imported it
         sys.path[:] = request["path"]  # what the topics import comes from where the command looks
         sys.argv = ["nnarch", *request["argv"]]
         from . import jobs
         jobs.START_METHOD = "fork"  # workers forked from here have torch imported already
+        jobs.INHERITED_SOCKET = conn.fileno()  # a worker closes it: the client waits for this child only
         conn.settimeout(None)
         conn.send(json.dumps({"pid": os.getpid()}).encode())
         threading.Thread(target=_watch_client, args=(conn, finished), daemon=True).start()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -17,6 +19,7 @@ _events = None  # in a worker: the queue its epochs go to
 # spawn, not fork: a forked child of a process that already runs torch's thread pools can hang. A
 # build forked by the daemon (daemon.py) has run no torch computation yet, and forks its workers.
 START_METHOD = "spawn"
+INHERITED_SOCKET: int | None = None  # in a daemon's build child: its connection to the client
 
 
 class TopicPool:
@@ -94,8 +97,20 @@ class _Relayed:
 
 
 def _start_worker(events) -> None:
+    """A worker dies with the build that started it (even SIGKILLed), and a forked one lets go of
+    what it inherited: the daemon client's connection, which must close when the build ends, and
+    the progress display's streams, whose lock another thread may have held at the fork."""
     global _events
     _events = events
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+    if START_METHOD == "fork":
+        if INHERITED_SOCKET is not None:
+            os.close(INHERITED_SOCKET)
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
 
 
 def _warm() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import functools
+import json
 import os
 import re
 import shutil
@@ -52,9 +52,11 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
         # A run killed half-way leaves .aux and latexmk's database inconsistent: start clean, from
         # the document itself, whose line numbers the error names.
         for leftover in tex_path.parent.glob(tex_path.stem + ".*"):
-            if leftover.suffix not in (".tex", ".fmt"):
+            if leftover.suffix != ".tex":
                 leftover.unlink()
         proc = _run(plain + [tex_path.name], tex_path, env, timeout)
+        if fmt and proc.returncode == 0:  # the format was what failed: make it again next time
+            (tex_path.parent / f"{fmt[0]}.fmt").unlink(missing_ok=True)
     if proc.returncode != 0 or not pdf.exists():
         log = tex_path.with_suffix(".log")
         text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
@@ -68,38 +70,48 @@ AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")  # what a pass read
 
 
 def _format(tex_path: Path, env: dict, timeout: int) -> tuple[str, str] | None:
-    """(format, body file), both in format/, for a document whose template marks where its preamble ends: the
-    preamble is loaded once into a pdfTeX format (beamer's alone takes 0.3 s of every pass), and
-    each pass reads the body only. The format is made again when the preamble or TeX Live changes.
-    None for any other document, or if pdfTeX cannot make one."""
+    """(format, body file), both in format/, for a document whose template marks where its
+    preamble ends: the preamble is loaded once into a pdfTeX format (beamer's alone takes 0.3 s of
+    every pass), and each pass reads the body only. The format is made again when the preamble, or
+    any file TeX read to make it (a package, LaTeX's own format), changes. None for any other
+    document, or if pdfTeX cannot make one."""
     head, marker, body = tex_path.read_text().partition(PREAMBLE_END + "\n")
     pdftex = shutil.which("pdftex")
     if not marker or not pdftex:
         return None
-    name = f"{tex_path.stem}-{_digest(head, _tex_live())[:12]}"
-    folder, body_path = tex_path.parent / "format", tex_path.parent / "format" / f"{tex_path.stem}-body.tex"
-    if not (folder / f"{name}.fmt").exists():
+    folder = tex_path.parent / "format"
+    name = f"{tex_path.stem}-{_digest(head, pdftex, str(os.stat(pdftex).st_mtime_ns))[:12]}"
+    fmt, read = folder / f"{name}.fmt", folder / f"{name}.read"
+    if not (fmt.exists() and read.exists() and _unchanged(json.loads(read.read_text()))):
         folder.mkdir(exist_ok=True)
-        for old in folder.glob(f"{tex_path.stem}-*.fmt"):
+        for old in folder.glob(f"{tex_path.stem}-*"):
             old.unlink()
         (folder / f"{name}.tex").write_text(head + "\\dump\n")
-        made = _run([pdftex, "-ini", "-interaction=nonstopmode", "-halt-on-error", f"-jobname={name}",
-                     "-output-directory=format", "&pdflatex", f"format/{name}.tex"], tex_path, env, timeout)
-        if made.returncode != 0 or not (folder / f"{name}.fmt").exists():
+        made = _run([pdftex, "-ini", "-recorder", "-interaction=nonstopmode", "-halt-on-error",
+                     f"-jobname={name}-new", "-output-directory=format", "&pdflatex", f"format/{name}.tex"],
+                    tex_path, env, timeout)
+        new = folder / f"{name}-new.fmt"
+        if made.returncode != 0 or not new.exists():
             return None
+        read.write_text(json.dumps(_read_by(folder / f"{name}-new.fls")))
+        os.replace(new, fmt)  # a dump cut short never passes for a format
+    body_path = folder / f"{tex_path.stem}-body.tex"
     if not body_path.exists() or body_path.read_text() != body:
         body_path.write_text(body)
     return f"format/{name}", f"format/{body_path.name}"
 
 
-@functools.lru_cache(maxsize=None)
-def _tex_live() -> str:
-    """What a format depends on besides its preamble: the pdfTeX binary and the LaTeX format it
-    starts from (Debian makes that again whenever a TeX package changes)."""
-    found = [shutil.which("pdftex") or ""]
-    found += subprocess.run(["kpsewhich", "-engine=pdftex", "pdflatex.fmt"], capture_output=True,
-                            text=True).stdout.split()
-    return ";".join(f"{p}:{os.stat(p).st_mtime_ns}" for p in found if p and os.path.exists(p))
+def _read_by(fls: Path) -> dict[str, int]:
+    """The files a TeX run read (its -recorder list), each with its modification time."""
+    paths = {line[6:] for line in fls.read_text(errors="replace").splitlines() if line.startswith("INPUT /")}
+    return {path: os.stat(path).st_mtime_ns for path in sorted(paths) if os.path.exists(path)}
+
+
+def _unchanged(files: dict[str, int]) -> bool:
+    try:
+        return all(os.stat(path).st_mtime_ns == mtime for path, mtime in files.items())
+    except OSError:
+        return False
 
 
 def _digest(*parts: str) -> str:

@@ -194,15 +194,11 @@ def _checked(fn, *args, where, epoch):
         return fn(*args)
     except NnarchError:
         raise
-    except Exception as error:  # noqa: BLE001 - the topic's code: a NameError is the topic's too
+    except (Exception, SystemExit) as error:  # the topic's code: a NameError is the topic's too
         if isinstance(error, RuntimeError) and ("shape" in str(error) or "size" in str(error)):
             raise TrainingError(f"{where}: model: its output does not fit the data at epoch {epoch}: "
                                 f"{str(error).splitlines()[0]}; make the last layer's size match the "
                                 "targets") from None
-        raise topic_error(error, Path(where), "training (model forward or recipe.step)") from error
-    except NnarchError:
-        raise
-    except (Exception, SystemExit) as error:
         raise topic_error(error, Path(where), "training (model forward or recipe.step)") from error
 
 
