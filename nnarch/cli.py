@@ -311,7 +311,8 @@ def daemon_command(action: str = typer.Argument("status", help="status or stop."
         out.print(f"build daemon: pid {found.get('pid')} runs another nnarch version (or Python, or "
                   "packages); the next build replaces it", highlight=False)
         return
-    out.print(f"build daemon: pid {found['pid']}, {found['builds']} build(s) so far, the last begun "
+    since = "the last begun" if found["builds"] else "started"
+    out.print(f"build daemon: pid {found['pid']}, {found['builds']} build(s) so far, {since} "
               f"{found['idle']:g} s ago", highlight=False)
 
 
