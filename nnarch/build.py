@@ -6,7 +6,7 @@ import os
 import platform
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -207,7 +207,6 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
                                 keys[source.name])
         return
     from concurrent.futures import FIRST_COMPLETED, wait
-    from dataclasses import replace
 
     from .jobs import TopicPool
     pool = TopicPool(jobs, progress)  # its workers import torch while this process does
@@ -232,7 +231,6 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
 def _from_pool(future, source: TopicSource):
     """A worker's (outcome, run), with this build's source; None to run the topic here instead (the
     worker died, or failed in nnarch rather than in the topic, which is reported from here)."""
-    from dataclasses import replace
     try:
         outcome, run = future.result()
     except Exception:  # noqa: BLE001
@@ -330,8 +328,8 @@ def _background(options: Options, fresh: list) -> int:
 @contextmanager
 def _training_elsewhere(sources, options: Options, progress: Progress):
     """Train the topics that miss the cache on the Dask cluster, while this process measures and
-    draws them in order. Yields wait(name): "trained" once the topic's
-    weights are in the cache, the topic's error, or None for a topic to train (or restore) here."""
+    draws them in order. Yields wait(name): "trained" once the topic's weights are in the cache,
+    the topic's error, or None for a topic to train (or restore) here."""
     if not sources or not options.scheduler:
         yield lambda name: None
         return

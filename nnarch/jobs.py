@@ -15,6 +15,8 @@ import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
+from .build import Progress
+
 _events = None  # in a worker: the queue its epochs go to
 # spawn, not fork: a forked child of a process that already runs torch's thread pools can hang. A
 # build forked by the daemon (daemon.py) has run no torch computation yet, and forks its workers.
@@ -83,17 +85,14 @@ def _run_topic(options, source, key: str):
     return outcome, run
 
 
-class _Relayed:
-    """A worker's progress: its epochs go to the build, which shows them."""
+class _Relayed(Progress):
+    """A worker's progress: its epochs go to the build, which shows them (and says the rest)."""
 
     def topic_started(self, name: str, epochs: int) -> None:
         _events.put(("start", name, epochs))
 
     def epoch(self, name: str, epoch: int, loss: float) -> None:
         _events.put(("epoch", name, epoch, loss))
-
-    def topic_finished(self, outcome) -> None: ...
-    def stage(self, text: str) -> None: ...
 
 
 def _start_worker(events) -> None:

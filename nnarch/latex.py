@@ -70,7 +70,7 @@ AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")  # what a pass read
 
 
 def _format(tex_path: Path, env: dict, timeout: int) -> tuple[str, str] | None:
-    """(format, body file), both in format/, for a document whose template marks where its
+    """(format, body file), both in format/STEM/, for a document whose template marks where its
     preamble ends: the preamble is loaded once into a pdfTeX format (beamer's alone takes 0.3 s of
     every pass), and each pass reads the body only. The format is made again when the preamble, or
     any file TeX read to make it (a package, LaTeX's own format), changes. None for any other
@@ -79,26 +79,26 @@ def _format(tex_path: Path, env: dict, timeout: int) -> tuple[str, str] | None:
     pdftex = shutil.which("pdftex")
     if not marker or not pdftex:
         return None
-    folder = tex_path.parent / "format"
-    name = f"{tex_path.stem}-{_digest(head, pdftex, str(os.stat(pdftex).st_mtime_ns))[:12]}"
+    where = f"format/{tex_path.stem}"  # each document's own: making one never removes another's
+    folder, name = tex_path.parent / where, _digest(head, pdftex, str(os.stat(pdftex).st_mtime_ns))[:12]
     fmt, read = folder / f"{name}.fmt", folder / f"{name}.read"
     if not (fmt.exists() and read.exists() and _unchanged(json.loads(read.read_text()))):
-        folder.mkdir(exist_ok=True)
-        for old in folder.glob(f"{tex_path.stem}-*"):
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.iterdir():
             old.unlink()
         (folder / f"{name}.tex").write_text(head + "\\dump\n")
         made = _run([pdftex, "-ini", "-recorder", "-interaction=nonstopmode", "-halt-on-error",
-                     f"-jobname={name}-new", "-output-directory=format", "&pdflatex", f"format/{name}.tex"],
+                     f"-jobname={name}-new", f"-output-directory={where}", "&pdflatex", f"{where}/{name}.tex"],
                     tex_path, env, timeout)
         new = folder / f"{name}-new.fmt"
         if made.returncode != 0 or not new.exists():
             return None
         read.write_text(json.dumps(_read_by(folder / f"{name}-new.fls")))
         os.replace(new, fmt)  # a dump cut short never passes for a format
-    body_path = folder / f"{tex_path.stem}-body.tex"
+    body_path = folder / "body.tex"
     if not body_path.exists() or body_path.read_text() != body:
         body_path.write_text(body)
-    return f"format/{name}", f"format/{body_path.name}"
+    return f"{where}/{name}", f"{where}/body.tex"
 
 
 def _read_by(fls: Path) -> dict[str, int]:
