@@ -115,6 +115,7 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str) 
             progress.topic_finished(restored[0])
         else:
             fresh.append(source)
+    _prepare_formats(plan.lectures, options)
     runs = _run_fresh(fresh, options, progress, cache, keys)
     try:
         for outcome, run in runs:
@@ -147,6 +148,20 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str) 
     if not errors:
         record_success(options, artifacts, inputs)
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))
+
+
+DOCUMENTS = {"slides.tex": "slides", "handout.tex": "handout", "handout-instructor.tex": "handout"}
+"""Each LaTeX document of a lecture, and the template its preamble comes from."""
+
+
+def _prepare_formats(lectures, options: Options) -> None:
+    """Precompile the documents' preambles in the background while the topics run, so that a
+    first build does not make them after its topics (latex.prepare_format)."""
+    from .latex import prepare_format
+    from .render import render_preamble
+    for lecture in lectures:
+        for name in sorted(set(DOCUMENTS.values())):
+            prepare_format(_lecture_work(options, lecture), name, render_preamble(name))
 
 
 class LayoutErrors(Exception):
@@ -197,8 +212,8 @@ def _summarise(outcome: TopicOutcome, run: TopicRun) -> None:
 def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, keys: dict):
     """(outcome, run) of each topic its record does not hold, as each finishes. With a background
     process (see _background), a topic runs whole (train, measure, draw, solve) in one process or
-    the other: the pool takes them from the front (it commits to up to two ahead of each worker),
-    this process takes the others from the back."""
+    the other: the pool's workers take them from the front, one at a time, and this process takes
+    from the back whatever no worker has begun."""
     jobs = 0 if options.scheduler else _background(options, fresh)
     if not jobs:
         with _training_elsewhere(fresh, options, progress) as trained_elsewhere:
@@ -206,24 +221,23 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
                 yield run_topic(source, options, progress, trained_elsewhere(source.name), cache,
                                 keys[source.name])
         return
-    from concurrent.futures import FIRST_COMPLETED, wait
-
     from .jobs import TopicPool
     pool = TopicPool(jobs, progress)  # its workers import torch while this process does
     try:
-        plain = replace(options, on_html=None)  # what a worker needs; a callback does not travel
-        futures = {s.name: pool.submit_topic(plain, s, keys[s.name]) for s in fresh}
+        pool.share(replace(options, on_html=None), fresh, keys)  # a callback does not travel
         progress.stage(f"running {len(fresh)} topics here and {pool.where()}")
-        remaining = list(fresh)
-        while remaining:
-            finished = next((s for s in remaining if futures[s.name].done()), None)
-            taken = finished or next((s for s in reversed(remaining) if futures[s.name].cancel()), None)
-            if taken is None:
-                wait([futures[s.name] for s in remaining], return_when=FIRST_COMPLETED)
-                continue
-            remaining.remove(taken)
-            result = _from_pool(futures[taken.name], taken) if finished else None
-            yield result or run_topic(taken, options, progress, None, cache, keys[taken.name])
+        for _ in fresh:
+            finished = pool.finished(wait=False)
+            mine = None if finished else pool.take_last()
+            if mine is None and finished is None:
+                finished = pool.finished(wait=True)
+            if finished:
+                mine, future = finished
+                result = _from_pool(future, mine) if future else None
+                if result:
+                    yield result
+                    continue
+            yield run_topic(mine, options, progress, None, cache, keys[mine.name])
     finally:
         pool.close()
 
@@ -419,6 +433,10 @@ def _work_dir(options: Options, source: TopicSource) -> Path:
     return options.out / ".work" / source.path.parent.name
 
 
+def _lecture_work(options: Options, lecture: LectureSource) -> Path:
+    return options.out / ".work" / lecture.path.name
+
+
 def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcomes, options, progress):
     """Render, compile and publish one lecture's deck, lab handouts and notebooks.
 
@@ -434,7 +452,7 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
     slug = lecture.lecture.slug
     # `build TOPIC` is a preview: it goes beside the full deck, never over it
     target = options.out / "preview" / slug if options.topics else options.out / slug
-    work = options.out / ".work" / lecture.path.name
+    work = _lecture_work(options, lecture)
     work.mkdir(parents=True, exist_ok=True)
     progress.stage(f"{slug}: rendering and compiling (latexmk)")
     timings = {}
@@ -445,14 +463,16 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
         deck = assemble(lecture, course, runs, targets=("tex",))
         tex = render_tex("slides", deck)
         write_atomic(work / "slides.tex", tex)
-        pending = {"slides.pdf": latex.submit(compile_pdf, work / "slides.tex", deck["titles"])}
+        pending = {"slides.pdf": latex.submit(compile_pdf, work / "slides.tex", deck["titles"],
+                                              preamble=DOCUMENTS["slides.tex"])}
         html = render_html("slides", assemble(lecture, course, runs, targets=("html",)))
         if options.on_html:
             options.on_html(target, html)
         lab = _lab_documents(lecture, course, runs, work, options)
         for name in [n for n in lab if n.endswith(".tex")]:
             write_atomic(work / name, lab.pop(name))
-            pending[name.replace(".tex", ".pdf")] = latex.submit(compile_pdf, work / name, {})
+            pending[name.replace(".tex", ".pdf")] = latex.submit(compile_pdf, work / name, {},
+                                                                 preamble=DOCUMENTS[name])
         timings["render"] = time.perf_counter() - t0
         pdfs = {name: future.result() for name, future in pending.items()}
     except BaseException:  # a failure, Ctrl-C or SIGTERM: stop every latexmk now, not when it ends

@@ -14,7 +14,6 @@ build. NNARCH_DAEMON=0 (or `build --no-daemon`) keeps every build in its own pro
 
 from __future__ import annotations
 
-import atexit
 import fcntl
 import gc
 import hashlib
@@ -266,8 +265,15 @@ def _preload() -> None:
 
     from . import build, deck, discover, figures, handout, load, measure, notebooks, render, train  # noqa: F401
     from . import progress  # noqa: F401
-    import typer  # noqa: F401
     from rich import console, progress as bars, table  # noqa: F401
+    import typer
+
+    from .cli import app
+    # Parsing a command line imports typer's coercion (pydantic): 60 ms of every build otherwise.
+    typer.main.get_command(app).commands["build"].make_context("build", [])
+    for environment, suffix in ((render.tex_environment(), ".tex.j2"), (render.html_environment(), ".html.j2")):
+        for name in environment.list_templates(filter_func=lambda name: name.endswith(suffix)):
+            environment.get_template(name)  # compiled once here; one that changes, again when used
     fig, ax = plt.subplots(figsize=(2, 1.5))
     ax.plot([0, 1], [0, 1], label=r"$\hat{y}$")
     ax.set_title("warm")
@@ -313,16 +319,16 @@ def _child(conn: socket.socket, fds: list[int], request: dict) -> None:
         try:
             app(args=request["argv"], prog_name="nnarch")
             code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        except SystemExit as stop:
+            from .launch import exit_status
+            code = exit_status(stop)
     except BaseException:  # noqa: BLE001 - whatever happens, the client gets a status
         import traceback
         traceback.print_exc()
     finally:
         finished.set()
-        try:
-            atexit._run_exitfuncs()
-            sys.stdout.flush()
+        try:  # no exit handlers: they are the daemon's (torch's alone take 35 ms), and a build's
+            sys.stdout.flush()  # files are written and closed, its workers and LaTeX stopped
             sys.stderr.flush()
             conn.send(json.dumps({"exit": code}).encode())
         finally:

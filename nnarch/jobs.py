@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import sys
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections import deque
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from .build import Progress
@@ -20,6 +22,8 @@ from .build import Progress
 _events = None  # in a worker: the queue its epochs go to
 # spawn, not fork: a forked child of a process that already runs torch's thread pools can hang. A
 # build forked by the daemon (daemon.py) has run no torch computation yet, and forks its workers.
+# (Forking `nnarch build`'s own process after it has imported torch, PyG and matplotlib saves the
+# workers their imports, but costs more: the imports run one after the other, not side by side.)
 START_METHOD = "spawn"
 INHERITED_SOCKET: int | None = None  # in a daemon's build child: its connection to the client
 
@@ -43,9 +47,41 @@ class TopicPool:
     def where(self) -> str:
         return f"in {self.jobs} background process{'es' if self.jobs > 1 else ''}"
 
-    def submit_topic(self, options, source, key: str) -> Future:
-        """Run a topic as build.run_topic runs it; the future's result is its (outcome, run)."""
-        return self.pool.submit(_run_topic, options, source, key)
+    def share(self, options, sources: list, keys: dict) -> None:
+        """Start running `sources` from the front. A worker is given its next topic only once it is
+        free (an executor would queue them ahead), so that every topic not yet begun stays
+        in `take_last`'s reach."""
+        self._options, self._keys = options, keys
+        self._waiting, self._lock, self._finished = deque(sources), threading.Lock(), queue.SimpleQueue()
+        for _ in range(self.jobs):
+            self._next()
+
+    def _next(self) -> None:
+        """Give a free worker the first waiting topic (also in the executor's thread, as a future's
+        callback). A topic the pool can no longer take (it broke, or is closing) is handed back
+        finished with no result, for the build to run."""
+        with self._lock:
+            if not self._waiting:
+                return
+            source = self._waiting.popleft()
+        try:
+            future = self.pool.submit(_run_topic, self._options, source, self._keys[source.name])
+        except RuntimeError:  # BrokenProcessPool is one
+            self._finished.put((source, None))
+            return
+        future.add_done_callback(lambda done: (self._finished.put((source, done)), self._next()))
+
+    def take_last(self):
+        """The last topic no worker has begun, now the build's to run; None if there is none."""
+        with self._lock:
+            return self._waiting.pop() if self._waiting else None
+
+    def finished(self, wait: bool):
+        """(source, future) of a topic the pool is done with (future None: it never ran), or None."""
+        try:
+            return self._finished.get(block=wait)
+        except queue.Empty:
+            return None
 
     def close(self) -> None:
         """Stop now: no worker may go on training as an orphan (after Ctrl-C, or a topic that failed

@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 from pathlib import Path
 
 from .errors import EnvironmentProblem, LatexError
@@ -29,76 +30,100 @@ def require_latexmk() -> str:
     return found
 
 
-def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300) -> Path:
-    """Run latexmk in the .tex file's folder; return the PDF, or raise LatexError. A document whose
-    source and figures are what its PDF was made from is not compiled again."""
+def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300,
+                preamble: str | None = None) -> Path:
+    """Compile a document in its folder; return the PDF, or raise LatexError. A document whose
+    source and figures are what its PDF was made from is not compiled again. `preamble` names the
+    format its preamble is precompiled into (see prepare_format), by default the document's own."""
     latexmk = require_latexmk()
     inputs = _inputs_digest(tex_path)
     stamp, pdf = tex_path.with_suffix(".inputs"), tex_path.with_suffix(".pdf")
     if pdf.exists() and stamp.exists() and stamp.read_text() == inputs:
         return pdf
-    # Reproducible PDFs: pdfTeX takes its dates from SOURCE_DATE_EPOCH when FORCE_SOURCE_DATE is set.
-    env = dict(os.environ, FORCE_SOURCE_DATE="1")
-    env.setdefault("SOURCE_DATE_EPOCH", "1700000000")
-    fmt = _format(tex_path, env, timeout)
-    if fmt and _one_pass(tex_path, env, timeout, fmt):
+    env = _environment()
+    head, marker, body = tex_path.read_text().partition(PREAMBLE_END + "\n")
+    fmt = _format(tex_path.parent, preamble or tex_path.stem, head, env, timeout) if marker else None
+    if fmt and _passes(tex_path, body, fmt, env, timeout):
         stamp.write_text(inputs)
         return pdf
-    plain = [latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", "-silent"]
-    if fmt:
-        proc = _run(plain + [f"-jobname={tex_path.stem}", f"-pdflatex=pdflatex -fmt={fmt[0]} %O %S",
-                             fmt[1]], tex_path, env, timeout)
-    if not fmt or proc.returncode != 0 or not pdf.exists():
-        # A run killed half-way leaves .aux and latexmk's database inconsistent: start clean, from
-        # the document itself, whose line numbers the error names.
-        for leftover in tex_path.parent.glob(tex_path.stem + ".*"):
-            if leftover.suffix != ".tex":
-                leftover.unlink()
-        proc = _run(plain + [tex_path.name], tex_path, env, timeout)
-        if fmt and proc.returncode == 0:  # the format was what failed: make it again next time
-            (tex_path.parent / f"{fmt[0]}.fmt").unlink(missing_ok=True)
+    # latexmk on the document itself, from a clean start (a run killed half-way leaves .aux
+    # inconsistent): its errors name the lines of the .tex, and this says whether the format failed.
+    for leftover in tex_path.parent.glob(tex_path.stem + ".*"):
+        if leftover.suffix != ".tex":
+            leftover.unlink()
+    proc = _run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                 "-file-line-error", "-silent", tex_path.name], tex_path.parent, env, timeout)
     if proc.returncode != 0 or not pdf.exists():
         log = tex_path.with_suffix(".log")
         text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
         raise LatexError(explain_failure(tex_path, text, frame_titles))
+    if fmt:  # the document is fine, so the format was what failed: make it again next time
+        Path(f"{fmt}.fmt").unlink(missing_ok=True)
     stamp.write_text(inputs)
     return pdf
 
 
+def _environment() -> dict:
+    # Reproducible PDFs: pdfTeX takes its dates from SOURCE_DATE_EPOCH when FORCE_SOURCE_DATE is set.
+    env = dict(os.environ, FORCE_SOURCE_DATE="1")
+    env.setdefault("SOURCE_DATE_EPOCH", "1700000000")
+    return env
+
+
 PREAMBLE_END = "% nnarch: the lines above are precompiled into a format (latex.py)"
 AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")  # what a pass reads back from the last
+MAX_PASSES = 5  # latexmk's own limit
+_MAKING: dict[Path, threading.Lock] = {}  # one lock per format folder: one dump at a time
+_MAKING_LOCK = threading.Lock()
 
 
-def _format(tex_path: Path, env: dict, timeout: int) -> tuple[str, str] | None:
-    """(format, body file), both in format/STEM/, for a document whose template marks where its
-    preamble ends: the preamble is loaded once into a pdfTeX format (beamer's alone takes 0.3 s of
-    every pass), and each pass reads the body only. The format is made again when the preamble, or
-    any file TeX read to make it (a package, LaTeX's own format), changes. None for any other
-    document, or if pdfTeX cannot make one."""
-    head, marker, body = tex_path.read_text().partition(PREAMBLE_END + "\n")
+def preamble(text: str) -> str:
+    """The part of a rendered document that goes into its format: the lines above the marker."""
+    return text.partition(PREAMBLE_END)[0]
+
+
+def prepare_format(folder: Path, name: str, head: str) -> threading.Thread:
+    """Make the format `name` for a preamble now, in the background, so that a first build makes
+    it while its topics run rather than after them; a compile that needs it waits for it."""
+    def make():
+        try:
+            _format(folder, name, head, _environment(), 300)
+        except Exception:  # noqa: BLE001 - the compile makes it again, and reports what fails
+            pass
+    thread = threading.Thread(target=make, name=f"format {name}", daemon=True)
+    thread.start()
+    return thread
+
+
+def _format(folder: Path, name: str, head: str, env: dict, timeout: int) -> Path | None:
+    """The pdfTeX format (its path without .fmt) of a preamble, in folder/format/NAME/: the
+    preamble is loaded once into a format (beamer's alone takes 0.3 s of every pass), and each
+    pass reads the body only. Documents with one preamble share it. It is made again when the
+    preamble, or any file TeX read to make it (a package, LaTeX's own format), changes. None if
+    pdfTeX cannot make one."""
     pdftex = shutil.which("pdftex")
-    if not marker or not pdftex:
+    if not pdftex:
         return None
-    where = f"format/{tex_path.stem}"  # each document's own: making one never removes another's
-    folder, name = tex_path.parent / where, _digest(head, pdftex, str(os.stat(pdftex).st_mtime_ns))[:12]
-    fmt, read = folder / f"{name}.fmt", folder / f"{name}.read"
-    if not (fmt.exists() and read.exists() and _unchanged(json.loads(read.read_text()))):
-        folder.mkdir(parents=True, exist_ok=True)
-        for old in folder.iterdir():
+    where = folder / "format" / name
+    key = _digest(head, pdftex, str(os.stat(pdftex).st_mtime_ns))[:12]
+    fmt, read = where / f"{key}.fmt", where / f"{key}.read"
+    with _MAKING_LOCK:
+        lock = _MAKING.setdefault(where, threading.Lock())
+    with lock:
+        if fmt.exists() and read.exists() and _unchanged(json.loads(read.read_text())):
+            return fmt.with_suffix("")
+        where.mkdir(parents=True, exist_ok=True)
+        for old in where.iterdir():
             old.unlink()
-        (folder / f"{name}.tex").write_text(head + "\\dump\n")
+        (where / f"{key}.tex").write_text(head + "\\dump\n")
         made = _run([pdftex, "-ini", "-recorder", "-interaction=nonstopmode", "-halt-on-error",
-                     f"-jobname={name}-new", f"-output-directory={where}", "&pdflatex", f"{where}/{name}.tex"],
-                    tex_path, env, timeout)
-        new = folder / f"{name}-new.fmt"
+                     f"-jobname={key}-new", "&pdflatex", f"{key}.tex"], where, env, timeout)
+        new = where / f"{key}-new.fmt"
         if made.returncode != 0 or not new.exists():
             return None
-        read.write_text(json.dumps(_read_by(folder / f"{name}-new.fls")))
+        read.write_text(json.dumps(_read_by(where / f"{key}-new.fls")))
         os.replace(new, fmt)  # a dump cut short never passes for a format
-    body_path = folder / "body.tex"
-    if not body_path.exists() or body_path.read_text() != body:
-        body_path.write_text(body)
-    return f"{where}/{name}", f"{where}/body.tex"
+        return fmt.with_suffix("")
 
 
 def _read_by(fls: Path) -> dict[str, int]:
@@ -119,18 +144,28 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _one_pass(tex_path: Path, env: dict, timeout: int, fmt: tuple[str, str]) -> bool:
-    """After an edit, one pdflatex pass is all the document needs when its auxiliary files come out
-    of the pass as they went in: the fixpoint latexmk looks for. Run it directly, without latexmk's
-    bookkeeping (about 0.2 s: Perl, and hashing every file the run read); anything else (a first
-    build, a new page or section, an error) goes to latexmk."""
-    before = _auxiliary(tex_path)
+def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int) -> bool:
+    """pdflatex on the body with the format, pass after pass until the auxiliary files come out of
+    a pass as they went in: latexmk's fixpoint (one pass after an edit that moves nothing, two on a
+    first build), without its bookkeeping (about 0.2 s a run: Perl, and hashing every file the run
+    read). False on an error or with no fixpoint: latexmk then compiles the document itself."""
     pdflatex = shutil.which("pdflatex")
-    if not before or not pdflatex:
+    if not pdflatex:
         return False
-    proc = _run([pdflatex, f"-fmt={fmt[0]}", f"-jobname={tex_path.stem}", "-interaction=nonstopmode",
-                 "-halt-on-error", "-file-line-error", fmt[1]], tex_path, env, timeout)
-    return proc.returncode == 0 and tex_path.with_suffix(".pdf").exists() and _auxiliary(tex_path) == before
+    body_path = tex_path.with_suffix(".body.tex")
+    if not body_path.exists() or body_path.read_text() != body:
+        body_path.write_text(body)
+    before = _auxiliary(tex_path)
+    for _ in range(MAX_PASSES):
+        proc = _run([pdflatex, f"-fmt={os.path.relpath(fmt, tex_path.parent)}", f"-jobname={tex_path.stem}", "-interaction=nonstopmode",
+                     "-halt-on-error", "-file-line-error", body_path.name], tex_path.parent, env, timeout)
+        if proc.returncode != 0 or not tex_path.with_suffix(".pdf").exists():
+            return False
+        after = _auxiliary(tex_path)
+        if after == before:
+            return True
+        before = after
+    return False
 
 
 def _auxiliary(tex_path: Path) -> dict[str, bytes]:
@@ -149,16 +184,16 @@ def _inputs_digest(tex_path: Path) -> str:
 RUNNING: set = set()  # latexmk process groups of this build, stopped together on an interrupt
 
 
-def _run(cmd, tex_path: Path, env: dict, timeout: int) -> subprocess.CompletedProcess:
+def _run(cmd, cwd: Path, env: dict, timeout: int) -> subprocess.CompletedProcess:
     # latexmk in a process group of its own, so that stopping it stops its pdflatex too
-    proc = subprocess.Popen(cmd, cwd=tex_path.parent, env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     RUNNING.add(proc)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         _stop(proc)
-        raise LatexError(f"{tex_path}: latexmk did not finish within {timeout} s") from None
+        raise LatexError(f"{cwd / cmd[-1]}: {Path(cmd[0]).name} did not finish within {timeout} s") from None
     except BaseException:
         _stop(proc)
         raise
@@ -201,8 +236,9 @@ def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> s
     where = f"{tex_path}:{tex_line}" if tex_line else str(tex_path)
     head = f"{where}: LaTeX failed" + (f" in frame {frame}" if frame else "")
     body = "\n  ".join(errors[:6]) or "(no error lines in the log)"
-    hint = f"fix that frame's text (slides.tex line {tex_line})" if tex_line else \
-        "look for unbalanced braces or $ in the text of the frames"
+    hint = ("look for unbalanced braces or $ in the text" if not tex_line else
+            f"fix that frame's text ({tex_path.name} line {tex_line})" if frame else
+            f"fix the text at {tex_path.name} line {tex_line}")
     return f"{head}:\n  {body}\n  {hint}"
 
 

@@ -371,6 +371,13 @@ def render_tex(name: str, views: dict) -> str:
     return tex_environment().get_template(f"{name}.tex.j2").render(**views["tex"])
 
 
+def render_preamble(name: str) -> str:
+    """The preamble of a LaTeX document ("slides" or "handout"), which needs no values: it can be
+    precompiled before the topics have run (latex.prepare_format)."""
+    from .latex import preamble
+    return preamble(tex_environment().get_template(f"{name}-preamble.tex.j2").render())
+
+
 def render_html(name: str, views: dict) -> str:
     """The HTML page of a document ("slides" or "handout")."""
     return html_environment().get_template(f"{name}.html.j2").render(**views["html"])

@@ -127,6 +127,22 @@ def test_weights_trained_by_parallel_jobs_serve_a_plain_build(fixture_lectures, 
     assert not trainings
 
 
+def test_no_topic_waits_behind_a_busy_worker(fixture_lectures, tmp_path, trainings):
+    """A worker is given a topic only when it is free: while the two workers run two slow topics,
+    the build runs the other two itself, instead of finding them queued for a busy worker."""
+    tiny = fixture_lectures / "tiny"
+    for seed, name in enumerate(("plane2", "plane3"), start=3):  # other seeds: not each other's cache
+        (tiny / f"{name}.py").write_text((tiny / "plane.py").read_text().replace('name="plane"', f'name="{name}"')
+                                         .replace("seed=2", f"seed={seed}"))
+        (tiny / f"{name}.md").write_text((tiny / "plane.md").read_text())
+    edit(tiny / "__init__.py", 'topics=("line", "plane")', 'topics=("line", "plane", "plane2", "plane3")')
+    for slow in ("line.py", "plane.py"):
+        edit(tiny / slow, "def make_data(seed):\n", "def make_data(seed):\n    __import__('time').sleep(3)\n")
+    statuses = run(fixture_lectures, tmp_path / "b", jobs=2)
+    assert set(statuses.values()) == {"trained"}
+    assert trainings == {"plane2": 1, "plane3": 1}  # line and plane ran in the workers
+
+
 def test_quick_budget_reports_but_does_not_enforce_claims(fixture_lectures, tmp_path):
     edit(fixture_lectures / "tiny" / "line.py", 'below("history.final_train", 10.0', 'below("history.final_train", 1e-12')
     result = build(Options(fixture_lectures, tmp_path / "b", "cpu", budget="quick"))
