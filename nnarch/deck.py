@@ -21,12 +21,13 @@ def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex",
 
     titles, pages, decks = {}, {}, {}
     for target in [t for t in (Tex(), Html()) if t.name in targets]:
-        sections, index, page = [], 0, 2  # the title page and the outline come first
+        sections, outline, index, page = [], [], 0, 2  # the title page and the outline come first
         for title, frames, ctx in parts:
             views = []
-            if title and frames:
+            if title:
                 page += 1  # the section's divider
                 pages[page] = (f"{title} (section divider)", ctx.where(1))
+                outline.append({"title": title, "page": page})
             for frame in frames:
                 index += 1
                 view = frame_view(frame, ctx, target)
@@ -36,6 +37,8 @@ def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex",
                 pages[page] = titles[index]
                 views.append(view)
             sections.append({"title": title, "frames": views})
+        # one frame, one page: the number of frames and the outline's pages, for a first pass (latex.py)
         decks[target.name] = {"title": lec.title, "subtitle": lec.subtitle, "course": course.title,
-                              "day": lec.day, "session": lec.session, "sections": sections}
+                              "day": lec.day, "session": lec.session, "sections": sections,
+                              "frames": page, "outline": outline}
     return {**decks, "titles": titles, "pages": pages}

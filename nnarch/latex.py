@@ -71,8 +71,11 @@ def _environment() -> dict:
 
 
 PREAMBLE_END = "% nnarch: the lines above are precompiled into a format (latex.py)"
-AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out", ".vrb")  # what a pass reads back from the last
+AUXILIARY = (".aux", ".nav", ".snm", ".toc", ".out")  # what a pass reads back from the last
 MAX_PASSES = 5  # latexmk's own limit
+# A document that reads nothing from a last pass says so with this line in its log: the handouts
+# always, the deck when what it was given up front proved right (templates/*-preamble.tex.j2).
+ONE_PASS = "nnarch: one pass is enough"
 _MAKING: dict[Path, threading.Lock] = {}  # one lock per format folder: one dump at a time
 _MAKING_LOCK = threading.Lock()
 
@@ -157,12 +160,13 @@ def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int) -> bo
         body_path.write_text(body)
     before = _auxiliary(tex_path)
     for _ in range(MAX_PASSES):
-        proc = _run([pdflatex, f"-fmt={os.path.relpath(fmt, tex_path.parent)}", f"-jobname={tex_path.stem}", "-interaction=nonstopmode",
-                     "-halt-on-error", "-file-line-error", body_path.name], tex_path.parent, env, timeout)
+        proc = _run([pdflatex, f"-fmt={os.path.relpath(fmt, tex_path.parent)}", f"-jobname={tex_path.stem}",
+                     "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", body_path.name],
+                    tex_path.parent, env, timeout)
         if proc.returncode != 0 or not tex_path.with_suffix(".pdf").exists():
             return False
         after = _auxiliary(tex_path)
-        if after == before:
+        if after == before or ONE_PASS in proc.stdout:
             return True
         before = after
     return False

@@ -103,6 +103,19 @@ def test_pdf_frame_titles_are_the_source_lectures_in_order(lecture_out):
     assert titles[1] == "Outline" and "Summary" in titles
 
 
+def test_every_page_numbers_itself_out_of_the_total_and_the_outline_names_every_section(lecture_out):
+    """The footline's "N / total" and the outline come from a single pass on a first build: nnarch
+    gave them up front, and the pass checked them."""
+    pages = [page for page in subprocess.run(["pdftotext", str(lecture_out / "slides.pdf"), "-"], check=True,
+                                             capture_output=True, text=True).stdout.split("\f") if page.strip()]
+    numbers = [re.findall(r"(\d+) ?/ ?(\d+)", page)[-1] for page in pages[1:]]  # the title page has none
+    assert numbers == [(str(n), str(len(pages))) for n in range(2, len(pages) + 1)]
+    sections = [source.title for source in SOURCES.values()] + ["Summary"]
+    assert " ".join(pages[1].split()) == " ".join(["Outline", *sections, f"2 / {len(pages)}"])
+    log = (lecture_out.parent / ".work" / "nn_architectures" / "slides.log").read_text()
+    assert "nnarch: one pass is enough" in log
+
+
 def test_every_figure_exists_in_both_formats_and_is_referenced(lecture_out):
     tex = (lecture_out / "slides.tex").read_text()
     html = (lecture_out / "slides.html").read_text()

@@ -75,3 +75,24 @@ def test_each_template_preamble_is_what_its_documents_start_with(lecture_out, te
     built = lecture_out.parent / ".work" / "nn_architectures" / document_name
     assert render_preamble(template) == preamble(built.read_text())
     assert len(formats(built.parent, template)) == 1
+
+
+def deck(folder: Path, frames: int, starts: tuple[int, int]) -> Path:
+    """A deck on the real slides preamble that gives `frames` and its sections' first pages up front."""
+    body = (f"\\begin{{document}}\n\\nnguess{{{frames}}}{{\\nnsection{{1}}{{One}}{{{starts[0]}}}"
+            f"\\nnsection{{2}}{{Two}}{{{starts[1]}}}}}\n"
+            "\\begin{frame}{Outline}\\tableofcontents\\end{frame}\n"
+            "\\section{One}\n\\begin{frame}{First}a\\end{frame}\n"
+            "\\section{Two}\n\\begin{frame}{Second}b\\end{frame}\n\\end{document}\n")
+    return document(folder, "slides", render_preamble("slides"), body)
+
+
+@pytest.mark.parametrize("frames, starts, one_pass", [(5, (2, 4), True), (9, (2, 4), False), (5, (3, 4), False)])
+def test_a_deck_is_right_whether_its_guesses_were_or_not(tmp_path, frames, starts, one_pass):
+    """Right guesses: one pass is final. A wrong one is noticed, and the second pass puts it right."""
+    pdf = compile_pdf(deck(tmp_path, frames, starts), {})
+    text = pages(pdf)
+    assert [page.split()[-1] for page in text] == ["1/5", "2/5", "3/5", "4/5", "5/5"]
+    assert text[0].startswith("Outline One Two")
+    assert text[1].startswith("One One Two") and text[3].startswith("Two One Two")  # the dividers
+    assert ("nnarch: one pass is enough" in (tmp_path / "slides.log").read_text()) == one_pass
