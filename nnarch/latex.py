@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -89,10 +90,8 @@ def prepare_format(folder: Path, name: str, head: str) -> threading.Thread:
     """Make the format `name` for a preamble now, in the background, so that a first build makes
     it while its topics run rather than after them; a compile that needs it waits for it."""
     def make():
-        try:
+        with contextlib.suppress(Exception):  # the compile makes it again, and reports what fails
             _format(folder, name, head, _environment(), 300)
-        except Exception:  # noqa: BLE001 - the compile makes it again, and reports what fails
-            pass
     thread = threading.Thread(target=make, name=f"format {name}", daemon=True)
     thread.start()
     return thread
