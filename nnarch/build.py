@@ -222,7 +222,7 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
                                 keys[source.name])
         return
     from .jobs import TopicPool
-    pool = TopicPool(jobs, progress)  # its workers import torch while this process does
+    pool = TopicPool(jobs, progress)
     try:
         pool.share(replace(options, on_html=None), fresh, keys)  # a callback does not travel
         progress.stage(f"running {len(fresh)} topics here and {pool.where()}")

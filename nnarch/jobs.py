@@ -1,8 +1,8 @@
 """Jobs: run topics whole (train, measure, draw, solve) in other processes beside the build.
 
-The pool starts (and its workers import torch, PyG and matplotlib) before the build has decided what
-to run, so that the import overlaps the build's own. Each worker reports its epochs through a queue,
-which feeds the same progress bars as a topic run in the build's own process.
+A worker starts with torch and matplotlib imported (forked from the build, see START_METHOD) or
+imports them while the build does (spawned). Each worker reports its epochs through a queue, which
+feeds the same progress bars as a topic run in the build's own process.
 """
 
 from __future__ import annotations
@@ -20,10 +20,12 @@ from pathlib import Path
 from .build import Progress
 
 _events = None  # in a worker: the queue its epochs go to
-# spawn, not fork: a forked child of a process that already runs torch's thread pools can hang. A
-# build forked by the daemon (daemon.py) has run no torch computation yet, and forks its workers.
-# (Forking `nnarch build`'s own process after it has imported torch, PyG and matplotlib saves the
-# workers their imports, but costs more: the imports run one after the other, not side by side.)
+# How workers start. "spawn": a fresh interpreter, which imports torch again beside the build; kept
+# for builds inside other programs (serve, the tests), which may have run torch already: a forked
+# child of a process whose torch thread pools run can hang. "fork": a copy of a build process that
+# has run no torch computation, `nnarch build` (launch.py) or a daemon's build child (daemon.py),
+# made once it has imported torch, torch._dynamo (which torch.optim imports at its first optimizer,
+# 1 s) and matplotlib, so that no worker imports them again: a cold build then uses 2 s less CPU.
 START_METHOD = "spawn"
 INHERITED_SOCKET: int | None = None  # in a daemon's build child: its connection to the client
 
@@ -34,6 +36,10 @@ class TopicPool:
 
     def __init__(self, jobs: int, progress):
         jobs = max(1, min(jobs, os.cpu_count() or 1))
+        if START_METHOD == "fork":  # see START_METHOD
+            import torch._dynamo  # noqa: F401 - and torch
+
+            from . import figures  # noqa: F401 - and matplotlib, with the slides' fonts
         context = multiprocessing.get_context(START_METHOD)
         self.events = context.Queue()
         self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,

@@ -18,6 +18,9 @@ def main() -> None:
             code = daemon.run(argv)
             if code is not None:
                 sys.exit(code)
+    if argv[:1] == ["build"]:
+        from . import jobs
+        jobs.START_METHOD = "fork"  # this process has run no torch computation (see jobs.py)
     from .cli import app
     try:
         app(prog_name="nnarch")
