@@ -4,7 +4,8 @@
 (c) a no-op build; (d) a rebuild after a text-only edit of one topic; (e) a rebuild after a model
 edit of one topic; (f) `nnarch serve`: a saved text edit until the served deck and the PDF show it;
 (g) two cold builds at once; (h) the peers, Jupyter Book and sphinx-gallery, on the same cases (see
-peers.py). Prints each figure, the ratios the project targets, and the peak memory (RSS).
+peers.py); (i) a cold build with `--jobs 1`, one topic at a time, whose training times are compared
+with the reference scripts', which also train alone. Prints each figure, the ratios the project targets, and the peak memory (RSS).
 
 nnarch runs as its users run it: the `nnarch` command, whose first build starts the build daemon
 (daemon.py) that the later ones use. The bench's daemon lives in the bench's own temporary folder, so
@@ -109,6 +110,14 @@ def _main(work: Path) -> None:
     seconds, rss, _ = timed(NNARCH + ["build", "--lectures", str(lectures), "--out", str(work / "warm"),
                                       "--device", "cpu"])
     rows.append(("(b) cold build, the daemon already running", seconds, rss))
+    # The training ratios compare nnarch's loop with a plain one, each topic alone as the reference
+    # scripts run: in the cold build two topics share the machine (its caches, its memory bus).
+    alone = work / "alone"
+    shutil.copytree(ROOT / "lectures", alone / "lectures", ignore=shutil.ignore_patterns("__pycache__"))
+    seconds, rss, _ = timed(NNARCH + ["build", "--lectures", str(alone / "lectures"), "--out", str(alone / "build"),
+                                      "--device", "cpu", "--jobs", "1"])
+    rows.append(("(i) cold build, --jobs 1: one topic at a time", seconds, rss))
+    by_itself = json.loads((alone / "build" / "nn-architectures" / "report.json").read_text())["topics"]
     peak = max(peak, *(r[2] for r in rows))
     to_html, to_pdf = serve_edits(lectures, out)
     loaded = two_at_once(work)
@@ -131,9 +140,10 @@ def _main(work: Path) -> None:
     print(f"retrained after a text edit:          {_trained(after_text) or 'none'}")
     print(f"retrained after a model edit of gnn:  {_trained(after_model) or 'none'}  (target: gnn only)")
     for topic in TOPICS:
-        ours = report[topic]["stages"]["train"]
+        ours = by_itself[topic]["stages"]["train"]
         print(f"training {topic:5} nnarch / reference:  {ours:.2f} s / {reference[topic]:.2f} s = "
-              f"{ours / reference[topic]:.2f}  (target <= 1.05)")
+              f"{ours / reference[topic]:.2f}  (target <= 1.05; {report[topic]['stages']['train']:.2f} s "
+              "in the cold build, beside another topic)")
     print(f"peak RSS:                             {peak:.0f} MB  (target <= 1536 MB)")
     print(f"serve: save -> served HTML updated:   median {statistics.median(to_html):.2f} s of "
           f"{', '.join(f'{t:.2f}' for t in to_html)}  (target <= 0.5 s and <= one latexmk, {latex:.2f} s)")
