@@ -88,6 +88,9 @@ def _main(work: Path) -> None:
 
     deck = work / "latex"
     shutil.copytree(out / ".work" / "nn_architectures", deck)
+    # latexmk's first run in the folder has no database of its own yet (nnarch's passes leave none):
+    # the timed one is latexmk after an edit, one pass
+    timed(["latexmk", "-pdf", "-interaction=nonstopmode", "-silent", "slides.tex"], deck)
     latex, rss, _ = timed(["latexmk", "-pdf", "-g", "-interaction=nonstopmode", "-silent", "slides.tex"], deck)
     rows.append(("(a) one latexmk of the deck", latex, rss))
 
