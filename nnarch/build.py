@@ -214,6 +214,8 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
     process (see _background), a topic runs whole (train, measure, draw, solve) in one process or
     the other: the pool's workers take them from the front, one at a time, and this process takes
     from the back whatever no worker has begun."""
+    if not fresh:
+        return
     jobs = 0 if options.scheduler else _background(options, fresh)
     if not jobs:
         with _training_elsewhere(fresh, options, progress) as trained_elsewhere:

@@ -272,7 +272,7 @@ def _preload() -> None:
     # Parsing a command line imports typer's coercion (pydantic): 60 ms of every build otherwise.
     typer.main.get_command(app).commands["build"].make_context("build", [])
     for environment, suffix in ((render.tex_environment(), ".tex.j2"), (render.html_environment(), ".html.j2")):
-        for name in environment.list_templates(filter_func=lambda name: name.endswith(suffix)):
+        for name in [n for n in environment.list_templates() if n.endswith(suffix)]:
             environment.get_template(name)  # compiled once here; one that changes, again when used
     fig, ax = plt.subplots(figsize=(2, 1.5))
     ax.plot([0, 1], [0, 1], label=r"$\hat{y}$")
@@ -300,6 +300,10 @@ def _child(conn: socket.socket, fds: list[int], request: dict) -> None:
             os.dup2(fd, target)
             os.close(fd)
         _reopen_stdio()
+        from rich.console import Console
+
+        from . import cli
+        cli.console, cli.out = Console(stderr=True), Console()  # made in the daemon, on /dev/null
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])

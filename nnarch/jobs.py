@@ -72,7 +72,7 @@ class TopicPool:
             source = self._waiting.popleft()
         try:
             future = self.pool.submit(_run_topic, self._options, source, self._keys[source.name])
-        except RuntimeError:  # BrokenProcessPool is one
+        except Exception:  # noqa: BLE001 - BrokenProcessPool, a closing pool: never lose the topic
             self._finished.put((source, None))
             return
         future.add_done_callback(lambda done: (self._finished.put((source, done)), self._next()))

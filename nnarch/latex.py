@@ -41,10 +41,10 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     stamp, pdf = tex_path.with_suffix(".inputs"), tex_path.with_suffix(".pdf")
     if pdf.exists() and stamp.exists() and stamp.read_text() == inputs:
         return pdf
-    env = _environment()
+    env, stops = _environment(), _STOPS[0]
     head, marker, body = tex_path.read_text().partition(PREAMBLE_END + "\n")
-    fmt = _format(tex_path.parent, preamble or tex_path.stem, head, env, timeout) if marker else None
-    if fmt and _passes(tex_path, body, fmt, env, timeout):
+    fmt = _format(tex_path.parent, preamble or tex_path.stem, head, env, timeout, stops) if marker else None
+    if fmt and _passes(tex_path, body, fmt, env, timeout, stops):
         stamp.write_text(inputs)
         return pdf
     # latexmk on the document itself, from a clean start (a run killed half-way leaves .aux
@@ -53,7 +53,7 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
         if leftover.suffix != ".tex":
             leftover.unlink()
     proc = _run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error",
-                 "-file-line-error", "-silent", tex_path.name], tex_path.parent, env, timeout)
+                 "-file-line-error", "-silent", tex_path.name], tex_path.parent, env, timeout, stops)
     if proc.returncode != 0 or not pdf.exists():
         log = tex_path.with_suffix(".log")
         text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
@@ -89,15 +89,17 @@ def preamble(text: str) -> str:
 def prepare_format(folder: Path, name: str, head: str) -> threading.Thread:
     """Make the format `name` for a preamble now, in the background, so that a first build makes
     it while its topics run rather than after them; a compile that needs it waits for it."""
+    stops = _STOPS[0]
+
     def make():
         with contextlib.suppress(Exception):  # the compile makes it again, and reports what fails
-            _format(folder, name, head, _environment(), 300)
+            _format(folder, name, head, _environment(), 300, stops)
     thread = threading.Thread(target=make, name=f"format {name}", daemon=True)
     thread.start()
     return thread
 
 
-def _format(folder: Path, name: str, head: str, env: dict, timeout: int) -> Path | None:
+def _format(folder: Path, name: str, head: str, env: dict, timeout: int, stops: int) -> Path | None:
     """The pdfTeX format (its path without .fmt) of a preamble, in folder/format/NAME/: the
     preamble is loaded once into a format (beamer's alone takes 0.3 s of every pass), and each
     pass reads the body only. Documents with one preamble share it. It is made again when the
@@ -119,7 +121,7 @@ def _format(folder: Path, name: str, head: str, env: dict, timeout: int) -> Path
             old.unlink()
         (where / f"{key}.tex").write_text(head + "\\dump\n")
         made = _run([pdftex, "-ini", "-recorder", "-interaction=nonstopmode", "-halt-on-error",
-                     f"-jobname={key}-new", "&pdflatex", f"{key}.tex"], where, env, timeout)
+                     f"-jobname={key}-new", "&pdflatex", f"{key}.tex"], where, env, timeout, stops)
         new = where / f"{key}-new.fmt"
         if made.returncode != 0 or not new.exists():
             return None
@@ -146,7 +148,7 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int) -> bool:
+def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int, stops: int) -> bool:
     """pdflatex on the body with the format, pass after pass until the auxiliary files come out of
     a pass as they went in: latexmk's fixpoint (one pass after an edit that moves nothing, two on a
     first build), without its bookkeeping (about 0.2 s a run: Perl, and hashing every file the run
@@ -161,11 +163,11 @@ def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int) -> bo
     for _ in range(MAX_PASSES):
         proc = _run([pdflatex, f"-fmt={os.path.relpath(fmt, tex_path.parent)}", f"-jobname={tex_path.stem}",
                      "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", body_path.name],
-                    tex_path.parent, env, timeout)
+                    tex_path.parent, env, timeout, stops)
         if proc.returncode != 0 or not tex_path.with_suffix(".pdf").exists():
             return False
         after = _auxiliary(tex_path)
-        if after == before or ONE_PASS in proc.stdout:
+        if after == before or ONE_PASS in proc.stdout.splitlines():
             return True
         before = after
     return False
@@ -185,13 +187,18 @@ def _inputs_digest(tex_path: Path) -> str:
 
 
 RUNNING: set = set()  # latexmk process groups of this build, stopped together on an interrupt
+_STOPS = [0]  # how many times stop_all ran: a compile begun before the last one starts nothing more
+_STARTING = threading.Lock()
 
 
-def _run(cmd, cwd: Path, env: dict, timeout: int) -> subprocess.CompletedProcess:
-    # latexmk in a process group of its own, so that stopping it stops its pdflatex too
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
-    RUNNING.add(proc)
+def _run(cmd, cwd: Path, env: dict, timeout: int, stops: int) -> subprocess.CompletedProcess:
+    with _STARTING:  # stop_all comes before this, or stops this one too
+        if _STOPS[0] != stops:
+            raise LatexError(f"{cwd}: stopped")
+        # latexmk in a process group of its own, so that stopping it stops its pdflatex too
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        RUNNING.add(proc)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -214,8 +221,12 @@ def _stop(proc) -> None:
 
 
 def stop_all() -> None:
-    """Stop every latexmk (and its pdflatex) this build started."""
-    for proc in list(RUNNING):
+    """Stop every latexmk (and its pdflatex) this build started, and start none for the compiles
+    under way (a killed pass would otherwise go on to latexmk, after the command has returned)."""
+    with _STARTING:
+        _STOPS[0] += 1
+        running = list(RUNNING)
+    for proc in running:
         _stop(proc)
 
 

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 from nnarch.build import Options, build
 
@@ -141,6 +143,14 @@ def test_no_topic_waits_behind_a_busy_worker(fixture_lectures, tmp_path, trainin
     statuses = run(fixture_lectures, tmp_path / "b", jobs=2)
     assert set(statuses.values()) == {"trained"}
     assert trainings == {"plane2": 1, "plane3": 1}  # line and plane ran in the workers
+
+
+def test_a_build_with_nothing_to_train_starts_no_background_process(fixture_lectures, tmp_path, monkeypatch):
+    import nnarch.jobs
+    run(fixture_lectures, tmp_path / "b")
+    edit(fixture_lectures / "tiny" / "line.md", "{{params.total}} parameters", "{{params.total}} weights")
+    monkeypatch.setattr(nnarch.jobs, "TopicPool", lambda *args: pytest.fail("a pool started with nothing to run"))
+    assert run(fixture_lectures, tmp_path / "b", jobs=2) == {"line": "cached", "plane": "cached"}
 
 
 def test_quick_budget_reports_but_does_not_enforce_claims(fixture_lectures, tmp_path):
