@@ -17,6 +17,7 @@ CLASS_NAMES = ("sine-like", "Gaussian", "polynomial", "step")
 GRID_POINTS = 50
 TRAIN_NOISE, TEST_NOISE = 0.1, 0.3
 BATCH_SIZE = 64
+PATIENCE = 2  # early stopping: epochs without a better validation loss
 
 
 class FunctionClassifierCNN(nn.Module):
@@ -80,8 +81,10 @@ def train(model, x, y, epochs, lr, val=()):
             loss = loss_fn(out, y[batch])
             loss.backward()
             opt.step()
-        if val:  # the loss on held-out data, per epoch
+        if val:  # early stopping on held-out data
             curve.append(evaluate(model, *val, loss_fn))
+            if epoch - curve.index(min(curve)) >= PATIENCE:
+                break  # no better for PATIENCE epochs
     return curve
 
 
@@ -91,20 +94,14 @@ def evaluate(model, x, y, loss_fn):
         return loss_fn(model(x), y).item()
 
 
-def best_epoch(run, patience=2, most=12):
+def best_epoch(run, most=12):
     """Early stopping on the validation split: train a fresh CNN and stop once the held-out loss
-    has not improved for `patience` epochs; the best epoch before that. The recipe uses it."""
+    has not improved for PATIENCE epochs; the best epoch before that. The recipe uses it."""
     torch.manual_seed(run.recipe.seed)
     model = FunctionClassifierCNN()
     x, y = run.data.train
     curve = train(model, x, y, most, run.recipe.lr, run.extras["validation"])
-    best = 0
-    for epoch in range(1, len(curve)):
-        if curve[epoch] < curve[best]:
-            best = epoch
-        elif epoch - best >= patience:
-            break
-    return best + 1
+    return curve.index(min(curve)) + 1
 
 
 def predict(model, x):
@@ -198,6 +195,7 @@ TOPIC = Topic(
                  seed=0),
     metrics={"test_accuracy": test_accuracy, "best_epoch": best_epoch},
     facts={"train_noise": TRAIN_NOISE, "test_noise": TEST_NOISE, "dense_share": dense_share,
+           "validation_size": lambda run: len(run.extras["validation"][1]), "patience": PATIENCE,
            "noise_ratio": round(TEST_NOISE / TRAIN_NOISE)},
     headline="metrics.test_accuracy",
     claims=[loss_decreases("train"),
