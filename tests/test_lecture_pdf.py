@@ -54,3 +54,17 @@ def test_published_files_are_complete(lecture_out):
         assert (lecture_out / name).stat().st_size > 0
     assert (lecture_out / "slides.pdf").read_bytes().rstrip().endswith(b"%%EOF")
     assert not list(lecture_out.glob("*.tmp")) and not list(lecture_out.glob(".*.tmp"))
+
+
+def test_columns_below_a_table_start_clear_of_its_last_rule(lecture_out):
+    """Beamer's [T] columns set their first line 1 ex above their top: right after a table (the
+    Chapter Summary, the last frame) their headings ran into the table's bottom rule."""
+    pdf = str(lecture_out / "slides.pdf")
+    info = subprocess.run(["pdfinfo", pdf], check=True, capture_output=True, text=True).stdout
+    last = re.search(r"Pages:\s+(\d+)", info)[1]
+    boxes = subprocess.run(["pdftotext", "-f", last, "-l", last, "-bbox", pdf, "-"], check=True,
+                           capture_output=True, text=True).stdout
+    words = {m[3]: (float(m[1]), float(m[2]))  # word: (top, bottom), in pt from the page's top
+             for m in re.finditer(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>', boxes)}
+    last_row = max(words[w][1] for w in ("LSTM", "gated", "memory", "anomaly", "detection"))
+    assert words["Inductive"][0] - last_row >= 10, (last_row, words["Inductive"])
