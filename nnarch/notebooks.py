@@ -77,14 +77,14 @@ class Run:
 
 FIT = '''\
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-FUSED = {"adam": {"fused": True}, "adamw": {"fused": True}}  # one kernel for all tensors: faster
+FUSED = ("adam", "adamw")
 
 
 def fit(model, data, loss_fn, optimizer, lr, epochs, batch_size, seed, step=supervised_step):
     """nnarch's training loop: seeded batch order, per-epoch train and test loss."""
     torch.manual_seed(seed)
     generator = torch.Generator().manual_seed(seed)
-    optimizer = OPTIMIZERS[optimizer](model.parameters(), lr=lr, **FUSED.get(optimizer, {}))
+    optimizer = make_optimizer(optimizer, model.parameters(), lr)
     history = SimpleNamespace(train_loss=[], test_loss=[])
     for epoch in range(epochs):
         order = torch.randperm(len(data.train[0]), generator=generator)
@@ -120,7 +120,8 @@ def topic_notebook(run, solution: bool) -> str:
                       + _answers_outline().listing("check_answer")),
         new_code_cell(_definitions(module_source, skip=solutions)),
         new_markdown_cell("## Training\n\nThe loop nnarch ran: one epoch, the default step, and the fit."),
-        new_code_cell("\n\n\n".join([train.listing("train_epoch"), train.listing("supervised_step"), FIT])),
+        new_code_cell("\n\n\n".join([train.listing("train_epoch"), train.listing("supervised_step"), FIT,
+                                   train.listing("make_optimizer")])),
         new_code_cell(f"SEED = {recipe['seed']}\n"
                       f"data = {manifest['data']}(SEED)\n"
                       f"torch.manual_seed(SEED)\n"
