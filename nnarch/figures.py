@@ -37,6 +37,10 @@ STYLE = {
     "figure.constrained_layout.w_pad": 0.02, "svg.hashsalt": "nnarch", "svg.fonttype": "path",
     "axes.prop_cycle": matplotlib.cycler(color=[BLUE, RED, "#2e8b57", "#8e44ad", GREY]),
 }
+# Saved as checked: each format draws once, at the positions laid out for the check. So the figure
+# loses its layout engine outright: "none" would leave a placeholder, for which every savefig draws
+# the figure an extra time, and savefig itself puts back a None engine by reading rcParams.
+SAVING = {**STYLE, "figure.constrained_layout.use": False}
 if _SANS.exists():  # the slides' own sans font (Debian's lmodern); DejaVu Sans where it is missing
     from matplotlib import font_manager
     for face in ("regular", "bold", "oblique"):
@@ -59,7 +63,7 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
                 copy_atomic(source, stem.with_suffix(suffix))
         else:
             fig = draw_figure(spec, run, measured.trained.path)
-            with plt.rc_context(STYLE):
+            with plt.rc_context(SAVING):
                 _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
                 _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
             plt.close(fig)
@@ -96,9 +100,8 @@ def draw_figure(spec, run, path: Path) -> plt.Figure:
             fig.set_size_inches(width * PT, height * PT)
             _house_style(fig)
             problems = text_problems(fig)  # lays the figure out once, and draws no pixels
-        # Saved as checked: each format draws at the positions just laid out, without laying them
-        # out again (which took two of every three drawing passes).
-        fig.set_layout_engine("none")
+    with plt.rc_context(SAVING):
+        fig.set_layout_engine(None)  # see SAVING
     problems += sorted({str(w.message).split(" (")[0] + " in the font; write it as math ($...$)"
                         for w in caught if "missing from" in str(w.message)})
     if problems:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+import zlib
 
 from PIL import Image, ImageStat
 
@@ -59,3 +60,22 @@ def test_print_stylesheet_puts_one_slide_per_page(lecture_out, tmp_path):
                           text=True).stdout
     assert visible == slides
     assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == slides
+
+
+def test_every_figure_in_the_html_deck_is_laid_out_as_in_the_pdf(lecture_out):
+    """A figure is laid out once and saved as PDF (slides) and SVG (HTML deck): the two must show
+    the same panels in the same places, whatever matplotlib's savefig does to the layout."""
+    compared = 0
+    for pdf in sorted((lecture_out / "figures").glob("*.pdf")):
+        svg = pdf.with_suffix(".svg").read_text()
+        height = float(re.search(r'<svg[^>]* height="([\d.]+)pt"', svg).group(1))
+        in_svg = {(round(float(x), 3), round(height - float(y) - float(h), 3), round(float(w), 3), round(float(h), 3))
+                  for x, y, w, h in re.findall(r'<clipPath id="[^"]+">\s*<rect x="([\d.-]+)" y="([\d.-]+)" '
+                                               r'width="([\d.]+)" height="([\d.]+)"', svg)}
+        content = b"".join(zlib.decompress(stream) for stream in
+                           re.findall(rb"/FlateDecode.*?stream\r?\n(.*?)\r?\nendstream", pdf.read_bytes(), re.S))
+        in_pdf = {tuple(round(float(v), 3) for v in box)
+                  for box in re.findall(rb"([\d.-]+) ([\d.-]+) ([\d.]+) ([\d.]+) re W n", content)}
+        assert in_svg == in_pdf, f"{pdf.name}: panels in the SVG {sorted(in_svg)}, in the PDF {sorted(in_pdf)}"
+        compared += bool(in_pdf)
+    assert compared >= 10
