@@ -260,8 +260,9 @@ def _preload() -> None:
     child is forked (OpenBLAS's, started by numpy's import, is fork-safe)."""
     import io
 
+    from .preload import preload
+    preload("torch_geometric")
     import matplotlib.pyplot as plt
-    import torch_geometric  # noqa: F401
 
     from . import build, deck, discover, figures, handout, load, measure, notebooks, render, train  # noqa: F401
     from . import progress  # noqa: F401

@@ -26,7 +26,8 @@ _events = None  # in a worker: the queue its epochs go to
 # child of a process whose torch thread pools run can hang. "fork": a copy of a build process that
 # has run no torch computation, `nnarch build` (launch.py) or a daemon's build child (daemon.py),
 # made once it has imported torch, torch._dynamo (which torch.optim imports at its first optimizer,
-# 1 s) and matplotlib, so that no worker imports them again: a cold build then uses 2 s less CPU.
+# 1 s) and matplotlib (preload.py), so that no worker imports them again: a cold build then uses 2 s
+# less CPU.
 START_METHOD = "spawn"
 INHERITED_SOCKET: int | None = None  # in a daemon's build child: its connection to the client
 RELAY_EVERY_S = 0.1  # a progress bar needs no more (rich redraws ten times a second)
@@ -39,9 +40,8 @@ class TopicPool:
     def __init__(self, jobs: int, progress):
         jobs = max(1, min(jobs, os.cpu_count() or 1))
         if START_METHOD == "fork":  # see START_METHOD
-            import torch._dynamo  # noqa: F401 - and torch
-
-            from . import figures  # noqa: F401 - and matplotlib, with the slides' fonts
+            from .preload import preload
+            preload()
         context = multiprocessing.get_context(START_METHOD)
         self.events = context.Queue()
         self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
@@ -164,10 +164,8 @@ def _start_worker(events) -> None:
 
 
 def _warm() -> None:
-    import torch  # noqa: F401
-    import torch_geometric  # noqa: F401
-
-    from . import build, figures, measure, train  # noqa: F401
+    from .preload import preload
+    preload("torch_geometric", "nnarch.build", "nnarch.measure", "nnarch.train")
 
 
 def _relay(events, progress) -> None:
