@@ -100,6 +100,13 @@ def deeper_network(run):
         return params, nn.functional.mse_loss(model(x), y).item()
 
 
+def check_deeper_network(answer, run):
+    params, mse = answer
+    added = params - sum(p.numel() for p in run.model.parameters())
+    assert added == 16 * 16 + 16, "count the new layer's weights and biases again"
+    assert mse > test_mse(run), "with the lecture's recipe and seed, the extra layer should not help"
+
+
 TOPIC = Topic(
     name="ffnn",
     model=lambda: MLP(hidden_sizes=(16, 16)),
