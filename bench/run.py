@@ -1,7 +1,7 @@
 """`make bench`: nnarch's build against plain scripts, in one invocation on one machine.
 
 (a) the four reference scripts in bench/ and one latexmk of the built deck; (b) a cold build (and two
-more, for the median that is compared with sphinx-gallery's, also of three);
+more, for the median that is compared with sphinx-gallery's, also of three, run alternately);
 (c) a no-op build; (d) a rebuild after a text-only edit of one topic; (e) a rebuild after a model
 edit of one topic; (f) `nnarch serve`: a saved text edit until the served deck and the PDF show it;
 (g) two cold builds at once; (h) the peers, Jupyter Book and sphinx-gallery, on the same cases (see
@@ -68,6 +68,9 @@ def main() -> None:
 
 
 def _main(work: Path) -> None:
+    problem = peers.available()
+    if problem:
+        sys.exit(f"bench: the peers' environment is missing; run {problem}")
     lectures, out = work / "lectures", work / "build"
     shutil.copytree(ROOT / "lectures", lectures, ignore=shutil.ignore_patterns("__pycache__"))
     build = NNARCH + ["build", "--lectures", str(lectures), "--out", str(out), "--device", "cpu"]
@@ -87,10 +90,15 @@ def _main(work: Path) -> None:
     # The daemon that build started imports torch for a few seconds: no other timing overlaps that.
     if subprocess.run(NNARCH + ["daemon", "status", "--wait", "120"], capture_output=True).returncode:
         sys.exit("bench: the cold build started no build daemon")
-    # Cold builds vary by 10 % from run to run here: the comparison with sphinx-gallery takes the
-    # median of three on each side (the other two without a daemon, as the first had none yet).
-    colds = [cold] + [timed(NNARCH + ["build", "--lectures", str(lectures), "--out", str(work / f"cold{n}"),
-                                      "--device", "cpu", "--no-daemon"])[0] for n in (2, 3)]
+    # Cold builds vary by 10 % from run to run here, and the machine's speed drifts over minutes: the
+    # comparison with sphinx-gallery takes the medians of three cold builds on each side, run
+    # alternately (nnarch's other two without a daemon, as the first had none yet).
+    colds, gallery_colds = [cold], []
+    for n in (2, 3, 4):
+        gallery_colds.append(peers.sphinx_gallery_cold(work / f"gallery{n}"))
+        if n < 4:
+            colds.append(timed(NNARCH + ["build", "--lectures", str(lectures), "--out", str(work / f"cold{n}"),
+                                         "--device", "cpu", "--no-daemon"])[0])
 
     deck = work / "latex"
     shutil.copytree(out / ".work" / "nn_architectures", deck)
@@ -130,15 +138,10 @@ def _main(work: Path) -> None:
     peak = max(peak, *(r[2] for r in rows))
     to_html, to_pdf = serve_edits(lectures, out)
     loaded = two_at_once(work)
-    problem = peers.available()
-    if problem:
-        sys.exit(f"bench: the peers' environment is missing; run {problem}")
     notebooks = out / "nn-architectures" / "notebooks"
     others = {"Jupyter Book + jupyter-cache": peers.jupyter_book(notebooks, work / "peers"),
               "sphinx-gallery": peers.sphinx_gallery(work / "peers")}
-    gallery_colds = [others["sphinx-gallery"]["cold build"]] + [
-        peers.sphinx_gallery(work / f"peers{n}")["cold build"] for n in (2, 3)]
-    others["sphinx-gallery"]["cold build"] = statistics.median(gallery_colds)
+    others["sphinx-gallery"]["cold build"] = statistics.median(gallery_colds)  # the alternating ones
     cases = {"cold build": statistics.median(colds), "no-op": noop, "text-only edit": text_edit,
              "model edit": model_edit}
 
