@@ -52,6 +52,19 @@ def _tex_unescape(escaped: str) -> str:
     return re.sub(pattern, lambda m: reverse[m.group(0)], escaped)
 
 
+def _active_left(text: str, escaped: str) -> set:
+    """The LaTeX special characters of `escaped` that are not part of an escape sequence we emit."""
+    stripped = escaped
+    for pattern in (r"\\ensuremath\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}", r"\\[\"'`^~=.]\\[a-zA-Z]+\{\}",
+                    r"\\[a-zA-Z]+\{[a-zA-Z]?\}", r"\\[\"'`^~=.](?:\{\})?\{?[a-zA-Z]\}?", r"\\[a-zA-Z]+",
+                    r"\\[\"'`^~=.]\{\}", r"\\[^a-zA-Z]"):  # an accent on {} (Ώ); control symbols: \&, \-, \, ...
+        stripped = re.sub(pattern, "", stripped)
+    while "{}" in stripped:  # groups the escapes open and close ({\small ...})
+        stripped = stripped.replace("{}", "")
+    ties = {"~"} if any(unicodedata.decomposition(c).startswith("<noBreak>") for c in text) else set()
+    return set(stripped) & (set("\\{}$&%#_~^") - ties)  # a no-break space is a tie: ~
+
+
 @settings(max_examples=300, deadline=None)
 @given(TEXT)
 def test_tex_escape_leaves_no_active_character(text):
@@ -59,14 +72,12 @@ def test_tex_escape_leaves_no_active_character(text):
         escaped = tex_escape(text)
     except UnmappableCharacter:
         assume(False)  # refused with a message naming the character: never a silent "?"
-    # Every special character is part of an escape sequence we emitted, none stands alone...
-    stripped = escaped
-    for pattern in (r"\\ensuremath\{(?:[^{}]|\{[^{}]*\})*\}", r"\\[\"'`^~=.]\\[a-zA-Z]+\{\}",
-                    r"\\[a-zA-Z]+\{[a-zA-Z]?\}", r"\\[\"'`^~=.]\{?[a-zA-Z]\}?", r"\\[a-zA-Z]+",
-                    r"\\[^a-zA-Z]"):  # control symbols: \&, \-, \, ...
-        stripped = re.sub(pattern, "", stripped)
-    ties = {"~"} if any(unicodedata.decomposition(c).startswith("<noBreak>") for c in text) else set()
-    assert not set(stripped) & (set("\\{}$&%#_~^") - ties)  # a no-break space is a tie: ~
+    # Character by character: what is typed never joins the escape of its neighbour, and every
+    # non-ASCII form is one that pdflatex sets (test_every_character_tex_escape_maps_... sets them all)...
+    assert escaped == "".join(tex_escape(c) for c in text)
+    # ...in ASCII text, every special character is part of an escape sequence we emitted...
+    if text.isascii():
+        assert not _active_left(text, escaped)
     # ...and the ASCII text comes back unchanged.
     if text.isascii():
         assert _tex_unescape(escaped) == text
@@ -105,3 +116,36 @@ def test_a_character_pdflatex_cannot_set_stops_the_build_naming_the_line(fixture
     result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b")])
     assert result.exit_code == 1
     assert re.search(r"line\.md:\d+: the character '漢' \(U\+6F22 .*\) has no form in the PDF", result.output)
+
+
+def test_every_character_tex_escape_maps_is_set_by_pdflatex(tmp_path):
+    """Every character from U+0080 to U+2FFFF: refused with UnmappableCharacter, or escaped to a
+    form that real pdflatex sets without an error, in the slides' and in the handouts' preamble.
+    (pylatexenc's table names commands of packages the documents do not load.)"""
+    from nnarch.render import render_preamble
+    forms = {}
+    for code in [*range(0x80, 0xD800), *range(0xE000, 0x30000)]:
+        try:
+            forms[code] = tex_escape(chr(code))
+        except UnmappableCharacter:
+            continue
+    assert len(forms) > 1000 and 0x3B1 in forms and 0x2248 in forms  # α and ≈ among them
+    for document, frame in (("slides", ("\\begin{frame}", "\\end{frame}")), ("handout", ("", ""))):
+        lines = [render_preamble(document), "\\begin{document}"]
+        codes = list(forms)
+        for start in range(0, len(codes), 20):  # frames of 20 characters, one a line
+            lines.append(frame[0])
+            lines += [f"\\message{{@@{code:X}@@}}{forms[code]}\\par" for code in codes[start:start + 20]]
+            lines.append(frame[1])
+        (tmp_path / f"{document}.tex").write_text("\n".join(lines + ["\\end{document}"]))
+        subprocess.run(["pdflatex", "-interaction=nonstopmode", f"{document}.tex"], cwd=tmp_path,
+                       capture_output=True, timeout=300)
+        log = (tmp_path / f"{document}.log").read_text(errors="replace")
+        assert "@@2FFFF@@" in log or f"@@{codes[-1]:X}@@" in log, "pdflatex stopped early"
+        failed, current = {}, None
+        for found in re.finditer(r"@@([0-9A-F]+)@@|^! (.*)$|^(Missing character: .*)$", log, re.M):
+            if found[1]:
+                current = int(found[1], 16)
+            elif current is not None:
+                failed.setdefault(f"U+{current:04X} {forms[current]}", found[2] or found[3])
+        assert not failed, f"{document}: {len(failed)} forms fail: {list(failed.items())[:10]}"
