@@ -162,15 +162,16 @@ def make_optimizer(name: str, params, lr: float):
 
 
 def _mode_switch(model: nn.Module) -> Callable[[bool], None]:
-    """model.train(flag), without walking the module tree every epoch: the flag of each module set
-    directly, unless one of them defines its own train()."""
-    modules = list(model.modules())
-    if any(type(m).train is not nn.Module.train for m in modules):
+    """model.train(flag), faster: each module's flag set directly, without nn.Module's __setattr__
+    and recursion (a 1500-epoch fit switches 3,000 times). The modules are walked at every switch,
+    so one added while the model trains is switched too. A model with a module that defines its
+    own train() gets model.train(flag)."""
+    if any(type(m).train is not nn.Module.train for m in model.modules()):
         return model.train
 
     def switch(training: bool) -> None:
-        for m in modules:
-            m.training = training
+        for m in model.modules():
+            object.__setattr__(m, "training", training)
     return switch
 
 
