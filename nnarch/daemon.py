@@ -283,6 +283,7 @@ def _preload() -> None:
     plt.close(fig)
     # What is loaded now stays for good: each child's collector skips it (instead of walking
     # torch's and matplotlib's objects again, and copying their pages to mark them).
+    gc.unfreeze()  # preload froze the imports before their leftover cycles were freed
     gc.collect()
     gc.freeze()
 

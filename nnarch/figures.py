@@ -40,7 +40,7 @@ STYLE = {
 # Saved as checked: each format draws once, at the positions laid out for the check. So the figure
 # loses its layout engine outright: "none" would leave a placeholder, for which every savefig draws
 # the figure an extra time, and savefig itself puts back a None engine by reading rcParams.
-SAVING = {**STYLE, "figure.constrained_layout.use": False}
+SAVING = {**STYLE, "figure.constrained_layout.use": False, "figure.autolayout": False}
 if _SANS.exists():  # the slides' own sans font (Debian's lmodern); DejaVu Sans where it is missing
     from matplotlib import font_manager
     for face in ("regular", "bold", "oblique"):
