@@ -121,7 +121,6 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
     loss_fn = loss_function(recipe)
     step = recipe.step or supervised_step
     optimizer = make_optimizer(recipe.optimizer, model.parameters(), recipe.lr)
-    mode = _mode_switch(model)
     if recipe.step is None:
         _check_output_shape(model, train, recipe.loss, where)
     train_hist, test_hist = [], []
@@ -134,10 +133,10 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
                                 "with --budget quick")
         order = torch.randperm(len(train[0]), generator=generator).to(device)
         batches = (tuple(x[idx] for x in train) for idx in order.split(recipe.batch_size))
-        mode(True)
+        model.train()
         train_hist.append(_checked(train_epoch, model, batches, loss_fn, optimizer, step,
                                    where=where, epoch=epoch))
-        mode(False)
+        model.eval()
         test_hist.append(_checked(_evaluate, model, test, loss_fn, step, where=where, epoch=epoch))
         if not math.isfinite(train_hist[-1]) or not math.isfinite(test_hist[-1]):
             raise TrainingError(f"{where}: recipe: the loss became {train_hist[-1]:g} (train) / "
@@ -159,21 +158,6 @@ def make_optimizer(name: str, params, lr: float):
     params = list(params)
     fused = name in FUSED and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
     return OPTIMIZERS[name](params, lr=lr, **({"fused": True} if fused else {}))
-
-
-def _mode_switch(model: nn.Module) -> Callable[[bool], None]:
-    """model.train(flag), faster: each module's flag set without nn.Module.train's recursion (a
-    1500-epoch fit switches 3,000 times). The modules are walked at every switch, so one added while
-    the model trains is switched too. A model that has, when training starts, a module defining its
-    own train() (a scripted module passes the flag on to TorchScript) gets model.train(flag)."""
-    if any(type(m).train is not nn.Module.train or isinstance(m, torch.jit.ScriptModule)
-           for m in model.modules()):
-        return model.train
-
-    def switch(training: bool) -> None:
-        for m in model.modules():
-            m.training = training
-    return switch
 
 
 def train_epoch(model, batches, loss_fn, optimizer, step):

@@ -20,19 +20,6 @@ def test_training_is_deterministic(fixture_lectures):
     assert first.fit.test_loss == second.fit.test_loss
 
 
-def test_the_training_loop_switches_every_module_even_one_added_while_training():
-    from torch import nn
-
-    from nnarch.train import _mode_switch
-    model = nn.Sequential(nn.Linear(1, 4), nn.Dropout(0.5))
-    switch = _mode_switch(model)
-    model.append(nn.Dropout(0.5))  # a model that grows a layer as it trains
-    switch(False)
-    assert [m.training for m in model.modules()] == [False] * 4
-    switch(True)
-    assert all(m.training for m in model.modules())
-
-
 def test_latex_failure_names_frame_line_and_error(fixture_lectures, tmp_path):
     slides = fixture_lectures / "tiny" / "lecture.md"
     slides.write_text(slides.read_text().replace("for the tests.", "for the tests.\n\n$$\nx = \\undefinedmacro{1}\n$$"))
