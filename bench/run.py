@@ -51,6 +51,11 @@ def timed(cmd, cwd=ROOT) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, output
 
 
+def _train_seconds(output: str) -> float:
+    """What a reference script reports: its training's seconds."""
+    return float(output.split("train_seconds=")[-1])
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"bench: '{old}' not found in {path}"
@@ -80,7 +85,7 @@ def _main(work: Path) -> None:
     reference = {}
     for topic in TOPICS:
         seconds, rss, output = timed([sys.executable, str(ROOT / "bench" / f"{topic}.py")])
-        reference[topic] = [float(output.split("train_seconds=")[-1])]
+        reference[topic] = [_train_seconds(output)]
         rows.append((f"(a) reference script {topic}.py", seconds, rss))
         peak = max(peak, rss)
     # The training ratios compare nnarch's loop with a plain one, each topic alone as the reference
@@ -94,8 +99,7 @@ def _main(work: Path) -> None:
         "--jobs", "1", "--no-daemon"])
     by_itself = json.loads((alone / "build" / "nn-architectures" / "report.json").read_text())["topics"]
     for topic in TOPICS:
-        output = timed([sys.executable, str(ROOT / "bench" / f"{topic}.py")])[2]
-        reference[topic].append(float(output.split("train_seconds=")[-1]))
+        reference[topic].append(_train_seconds(timed([sys.executable, str(ROOT / "bench" / f"{topic}.py")])[2]))
 
     cold, rss, _ = timed(build)
     rows.append(("(b) cold nnarch build", cold, rss))

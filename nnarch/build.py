@@ -218,11 +218,11 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
         return
     jobs = 0 if options.scheduler else _background(options, fresh)
     if not jobs:
-        from . import jobs
+        from .jobs import START_METHOD
         from .preload import preload
         # the imports of a first topic run in this process, made faster; `nnarch build` and a
         # daemon's child start fresh (they fork their workers), anything else may hold garbage
-        preload(collect=jobs.START_METHOD != "fork")
+        preload(collect=START_METHOD != "fork")
         with _training_elsewhere(fresh, options, progress) as trained_elsewhere:
             for source in fresh:  # each as soon as its training is done, while the next ones train
                 yield run_topic(source, options, progress, trained_elsewhere(source.name), cache,

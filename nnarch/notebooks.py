@@ -89,7 +89,6 @@ def fit(model, data, loss_fn, optimizer, lr, epochs, batch_size, seed, step=supe
     for epoch in range(epochs):
         order = torch.randperm(len(data.train[0]), generator=generator)
         batches = (tuple(x[idx] for x in data.train) for idx in order.split(batch_size))
-        model.train()
         history.train_loss.append(train_epoch(model, batches, loss_fn, optimizer, step))
         model.eval()
         with torch.no_grad():

@@ -44,8 +44,7 @@ _NOT_IN_PREAMBLE = re.compile(
     r"hermitconjmatrix|verymuch(?:less|greater)|precedesnotsimilar|udots|varperspcorrespond|recorder)(?![a-zA-Z])")
 _NEEDS_T2A = re.compile(r"\\(?:CYR|cyr)")
 _MATH_OUTSIDE_MATH = {"\u025b": r"\ensuremath{\varepsilon}", "\u03d2": r"\ensuremath{\Upsilon}",
-                      "\u0390": r"\ensuremath{\acute{\ddot{\iota}}}", "\u1fd3": r"\ensuremath{\acute{\ddot{\iota}}}",
-                      "\u266d": r"\ensuremath{\flat}", "\u266e": r"\ensuremath{\natural}",
+                      "\u0390": r"\ensuremath{\acute{\ddot{\iota}}}", "\u266d": r"\ensuremath{\flat}", "\u266e": r"\ensuremath{\natural}",
                       "\u266f": r"\ensuremath{\sharp}"}
 
 
@@ -81,8 +80,8 @@ def _tex_unicode(ch: str) -> str:
         base = "-" if base == "\u2212" else base  # math's minus
         if base.isascii() and base.isprintable():  # math mode sets these (not ʱ's ɦ)
             return rf"\ensuremath{{{'_' if kind == '<sub>' else '^'}{{{_TEX_SPECIAL.get(base, base)}}}}}"
-    if ch in _MATH_OUTSIDE_MATH:
-        return _MATH_OUTSIDE_MATH[ch]
+    if unicodedata.normalize("NFC", ch) in _MATH_OUTSIDE_MATH:  # ΐ is U+0390 and U+1FD3
+        return _MATH_OUTSIDE_MATH[unicodedata.normalize("NFC", ch)]
     if _UNICODE is None:
         import logging
 

@@ -133,10 +133,8 @@ def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.devi
                                 "with --budget quick")
         order = torch.randperm(len(train[0]), generator=generator).to(device)
         batches = (tuple(x[idx] for x in train) for idx in order.split(recipe.batch_size))
-        model.train()
         train_hist.append(_checked(train_epoch, model, batches, loss_fn, optimizer, step,
                                    where=where, epoch=epoch))
-        model.eval()
         test_hist.append(_checked(_evaluate, model, test, loss_fn, step, where=where, epoch=epoch))
         if not math.isfinite(train_hist[-1]) or not math.isfinite(test_hist[-1]):
             raise TrainingError(f"{where}: recipe: the loss became {train_hist[-1]:g} (train) / "
@@ -162,6 +160,7 @@ def make_optimizer(name: str, params, lr: float):
 
 def train_epoch(model, batches, loss_fn, optimizer, step):
     """One pass over the batches, in training mode; the mean loss."""
+    model.train()
     total, count = 0.0, 0
     for batch in batches:
         optimizer.zero_grad()
@@ -175,7 +174,8 @@ def train_epoch(model, batches, loss_fn, optimizer, step):
 
 @torch.no_grad()
 def _evaluate(model: nn.Module, split: tuple, loss_fn, step) -> float:
-    """Mean loss of `model` (in eval mode) over a whole split."""
+    """Mean loss of `model` over a whole split, in eval mode."""
+    model.eval()
     return float(step(model, split, loss_fn))
 
 
