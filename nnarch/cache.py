@@ -47,8 +47,11 @@ def data_files_digest(folder: Path) -> str:
 
 
 def figure_key(train_key: str, spec) -> str:
-    """What a figure depends on: the trained model, its spec and draw code, and the plot style."""
+    """What a figure depends on: the trained model, its spec and draw code, the plot style and the
+    font files it is drawn with."""
+    from .toolchain import fonts_digest
     return fingerprint(train_key, spec.kind, spec.draw, spec.size, package_version("matplotlib"),
+                       fonts_digest(),
                        digest_files([], HERE, [HERE / "figures.py", HERE / "layout.py"]))
 
 

@@ -6,6 +6,8 @@ import math
 import os
 import re
 import warnings
+from dataclasses import replace
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -19,16 +21,17 @@ from .layout import MIN_TEXT_PT, SLOTS  # noqa: E402
 from .measure import Measured  # noqa: E402
 from .publish import copy_atomic  # noqa: E402
 from .record import FigureFiles  # noqa: E402
+from .toolchain import slide_fonts  # noqa: E402
 from .train import loss_function  # noqa: E402
 from .usercode import call  # noqa: E402
 
 BLUE, RED, GREY, DARK = "#1f5fa8", "#c0392b", "#8c8c8c", "#222222"
 PT = 1 / 72.27  # inches per TeX point
-_SANS = Path("/usr/share/texmf/fonts/opentype/public/lm/lmsans10-regular.otf")
+FAMILY = "nnarch slides sans"  # the slides' font files, under a name no installed font has
 # A figure is drawn at its slot's size (layout.SLOTS) and included at scale 1, so these sizes are
 # the sizes on the slide.
 STYLE = {
-    "font.family": "sans-serif", "font.sans-serif": ["Latin Modern Sans", "DejaVu Sans"],
+    "font.family": FAMILY,
     "mathtext.fontset": "cm", "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9,
     "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.titlepad": 3,
     "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
@@ -41,10 +44,19 @@ STYLE = {
 # loses its layout engine outright: "none" would leave a placeholder, for which every savefig draws
 # the figure an extra time, and savefig itself puts back a None engine by reading rcParams.
 SAVING = {**STYLE, "figure.constrained_layout.use": False, "figure.autolayout": False}
-if _SANS.exists():  # the slides' own sans font (Debian's lmodern); DejaVu Sans where it is missing
+
+
+@cache
+def use_slide_fonts() -> None:
+    """Make FAMILY name exactly the files TeX Live sets the slides with (toolchain.slide_fonts).
+    A family name such as "Latin Modern Sans" would be resolved through matplotlib's font cache,
+    which lists every optical size of it where fontconfig knows TeX Live's fonts, and picks one by
+    chance; an entry of our own for each file leaves nothing to chance (and no fallback)."""
     from matplotlib import font_manager
-    for face in ("regular", "bold", "oblique"):
-        font_manager.fontManager.addfont(str(_SANS.with_name(f"lmsans10-{face}.otf")))
+    from matplotlib.ft2font import FT2Font
+    for path in slide_fonts().values():
+        entry = font_manager.ttfFontProperty(FT2Font(str(path)))
+        font_manager.fontManager.ttflist.append(replace(entry, name=FAMILY))
 
 
 def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | None = None
@@ -62,11 +74,7 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
             for source, suffix in zip(cached, (".pdf", ".svg")):
                 copy_atomic(source, stem.with_suffix(suffix))
         else:
-            fig = draw_figure(spec, run, measured.trained.path)
-            with plt.rc_context(SAVING):
-                _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
-                _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
-            plt.close(fig)
+            save_figure(draw_figure(spec, run, measured.trained.path), stem)
             if cached:
                 for target, suffix in zip(cached, (".pdf", ".svg")):
                     copy_atomic(stem.with_suffix(suffix), target)
@@ -88,6 +96,7 @@ def intact(path: Path) -> bool:
 def draw_figure(spec, run, path: Path) -> plt.Figure:
     """One figure, drawn at its slot's size; a broken figure function names its figure."""
     width, height = SLOTS[spec.size]
+    use_slide_fonts()
     with plt.rc_context({**STYLE, "figure.figsize": (width * PT, height * PT)}):
         draw = spec.draw if spec.kind == "custom" else KINDS[spec.kind]
         args = (run,) if spec.kind == "custom" else (run, spec)
@@ -178,6 +187,14 @@ def text_problems(fig: plt.Figure) -> list[str]:
 def _overlap(a, b, tolerance: float = 1.0) -> bool:
     return (min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance and
             min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance)
+
+
+def save_figure(fig: plt.Figure, stem: Path) -> None:
+    """Save a drawn figure as stem.pdf and stem.svg, as it was laid out (see SAVING), and close it."""
+    with plt.rc_context(SAVING):
+        _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
+        _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
+    plt.close(fig)
 
 
 def _save(fig, path: Path, metadata: dict) -> None:

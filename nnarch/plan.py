@@ -41,10 +41,10 @@ _VERSIONED = ("torch", "torch-geometric", "matplotlib", "jinja2", "latex2mathml"
 
 
 def inputs_digest(options) -> str:
-    import platform
     from importlib.metadata import PackageNotFoundError, version
 
     from .fingerprint import digest_files, files_under
+    from .toolchain import fonts_digest
     here = Path(__file__).resolve().parent
     root = Path(options.lectures).resolve()
     files = files_under(root)
@@ -54,7 +54,7 @@ def inputs_digest(options) -> str:
             versions.append(f"{name}={version(name)}")
         except PackageNotFoundError:
             versions.append(f"{name}=absent")
-    settings = [options.device, options.budget, *options.topics, platform.node(), *versions]
+    settings = [options.device, options.budget, *options.topics, *versions, fonts_digest()]
     nnarch = sorted([*(here.parent / "templates").glob("*"), *here.glob("*.py")])
     return digest_files(files, root, nnarch, settings)
 

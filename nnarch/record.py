@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from . import __version__
 from .cache import package_version
 from .fingerprint import digest_files, files_under
+from .toolchain import fonts_digest
 
 if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser
     from .discover import TopicSource
@@ -24,8 +25,8 @@ if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser
 VERSIONED = ("torch", "torch-geometric", "numpy", "matplotlib", "scipy")
 NNARCH = Path(__file__).resolve().parent
 # The modules that decide what a run produces; editing a renderer or a template re-renders only.
-RUN_MODULES = ("topic.py", "train.py", "measure.py", "figures.py", "usercode.py", "record.py",
-               "fingerprint.py", "cache.py", "load.py")
+RUN_MODULES = ("topic.py", "train.py", "measure.py", "figures.py", "layout.py", "toolchain.py",
+               "usercode.py", "record.py", "fingerprint.py", "cache.py", "load.py", "values.py")
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
     files += [p for p in root.glob("*.py")]
     versions = [f"{name}={package_version(name)}" for name in VERSIONED]
     return digest_files(files, root, [NNARCH / m for m in RUN_MODULES],
-                        [source.name, device, budget, __version__, *versions])
+                        [source.name, device, budget, __version__, *versions, fonts_digest()])
 
 
 def manifest(topic, trained) -> dict:
