@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from . import __version__
 from .cache import Cache, data_files_digest, package_version, training_key
-from .errors import LayoutError, NnarchError
+from .errors import LatexError, LayoutError, NnarchError
 from .latex import require_latexmk
 from .plan import inputs_digest, make_plan, record_success, up_to_date
 from .publish import build_lock, ensure_writable, sweep_temporaries
@@ -65,6 +65,7 @@ class BuildResult:
     artifacts: tuple[Path, ...]
     errors: tuple[NnarchError, ...]
     up_to_date: bool = False
+    previews: tuple[Path, ...] = ()  # what went to build/preview/ instead of a release
 
     @property
     def ok(self) -> bool:
@@ -129,25 +130,25 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str) 
                 done[outcome.name] = run
     finally:
         runs.close()  # stops the background process when the loop ends early
-    order = [s.name for s in plan.topics]
+    for lecture in plan.lectures:  # a topic whose files do not read is a failed row too
+        for name, error in lecture.broken:
+            if not options.topics or name in options.topics:
+                outcomes.append(TopicOutcome(name, lecture.path / f"{name}.py", "failed", error=error))
+    order = [name for lec in plan.lectures for name in lec.lecture.topics]
     outcomes.sort(key=lambda o: order.index(o.name))
 
-    artifacts = []
+    artifacts, previews = [], []
     for lecture in plan.lectures:
         try:
-            artifacts += _publish_lecture(lecture, discovered.course, done, outcomes, options, progress)
-        except LayoutErrors as failed:
-            errors += failed.errors
-            artifacts += failed.artifacts
+            paths, released, problems = _publish_lecture(lecture, discovered, done, outcomes, options, progress)
         except NnarchError as error:
             errors.append(error)
-    from .site import write_course_page
-    lectures = [lec.lecture for lec in discovered.lectures]
-    if not options.topics:  # a preview of some topics never touches the published course
-        artifacts += write_course_page(options.out, discovered.course, lectures)
+            continue
+        errors += problems
+        (artifacts if released else previews).extend(paths)
     if not errors:
         record_success(options, artifacts, inputs)
-    return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors))
+    return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors), previews=tuple(previews))
 
 
 DOCUMENTS = {"slides.tex": "slides", "handout.tex": "handout", "handout-instructor.tex": "handout"}
@@ -162,14 +163,6 @@ def _prepare_formats(lectures, options: Options) -> None:
     for lecture in lectures:
         for name in sorted(set(DOCUMENTS.values())):
             prepare_format(_lecture_work(options, lecture), name, render_preamble(name))
-
-
-class LayoutErrors(Exception):
-    """A lecture published whole, but some of its frames do not fit."""
-
-    def __init__(self, errors, artifacts):
-        super().__init__(f"{len(errors)} layout problem(s)")
-        self.errors, self.artifacts = errors, artifacts
 
 
 def _record_key(source: TopicSource, options: Options) -> str:
@@ -444,36 +437,70 @@ def _lecture_work(options: Options, lecture: LectureSource) -> Path:
     return options.out / ".work" / lecture.path.name
 
 
-def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcomes, options, progress):
-    """Render, compile and publish one lecture's deck, lab handouts and notebooks.
+def _publish_lecture(lecture: LectureSource, discovered, done: dict, outcomes, options, progress):
+    """Render, compile and publish one lecture: (files, released, problems). Its deck, handouts,
+    notebooks, student zip and the course page are released together, and only when every topic and
+    frame of it is fine; otherwise what did build goes to build/preview/ with a frame for each
+    failed topic, and the last release stays as it was."""
+    from .publish import stage_file, stage_folder, switch
+    from .site import course_page, student_zip
 
-    Each document's LaTeX starts as soon as its .tex is written, so pdflatex (one process, one core)
-    runs while the HTML, the handouts and the notebooks are rendered."""
+    slug, names = lecture.lecture.slug, set(lecture.lecture.topics)
+    failed = {o.name: o.error for o in outcomes if o.error and o.name in names}
+    files, timings, problems = _documents(lecture, discovered.course, done, failed, options, progress)
+    if options.budget != "full":  # a quick build reports the frames that do not fit as warnings
+        for problem in [p for p in problems if isinstance(p, LayoutError)]:
+            progress.stage(f"warning: {problem}")
+        problems = [p for p in problems if not isinstance(p, LayoutError)]
+    # lecture.errors: its own Markdown, the schedule, the lab plan, and topics that do not read
+    release = not (options.topics or failed or lecture.errors or problems)
+    report = _report(lecture, [o for o in outcomes if o.name in names], done, timings)
+    name = slug if release else f"preview/{slug}"
+    staged, kept = stage_folder(name, files, report, options.out)
+    if kept:
+        progress.stage(f"{slug}: kept {len(kept)} file(s) nnarch did not make: {', '.join(kept[:5])}"
+                       + (" …" if len(kept) > 5 else ""))
+    published = sorted(options.out / name / f for f in [*files, "report.json"])
+    if not release:
+        switch(options.out, [name])
+        return published, False, problems
+    stage_file(f"{slug}-student.zip", student_zip(staged, slug), options.out)
+    lectures = [lec.lecture for lec in discovered.lectures]
+    folders = {lec.slug: options.out / lec.slug for lec in lectures if (options.out / lec.slug / "slides.pdf").exists()}
+    stage_file("index.html", course_page(discovered.course, lectures, {**folders, slug: staged}), options.out)
+    switch(options.out, [slug, f"{slug}-student.zip", "index.html"])
+    return [*published, options.out / f"{slug}-student.zip", options.out / "index.html"], True, problems
+
+
+def _documents(lecture, course, done: dict, failed: dict, options, progress):
+    """({name: content}, timings, problems): the lecture's documents rendered and compiled, with a
+    frame for each failed topic. Each document's LaTeX starts as soon as its .tex is written, so
+    pdflatex (one process, one core) runs while the HTML, the handouts and the notebooks are
+    rendered. A document LaTeX cannot make, or a frame that does not fit, is a problem."""
     from concurrent.futures import ThreadPoolExecutor
 
     from .deck import assemble
     from .latex import compile_pdf, layout_problems, stop_all
-    from .publish import publish_set, write_atomic
+    from .publish import write_atomic
     from .render import render_html, render_tex
 
     slug = lecture.lecture.slug
-    # `build TOPIC` is a preview: it goes beside the full deck, never over it
-    target = options.out / "preview" / slug if options.topics else options.out / slug
     work = _lecture_work(options, lecture)
     work.mkdir(parents=True, exist_ok=True)
     progress.stage(f"{slug}: rendering and compiling (latexmk)")
-    timings = {}
+    timings, problems = {}, []
     t0 = time.perf_counter()
     runs = [done[name] for name in lecture.lecture.topics if name in done]
     latex = ThreadPoolExecutor(max_workers=3)
     try:
-        deck = assemble(lecture, course, runs, targets=("tex",))
+        deck = assemble(lecture, course, runs, targets=("tex",), failed=failed)
         tex = render_tex("slides", deck)
         write_atomic(work / "slides.tex", tex)
         pending = {"slides.pdf": latex.submit(compile_pdf, work / "slides.tex", deck["titles"],
                                               preamble=DOCUMENTS["slides.tex"])}
-        html = render_html("slides", assemble(lecture, course, runs, targets=("html",)))
+        html = render_html("slides", assemble(lecture, course, runs, targets=("html",), failed=failed))
         if options.on_html:
+            target = options.out / ("preview/" if options.topics else "") / slug
             options.on_html(target, html)
         lab = _lab_documents(lecture, course, runs, work, options)
         for name in [n for n in lab if n.endswith(".tex")]:
@@ -481,29 +508,25 @@ def _publish_lecture(lecture: LectureSource, course: Course, done: dict, outcome
             pending[name.replace(".tex", ".pdf")] = latex.submit(compile_pdf, work / name, {},
                                                                  preamble=DOCUMENTS[name])
         timings["render"] = time.perf_counter() - t0
-        pdfs = {name: future.result() for name, future in pending.items()}
+        pdfs = {}
+        for name, future in pending.items():
+            try:
+                pdfs[name] = future.result()
+            except LatexError as error:
+                problems.append(error)
     except BaseException:  # a failure, Ctrl-C or SIGTERM: stop every latexmk now, not when it ends
         stop_all()
         raise
     finally:
         latex.shutdown(wait=False, cancel_futures=True)
     timings["compile"] = time.perf_counter() - t0 - timings["render"]
-    layout = [LayoutError(p) for name in pending
-              for p in layout_problems(work / name.replace(".pdf", ".tex"),
-                                       deck["pages"] if name == "slides.pdf" else {})]
-    lab.update({name: pdf for name, pdf in pdfs.items() if name != "slides.pdf"})
-
-    names = set(lecture.lecture.topics)
-    report = _report(lecture, [o for o in outcomes if o.name in names], done, timings)
-    files = {"slides.pdf": pdfs["slides.pdf"], "slides.tex": tex, "slides.html": html, **lab,
+    problems += [LayoutError(p) for name in pdfs
+                 for p in layout_problems(work / name.replace(".pdf", ".tex"),
+                                          deck["pages"] if name == "slides.pdf" else {})]
+    files = {"slides.tex": tex, "slides.html": html, **lab, **pdfs,
              **{f"figures/{source.name}": source for run in runs for figure in run.figures.values()
                 for source in (figure.pdf, figure.svg)}}
-    published = publish_set(target, files, report, options.out)
-    if layout and options.budget == "full":
-        raise LayoutErrors(layout, published)
-    for problem in layout:
-        progress.stage(f"warning: {problem}")
-    return published
+    return files, timings, problems
 
 
 def _lab_documents(lecture, course, runs, work: Path, options) -> dict:

@@ -129,6 +129,11 @@ def _build_here(options, run_build, debug: bool) -> bool:
         if path.parent.name not in ("figures", "notebooks"):
             out.print(f"wrote {path}", highlight=False)
     if not result.ok:
+        previews = sorted({p.parent for p in result.previews if p.name == "report.json"})
+        where = (f"; what did build is in {', '.join(map(str, previews))}/ (a preview, with a frame for "
+                 "each failed topic)") if previews else ""
+        console.print(f"[bold red]nothing was published[/]: the last release is unchanged{where}",
+                      highlight=False)
         raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
     return True
 
@@ -147,6 +152,9 @@ def _summary(result) -> None:
         table.add_column(column, justify="right" if column in ("time", "parameters") else "left")
     for o in result.outcomes:
         headline = f"{o.headline[0].split('.')[-1]} = {o.headline[1]:.4g}" if o.headline else "–"
+        if o.error:  # the reason, in short; the whole message follows the table
+            reason = str(o.error).splitlines()[-1].strip()
+            headline = escape(reason if len(reason) <= 60 else reason[:59] + "…")
         passed = sum(c.ok for c in o.claims)
         claims = f"{passed}/{len(o.claims)}" if o.claims else "–"
         colour = "green" if o.status != "failed" else "red"
@@ -226,6 +234,10 @@ def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
     count = sum(len(lec.topics) for lec in found.lectures)
     for error in errors:
         _error(error)
+    for lec in found.lectures:
+        if lec.broken and lec.lecture.lab:
+            console.print(f"note: {lec.path.name}: the lab plan's minutes are added up once every topic "
+                          "reads", highlight=False)
     if errors:
         raise typer.Exit(1)
     out.print(f"{count} topic(s) in {len(found.lectures)} lecture(s): all valid")

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from .discover import LectureSource
-from .render import Context, Html, Tex, frame_view
+from . import markdown as md
+from .render import Context, Html, Tex, frame_view, tex_escape, UnmappableCharacter
 from .topic import Course
 
 
-def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex", "html")) -> dict:
-    """The template variables of each target, plus the frame titles by index for LaTeX errors."""
+def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex", "html"),
+             failed: dict | None = None) -> dict:
+    """The template variables of each target, plus the frame titles by index for LaTeX errors.
+    `failed`: the error of each topic that did not build, shown on a frame of its own (a preview)."""
     lec, doc = lecture.lecture, lecture.doc
     overview = {"topics": {run.name: run.results for run in runs}}
     split = len(doc.frames) if doc.topics_at is None else doc.topics_at
     parts = [(None, doc.frames[:split], Context(doc, overview, {}, course, lecture=lec))]
-    for run in runs:
-        ctx = Context(run.source.doc, run.results, run.figures, course, run.source.outline)
-        parts.append((run.source.title, run.source.doc.frames, ctx))
+    by_name, sources = {run.name: run for run in runs}, {s.name: s for s in lecture.topics}
+    for name in lec.topics:
+        if name in by_name:
+            run = by_name[name]
+            ctx = Context(run.source.doc, run.results, run.figures, course, run.source.outline)
+            parts.append((run.source.title, run.source.doc.frames, ctx))
+        elif name in (failed or {}):
+            title = sources[name].title if name in sources else name
+            parts.append((title, (failure_frame(name, failed[name]),), Context(None, {}, {}, course)))
     if doc.frames[split:]:
         parts.append(("Summary", doc.frames[split:], Context(doc, overview, {}, course, lecture=lec)))
 
@@ -42,3 +51,28 @@ def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex",
                               "day": lec.day, "session": lec.session, "sections": sections,
                               "frames": page, "outline": outline}
     return {**decks, "titles": titles, "pages": pages}
+
+
+def failure_frame(name: str, error: Exception) -> md.Frame:
+    """A frame in place of a topic that failed: what went wrong, in the words of its error."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
+    shown = [_plain_code(line) for line in lines[:5]] + (["…"] if len(lines) > 5 else [])
+    title = f"NOT BUILT: topic '{name}' failed"
+    return md.Frame(((("strong", (("text", title),)),)), title, (
+        md.Para((("strong", (("text", "This preview is not a release."),)),
+                 ("text", " Fix the error below and build again; the last release is unchanged.")), 1),
+        *(md.Para((("code", line),), 1) for line in shown)), 1)
+
+
+def _plain_code(line: str) -> str:
+    """A line of an error message as code on a slide: cut short, every character settable."""
+    line = line if len(line) <= 300 else line[:300] + " …"
+    return "".join(ch if _settable(ch) else "?" for ch in line).replace("{{", "{ {")
+
+
+def _settable(ch: str) -> bool:
+    try:
+        tex_escape(ch, code=True)
+        return True
+    except UnmappableCharacter:
+        return False

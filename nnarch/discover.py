@@ -49,6 +49,7 @@ class LectureSource:
     doc: Doc
     topics: tuple[TopicSource, ...]
     errors: tuple[TopicError, ...]
+    broken: tuple[tuple[str, TopicError], ...] = ()  # (name, error) of each topic that does not read
 
 
 @dataclass(frozen=True)
@@ -80,15 +81,18 @@ def _lecture(folder: Path, package: str, course: t.Course) -> LectureSource:
     doc = _lecture_doc(folder, lecture)
     if doc.problems:
         errors.append(_error(doc.path, doc.problems))
-    topics = []
+    topics, broken = [], []
     for name in lecture.topics:
         try:
             topics.append(topic_source(folder, name, f"{module}.{name}"))
         except TopicError as error:
             errors.append(error)
-    for problem in filter(None, (slot_problem(lecture, course), lab_plan_problem(lecture, course, doc, topics))):
+            broken.append((name, error))
+    # the lab plan adds up every topic's minutes: with one unread, its sum would be a false error
+    plan = None if broken else lab_plan_problem(lecture, course, doc, topics)
+    for problem in filter(None, (slot_problem(lecture, course), plan)):
         errors.append(TopicError(f"{rel(init)}: {problem}"))
-    return LectureSource(folder, lecture, doc, tuple(topics), tuple(errors))
+    return LectureSource(folder, lecture, doc, tuple(topics), tuple(errors), tuple(broken))
 
 
 def slot_problem(lecture: t.Lecture, course: t.Course) -> str | None:
@@ -290,7 +294,8 @@ def ensure_package(package: str, root: Path) -> None:
 
 def syntax_errors(root: Path, found: Discovered) -> list[TopicError]:
     """Every Python file under `root` that does not compile, the topics' helpers included."""
-    checked = {s.path.resolve() for lec in found.lectures for s in lec.topics}
+    # a topic module is read by discover, which reports its syntax errors already
+    checked = {(lec.path / f"{name}.py").resolve() for lec in found.lectures for name in lec.lecture.topics}
     errors = []
     for path in sorted(Path(root).rglob("*.py")):
         if path.resolve() in checked or "__pycache__" in path.parts:

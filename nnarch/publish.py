@@ -117,50 +117,93 @@ def build_lock(folder: Path):
 
 
 def sweep_temporaries(folder: Path) -> None:
-    """Remove what a killed build left behind: temporary files, a half-staged set, and put back a
-    set that was being switched out when the build died."""
+    """Remove what a killed build left behind: temporary files and a half-staged release, or finish
+    a switch that was under way (its list written) when the build died."""
     for leftover in folder.rglob(".*.tmp"):
         leftover.unlink(missing_ok=True)
+    if (folder / STAGING / SWITCH).exists():
+        _finish_switch(folder)
     shutil.rmtree(folder / STAGING, ignore_errors=True)
-    for old in folder.rglob(".old-*"):
-        target = old.parent / old.name[len(".old-"):].rsplit("-", 1)[0]
+    for old in folder.rglob(".old-*"):  # a switch of an earlier version, killed between its renames
+        target = old.with_name(old.name[len(".old-"):])
         if old.is_dir() and not target.exists():
-            old.rename(target)  # killed between the two renames of a switch: the old set stays
+            old.rename(target)
         else:
-            shutil.rmtree(old, ignore_errors=True)
+            _remove(old)
 
 
 STAGING = ".staging"
+SWITCH = "switch.json"  # in STAGING, written once everything is staged: the release's commit point
 MANIFEST = ".nnarch-manifest.json"
 
 
-def publish_set(target: Path, files: dict, report: dict, out: Path) -> list[Path]:
-    """Publish a lecture's files as one set: staged complete beside it, then switched in by renames,
-    so that a reader (or a kill) finds the old set or the new one, never a mix. Files someone else
-    put into the published folder are carried over; only what nnarch made is ever replaced.
+def stage_folder(name: str, files: dict, report: dict, out: Path) -> tuple[Path, list[str]]:
+    """Stage the files of out/NAME complete, in out/.staging/NAME, for `switch`: (the staged folder,
+    the names of the files kept from the published one because nnarch did not make them). Files
+    someone else put into the published folder are carried over; only what nnarch made is replaced.
 
     `files` maps a relative name to text, bytes or a file to copy."""
-    staging = out / STAGING / target.name
+    staging, current = out / STAGING / name, out / name
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        for name, content in files.items():
+        for relative, content in files.items():
             if isinstance(content, Path):
-                copy_atomic(content, staging / name)
+                copy_atomic(content, staging / relative)
             else:
-                write_atomic(staging / name, content)
+                write_atomic(staging / relative, content)
         write_report(staging / "report.json", report)
         names = sorted([*files, "report.json"])
         write_atomic(staging / MANIFEST, json.dumps(names, indent=1) + "\n")
-        for theirs in _not_ours(target):
-            copy_atomic(target / theirs, staging / theirs)
+        kept = _not_ours(current, names)
+        for theirs in kept:
+            _carry(current / theirs, staging / theirs)
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         if error.errno == errno.ENOSPC:
             raise EnvironmentProblem(f"{out}: the disk is full ({error.strerror}); free some space or build "
                                      "elsewhere with --out DIR; the published files are unchanged") from None
         raise
-    _switch(staging, target)
-    return [target / name for name in names]
+    return staging, kept
+
+
+def stage_file(name: str, data: bytes | str, out: Path) -> Path:
+    """Stage out/NAME, for `switch`."""
+    write_atomic(out / STAGING / name, data)
+    return out / STAGING / name
+
+
+def switch(out: Path, names: list[str]) -> None:
+    """Put the staged out/.staging/NAME in place of out/NAME for every name, as one release: once
+    the list is written, a build killed half-way through the renames is finished by the next one
+    (sweep_temporaries), so the old release or the new one is what a build leaves, never a mix."""
+    write_atomic(out / STAGING / SWITCH, json.dumps(names))
+    _finish_switch(out)
+
+
+def _finish_switch(out: Path) -> None:
+    staging = out / STAGING
+    names = json.loads((staging / SWITCH).read_text())
+    for name in names:
+        new, target = staging / name, out / name
+        old = target.with_name(f".old-{target.name}")
+        if not new.exists():
+            continue  # switched before the build was killed
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() or target.is_symlink():
+            _remove(old)
+            os.replace(target, old)
+        os.replace(new, target)
+    for name in names:
+        target = out / name
+        _remove(target.with_name(f".old-{target.name}"))
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def published_files(folder: Path) -> list[str]:
@@ -171,20 +214,27 @@ def published_files(folder: Path) -> list[str]:
         return []
 
 
-def _not_ours(target: Path) -> list[str]:
-    ours = set(published_files(target)) | {MANIFEST}
-    if not ours - {MANIFEST}:
-        return []  # no manifest: nothing there can be told apart from an old build's output
-    return [str(p.relative_to(target)) for p in target.rglob("*")
-            if p.is_file() and str(p.relative_to(target)) not in ours and not p.name.endswith(".tmp")]
+def _not_ours(target: Path, new: list[str]) -> list[str]:
+    """What to keep of a published folder: every entry its manifest does not list, or, with no
+    manifest (an older nnarch made it, or it was lost), every entry this build does not make.
+    Links stay links, never followed."""
+    ours = set(published_files(target) or new) | {MANIFEST}
+    kept = []
+    for folder, dirs, files in os.walk(target):
+        for entry in [*files, *(d for d in dirs if (Path(folder) / d).is_symlink())]:
+            relative = str((Path(folder) / entry).relative_to(target))
+            if relative not in ours and not entry.endswith(".tmp"):
+                kept.append(relative)
+    return sorted(kept)
 
 
-def _switch(staging: Path, target: Path) -> None:
+def _carry(source: Path, target: Path) -> None:
+    """A file kept from the published folder, without reading it (a link stays a link)."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    if not target.exists():
-        os.replace(staging, target)
+    if source.is_symlink():
+        os.symlink(os.readlink(source), target)
         return
-    old = target.with_name(f".old-{target.name}-{os.getpid()}")
-    os.replace(target, old)
-    os.replace(staging, target)
-    shutil.rmtree(old, ignore_errors=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

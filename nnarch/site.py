@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
+import stat
 import zipfile
 from pathlib import Path
 
-from .publish import published_files, write_atomic
+from .publish import published_files
 from .render import html_environment
 
 STUDENT_FILES = ("slides.pdf", "slides.html", "handout.pdf", "handout.html")
@@ -22,28 +23,27 @@ def student_files(folder: Path) -> list[Path]:
     return [folder / name for name in names]
 
 
-def write_student_zip(folder: Path, target: Path) -> Path:
-    """A reproducible zip (fixed timestamps, sorted names) of the student files under one folder."""
+def student_zip(folder: Path, name: str) -> bytes:
+    """A reproducible zip (fixed timestamps, sorted names, the files' own modes) of the student files
+    of a lecture folder, under NAME/ in the archive."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path in student_files(folder):
-            name = f"{folder.name}/{path.relative_to(folder)}"
-            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info = zipfile.ZipInfo(f"{name}/{path.relative_to(folder)}", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = (stat.S_IFREG | stat.S_IMODE(path.stat().st_mode)) << 16
             archive.writestr(info, path.read_bytes())
-    write_atomic(target, buffer.getvalue())
-    return target
+    return buffer.getvalue()
 
 
-def write_course_page(out: Path, course, lectures) -> list[Path]:
-    """build/index.html with the schedule, and a student zip for every lecture built so far."""
-    links, written = {}, []
+def course_page(course, lectures, folders: dict) -> str:
+    """build/index.html: the schedule, with links to the files of each released lecture (`folders`:
+    slug → the folder its files are in now, staged or published)."""
+    links = {}
     for lecture in lectures:
-        folder = out / lecture.slug
-        if not (folder / "slides.pdf").exists():
+        folder = folders.get(lecture.slug)
+        if folder is None:
             continue
-        archive = write_student_zip(folder, out / f"{lecture.slug}-student.zip")
-        written.append(archive)
         # by the slot the lecture declares (day and session), whatever the schedule's cell says
         links[(lecture.day, lecture.session)] = [("slides (PDF)", f"{lecture.slug}/slides.pdf"),
                                                  ("slides (HTML)", f"{lecture.slug}/slides.html")]
@@ -51,7 +51,7 @@ def write_course_page(out: Path, course, lectures) -> list[Path]:
                ("handout (HTML)", f"{lecture.slug}/handout.html")]
         lab += [(f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}")
                 for p in student_files(folder) if p.suffix == ".ipynb"]
-        lab.append(("everything for students (zip)", archive.name))
+        lab.append(("everything for students (zip)", f"{lecture.slug}-student.zip"))
         lab_time = next((time for time, cells in course.slots if lecture.lab and len(cells) >= lecture.day
                          and cells[lecture.day - 1] == lecture.lab), None)
         if lab_time:
@@ -59,6 +59,4 @@ def write_course_page(out: Path, course, lectures) -> list[Path]:
     rows = [{"time": time, "cells": [{"text": text, "links": links.get((day, time), [])}
                                      for day, text in enumerate(cells, start=1)]}
             for time, cells in course.slots]
-    html = html_environment().get_template("index.html.j2").render(course=course, rows=rows)
-    write_atomic(out / "index.html", html)
-    return [out / "index.html", *written]
+    return html_environment().get_template("index.html.j2").render(course=course, rows=rows)
