@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Callable
 
 from . import __version__
 from .cache import Cache, data_files_digest, package_version, training_key
-from .errors import LatexError, LayoutError, NnarchError
+from .errors import LatexError, LayoutError, NnarchError, TopicError, rel
 from .latex import require_latexmk
+from .toolchain import slide_fonts
 from .plan import inputs_digest, make_plan, record_success, up_to_date
 from .publish import build_lock, ensure_writable, sweep_temporaries
 from .record import FigureFiles, TopicRun, from_json, manifest, record_key, to_json
@@ -91,10 +92,20 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
     from .discover import discover
     discovered = discover(options.lectures)
     plan = make_plan(discovered, options.topics, options.force)  # a usage error leaves nothing behind
+    _check_environment(options)
     ensure_writable(options.out)
-    require_latexmk()  # before minutes of training, not after
     with build_lock(options.out):
         return _build(options, progress, discovered, plan, inputs)
+
+
+def _check_environment(options: Options) -> None:
+    """What the build needs outside the project, checked once before any topic runs (each missing
+    piece is one EnvironmentProblem, exit 3): LaTeX, the figures' fonts, the device asked for."""
+    require_latexmk()
+    slide_fonts()
+    if options.device == "cuda" and not options.scheduler:  # a cluster's workers have their own
+        from .train import resolve_device
+        resolve_device(options.device)
 
 
 def _build(options: Options, progress: Progress, discovered, plan, inputs: str) -> BuildResult:
@@ -221,14 +232,14 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
                 yield run_topic(source, options, progress, trained_elsewhere(source.name), cache,
                                 keys[source.name])
         return
-    from .jobs import TopicPool
+    from .jobs import START_METHOD, TopicPool
     pool = TopicPool(jobs, progress)
     try:
         pool.share(replace(options, on_html=None), fresh, keys)  # a callback does not travel
         progress.stage(f"running {len(fresh)} topics here and {pool.where()}")
         for _ in fresh:
             finished = pool.finished(wait=False)
-            mine = None if finished else pool.take_last()
+            mine = None if finished or START_METHOD == "fork" else pool.take_last()
             if mine is None and finished is None:
                 finished = pool.finished(wait=True)
             if finished:
@@ -244,9 +255,16 @@ def _run_fresh(fresh: list, options: Options, progress: Progress, cache: Cache, 
 
 def _from_pool(future, source: TopicSource):
     """A worker's (outcome, run), with this build's source; None to run the topic here instead (the
-    worker died, or failed in nnarch rather than in the topic, which is reported from here)."""
+    worker failed in nnarch rather than in the topic, which is reported from here). A worker that
+    died while it ran the topic (os._exit, a signal) is that topic's failure."""
+    from concurrent.futures.process import BrokenProcessPool
     try:
         outcome, run = future.result()
+    except BrokenProcessPool:
+        error = TopicError(f"{rel(source.path)}: the process running this topic ended abruptly (os._exit, a "
+                           "signal, or out of memory); a topic must not exit: look for os._exit or kill "
+                           "in its code, or lower its memory use")
+        return TopicOutcome(source.name, source.path, "failed", error=error), None
     except Exception:  # noqa: BLE001
         return None
     return outcome, (replace(run, source=source) if run else None)
@@ -336,6 +354,9 @@ def _background(options: Options, fresh: list) -> int:
     line's default) one when two or more topics must run and there is a second core."""
     if options.jobs:
         return options.jobs if options.jobs > 1 else 0
+    from .jobs import START_METHOD
+    if START_METHOD == "fork":  # `nnarch build`: every topic in a worker, so none can end the build
+        return min(len(fresh), os.cpu_count() or 1)
     return 1 if len(fresh) >= 2 and (os.cpu_count() or 1) >= 2 else 0
 
 

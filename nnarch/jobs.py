@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from .build import Progress
@@ -42,15 +43,20 @@ class TopicPool:
         if START_METHOD == "fork":  # see START_METHOD
             from .preload import preload
             preload()
-        context = multiprocessing.get_context(START_METHOD)
-        self.events = context.Queue()
-        self.pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context,
-                                        initializer=_start_worker, initargs=(self.events,))
-        for _ in range(jobs):
-            self.pool.submit(_warm)
+        self.context = multiprocessing.get_context(START_METHOD)
+        self.events = self.context.Queue()
+        # one executor per worker: a worker that dies (a topic calling os._exit, a signal, the
+        # kernel's OOM killer) breaks its own executor only, so the failure is that topic's
+        self.pools = [self._executor() for _ in range(jobs)]
         self.listener = threading.Thread(target=_relay, args=(self.events, progress), daemon=True)
         self.listener.start()
         self.jobs = jobs
+
+    def _executor(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=self.context, initializer=_start_worker,
+                                   initargs=(self.events,))
+        pool.submit(_warm)
+        return pool
 
     def where(self) -> str:
         return f"in {self.jobs} background process{'es' if self.jobs > 1 else ''}"
@@ -61,10 +67,11 @@ class TopicPool:
         in `take_last`'s reach."""
         self._options, self._keys = options, keys
         self._waiting, self._lock, self._finished = deque(sources), threading.Lock(), queue.SimpleQueue()
-        for _ in range(self.jobs):
-            self._next()
+        self._closing, self._died = False, {}
+        for index in range(self.jobs):
+            self._next(index)
 
-    def _next(self) -> None:
+    def _next(self, index: int) -> None:
         """Give a free worker the first waiting topic (also in the executor's thread, as a future's
         callback). A topic the pool can no longer take (it broke, or is closing) is handed back
         finished with no result, for the build to run."""
@@ -72,12 +79,21 @@ class TopicPool:
             if not self._waiting:
                 return
             source = self._waiting.popleft()
+            if not self._closing and self._died.pop(index, False):
+                self.pools[index] = self._executor()  # its last topic died with it: a fresh worker
+            pool = self.pools[index]
         try:
-            future = self.pool.submit(_run_topic, self._options, source, self._keys[source.name])
-        except Exception:  # noqa: BLE001 - BrokenProcessPool, a closing pool: never lose the topic
+            future = pool.submit(_run_topic, self._options, source, self._keys[source.name])
+        except Exception:  # noqa: BLE001 - a closing pool: never lose the topic
             self._finished.put((source, None))
             return
-        future.add_done_callback(lambda done: (self._finished.put((source, done)), self._next()))
+        future.add_done_callback(lambda done: self._done(index, source, done))
+
+    def _done(self, index: int, source, future) -> None:
+        if isinstance(future.exception(), BrokenProcessPool):
+            self._died[index] = True
+        self._finished.put((source, future))
+        self._next(index)
 
     def take_last(self):
         """The last topic no worker has begun, now the build's to run; None if there is none."""
@@ -97,9 +113,12 @@ class TopicPool:
         # A worker killed while writing to the queue would leave its lock taken: nothing more is
         # put on it from here, and leaving the process never waits for its feeder thread.
         self.events.cancel_join_thread()
-        for process in list(getattr(self.pool, "_processes", {}).values()):
-            process.kill()
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        with self._lock if hasattr(self, "_lock") else threading.Lock():
+            self._closing = True
+        for pool in self.pools:
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None,

@@ -13,9 +13,8 @@ import threading
 from pathlib import Path
 
 from .errors import EnvironmentProblem, LatexError
+from .toolchain import install_hint
 
-INSTALL_HINT = ("sudo apt-get install latexmk texlive-latex-recommended texlive-pictures lmodern "
-                "(or run 'make slides', which installs them when it can)")
 FRAME_MARK = re.compile(r"^% nnarch-frame (\d+)$")
 OVERFULL = re.compile(r"^Overfull \\([hv])box \((\d+(?:\.\d+)?)pt too (?:wide|high)\)")
 SHIPPED = re.compile(r"\[(\d+)(?=[\s\]<{]|$)")
@@ -27,7 +26,7 @@ def require_latexmk() -> str:
     """The path of latexmk, or an EnvironmentProblem saying how to install it."""
     found = shutil.which("latexmk")
     if not found:
-        raise EnvironmentProblem(f"latexmk: not found on PATH; install TeX Live: {INSTALL_HINT}")
+        raise EnvironmentProblem(f"latexmk: not found on PATH; install TeX Live: {install_hint()}")
     return found
 
 
@@ -41,6 +40,10 @@ def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300
     stamp, pdf = tex_path.with_suffix(".inputs"), tex_path.with_suffix(".pdf")
     if pdf.exists() and stamp.exists() and stamp.read_text() == inputs:
         return pdf
+    if not stamp.exists():  # the last compile here did not finish (killed, or failed): start clean
+        for leftover in AUXILIARY:
+            tex_path.with_suffix(leftover).unlink(missing_ok=True)
+    stamp.unlink(missing_ok=True)  # until this compile finishes
     env, stops = _environment(), _STOPS[0]
     head, marker, body = tex_path.read_text().partition(PREAMBLE_END + "\n")
     fmt = _format(tex_path.parent, preamble or tex_path.stem, head, env, timeout, stops) if marker else None

@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .errors import NnarchError, TopicError, TrainingError, rel
+from .errors import EnvironmentProblem, NnarchError, TopicError, TrainingError, rel
 from .topic import Recipe, Splits, Topic
 from .usercode import call, topic_error
 
@@ -53,7 +53,8 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cuda" and not torch.cuda.is_available():
-        raise TrainingError("--device cuda: no CUDA device is available; use --device auto or cpu")
+        raise EnvironmentProblem("--device cuda: no CUDA device is available here; use --device auto or "
+                                 "cpu, or build on a machine with a GPU")
     return torch.device(device)
 
 
