@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 TEX_PACKAGES  := latexmk texlive-latex-recommended texlive-pictures lmodern
-TEST_PACKAGES := poppler-utils chromium
+TEST_PACKAGES := poppler-utils chromium libatomic1
 
 # $(call apt,PACKAGES): install Debian packages when we can (root + apt-get), else say the command.
 define apt
@@ -18,12 +18,13 @@ else \
 fi
 endef
 
-.PHONY: slides test check bench bench-env serve clean tex test-tools help
+.PHONY: slides test check bench bench-env serve clean tex test-tools help fresh-check
 help:
 	@echo "make slides   build every lecture into build/ (PDF, HTML, report.json)"
 	@echo "make test     run the test suite"
 	@echo "make check    validate the topic modules without training"
 	@echo "make serve    build, serve build/ at http://127.0.0.1:8000/ and rebuild on every save"
+	@echo "make fresh-check  make slides and make test in a new Debian 12 root (root; ~20 min)"
 	@echo "make bench    time nnarch against plain scripts and its peers (not part of make test)"
 	@echo "make clean    remove build/"
 
@@ -39,7 +40,8 @@ tex:
 		$(call apt,$(TEX_PACKAGES)); fi
 
 test-tools:
-	@if ! command -v pdftotext >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v pdftotext >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1 \
+		|| ! ldconfig -p 2>/dev/null | grep -q libatomic.so.1; then \
 		$(call apt,$(TEST_PACKAGES)); fi
 
 slides: $(BIN)/.installed tex
@@ -62,6 +64,10 @@ serve: $(BIN)/.installed tex
 	@touch $@
 
 bench-env: .venv-bench/bin/.installed
+
+# The README's two commands in a new Debian 12 root (debootstrap; the root is cached): see tests/fresh/.
+fresh-check:
+	bash tests/fresh/fresh_check.sh
 
 bench: $(BIN)/.installed tex bench-env
 	$(BIN)/python bench/run.py
