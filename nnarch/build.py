@@ -467,8 +467,11 @@ def _publish_lecture(lecture: LectureSource, discovered, done: dict, outcomes, o
     from .site import course_page, student_zip
 
     slug, names = lecture.lecture.slug, set(lecture.lecture.topics)
+    problems = _unrenderable(discovered.course, done, [o for o in outcomes if o.name in names])
     failed = {o.name: o.error for o in outcomes if o.error and o.name in names}
-    files, timings, problems = _documents(lecture, discovered.course, done, failed, options, progress)
+    runs = {name: run for name, run in done.items() if name not in failed}
+    files, timings, more = _documents(lecture, discovered.course, runs, failed, options, progress)
+    problems += more
     if options.budget != "full":  # a quick build reports the frames that do not fit as warnings
         for problem in [p for p in problems if isinstance(p, LayoutError)]:
             progress.stage(f"warning: {problem}")
@@ -491,6 +494,22 @@ def _publish_lecture(lecture: LectureSource, discovered, done: dict, outcomes, o
     stage_file("index.html", course_page(discovered.course, lectures, {**folders, slug: staged}), options.out)
     switch(options.out, [slug, f"{slug}-student.zip", "index.html"])
     return [*published, options.out / f"{slug}-student.zip", options.out / "index.html"], True, problems
+
+
+def _unrenderable(course, done: dict, outcomes) -> list[NnarchError]:
+    """The errors of topics whose frames cannot be rendered from their run (a value the run does
+    not have): each such topic's outcome becomes a failure, so that the rest can still be shown."""
+    from .deck import render_topic
+    problems = []
+    for outcome in outcomes:
+        if outcome.error or outcome.name not in done:
+            continue
+        try:
+            render_topic(done[outcome.name], course)
+        except NnarchError as error:
+            outcome.status, outcome.error = "failed", error
+            problems.append(error)
+    return problems
 
 
 def _documents(lecture, course, done: dict, failed: dict, options, progress):

@@ -237,7 +237,7 @@ def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
     for lec in found.lectures:
         if lec.broken and lec.lecture.lab:
             console.print(f"note: {lec.path.name}: the lab plan's minutes are added up once every topic "
-                          "reads", highlight=False)
+                          "reads", highlight=False, soft_wrap=True)
     if errors:
         raise typer.Exit(1)
     out.print(f"{count} topic(s) in {len(found.lectures)} lecture(s): all valid")

@@ -53,6 +53,14 @@ def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex",
     return {**decks, "titles": titles, "pages": pages}
 
 
+def render_topic(run, course: Course) -> None:
+    """Render a topic's own frames for every target, to find a value its run does not have."""
+    ctx = Context(run.source.doc, run.results, run.figures, course, run.source.outline)
+    for target in (Tex(), Html()):
+        for frame in run.source.doc.frames:
+            frame_view(frame, ctx, target)
+
+
 def failure_frame(name: str, error: Exception) -> md.Frame:
     """A frame in place of a topic that failed: what went wrong, in the words of its error."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]

@@ -4,6 +4,7 @@ install on this platform when one is missing. Torch-free: checked before any top
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import shutil
 import subprocess
@@ -26,13 +27,16 @@ _PACKAGES = {
 }
 
 
+_SYSTEM_BIN = ("/usr/bin", "/bin", "/usr/sbin", "/sbin")  # where a package manager is, whatever PATH says
+
+
 def install_hint() -> str:
     """The command that installs TeX Live's parts on this machine, as its user would type it."""
     if platform.system() == "Darwin":
         return ("install MacTeX (brew install --cask mactex-no-gui), or TinyTeX and then "
                 "'tlmgr install latexmk beamer pgf lm'")
     for manager, command in _PACKAGES.items():
-        if shutil.which(manager):
+        if shutil.which(manager) or shutil.which(manager, path=os.pathsep.join(_SYSTEM_BIN)):
             return command + " (or run 'make slides', which installs them when it can)" \
                 if manager == "apt-get" else command
     return "install TeX Live (tug.org/texlive) or TinyTeX, then 'tlmgr install latexmk beamer pgf lm'"

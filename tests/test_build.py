@@ -39,7 +39,8 @@ def test_a_broken_topic_does_not_stop_the_others(fixture_lectures, tmp_path):
     result = build(Options(fixture_lectures, tmp_path / "build", "cpu"))
     assert [o.name for o in result.outcomes if o.status == "trained"] == ["line"]
     assert any("broken.py:2: syntax error" in str(e) for e in result.errors)
-    assert (tmp_path / "build" / "tiny" / "slides.pdf").exists()
+    assert (tmp_path / "build" / "preview" / "tiny" / "slides.pdf").exists()  # a preview, not a release
+    assert not (tmp_path / "build" / "tiny").exists()
     assert not result.ok
 
 

@@ -275,7 +275,7 @@ def test_user_code_that_exits_or_fails_is_that_topics_error(fixture_lectures, tm
     assert result.exit_code == 1, result.output
     assert re.search(message, " ".join(result.output.split())), result.output
     assert "internal error" not in result.output and "Traceback" not in result.output
-    report = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())
+    report = json.loads((tmp_path / "b" / "preview" / "tiny" / "report.json").read_text())
     assert report["topics"]["line"]["status"] == "trained"
 
 
@@ -332,7 +332,7 @@ def test_a_training_over_its_time_limit_is_that_topics_error(fixture_lectures, t
     assert result.exit_code == 1, result.output
     assert re.search(r"slow\.py: recipe: training stopped at epoch \d+ of 10000000 after the 2 s limit",
                      " ".join(result.output.split())), result.output
-    assert json.loads((out / "tiny" / "report.json").read_text())["topics"]["line"]["status"] == "trained"
+    assert json.loads((out / "preview" / "tiny" / "report.json").read_text())["topics"]["line"]["status"] == "trained"
 
 
 def test_check_names_a_python_file_that_does_not_compile_and_a_non_ascii_topic(fixture_lectures):

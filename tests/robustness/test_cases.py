@@ -58,9 +58,9 @@ def test_case_fails_clearly_and_the_other_topic_builds(case, fixture_lectures, t
     assert re.search(message, result.output), result.output
     assert "Traceback" not in result.output
     if case != "bad_math":  # a LaTeX error stops that deck's PDF, nothing else
-        report = json.loads((out / "tiny" / "report.json").read_text())
-        assert report["topics"]["line"]["status"] == "trained"
-        assert (out / "tiny" / "slides.pdf").exists()
+        report = json.loads((out / "preview" / "tiny" / "report.json").read_text())
+        assert report["topics"]["line"]["status"] == "trained"  # in the preview: nothing is released
+        assert (out / "preview" / "tiny" / "slides.pdf").exists() and not (out / "tiny").exists()
 
 
 def test_debug_shows_the_traceback(fixture_lectures, tmp_path):
