@@ -156,7 +156,7 @@ def test_ctrl_c_cancels_the_submitted_tasks(start_cluster, tmp_path):
     build_.send_signal(signal.SIGINT)
     assert build_.wait(timeout=60) == 130, build_.stdout.read()
     with Client(address, set_as_default=False) as client:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 90  # generous: a busy machine is slow, not wrong
         while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
             assert time.monotonic() < deadline, "tasks still on the scheduler after Ctrl-C"
             time.sleep(0.2)

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -293,10 +294,15 @@ def test_an_interrupt_stops_training_workers_and_says_so(fixture_lectures, tmp_p
     proc = subprocess.Popen([sys.executable, "-m", "nnarch.cli", "build", "--lectures", str(lectures),
                              "--out", str(out), "--jobs", jobs], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    wait_for(lambda: (out / ".lock").exists() and (out / ".lock").read_text().strip() == str(proc.pid))
-    time.sleep(6)  # training is under way (in a worker process with --jobs 2)
+    lines = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")), daemon=True)
+    reader.start()
+    wait_for(lambda: any(b"slow: started" in line for line in lines) or proc.poll() is not None, seconds=300)
+    assert proc.poll() is None, b"".join(lines).decode()  # training is under way (in a worker with --jobs 2)
     proc.send_signal(sig)
-    output = proc.communicate(timeout=60)[0].decode()
+    proc.wait(timeout=120)
+    reader.join(timeout=60)
+    output = b"".join(lines).decode()
     assert proc.returncode == code, output
     assert "interrupted" in output and "Traceback" not in output
     wait_for(lambda: _group_is_gone(proc.pid), seconds=10)  # no worker left training as an orphan
