@@ -20,8 +20,7 @@ def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex",
     for name in lec.topics:
         if name in by_name:
             run = by_name[name]
-            ctx = Context(run.source.doc, run.results, run.figures, course, run.source.outline)
-            parts.append((run.source.title, run.source.doc.frames, ctx))
+            parts.append((run.source.title, run.source.doc.frames, _topic_context(run, course)))
         elif name in (failed or {}):
             title = sources[name].title if name in sources else name
             parts.append((title, (failure_frame(name, failed[name]),), Context(None, {}, {}, course)))
@@ -53,9 +52,13 @@ def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex",
     return {**decks, "titles": titles, "pages": pages}
 
 
+def _topic_context(run, course: Course) -> Context:
+    return Context(run.source.doc, run.results, run.figures, course, run.source.outline)
+
+
 def render_topic(run, course: Course) -> None:
     """Render a topic's own frames for every target, to find a value its run does not have."""
-    ctx = Context(run.source.doc, run.results, run.figures, course, run.source.outline)
+    ctx = _topic_context(run, course)
     for target in (Tex(), Html()):
         for frame in run.source.doc.frames:
             frame_view(frame, ctx, target)

@@ -48,6 +48,7 @@ class TopicPool:
         # one executor per worker: a worker that dies (a topic calling os._exit, a signal, the
         # kernel's OOM killer) breaks its own executor only, so the failure is that topic's
         self.pools = [self._executor() for _ in range(jobs)]
+        self._lock, self._closing, self._died = threading.Lock(), False, {}
         self.listener = threading.Thread(target=_relay, args=(self.events, progress), daemon=True)
         self.listener.start()
         self.jobs = jobs
@@ -66,8 +67,7 @@ class TopicPool:
         free (an executor would queue them ahead), so that every topic not yet begun stays
         in `take_last`'s reach."""
         self._options, self._keys = options, keys
-        self._waiting, self._lock, self._finished = deque(sources), threading.Lock(), queue.SimpleQueue()
-        self._closing, self._died = False, {}
+        self._waiting, self._finished = deque(sources), queue.SimpleQueue()
         for index in range(self.jobs):
             self._next(index)
 
@@ -113,7 +113,7 @@ class TopicPool:
         # A worker killed while writing to the queue would leave its lock taken: nothing more is
         # put on it from here, and leaving the process never waits for its feeder thread.
         self.events.cancel_join_thread()
-        with self._lock if hasattr(self, "_lock") else threading.Lock():
+        with self._lock:
             self._closing = True
         for pool in self.pools:
             for process in list((getattr(pool, "_processes", None) or {}).values()):

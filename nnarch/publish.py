@@ -83,10 +83,7 @@ def clean(folder: Path, cache_only: bool = False) -> bool:
     with build_lock(folder):
         targets = [folder / ".cache"] if cache_only else [p for p in folder.iterdir() if p.name != ".lock"]
         for target in targets:
-            if target.is_dir() and not target.is_symlink():
-                shutil.rmtree(target)
-            elif target.exists() or target.is_symlink():
-                target.unlink()
+            _remove(target)
     if not cache_only:
         (folder / ".lock").unlink(missing_ok=True)
         folder.rmdir()

@@ -59,6 +59,7 @@ def slide_fonts() -> dict[str, Path]:
     return {face: paths[name] for face, name in FONT_FILES.items()}
 
 
+@cache
 def fonts_digest() -> str:
     """The digest of the font files' bytes: a figure drawn with other files is another figure."""
     digest = hashlib.sha256()
