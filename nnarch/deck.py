@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from .discover import LectureSource
 from . import markdown as md
-from .render import Context, Html, Tex, frame_view, tex_escape, UnmappableCharacter
+from .escape import UnmappableCharacter, tex_escape
+from .render import Context, Html, Tex, frame_view
 from .topic import Course
 
 
@@ -76,7 +77,10 @@ def failure_frame(name: str, error: Exception) -> md.Frame:
 
 
 def _plain_code(line: str) -> str:
-    """A line of an error message as code on a slide: cut short, every character settable."""
+    """A line of an error message as code on a slide: cut short, a long path as its last two parts
+    (a path has nowhere to break), every character settable."""
+    line = " ".join("…/" + "/".join(word.split("/")[-2:]) if len(word) > 40 and word.count("/") > 2 else word
+                    for word in line.split(" "))
     line = line if len(line) <= 300 else line[:300] + " …"
     return "".join(ch if _settable(ch) else "?" for ch in line).replace("{{", "{ {")
 

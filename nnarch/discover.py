@@ -17,9 +17,11 @@ from types import ModuleType
 
 from . import topic as t
 from .errors import TopicError, did_you_mean, rel
+from .escape import UnmappableCharacter, tex_escape
 from .layout import SLOTS, listing_problem, math_problem, placed
 from .load import declared, load_module
-from .markdown import Doc, Figure, Generated, Heading, Listing, MathBlock, Para, Table, parse_file, walk
+from .markdown import (Code, Doc, Figure, Generated, Heading, Listing, MathBlock, Para, Table, parse_file,
+                       walk)
 from .outline import Outline, declares, read
 from .values import Names, lecture_path_problem, path_problem
 
@@ -152,6 +154,7 @@ def _lecture_doc(folder: Path, lecture: t.Lecture) -> Doc:
     problems += [(line, p) for line, path in doc.values
                  if (p := lecture_path_problem(path, lecture.topics))]
     problems += [p for frame in doc.frames for p in math_size_problems(frame.blocks)]
+    problems += unsettable_problems(doc)
     return dataclasses.replace(doc, problems=tuple(sorted(problems)))
 
 
@@ -213,6 +216,7 @@ def doc_problems(doc: Doc, outline: Outline, names: Names, figures: dict | None)
         problems.append((1, f"figure '{name}' is declared in {outline.path.name} but never shown; show "
                             f"it with ![caption]({name}){{fig-alt=\"…\"}} or remove it"))
     problems += [(line, p) for line, path in doc.values if (p := path_problem(path, names))]
+    problems += unsettable_problems(doc, outline)
     return sorted(problems)
 
 
@@ -261,6 +265,48 @@ def math_size_problems(blocks) -> list:
             found += [(block.line, f, 9) for row in (block.header, *block.rows) for cell in row
                       for f in formulas(cell)]
     return [(line, p) for line, latex, size in found if (p := math_problem(latex, size))]
+
+
+def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
+    """(line, message) for each character the PDF cannot set, in any text of the file (titles,
+    paragraphs, captions, tables, code, the exercises) and in the listings it shows: the same
+    escaping the build applies, run before anything trains."""
+    def texts(spans):
+        for span in spans:
+            if span[0] in ("text", "code"):
+                yield span[1], span[0] == "code"
+            elif span[0] in ("em", "strong"):
+                yield from texts(span[1])
+            elif span[0] == "link":
+                yield from texts(span[2])
+
+    found = [(1, doc.title, False)] + [(frame.line, frame.plain_title, False) for frame in doc.frames]
+    blocks = [b for frame in doc.frames for b in frame.blocks] + list(doc.lab)
+    for exercise in doc.exercises:
+        found.append((exercise.line, exercise.title, False))
+        blocks += [*exercise.prompt, *exercise.hints, *exercise.answer]
+    for block in walk(blocks):
+        spans = []
+        if isinstance(block, (Para, Heading)):
+            spans = block.spans
+        elif isinstance(block, Figure):
+            spans = block.caption  # its alt text is the HTML's only
+        elif isinstance(block, Table):
+            spans = [span for row in (block.header, *block.rows) for cell in row for span in cell]
+        elif isinstance(block, Code):
+            found.append((block.line, block.source, True))
+        elif isinstance(block, Listing):
+            spans = block.caption or ()
+            if outline is not None and not _listing_problems(block, outline):
+                found.append((block.line, outline.listing(block.name, block.lines), True))
+        found += [(block.line, text, code) for text, code in texts(spans)]
+    problems = []
+    for line, text, code in found:
+        try:
+            tex_escape(text, code=code)
+        except UnmappableCharacter as error:
+            problems.append((line, str(error)))
+    return problems
 
 
 def _listing_problems(block: Listing, outline: Outline) -> list:

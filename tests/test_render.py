@@ -6,7 +6,8 @@ import pytest
 
 from nnarch.errors import TopicError
 from nnarch.markdown import inline
-from nnarch.render import Context, Html, Tex, UnmappableCharacter, tex_escape
+from nnarch.escape import UnmappableCharacter, tex_escape
+from nnarch.render import Context, Html, Tex
 from nnarch.values import fill, format_value
 
 RESULTS = {"params": {"total": 208132}, "metrics": {"acc": 0.9251}}

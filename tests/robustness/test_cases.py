@@ -33,6 +33,9 @@ EXPECTED = {
                     r"lower recipe\.lr"),
     "failed_claim": (1, r"case\.py: claims: claim 'training loss below 1e-12' is false: measured "
                         r"[\d.e+-]+, bound 1e-12; improve the model or recipe, or change the claim"),
+    "unsettable_text": (1, r"2 problems:\s+\S*case\.md:5: the character '漢' \(U\+6F22 CJK UNIFIED "
+                           r"IDEOGRAPH-6F22\) has no form in the PDF; write it another way.*\s+\S*case\.md:7: "
+                           r"the character 'Ж' \(U\+0416 CYRILLIC CAPITAL LETTER ZHE\) is Cyrillic"),
     "bad_math": (1, r"slides\.tex:\d+: LaTeX failed in frame 'Broken Formula' \(\S*case\.md:3\):\s+"
                     r"\./slides\.tex:\d+: Undefined control sequence"),
 }
@@ -78,6 +81,13 @@ def test_fail_fast_stops_at_the_first_error(fixture_lectures, tmp_path):
     assert result.exit_code == 1
     assert "missing field 'data'" in result.output
     assert not (tmp_path / "b" / "tiny" / "slides.pdf").exists()
+
+
+def test_check_rejects_what_the_pdf_cannot_set_before_anything_trains(fixture_lectures, tmp_path):
+    lectures = lecture_with("unsettable_text", fixture_lectures)
+    result = CliRunner().invoke(app, ["check", "--lectures", str(lectures)])
+    assert result.exit_code == 1
+    assert "case.md:5: the character '漢'" in result.output and "case.md:7: the character 'Ж'" in result.output
 
 
 def test_check_finds_declaration_errors_without_training(fixture_lectures):

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 
 from nnarch.cli import app
 from nnarch.markdown import inline
-from nnarch.render import Context, Html, UnmappableCharacter, _TEX_SPECIAL, tex_escape
+from nnarch.escape import _TEX_SPECIAL, UnmappableCharacter, tex_escape
+from nnarch.render import Context, Html
 
 from ..browser import page
 from .cases.hostile_text import HOSTILE, MARKUP, UNICODE
