@@ -1,5 +1,5 @@
 """`python -m nnarch`: the same as the `nnarch` command."""
 
-from .launch import main
+from nnarch.cli import main
 
 main()

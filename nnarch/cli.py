@@ -18,7 +18,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .errors import NnarchError
+from nnarch.errors import NnarchError
+from nnarch.options import Budget, Device, Options
 
 app = typer.Typer(help="Build lecture slides from topic modules whose models nnarch trains.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -28,6 +29,8 @@ out = Console()
 LECTURES = typer.Option(Path("lectures"), "--lectures", help="Folder with course.py and lecture packages.")
 OUT = typer.Option(Path("build"), "--out", help="Where artifacts are written.")
 DEBUG = typer.Option(False, "--debug", help="Show full tracebacks.")
+DEVICE = typer.Option(Device.auto, "--device", help="Where models train.")
+BUDGET = typer.Option(Budget.full, "--budget", help="full, or quick for a preview (claims not enforced).")
 
 
 class Terminated(BaseException):
@@ -56,56 +59,32 @@ def _fail(error: BaseException, debug: bool) -> None:
 
 @app.command()
 def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these topics (default: all)."),
-          lectures: Path = LECTURES, out_dir: Path = OUT,
-          device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-          budget: str = typer.Option("full", "--budget", help="full, or quick for a preview."),
+          lectures: Path = LECTURES, out_dir: Path = OUT, device: Device = DEVICE, budget: Budget = BUDGET,
           force: Optional[List[str]] = typer.Option(
               None, "--force", help="Retrain this topic even if cached ('all': every one)."),
-          jobs: int = typer.Option(0, "--jobs", "-j", min=0, help=(
-              "Processes that run topics (train, measure, draw) beside the build's own; "
-              "0: one, when two or more topics must run and there is a second core; 1: none.")),
+          jobs: Optional[int] = typer.Option(
+              None, "--jobs", "-j", min=0, show_default="one per core",
+              help="Worker processes that run topics; 0 runs them in this process (for a debugger)."),
           max_train_seconds: Optional[float] = typer.Option(
               None, "--max-train-seconds", min=1, help="Stop any topic's training that takes longer."),
           scheduler: Optional[str] = typer.Option(
               None, "--scheduler", envvar="NNARCH_SCHEDULER",
-              help="Train on the Dask cluster at this address, e.g. tcp://10.0.0.5:8786."),
+              help="Train on the Dask cluster at this address, e.g. tcp://10.0.0.5:8786 "
+                   "(needs pip install 'nnarch[cluster]')."),
           scheduler_timeout: float = typer.Option(
               10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the scheduler to answer."),
           fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
-          use_daemon: bool = typer.Option(
-              True, "--daemon/--no-daemon", help=(
-                  "Build in a warm background process that has imported torch, PyG and matplotlib "
-                  "(started by the first build; it exits after 20 idle minutes). NNARCH_DAEMON=0 "
-                  "turns it off.")),
           debug: bool = DEBUG) -> None:
     """Train every topic (or reuse the cache), check its claims, build slides and report.json."""
-    _check_choices(device, budget)
-    from .build import Options, build as run_build
-    options = Options(lectures, out_dir, device, tuple(topics or ()), fail_fast, budget,
+    from nnarch.build import build as run_build
+    from nnarch.progress import RichProgress
+    options = Options(lectures, out_dir, device.value, tuple(topics or ()), fail_fast, budget.value,
                       tuple(force or ()), jobs, max_train_seconds, scheduler, scheduler_timeout)
-    from . import daemon
-    ran = False  # the daemon (launch.py) did not take this build: start one for the next
-    try:
-        ran = _build_here(options, run_build, debug)
-    except typer.Exit as stop:
-        ran = stop.exit_code in (0, 1)
-        raise
-    finally:
-        if ran and daemon.wanted(use_daemon) and daemon.start():
-            console.print("nnarch: started a build daemon, so that later builds skip importing torch "
-                          "(NNARCH_DAEMON=0 or --no-daemon turns it off)", highlight=False)
-
-
-def _build_here(options, run_build, debug: bool) -> bool:
-    """The build in this process; whether it had work to do."""
-    from .progress import RichProgress
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         with RichProgress(console) as progress:
             result = run_build(options, progress)
     except (KeyboardInterrupt, Terminated) as stop:
-        from .latex import stop_all
-        stop_all()
         code = 143 if isinstance(stop, Terminated) else 130
         _error(NnarchError(f"interrupted ({'SIGTERM' if code == 143 else 'Ctrl-C'}): training and LaTeX "
                            "stopped; what earlier builds published is as it was"))
@@ -119,7 +98,7 @@ def _build_here(options, run_build, debug: bool) -> bool:
         signal.signal(signal.SIGTERM, previous)
     if result.up_to_date:
         out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
-        return False
+        return
     _summary(result)
     for error in result.errors:
         if debug:
@@ -135,15 +114,6 @@ def _build_here(options, run_build, debug: bool) -> bool:
         console.print(f"[bold red]nothing was published[/]: the last release is unchanged{where}",
                       highlight=False)
         raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
-    return True
-
-
-def _check_choices(device: str, budget: str) -> None:
-    for name, value, allowed in (("--device", device, ("auto", "cpu", "cuda")),
-                                 ("--budget", budget, ("full", "quick"))):
-        if value not in allowed:
-            _error(NnarchError(f"{name}: expected {' or '.join(allowed)}, got '{value}'"))
-            raise typer.Exit(2)
 
 
 def _summary(result) -> None:
@@ -166,21 +136,15 @@ def _summary(result) -> None:
 @app.command()
 def serve(port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free one)."),
           lectures: Path = LECTURES, out_dir: Path = OUT,
-          device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-          budget: str = typer.Option("full", "--budget", help="full, or quick for a preview."),
-          debug: bool = DEBUG) -> None:
+          device: Device = DEVICE, budget: Budget = BUDGET, debug: bool = DEBUG) -> None:
     """Build, serve the build folder on 127.0.0.1, and rebuild on every save; open pages reload."""
-    _check_choices(device, budget)
-    from .build import Options
-    from .progress import RichProgress
-    from .serve import serve as run_serve
+    from nnarch.progress import RichProgress
+    from nnarch.serve import serve as run_serve
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        run_serve(Options(lectures, out_dir, device, budget=budget), port, console,
+        run_serve(Options(lectures, out_dir, device.value, budget=budget.value, jobs=None), port, console,
                   lambda: RichProgress(console))
     except (KeyboardInterrupt, Terminated):
-        from .latex import stop_all
-        stop_all()
         console.print("stopped serving", highlight=False)
     except NnarchError as error:
         _fail(error, debug)
@@ -190,13 +154,11 @@ def serve(port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port 
 
 @app.command("list")
 def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
-                device: str = typer.Option("auto", "--device", help="auto, cpu or cuda."),
-                budget: str = typer.Option("full", "--budget", help="full, or quick for a preview."),
-                debug: bool = DEBUG) -> None:
+                device: Device = DEVICE, budget: Budget = BUDGET, debug: bool = DEBUG) -> None:
     """List lectures and their topics: invalid, cached (renders without running), or needing a run."""
-    from .cache import Cache
-    from .discover import discover
-    from .record import record_key
+    from nnarch.cache.store import Cache
+    from nnarch.source.discover import discover
+    from nnarch.run.record import record_key
     try:
         found = discover(lectures)
     except NnarchError as error:
@@ -211,7 +173,7 @@ def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
             if name not in valid:
                 state, title = "[red]invalid[/]", ""
             else:
-                key = record_key(valid[name], lectures, device, budget)
+                key = record_key(valid[name], lectures, device.value, budget.value)
                 cached = cache.has_record(key)
                 state = "[green]cached[/]" if cached else "needs training"
                 title = escape(valid[name].title)
@@ -225,7 +187,7 @@ def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
 @app.command()
 def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
     """Validate every lecture's Markdown and topic declarations without importing torch."""
-    from .discover import discover, syntax_errors
+    from nnarch.source.discover import discover, syntax_errors
     try:
         found = discover(lectures)
     except NnarchError as error:
@@ -247,17 +209,17 @@ def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
 def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lectures: Path = LECTURES,
            debug: bool = DEBUG) -> None:
     """Print a topic model's parameters, layer by layer (untrained: counts don't depend on training)."""
-    from .discover import discover
-    from .errors import did_you_mean
+    from nnarch.source.discover import discover
+    from nnarch.errors import did_you_mean
     try:
         found = discover(lectures)
         sources = {s.name: s for lec in found.lectures for s in lec.topics}
         if topic not in sources:
             raise NnarchError(f"no valid topic '{topic}'{did_you_mean(topic, sources)}; "
                               "'nnarch list' shows the topics")
-        from .load import load_topic
-        from .measure import count_parameters
-        from .train import build_model
+        from nnarch.source.load import load_topic
+        from nnarch.run.measure import count_parameters
+        from nnarch.run.train import build_model
         source = sources[topic]
         model = build_model(load_topic(source)[0], source.path)
         counted = count_parameters(model)
@@ -283,7 +245,7 @@ def new(name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e
     """Create a topic: a module that declares what runs and its Markdown slides, both building as they are."""
     import jinja2
 
-    from .render import TEMPLATES
+    from nnarch.documents.render import TEMPLATES
     folder = lectures / lecture
     targets = [folder / f"{name}.py", folder / f"{name}.md"]
     if not (name.isidentifier() and name.isascii()):
@@ -303,36 +265,11 @@ def new(name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e
               f"{folder / '__init__.py'}, then run 'nnarch check'")
 
 
-@app.command("daemon")
-def daemon_command(action: str = typer.Argument("status", help="status or stop."),
-                   wait: float = typer.Option(0.0, "--wait", min=0, help=(
-                       "status: wait up to this many seconds for a daemon that is starting."))) -> None:
-    """The build daemon of this checkout (see `build --daemon`): is one running, or stop it."""
-    from . import daemon
-    if action not in ("status", "stop"):
-        _error(NnarchError(f"daemon: expected status or stop, got '{action}'"))
-        raise typer.Exit(2)
-    if action == "stop":
-        out.print("stopped the build daemon" if daemon.stop() else "no build daemon was running")
-        return
-    found = daemon.status(wait)
-    if found is None:
-        out.print("no build daemon is running; the next 'nnarch build' starts one")
-        raise typer.Exit(1)
-    if not found["current"]:
-        out.print(f"build daemon: pid {found.get('pid')} runs another nnarch version (or Python, or "
-                  "packages); the next build replaces it", highlight=False)
-        return
-    since = "the last begun" if found["builds"] else "started"
-    out.print(f"build daemon: pid {found['pid']}, {found['builds']} build(s) so far, {since} "
-              f"{found['idle']:g} s ago", highlight=False)
-
-
 @app.command()
 def clean(out_dir: Path = OUT,
           cache: bool = typer.Option(False, "--cache", help="Empty only the cache (build/.cache).")) -> None:
     """Remove the build folder nnarch made, or with --cache only its cached weights, records and figures."""
-    from .publish import clean as remove
+    from nnarch.publish.staging import clean as remove
     try:
         removed = remove(out_dir, cache_only=cache)
     except NnarchError as error:
@@ -341,6 +278,9 @@ def clean(out_dir: Path = OUT,
     out.print(f"removed {target}" if removed else f"nothing to remove: {out_dir} does not exist")
 
 
+def main() -> None:
+    app(prog_name="nnarch")
+
+
 if __name__ == "__main__":
-    from .launch import main
     main()

@@ -41,7 +41,7 @@ def code_size(longest: int, width: float) -> tuple | None:
 def placed(blocks, width: float = TEXT_WIDTH, in_column: bool = False):
     """(block, width in points, whether it sits in a column) for every block, columns and lists
     included: where each thing will be set, known before anything is rendered."""
-    from . import markdown as md
+    from nnarch.source import markdown as md
     for block in blocks:
         yield block, width, in_column
         if isinstance(block, md.Columns):

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .errors import UsageError, did_you_mean
+from nnarch.errors import UsageError, did_you_mean
 
 if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser
-    from .discover import Discovered, LectureSource, TopicSource
+    from nnarch.source.discover import Discovered, LectureSource, TopicSource
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,8 @@ _VERSIONED = ("torch", "torch-geometric", "matplotlib", "jinja2", "latex2mathml"
 def inputs_digest(options) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    from .fingerprint import digest_files, files_under
-    from .toolchain import fonts_digest
+    from nnarch.cache.fingerprint import digest_files, files_under
+    from nnarch.toolchain import fonts_digest
     here = Path(__file__).resolve().parent
     root = Path(options.lectures).resolve()
     files = files_under(root)
@@ -55,8 +55,9 @@ def inputs_digest(options) -> str:
         except PackageNotFoundError:
             versions.append(f"{name}=absent")
     settings = [options.device, options.budget, *options.topics, *versions, fonts_digest()]
-    nnarch = sorted([*(here.parent / "templates").glob("*"), *here.glob("*.py")])
-    return digest_files(files, root, nnarch, settings)
+    code = [p for p in here.rglob("*.py") if "__pycache__" not in p.parts]
+    return digest_files(files, root, (), [*settings, digest_files([*(here.parent / "templates").glob("*"), *code],
+                                                                   here.parent)])
 
 
 def _stamp(options) -> Path:
@@ -68,7 +69,7 @@ def up_to_date(options, inputs: str | None = None) -> list[Path] | None:
     `inputs`: the digest of the inputs as this build found them (inputs_digest)."""
     import json
 
-    from .fingerprint import file_digest
+    from nnarch.cache.fingerprint import file_digest
     try:
         stamp = json.loads(_stamp(options).read_text())
     except (OSError, ValueError):
@@ -86,8 +87,8 @@ def record_success(options, outputs, inputs: str) -> None:
     not in its outputs) and the outputs of a build that succeeded, for `up_to_date`."""
     import json
 
-    from .fingerprint import file_digest
-    from .publish import write_atomic
+    from nnarch.cache.fingerprint import file_digest
+    from nnarch.files import write_atomic
     outputs = sorted(str(p) for p in outputs)
     write_atomic(_stamp(options), json.dumps({"inputs": inputs, "outputs": outputs,
                                               "outputs_digest": file_digest(outputs)}))

@@ -9,7 +9,7 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .build import Progress as BuildProgress
+from nnarch.run.outcome import Progress as BuildProgress
 
 LOG_EVERY_S = 5.0
 

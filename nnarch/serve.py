@@ -1,7 +1,8 @@
-"""Serve: build, serve the build folder on 127.0.0.1, and rebuild in this warm process on every save.
+"""Serve: build, serve the build folder on 127.0.0.1, and rebuild on every save.
 
-torch, PyG and matplotlib are imported once; each rebuild re-executes only the topic modules whose
-records changed, as fresh module objects. Open pages hear of each build over server-sent events: the
+This process stays warm for the author: a text edit re-renders from the records, and a topic whose
+record changed runs in a worker forked from the fork server that imported torch, PyG and matplotlib
+at the first build (run/executor.py). Open pages hear of each build over server-sent events: the
 deck's HTML is published as soon as it is rendered and its pages reload then, keeping their slide
 (the slide number is in the URL's hash); the PDF and handouts follow when LaTeX is done. A broken
 edit publishes nothing: the last good deck stays, with the error over it and on the console.
@@ -23,9 +24,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from rich.markup import escape
 
-from .build import Options, build
-from .errors import EnvironmentProblem, NnarchError
-from .render import TEMPLATES
+from nnarch.build import build
+from nnarch.options import Options
+from nnarch.errors import EnvironmentProblem, NnarchError
+from nnarch.documents.render import TEMPLATES
 
 EVENTS = "/__nnarch/events"
 WATCHED = (".html", ".svg")  # what a page shows; a change to one reloads the pages that show it

@@ -9,9 +9,10 @@ import platform
 import shutil
 import subprocess
 from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .errors import EnvironmentProblem
+from nnarch.errors import EnvironmentProblem
 
 # The faces of the slides' sans font (Beamer's \sffamily with lmodern) that figures use.
 FONT_FILES = {"regular": "lmsans10-regular.otf", "bold": "lmsans10-bold.otf",
@@ -66,3 +67,12 @@ def fonts_digest() -> str:
     for face, path in sorted(slide_fonts().items()):
         digest.update(face.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+@cache
+def package_version(name: str) -> str:
+    """An installed distribution's version, or "absent"."""
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return "absent"

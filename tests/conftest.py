@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -10,13 +9,11 @@ from pathlib import Path
 import pytest
 
 from nnarch.build import Options, build
-from nnarch.load import load_topic
+from nnarch.source.load import load_topic
 
 ROOT = Path(__file__).resolve().parent.parent
 LECTURES = ROOT / "lectures"
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lectures"
-# Every `nnarch build` a test starts runs in its own process; test_daemon.py turns the daemon on.
-os.environ["NNARCH_DAEMON"] = "0"
 
 
 @pytest.fixture(scope="session")
@@ -44,15 +41,15 @@ def topic_of(source):
 @pytest.fixture
 def trainings(monkeypatch):
     """Counts calls of the training loop per topic file (variants count too)."""
-    import nnarch.train
+    import nnarch.run.train
     counts = Counter()
-    original = nnarch.train.fit_model
+    original = nnarch.run.train.fit_model
 
     def counting(model, data, recipe, device, where, *args, **kwargs):
         counts[Path(where).stem] += 1
         return original(model, data, recipe, device, where, *args, **kwargs)
 
-    monkeypatch.setattr(nnarch.train, "fit_model", counting)
+    monkeypatch.setattr(nnarch.run.train, "fit_model", counting)
     return counts
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from nnarch.build import Options, build
-from nnarch.discover import discover
+from nnarch.source.discover import discover
 from nnarch.errors import LatexError
-from nnarch.train import train_topic
+from nnarch.run.train import train_topic
 
 from .conftest import edit, topic_of
 

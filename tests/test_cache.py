@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 
-from nnarch.build import Options, build
+from nnarch.build import Options, Progress, build
 
 from .conftest import edit
 
@@ -122,34 +122,38 @@ def test_parallel_jobs_give_the_same_numbers(fixture_lectures, tmp_path):
 def test_weights_trained_by_parallel_jobs_serve_a_plain_build(fixture_lectures, tmp_path, trainings):
     # line.py imports a helper module; loading plane.py next must not change line's cache key
     run(fixture_lectures, tmp_path / "b", jobs=2)
-    assert sum(trainings.values()) < 2  # the build may take a topic the workers have not begun
-    trainings.clear()
+    assert not trainings  # both trained in the workers
     shutil.copytree(tmp_path / "b" / ".cache" / "train", tmp_path / "c" / ".cache" / "train")  # weights only
     assert run(fixture_lectures, tmp_path / "c") == {"line": "cached", "plane": "cached"}
     assert not trainings
 
 
-def test_no_topic_waits_behind_a_busy_worker(fixture_lectures, tmp_path, trainings):
-    """A worker is given a topic only when it is free: while the two workers run two slow topics,
-    the build runs the other two itself, instead of finding them queued for a busy worker."""
-    tiny = fixture_lectures / "tiny"
-    for seed, name in enumerate(("plane2", "plane3"), start=3):  # other seeds: not each other's cache
-        (tiny / f"{name}.py").write_text((tiny / "plane.py").read_text().replace('name="plane"', f'name="{name}"')
-                                         .replace("seed=2", f"seed={seed}"))
-        (tiny / f"{name}.md").write_text((tiny / "plane.md").read_text())
-    edit(tiny / "__init__.py", 'topics=("line", "plane")', 'topics=("line", "plane", "plane2", "plane3")')
-    for slow in ("line.py", "plane.py"):
-        edit(tiny / slow, "def make_data(seed):\n", "def make_data(seed):\n    __import__('time').sleep(3)\n")
-    statuses = run(fixture_lectures, tmp_path / "b", jobs=2)
-    assert set(statuses.values()) == {"trained"}
-    assert trainings == {"plane2": 1, "plane3": 1}  # line and plane ran in the workers
+def test_the_longest_topic_starts_first(fixture_lectures, tmp_path):
+    """Topics are handed to the workers longest first, by the time each took at its last run, so
+    that the longest does not start last and keep the build waiting."""
+    edit(fixture_lectures / "tiny" / "plane.py", "def make_data(seed):\n",
+         "def make_data(seed):\n    __import__('time').sleep(1)\n")
+
+    class Starts(Progress):
+        def __init__(self):
+            self.order = []
+
+        def topic_started(self, name, epochs):
+            self.order.append(name)
+
+    first = Starts()
+    build(Options(fixture_lectures, tmp_path / "b", "cpu", jobs=1), first)
+    assert first.order == ["line", "plane"]  # nothing known yet: in the lecture's order
+    again = Starts()
+    build(Options(fixture_lectures, tmp_path / "b", "cpu", jobs=1, force=("all",)), again)
+    assert again.order == ["plane", "line"]
 
 
 def test_a_build_with_nothing_to_train_starts_no_background_process(fixture_lectures, tmp_path, monkeypatch):
-    import nnarch.jobs
+    import nnarch.run.executor
     run(fixture_lectures, tmp_path / "b")
     edit(fixture_lectures / "tiny" / "line.md", "{{params.total}} parameters", "{{params.total}} weights")
-    monkeypatch.setattr(nnarch.jobs, "TopicPool", lambda *args: pytest.fail("a pool started with nothing to run"))
+    monkeypatch.setattr(nnarch.run.executor, "Workers", lambda *args: pytest.fail("a pool started with nothing to run"))
     assert run(fixture_lectures, tmp_path / "b", jobs=2) == {"line": "cached", "plane": "cached"}
 
 
@@ -174,13 +178,13 @@ def test_quick_recipe_change_does_not_retrain_a_full_build(fixture_lectures, tmp
 
 def test_a_topic_saved_while_it_runs_is_not_recorded_under_its_old_sources(fixture_lectures, tmp_path,
                                                                              monkeypatch):
-    import nnarch.measure
-    from nnarch.cache import Cache
-    from nnarch.discover import discover
-    from nnarch.record import record_key
+    import nnarch.run.measure
+    from nnarch.cache.store import Cache
+    from nnarch.source.discover import discover
+    from nnarch.run.record import record_key
     sources = {s.name: s for s in discover(fixture_lectures).lectures[0].topics}
     before = {name: record_key(s, fixture_lectures, "cpu", "full") for name, s in sources.items()}
-    measure, saved = nnarch.measure.measure, []
+    measure, saved = nnarch.run.measure.measure, []
 
     def measure_while_saving(trained):
         if not saved:  # the author saves line.py while the build measures it
@@ -188,7 +192,7 @@ def test_a_topic_saved_while_it_runs_is_not_recorded_under_its_old_sources(fixtu
             saved.append(True)
         return measure(trained)
 
-    monkeypatch.setattr(nnarch.measure, "measure", measure_while_saving)
+    monkeypatch.setattr(nnarch.run.measure, "measure", measure_while_saving)
     run(fixture_lectures, tmp_path / "b")
     cache = Cache(tmp_path / "b" / ".cache")
     assert not cache.has_record(before["line"])  # its results come from code that was not its sources

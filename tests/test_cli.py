@@ -112,7 +112,7 @@ def test_unknown_topic_is_a_usage_error_that_leaves_nothing(fixture_lectures, tm
 
 
 def test_clean_removes_the_build_folder(tmp_path):
-    from nnarch.publish import ensure_writable
+    from nnarch.publish.staging import ensure_writable
     ensure_writable(tmp_path / "build")  # what a build does first: the folder is marked as nnarch's
     (tmp_path / "build" / "x").mkdir()
     result = invoke("clean", "--out", tmp_path / "build")

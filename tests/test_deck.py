@@ -10,10 +10,10 @@ from html.parser import HTMLParser
 
 import pytest
 
-from nnarch import markdown as md
-from nnarch.discover import discover
-from nnarch.train import build_model
-from nnarch.values import VALUE_REF, fill
+from nnarch.source import markdown as md
+from nnarch.source.discover import discover
+from nnarch.run.train import build_model
+from nnarch.source.values import VALUE_REF, fill
 
 from .conftest import LECTURES, topic_of
 from .test_lecture_pdf import pdf_text

@@ -20,7 +20,7 @@ import json, sys
 from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib import font_manager
-from nnarch.figures import FAMILY, draw_figure, save_figure
+from nnarch.run.figures import FAMILY, draw_figure, save_figure
 from nnarch.topic import FigureSpec
 
 def draw(run):

@@ -13,10 +13,10 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from nnarch import markdown as md
-from nnarch.cache import package_version
-from nnarch.discover import discover
-from nnarch.values import fill
+from nnarch.source import markdown as md
+from nnarch.toolchain import package_version
+from nnarch.source.discover import discover
+from nnarch.source.values import fill
 
 from .browser import page
 from .conftest import LECTURES
@@ -113,7 +113,7 @@ def _check_cell(lecture_out, name: str, number: int) -> str:
 @pytest.mark.parametrize("topic, exercise", EXERCISES, ids=lambda e: getattr(e, "solution", e))
 def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out, topic, exercise):
     """The student notebook's check, run on the build's answer, a changed one and nothing at all."""
-    from nnarch import answers
+    from nnarch.run import answers
     number = SOURCES[topic].doc.exercises.index(exercise) + 1
     answer = json.loads((lecture_out / "report.json").read_text())["topics"][topic]["answers"][exercise.solution]
     key = re.search(r"check_answer\(answer, '([0-9a-f]+)', \d+\)", _check_cell(lecture_out, topic, number)).group(1)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from nnarch.errors import LatexError
-from nnarch.latex import PREAMBLE_END, compile_pdf, preamble, prepare_format
-from nnarch.render import render_preamble
+from nnarch.documents.latex import PREAMBLE_END, Compiler, preamble
+from nnarch.documents.render import render_preamble
 
 HEAD = "\\documentclass{article}\n\\usepackage{lmodern}\n"
 BODY = ("\\begin{document}\n\\pagestyle{empty}\nThe end is on page \\pageref{end}.\n\\newpage\nThe end.\\label{end}\n"
@@ -33,29 +33,29 @@ def formats(folder: Path, name: str) -> list[Path]:
 
 
 def test_a_first_compile_resolves_its_cross_references(tmp_path):
-    pdf = compile_pdf(document(tmp_path, "notes"), {})
+    pdf = Compiler().compile(document(tmp_path, "notes"), {})
     assert pages(pdf) == ["The end is on page 2.", "The end."]
     assert len(formats(tmp_path, "notes")) == 1
 
 
 def test_documents_with_one_preamble_share_its_format(tmp_path):
     for name in ("student", "teacher"):
-        assert pages(compile_pdf(document(tmp_path, name), {}, preamble="lab"))[0] == "The end is on page 2."
+        assert pages(Compiler().compile(document(tmp_path, name), {}, preamble="lab"))[0] == "The end is on page 2."
     assert len(formats(tmp_path, "lab")) == 1 and not (tmp_path / "format" / "student").exists()
 
 
 def test_a_prepared_format_is_the_one_the_compile_uses(tmp_path):
-    prepare_format(tmp_path, "notes", HEAD).join()
+    Compiler().prepare_format(tmp_path, "notes", HEAD).join()
     [made] = formats(tmp_path, "notes")
     before = made.stat().st_mtime_ns
-    compile_pdf(document(tmp_path, "notes"), {})
+    Compiler().compile(document(tmp_path, "notes"), {})
     assert formats(tmp_path, "notes") == [made] and made.stat().st_mtime_ns == before
 
 
 def test_a_changed_preamble_makes_a_new_format(tmp_path):
-    compile_pdf(document(tmp_path, "notes"), {})
+    Compiler().compile(document(tmp_path, "notes"), {})
     [old] = formats(tmp_path, "notes")
-    pdf = compile_pdf(document(tmp_path, "notes", HEAD + "\\renewcommand{\\familydefault}{\\sfdefault}\n"), {})
+    pdf = Compiler().compile(document(tmp_path, "notes", HEAD + "\\renewcommand{\\familydefault}{\\sfdefault}\n"), {})
     [new] = formats(tmp_path, "notes")
     assert new != old and pages(pdf)[0] == "The end is on page 2."
 
@@ -63,7 +63,7 @@ def test_a_changed_preamble_makes_a_new_format(tmp_path):
 def test_an_error_in_the_body_names_the_line_of_the_document(tmp_path):
     tex = document(tmp_path, "notes", body="\\begin{document}\nfine\n\\undefinedmacro\n\\end{document}\n")
     with pytest.raises(LatexError) as failed:
-        compile_pdf(tex, {})
+        Compiler().compile(tex, {})
     assert str(failed.value).startswith(f"{tex}:6: LaTeX failed")  # \\undefinedmacro's line
     assert "Undefined control sequence" in str(failed.value) and "at notes.tex line 6" in str(failed.value)
 
@@ -90,7 +90,7 @@ def deck(folder: Path, frames: int, starts: tuple[int, int]) -> Path:
 @pytest.mark.parametrize("frames, starts, one_pass", [(5, (2, 4), True), (9, (2, 4), False), (5, (3, 4), False)])
 def test_a_deck_is_right_whether_its_guesses_were_or_not(tmp_path, frames, starts, one_pass):
     """Right guesses: one pass is final. A wrong one is noticed, and the second pass puts it right."""
-    pdf = compile_pdf(deck(tmp_path, frames, starts), {})
+    pdf = Compiler().compile(deck(tmp_path, frames, starts), {})
     text = pages(pdf)
     assert [page.split()[-1] for page in text] == ["1/5", "2/5", "3/5", "4/5", "5/5"]
     assert text[0].startswith("Outline One Two")

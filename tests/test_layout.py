@@ -12,7 +12,7 @@ from pdfminer.layout import LTChar
 from typer.testing import CliRunner
 
 from nnarch.cli import app
-from nnarch.latex import OVERFULL, TOLERANCE_PT
+from nnarch.documents.latex import OVERFULL, TOLERANCE_PT
 
 from .browser import page
 

@@ -8,9 +8,9 @@ import subprocess
 
 import torch
 
-from nnarch.discover import discover
-from nnarch.load import load_topic
-from nnarch.train import build_model
+from nnarch.source.discover import discover
+from nnarch.source.load import load_topic
+from nnarch.run.train import build_model
 
 from .conftest import LECTURES
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nnarch.measure import count_parameters, trace_shapes
+from nnarch.run.measure import count_parameters, trace_shapes
 
 
 @pytest.mark.parametrize("sizes", [(1, 16, 16, 1), (3, 7, 2), (5, 1)])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from nnarch.errors import TopicError
-from nnarch.markdown import inline
+from nnarch.source.markdown import inline
 from nnarch.escape import UnmappableCharacter, tex_escape
-from nnarch.render import Context, Html, Tex
-from nnarch.values import fill, format_value
+from nnarch.documents.render import Context, Html, Tex
+from nnarch.source.values import fill, format_value
 
 RESULTS = {"params": {"total": 208132}, "metrics": {"acc": 0.9251}}
 CTX = Context(None, RESULTS)
@@ -55,7 +55,7 @@ def test_values_are_filled_and_formatted():
 
 
 def test_unknown_value_names_the_file_and_line(tmp_path):
-    from nnarch.markdown import parse
+    from nnarch.source.markdown import parse
     doc = parse("# T\n\n## Frame\n\nSee {{metrics.auc}}.\n", tmp_path / "topic.md")
     with pytest.raises(TopicError, match=r"topic.md:5: value 'metrics.auc' does not exist"):
         Html().inline(doc.frames[0].blocks[0].spans, Context(doc, RESULTS), 5)

@@ -28,8 +28,6 @@ fi
 
 mounted=()
 cleanup() {
-    # the daemon a first build leaves (it would outlive the root)
-    chroot "$run" /bin/sh -c "cd /home/nnarch && .venv/bin/nnarch daemon stop" >/dev/null 2>&1 || true
     for ((i=${#mounted[@]}-1; i>=0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
     rm -rf "$run"
 }

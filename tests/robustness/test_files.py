@@ -11,7 +11,7 @@ import stat
 from typer.testing import CliRunner
 
 from nnarch.cli import app
-from nnarch.publish import ensure_writable
+from nnarch.publish.staging import ensure_writable
 
 
 def clean(folder):
@@ -129,7 +129,7 @@ def test_files_someone_else_put_there_are_neither_lost_nor_handed_out(fixture_le
 def test_a_full_disk_leaves_the_published_set_as_it_was(fixture_lectures, tmp_path, monkeypatch):
     import errno
 
-    import nnarch.publish as publish
+    import nnarch.publish.staging as publish
     out = tmp_path / "b"
     assert _build(fixture_lectures, out).exit_code == 0
     before = _published(out / "tiny")
@@ -150,7 +150,7 @@ def test_a_full_disk_leaves_the_published_set_as_it_was(fixture_lectures, tmp_pa
 
 
 def test_a_build_killed_while_switching_sets_leaves_the_old_set(fixture_lectures, tmp_path):
-    from nnarch.publish import sweep_temporaries
+    from nnarch.publish.staging import sweep_temporaries
     out = tmp_path / "b"
     assert _build(fixture_lectures, out).exit_code == 0
     before = _published(out / "tiny")

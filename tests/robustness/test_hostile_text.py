@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nnarch.cli import app
-from nnarch.markdown import inline
+from nnarch.source.markdown import inline
 from nnarch.escape import _TEX_SPECIAL, UnmappableCharacter, tex_escape
-from nnarch.render import Context, Html
+from nnarch.documents.render import Context, Html
 
 from ..browser import page
 from .cases.hostile_text import HOSTILE, MARKUP, UNICODE
@@ -121,7 +121,7 @@ def test_every_character_tex_escape_maps_is_set_by_pdflatex(tmp_path):
     """Every character from U+0080 to U+2FFFF: refused with UnmappableCharacter, or escaped to a
     form that real pdflatex sets without an error, in the slides' and in the handouts' preamble.
     (pylatexenc's table names commands of packages the documents do not load.)"""
-    from nnarch.render import render_preamble
+    from nnarch.documents.render import render_preamble
     forms = {}
     for code in [*range(0x80, 0xD800), *range(0xE000, 0x30000)]:
         try:

@@ -83,9 +83,9 @@ def test_cuda_without_a_gpu_is_one_line_exit_3_and_writes_nothing(released):
 def test_a_topic_that_exits_fails_without_ending_the_build(released):
     lectures, out, before = released
     edit(lectures / "tiny" / "line.py", "def make_data(seed):\n", "def make_data(seed):\n    import os; os._exit(0)\n")
-    done = subprocess.run([sys.executable, "-m", "nnarch.launch", "build", "--lectures", str(lectures),
+    done = subprocess.run([sys.executable, "-m", "nnarch", "build", "--lectures", str(lectures),
                            "--out", str(out)], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "NNARCH_DAEMON": "0", "COLUMNS": "200"})
+                          env={**os.environ, "COLUMNS": "200"})
     assert done.returncode == 1, done.stdout + done.stderr
     assert "line.py: the process running this topic ended abruptly" in done.stderr
     assert _release(out) == before and (out / "preview" / "tiny" / "slides.html").exists()
@@ -111,7 +111,7 @@ def test_a_folder_without_a_manifest_keeps_what_nnarch_did_not_make(released):
 
 
 def test_a_switch_cut_short_is_finished_by_the_next_build(released):
-    from nnarch.publish import STAGING, SWITCH, sweep_temporaries
+    from nnarch.publish.staging import STAGING, SWITCH, sweep_temporaries
     lectures, out, before = released
     staging = out / STAGING
     shutil.copytree(out / "tiny", staging / "tiny")
@@ -126,7 +126,7 @@ def test_a_switch_cut_short_is_finished_by_the_next_build(released):
 
 
 def test_a_release_half_staged_is_dropped_by_the_next_build(released):
-    from nnarch.publish import STAGING, sweep_temporaries
+    from nnarch.publish.staging import STAGING, sweep_temporaries
     _, out, before = released
     (out / STAGING / "tiny").mkdir(parents=True)
     (out / STAGING / "tiny" / "slides.html").write_text("half")

@@ -27,9 +27,10 @@ from markdown_it.tree import SyntaxTreeNode
 from mdit_py_plugins.attrs import attrs_plugin
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
+from mdit_py_plugins.dollarmath.index import math_inline_dollar
 
-from .errors import did_you_mean, rel
-from .values import VALUE_REF
+from nnarch.errors import did_you_mean, rel
+from nnarch.source.values import VALUE_REF
 
 DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics",
               "minutes")
@@ -150,8 +151,8 @@ class Doc:
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False})  # raw HTML stays text: never trusted
     md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=False)
-    rule = next(r for r in md.inline.ruler.__rules__ if r.name == "math_inline")
-    md.inline.ruler.at("math_inline", _first_character_fix(rule.fn))
+    inline_math = math_inline_dollar(allow_space=False, allow_digits=False, allow_double=False)
+    md.inline.ruler.at("math_inline", _first_character_fix(inline_math))
     md.use(container_plugin, "block", validate=lambda params, *_: bool(params.strip()))
     md.use(attrs_plugin)
     return md.enable("table")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .errors import did_you_mean
+from nnarch.errors import did_you_mean
 
 VALUE_REF = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?::([^}]*))?\}\}")
 RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes", "data",

@@ -13,8 +13,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import topic as t
-from .errors import did_you_mean
+from nnarch import topic as t
+from nnarch.errors import did_you_mean
 
 _DECLARATIONS = {cls.__name__: cls for cls in (t.Topic, t.Recipe, t.FigureSpec, t.Splits, t.Lecture,
                                                t.Course)}

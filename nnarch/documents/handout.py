@@ -12,11 +12,11 @@ import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import __version__
-from . import markdown as md
-from .cache import package_version
-from .layout import HANDOUT_WIDTH
-from .render import Context, Html, Tex, blocks_view, format_value
+from nnarch import __version__
+from nnarch.source import markdown as md
+from nnarch.toolchain import package_version
+from nnarch.layout import HANDOUT_WIDTH
+from nnarch.documents.render import Context, Html, Tex, blocks_view, format_value
 
 
 def provenance(lectures: Path, device: str) -> dict:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import io
 import math
-import os
 import re
 import warnings
 from dataclasses import replace
@@ -16,14 +16,14 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from .errors import TopicError, rel  # noqa: E402
-from .layout import MIN_TEXT_PT, SLOTS  # noqa: E402
-from .measure import Measured  # noqa: E402
-from .publish import copy_atomic  # noqa: E402
-from .record import FigureFiles  # noqa: E402
-from .toolchain import slide_fonts  # noqa: E402
-from .train import loss_function  # noqa: E402
-from .usercode import call  # noqa: E402
+from nnarch.errors import TopicError, rel  # noqa: E402
+from nnarch.layout import MIN_TEXT_PT, SLOTS  # noqa: E402
+from nnarch.files import copy_atomic, write_atomic  # noqa: E402
+from nnarch.run.measure import Measured  # noqa: E402
+from nnarch.run.record import FigureFiles, figure_key  # noqa: E402
+from nnarch.toolchain import slide_fonts  # noqa: E402
+from nnarch.run.train import loss_function  # noqa: E402
+from nnarch.run.usercode import call  # noqa: E402
 
 BLUE, RED, GREY, DARK = "#1f5fa8", "#c0392b", "#8c8c8c", "#222222"
 PT = 1 / 72.27  # inches per TeX point
@@ -62,7 +62,6 @@ def use_slide_fonts() -> None:
 def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | None = None
                ) -> dict[str, FigureFiles]:
     """Draw every figure of one topic into `out_dir` (or copy it from the cache); return them by name."""
-    from .cache import figure_key
     topic = measured.trained.topic
     out_dir.mkdir(parents=True, exist_ok=True)
     run = measured.run
@@ -198,9 +197,9 @@ def save_figure(fig: plt.Figure, stem: Path) -> None:
 
 
 def _save(fig, path: Path, metadata: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format=path.suffix[1:], metadata=metadata)  # exactly the slot's size
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format=path.suffix[1:], metadata=metadata)  # exactly the slot's size
+    write_atomic(path, buffer.getvalue())
 
 
 def loss_curve(run, spec) -> plt.Figure:

@@ -7,8 +7,8 @@ import stat
 import zipfile
 from pathlib import Path
 
-from .publish import published_files
-from .render import html_environment
+from nnarch.publish.staging import published_files
+from nnarch.documents.render import html_environment
 
 STUDENT_FILES = ("slides.pdf", "slides.html", "handout.pdf", "handout.html")
 

@@ -20,14 +20,53 @@ import threading
 import uuid
 from pathlib import Path
 
-from .errors import EnvironmentProblem, NnarchError, TrainingError, rel
-from .fingerprint import files_under
+from nnarch.cache.fingerprint import files_under
+from nnarch.errors import EnvironmentProblem, NnarchError, TrainingError, rel
 
 EVENTS = "nnarch-training"
 PACKAGES = ("torch", "torch-geometric", "numpy", "scipy")
 # torch's thread count is global to a process: a worker with several threads trains one topic at a
 # time, so that every training runs on exactly one thread, as it does locally.
 _ONE_AT_A_TIME = threading.Lock()
+
+
+def run_on_cluster(sources: list, options, progress, keys: dict):
+    """(outcome, run) of each topic, in order: the topics that miss the cache train on the cluster
+    all at once, while this process measures and draws each as soon as its weights are back."""
+    from nnarch.cache.store import Cache
+    from nnarch.run.runner import resources, run_topic, topic_training_key, device_for
+    from nnarch.source.load import load_topic
+
+    trainer = ClusterTrainer(options.scheduler, options.scheduler_timeout, progress)
+    try:
+        cache = Cache(options.cache_dir)
+        errors, training_keys, submitted = {}, {}, {}
+        for source in sources:
+            try:
+                topic = load_topic(source)[0]
+            except NnarchError as error:
+                errors[source.name] = error
+                continue
+            training_keys[source.name] = topic_training_key(source, topic, options)
+            if options.forced(source.name) or not cache.has_fit(training_keys[source.name]):
+                submitted[source.name] = trainer.submit(
+                    options.lectures, source.path.parent.name, source.name, device_for(topic, options),
+                    options.budget, options.max_train_seconds, resources(topic, options))
+        if submitted:
+            progress.stage(f"training {len(submitted)} topic(s) {trainer.where()}")
+        for source in sources:
+            elsewhere = errors.get(source.name)
+            if source.name in submitted:
+                try:
+                    cache.store_fit(training_keys[source.name], *trainer.result(submitted[source.name]))
+                    elsewhere = "trained"
+                except NnarchError as error:
+                    elsewhere = error
+                except Exception:  # noqa: BLE001 - anything else is retried here, reported with its file
+                    elsewhere = None
+            yield run_topic(source, options, progress, keys[source.name], elsewhere)
+    finally:
+        trainer.close()
 
 
 class VersionSkew(EnvironmentProblem):
@@ -91,8 +130,8 @@ def versions() -> dict:
     """What must match between this machine and a worker for the weights to be the same: the
     release of each package (a CPU and a CUDA build of torch 2.13.0 are both 2.13.0; the device is
     in the cache key) and the platform, whose CPU kernels can round differently."""
-    from . import __version__
-    from .cache import package_version
+    from nnarch import __version__
+    from nnarch.toolchain import package_version
     return {"python": platform.python_version(), "platform": f"{sys.platform}-{platform.machine()}",
             "nnarch": __version__, **{name: package_version(name).split("+")[0] for name in PACKAGES}}
 
@@ -111,7 +150,11 @@ def refuse_skew(worker: str, ours: dict, theirs: dict) -> None:
 
 
 def connect(address: str, timeout: float):
-    from distributed import Client
+    try:
+        from distributed import Client
+    except ImportError:
+        raise EnvironmentProblem(f"--scheduler {address}: Dask is not installed here; install it with "
+                                 "pip install 'nnarch[cluster]' (or -r requirements.lock)") from None
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
@@ -149,8 +192,8 @@ def train_task(payload: dict) -> dict:
     import torch
     from distributed import get_worker
 
-    from .discover import package_name
-    from .jobs import train_one
+    from nnarch.run.runner import train_one
+    from nnarch.source.load import package_name
     worker = get_worker()
     refuse_skew(worker.address, payload["versions"], versions())
 

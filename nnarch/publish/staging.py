@@ -1,4 +1,5 @@
-"""Publish: write finished artifacts into build/ atomically, and the build report."""
+"""Staging: a lecture's files staged complete, then switched in as one release; the build folder's
+lock, its sweep after a killed build, and `clean`."""
 
 from __future__ import annotations
 
@@ -11,45 +12,11 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import BuildBusy, EnvironmentProblem, UsageError
+from nnarch.errors import BuildBusy, EnvironmentProblem, UsageError
+from nnarch.files import copy_atomic, write_atomic, write_json
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-FILE_MODE = 0o666 & ~_umask()  # what open() would give: a web server can serve what we publish
 MARKER = ".nnarch-build"  # in every build folder nnarch made: `clean` removes nothing else
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write to a temporary file beside `path`, then rename: readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, FILE_MODE)  # mkstemp's 0600 would survive the rename
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def copy_atomic(source: Path, target: Path) -> None:
-    write_atomic(target, Path(source).read_bytes())
-
-
-def write_report(path: Path, report: dict) -> None:
-    write_atomic(path, json.dumps(report, indent=2, sort_keys=True, default=_plain) + "\n")
-
-
-def _plain(value):
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    return str(value)
 
 
 def ensure_writable(folder: Path) -> None:
@@ -148,7 +115,7 @@ def stage_folder(name: str, files: dict, report: dict, out: Path) -> tuple[Path,
                 copy_atomic(content, staging / relative)
             else:
                 write_atomic(staging / relative, content)
-        write_report(staging / "report.json", report)
+        write_json(staging / "report.json", report)
         names = sorted([*files, "report.json"])
         write_atomic(staging / MANIFEST, json.dumps(names, indent=1) + "\n")
         kept = _not_ours(current, names)

@@ -12,9 +12,9 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .errors import EnvironmentProblem, NnarchError, TopicError, TrainingError, rel
-from .topic import Recipe, Splits, Topic
-from .usercode import call, topic_error
+from nnarch.errors import EnvironmentProblem, NnarchError, TopicError, TrainingError, rel
+from nnarch.topic import Recipe, Splits, Topic
+from nnarch.run.usercode import call, topic_error
 
 # One CPU thread per training: results then do not depend on how many cores or parallel jobs a
 # build has (floating-point sums change with the thread count), and these small models train as

@@ -7,6 +7,7 @@ only when its results are not cached (that import brings torch).
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import importlib.util
 import inspect
 import re
@@ -15,10 +16,11 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-from . import topic as t
-from .errors import TopicError, did_you_mean, rel
-from .layout import SLOTS
-from .values import Names, path_problem
+from nnarch import topic as t
+from nnarch.errors import TopicError, did_you_mean, rel
+from nnarch.layout import SLOTS
+from nnarch.source.validate import doc_problems
+from nnarch.source.values import Names, path_problem
 
 
 def load_module(path: Path, name: str, package: bool = False) -> ModuleType:
@@ -51,7 +53,6 @@ def load_topic(source) -> tuple[t.Topic, ModuleType]:
     process that did not discover it (a background job), its packages are set up first."""
     package = source.module.rsplit(".", 1)[0]
     if package not in sys.modules:
-        from .discover import ensure_package
         ensure_package(package.split(".")[0], source.path.parent.parent)
         load_module(source.path.parent / "__init__.py", package, package=True)
     for name in [m for m in sys.modules if m.startswith(package + ".")]:
@@ -73,7 +74,6 @@ def declared(module: ModuleType, path: Path, name: str, kind: type):
 
 def validate_topic(topic: t.Topic, source, module: ModuleType | None = None) -> None:
     """Raise one TopicError listing every problem of a declaration, each with its field and fix."""
-    from .discover import doc_problems
     problems = list(_field_problems(topic))
     for spec in topic.figures:
         problems += _figure_problems(spec)
@@ -175,3 +175,16 @@ def _declaration_problem(error: BaseException, where: str) -> str | None:
 def _line_in(error: BaseException, path: Path) -> str:
     frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename) == path]
     return str(frames[-1].lineno) if frames else "1"
+
+
+def package_name(root: Path) -> str:
+    # A package name unique to this lectures/ folder, so that two folders (a test fixture and the real
+    # lecture) can be loaded in one process without their modules replacing each other.
+    return "nnarch_lectures_" + hashlib.sha1(str(root).encode()).hexdigest()[:10]
+
+
+def ensure_package(package: str, root: Path) -> None:
+    if package not in sys.modules:
+        module = ModuleType(package)
+        module.__path__ = [str(root)]
+        sys.modules[package] = module

@@ -15,13 +15,13 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from . import markdown as md
-from .answers import digest
-from .outline import read
-from .render import Context, Target
+from nnarch.source import markdown as md
+from nnarch.run.answers import digest
+from nnarch.source.outline import read
+from nnarch.documents.render import Context, Target
 
-TRAIN = Path(__file__).resolve().parent / "train.py"
-ANSWERS = Path(__file__).resolve().parent / "answers.py"
+TRAIN = Path(__file__).resolve().parents[1] / "run" / "train.py"
+ANSWERS = Path(__file__).resolve().parents[1] / "run" / "answers.py"
 
 PLOTS = '''\
 import matplotlib.pyplot as plt

@@ -8,51 +8,17 @@ match is treated as missing and removed: the topic retrains.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import hashlib
 import json
 import shutil
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from . import __version__
-from .fingerprint import digest_files, files_under, fingerprint
-from .publish import write_atomic
-
-HERE = Path(__file__).resolve().parent
-
-
-@functools.lru_cache(maxsize=None)
-def package_version(name: str) -> str:
-    try:
-        return version(name)
-    except PackageNotFoundError:
-        return "absent"
-
-
-def training_key(topic, device: str, budget: str, data_files: str = "") -> str:
-    """What training depends on: the model, data and step code (and the constants, tensors and
-    arrays they use, by value), the recipe, the lecture's data files, versions, device."""
-    # where a topic may train (Recipe.resources) is not how: routing it to GPU workers retrains nothing
-    recipe = dataclasses.replace(topic.recipe_for(budget), resources=None)
-    return fingerprint(topic.model, topic.data, recipe, topic.variants, budget,
-                       device, *(package_version(p) for p in ("torch", "torch-geometric", "numpy", "scipy")),
-                       __version__, digest_files([], HERE, [HERE / "train.py"]), data_files)
-
+from nnarch.cache.fingerprint import digest_files, files_under
+from nnarch.files import write_atomic
 
 def data_files_digest(folder: Path) -> str:
     """Every file of a lecture folder that is neither code nor slides: data a topic may read."""
     return digest_files([p for p in files_under(folder) if p.suffix not in (".py", ".md")], folder)
-
-
-def figure_key(train_key: str, spec) -> str:
-    """What a figure depends on: the trained model, its spec and draw code, the plot style and the
-    font files it is drawn with."""
-    from .toolchain import fonts_digest
-    return fingerprint(train_key, spec.kind, spec.draw, spec.size, package_version("matplotlib"),
-                       fonts_digest(),
-                       digest_files([], HERE, [HERE / "figures.py", HERE / "layout.py"]))
 
 
 class Cache:
@@ -129,6 +95,23 @@ class Cache:
         # in the order the run made them, so that a restored record renders as the run did (a
         # metrics table in its declared order, not sorted)
         write_atomic(self.root / "records" / f"{key}.json", json.dumps(data))
+
+
+    def last_seconds(self, topic: Path) -> float:
+        """How long the topic module at `topic` took the last time it ran (0.0: never seen)."""
+        return self._timings().get(f"{topic.parent.name}/{topic.name}", 0.0)
+
+    def store_seconds(self, seconds: dict[Path, float]) -> None:
+        """Remember how long topics took, for the next build to start the longest first."""
+        timings = self._timings()
+        timings.update({f"{path.parent.name}/{path.name}": round(s, 3) for path, s in seconds.items()})
+        write_atomic(self.root / "timings.json", json.dumps(timings, sort_keys=True))
+
+    def _timings(self) -> dict:
+        try:
+            return json.loads((self.root / "timings.json").read_text())
+        except (OSError, ValueError):
+            return {}
 
 
 def _sha256(path: Path) -> str:

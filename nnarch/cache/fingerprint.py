@@ -11,6 +11,7 @@ to it does not count as a change.
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import inspect
 import re
@@ -22,7 +23,7 @@ from pathlib import Path
 _LIBRARY_PATHS = tuple(str(Path(p).resolve()) for p in {sysconfig.get_paths()["stdlib"],
                                                          sysconfig.get_paths()["purelib"],
                                                          sysconfig.get_paths()["platlib"]})
-_NNARCH = str(Path(__file__).resolve().parent)
+_NNARCH = str(Path(__file__).resolve().parent.parent)
 _PLAIN = (int, float, str, bool, bytes, type(None), complex)
 
 
@@ -181,3 +182,31 @@ def digest_files(files, root: Path, absolute=(), values=()) -> str:
         digest.update(Path(path).name.encode() + b"\0" + Path(path).read_bytes())
     digest.update("\0".join(values).encode())
     return digest.hexdigest()
+
+
+def code_closure(files, package_root: Path) -> list[Path]:
+    """The files given and every module of the package they import, directly or not, read from
+    their `import` statements: the code that can change what the given modules compute."""
+    package_root = Path(package_root).resolve()
+    name = package_root.name
+    found, todo = set(), [Path(f).resolve() for f in files]
+    while todo:
+        path = todo.pop()
+        if path in found or not path.exists():
+            continue
+        found.add(path)
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            modules = []
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] != name:
+                    continue
+                target = package_root.joinpath(*parts[1:])
+                for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+                    if candidate.exists():
+                        todo.append(candidate)
+    return sorted(found)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .discover import LectureSource
-from . import markdown as md
-from .escape import UnmappableCharacter, tex_escape
-from .render import Context, Html, Tex, frame_view
-from .topic import Course
+from nnarch.source.discover import LectureSource
+from nnarch.source import markdown as md
+from nnarch.escape import UnmappableCharacter, tex_escape
+from nnarch.documents.render import Context, Html, Tex, frame_view
+from nnarch.topic import Course
 
 
 def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex", "html"),

@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .errors import ClaimError, TopicError, rel
-from .record import ClaimOutcome
-from .topic import Run
-from .train import Trained
-from .usercode import call
-from .values import lookup
+from nnarch.errors import ClaimError, TopicError, rel
+from nnarch.run.record import ClaimOutcome
+from nnarch.topic import Run
+from nnarch.run.train import Trained
+from nnarch.run.usercode import call
+from nnarch.source.values import lookup
 
 
 @dataclass(frozen=True)

@@ -8,22 +8,18 @@ declares. Importing a topic module is `load.py`'s job, and happens only when it 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
-from . import topic as t
-from .errors import TopicError, did_you_mean, rel
-from .escape import UnmappableCharacter, tex_escape
-from .layout import SLOTS, listing_problem, math_problem, placed
-from .load import declared, load_module
-from .markdown import (Code, Doc, Figure, Generated, Heading, Listing, MathBlock, Para, Table, parse_file,
-                       walk)
-from .outline import Outline, declares, read
-from .values import Names, lecture_path_problem, path_problem
+from nnarch import topic as t
+from nnarch.errors import TopicError, did_you_mean, rel
+from nnarch.source.load import declared, ensure_package, load_module, package_name
+from nnarch.source.markdown import Doc, Figure, Generated, Listing, parse_file, walk
+from nnarch.source.outline import Outline, declares, read
+from nnarch.source.validate import doc_problems, math_size_problems, unsettable_problems
+from nnarch.source.values import Names, lecture_path_problem
 
 
 @dataclass(frozen=True)
@@ -187,155 +183,9 @@ def topic_source(folder: Path, name: str, module: str) -> TopicSource:
     return TopicSource(name, path, doc, outline, module)
 
 
-def doc_problems(doc: Doc, outline: Outline, names: Names, figures: dict | None) -> list:
-    """(line, message) for every name in a topic's Markdown that its module does not declare."""
-    problems = []
-    if not doc.title:
-        problems.append((1, "no '# Title' line; the file starts with the topic's section title"))
-    shown = set()
-    for frame in doc.frames + tuple(doc.exercises):
-        blocks = frame.blocks if hasattr(frame, "blocks") else frame.prompt + frame.hints + frame.answer
-        for block in walk(blocks):
-            if isinstance(block, Figure):
-                shown.add(block.name)
-                if figures is not None and block.name not in figures:
-                    problems.append((block.line, f"figure '{block.name}': no such figure"
-                                                 f"{did_you_mean(block.name, figures)}; declare it in "
-                                                 f"figures of {outline.path.name}"))
-            if isinstance(block, Listing):
-                problems += _listing_problems(block, outline)
-    for exercise in doc.exercises:
-        for field, name in (("solution", exercise.solution), ("check", exercise.check)):
-            if name and (name not in outline.definitions or "." in name):
-                problems.append((exercise.line, f"exercise '{exercise.title}': {field} '{name}': no "
-                                                f"such function in {outline.path.name}"
-                                                f"{did_you_mean(name, outline.definitions)}"))
-    for frame in doc.frames:
-        problems += _placement_problems(frame, outline, figures) + math_size_problems(frame.blocks)
-    for name in set(figures or ()) - shown:
-        problems.append((1, f"figure '{name}' is declared in {outline.path.name} but never shown; show "
-                            f"it with ![caption]({name}){{fig-alt=\"…\"}} or remove it"))
-    problems += [(line, p) for line, path in doc.values if (p := path_problem(path, names))]
-    problems += unsettable_problems(doc, outline)
-    return sorted(problems)
-
-
-def _placement_problems(frame, outline: Outline, figures: dict | None) -> list:
-    """Figures drawn for another slot than the one they are shown in; listings too wide to read."""
-    problems = []
-    for block, width, in_column in placed(frame.blocks):
-        if isinstance(block, Figure) and figures and block.name in figures:
-            slot = figures[block.name]
-            if SLOTS[slot][0] > width + 1:
-                fits = [name for name, (w, _) in SLOTS.items() if w <= width + 1]
-                problems.append((block.line, f"figure '{block.name}' is drawn for the '{slot}' slot "
-                                             f"({SLOTS[slot][0]:g} pt wide) but shown "
-                                             f"{'in a column' if in_column else 'here'} of {width:.0f} pt; "
-                                             f"declare it with size={' or '.join(map(repr, fits)) or 'a smaller slot'}, "
-                                             "widen its column, or move it"))
-        if isinstance(block, Listing) and block.name in outline.definitions:
-            methods = [d for d in outline.definitions if d.startswith(block.name + ".")]
-            problem = listing_problem(block.name, outline.listing(block.name, block.lines), width,
-                                      in_column, methods[-1] if methods else "")
-            if problem:
-                problems.append((block.line, problem))
-    return problems
-
-
-def math_size_problems(blocks) -> list:
-    """Formulas whose sub- or superscripts would be set under the minimum size: in body text a
-    script inside a script, in captions and tables any script."""
-    def formulas(spans):
-        for span in spans:
-            if span[0] == "math":
-                yield span[1]
-            elif span[0] in ("em", "strong"):
-                yield from formulas(span[1])
-            elif span[0] == "link":
-                yield from formulas(span[2])
-    found = []
-    for block in walk(blocks):
-        if isinstance(block, (Para, Heading)):
-            found += [(block.line, f, 11) for f in formulas(block.spans)]
-        elif isinstance(block, MathBlock):
-            found.append((block.line, block.latex, 11))
-        elif isinstance(block, Figure) or (isinstance(block, Listing) and block.caption):
-            found += [(block.line, f, 8) for f in formulas(block.caption)]
-        elif isinstance(block, Table):
-            found += [(block.line, f, 9) for row in (block.header, *block.rows) for cell in row
-                      for f in formulas(cell)]
-    return [(line, p) for line, latex, size in found if (p := math_problem(latex, size))]
-
-
-def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
-    """(line, message) for each character the PDF cannot set, in any text of the file (titles,
-    paragraphs, captions, tables, code, the exercises) and in the listings it shows: the same
-    escaping the build applies, run before anything trains."""
-    def texts(spans):
-        for span in spans:
-            if span[0] in ("text", "code"):
-                yield span[1], span[0] == "code"
-            elif span[0] in ("em", "strong"):
-                yield from texts(span[1])
-            elif span[0] == "link":
-                yield from texts(span[2])
-
-    found = [(1, doc.title, False)] + [(frame.line, frame.plain_title, False) for frame in doc.frames]
-    blocks = [b for frame in doc.frames for b in frame.blocks] + list(doc.lab)
-    for exercise in doc.exercises:
-        found.append((exercise.line, exercise.title, False))
-        blocks += [*exercise.prompt, *exercise.hints, *exercise.answer]
-    for block in walk(blocks):
-        spans = []
-        if isinstance(block, (Para, Heading)):
-            spans = block.spans
-        elif isinstance(block, Figure):
-            spans = block.caption  # its alt text is the HTML's only
-        elif isinstance(block, Table):
-            spans = [span for row in (block.header, *block.rows) for cell in row for span in cell]
-        elif isinstance(block, Code):
-            found.append((block.line, block.source, True))
-        elif isinstance(block, Listing):
-            spans = block.caption or ()
-            if outline is not None and not _listing_problems(block, outline):
-                found.append((block.line, outline.listing(block.name, block.lines), True))
-        found += [(block.line, text, code) for text, code in texts(spans)]
-    problems = []
-    for line, text, code in found:
-        try:
-            tex_escape(text, code=code)
-        except UnmappableCharacter as error:
-            problems.append((line, str(error)))
-    return problems
-
-
-def _listing_problems(block: Listing, outline: Outline) -> list:
-    if block.name not in outline.definitions:
-        return [(block.line, f"listing '{block.name}': no class or function of that name in "
-                             f"{outline.path.name}{did_you_mean(block.name, outline.definitions)}")]
-    length = outline.listing_length(block.name)
-    if block.lines and block.lines[1] > length:
-        return [(block.line, f"listing '{block.name}': :lines: {block.lines[0]}-{block.lines[1]} but it "
-                             f"has {length} lines")]
-    return []
-
-
 def _error(path: Path, problems) -> TopicError:
     lines = [f"{rel(path)}:{line}: {message}" for line, message in problems]
     return TopicError(lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines))
-
-
-def package_name(root: Path) -> str:
-    # A package name unique to this lectures/ folder, so that two folders (a test fixture and the real
-    # lecture) can be loaded in one process without their modules replacing each other.
-    return "nnarch_lectures_" + hashlib.sha1(str(root).encode()).hexdigest()[:10]
-
-
-def ensure_package(package: str, root: Path) -> None:
-    if package not in sys.modules:
-        module = ModuleType(package)
-        module.__path__ = [str(root)]
-        sys.modules[package] = module
 
 
 def syntax_errors(root: Path, found: Discovered) -> list[TopicError]:

@@ -18,13 +18,13 @@ import jinja2
 from latex2mathml.converter import convert as _mathml
 from markupsafe import Markup, escape
 
-from . import markdown as md
-from .errors import TopicError
-from .layout import TEXT_WIDTH, code_size, column_widths, listing_problem
-from .escape import UnmappableCharacter, tex_escape
-from .values import MissingValue, fill, format_value
+from nnarch.source import markdown as md
+from nnarch.errors import TopicError
+from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem
+from nnarch.escape import UnmappableCharacter, tex_escape
+from nnarch.source.values import MissingValue, fill, format_value
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass(frozen=True)
@@ -321,7 +321,7 @@ def render_tex(name: str, views: dict) -> str:
 def render_preamble(name: str) -> str:
     """The preamble of a LaTeX document ("slides" or "handout"), which needs no values: it can be
     precompiled before the topics have run (latex.prepare_format)."""
-    from .latex import preamble
+    from nnarch.documents.latex import preamble
     return preamble(tex_environment().get_template(f"{name}-preamble.tex.j2").render())
 
 

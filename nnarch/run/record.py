@@ -9,24 +9,30 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import inspect
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import __version__
-from .cache import package_version
-from .fingerprint import digest_files, files_under
-from .toolchain import fonts_digest
+from nnarch import __version__
+from nnarch.cache.fingerprint import code_closure, digest_files, files_under, fingerprint
+from nnarch.toolchain import fonts_digest, package_version
 
 if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser
-    from .discover import TopicSource
+    from nnarch.source.discover import TopicSource
 
 VERSIONED = ("torch", "torch-geometric", "numpy", "matplotlib", "scipy")
-NNARCH = Path(__file__).resolve().parent
-# The modules that decide what a run produces; editing a renderer or a template re-renders only.
-RUN_MODULES = ("topic.py", "train.py", "measure.py", "figures.py", "layout.py", "toolchain.py",
-               "usercode.py", "record.py", "fingerprint.py", "cache.py", "load.py", "values.py")
+TRAINING_VERSIONED = ("torch", "torch-geometric", "numpy", "scipy")
+NNARCH = Path(__file__).resolve().parent.parent
+RUN = Path(__file__).resolve().parent
+
+
+@functools.cache
+def code_digest(*modules: Path) -> str:
+    """The digest of nnarch's code that `modules` run: they and every nnarch module they import.
+    Editing a renderer or a template changes no run's key (it re-renders only)."""
+    return digest_files(code_closure(modules, NNARCH), NNARCH)
 
 
 @dataclass(frozen=True)
@@ -67,8 +73,9 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
     """Every file the topic's run can depend on, by content and by path relative to `lectures`.
 
     That is the topic module, everything else in its lecture folder except the Markdown and the
-    other topic modules (unless it imports them), the lectures folder's own Python files, nnarch's
-    run-time modules, and the versions of the packages that compute.
+    other topic modules (unless it imports them), the lectures folder's own Python files, the code
+    of nnarch's run package and `topic.py` with every module they import, and the versions of the
+    packages that compute.
     """
     root = Path(lectures).resolve()
     folder = source.path.parent
@@ -77,8 +84,26 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
     files = [p for p in files_under(folder) if p.suffix != ".md" and not (p.suffix == ".py" and p.stem in others)]
     files += [p for p in root.glob("*.py")]
     versions = [f"{name}={package_version(name)}" for name in VERSIONED]
-    return digest_files(files, root, [NNARCH / m for m in RUN_MODULES],
-                        [source.name, device, budget, __version__, *versions, fonts_digest()])
+    run_code = code_digest(*sorted(RUN.glob("*.py")), NNARCH / "topic.py")
+    return digest_files(files, root, (), [source.name, device, budget, __version__, *versions, fonts_digest(),
+                                          run_code])
+
+
+def training_key(topic, device: str, budget: str, data_files: str = "") -> str:
+    """What training depends on: the model, data and step code (and the constants, tensors and
+    arrays they use, by value), the recipe, the lecture's data files, versions, device."""
+    # where a topic may train (Recipe.resources) is not how: routing it to GPU workers retrains nothing
+    recipe = dataclasses.replace(topic.recipe_for(budget), resources=None)
+    return fingerprint(topic.model, topic.data, recipe, topic.variants, budget, device,
+                       *(package_version(p) for p in TRAINING_VERSIONED), __version__,
+                       code_digest(RUN / "train.py"), data_files)
+
+
+def figure_key(train_key: str, spec) -> str:
+    """What a figure depends on: the trained model, its spec and draw code, the plot style, the
+    slot sizes and the font files it is drawn with."""
+    return fingerprint(train_key, spec.kind, spec.draw, spec.size, package_version("matplotlib"),
+                       fonts_digest(), code_digest(RUN / "figures.py"))
 
 
 def manifest(topic, trained) -> dict:
@@ -129,4 +154,5 @@ def from_json(source: TopicSource, data: dict, figures: dict) -> TopicRun:
     return TopicRun(source, data["results"], claims, figures, data["manifest"])
 
 
-__all__ = ["TopicRun", "FigureFiles", "record_key", "manifest", "factory_call", "to_json", "from_json"]
+__all__ = ["TopicRun", "FigureFiles", "record_key", "training_key", "figure_key", "manifest", "factory_call",
+           "to_json", "from_json"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from .errors import NnarchError, TopicError, rel
+from nnarch.errors import NnarchError, TopicError, rel
 
 
 def call(fn, *args, where: Path, what: str, fix: str = "", **kwargs):

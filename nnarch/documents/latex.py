@@ -12,8 +12,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from .errors import EnvironmentProblem, LatexError
-from .toolchain import install_hint
+from nnarch.errors import EnvironmentProblem, LatexError
+from nnarch.toolchain import install_hint
 
 FRAME_MARK = re.compile(r"^% nnarch-frame (\d+)$")
 OVERFULL = re.compile(r"^Overfull \\([hv])box \((\d+(?:\.\d+)?)pt too (?:wide|high)\)")
@@ -30,41 +30,89 @@ def require_latexmk() -> str:
     return found
 
 
-def compile_pdf(tex_path: Path, frame_titles: dict[int, str], timeout: int = 300,
-                preamble: str | None = None) -> Path:
-    """Compile a document in its folder; return the PDF, or raise LatexError. A document whose
-    source and figures are what its PDF was made from is not compiled again. `preamble` names the
-    format its preamble is precompiled into (see prepare_format), by default the document's own."""
-    latexmk = require_latexmk()
-    inputs = _inputs_digest(tex_path)
-    stamp, pdf = tex_path.with_suffix(".inputs"), tex_path.with_suffix(".pdf")
-    if pdf.exists() and stamp.exists() and stamp.read_text() == inputs:
-        return pdf
-    if not stamp.exists():  # the last compile here did not finish (killed, or failed): start clean
-        for leftover in AUXILIARY:
-            tex_path.with_suffix(leftover).unlink(missing_ok=True)
-    stamp.unlink(missing_ok=True)  # until this compile finishes
-    env, stops = _environment(), _STOPS[0]
-    head, marker, body = tex_path.read_text().partition(PREAMBLE_END + "\n")
-    fmt = _format(tex_path.parent, preamble or tex_path.stem, head, env, timeout, stops) if marker else None
-    if fmt and _passes(tex_path, body, fmt, env, timeout, stops):
+class Compiler:
+    """The LaTeX runs of one build, owned by it: `stop` ends every one under way (latexmk and its
+    pdflatex, on an interrupt or a failure) and lets none start after it."""
+
+    def __init__(self):
+        self._running: set = set()
+        self._stopped = False
+        self._lock = threading.Lock()
+
+    def compile(self, tex_path: Path, frame_titles: dict[int, str], timeout: int = 300,
+                    preamble: str | None = None) -> Path:
+        """Compile a document in its folder; return the PDF, or raise LatexError. A document whose
+        source and figures are what its PDF was made from is not compiled again. `preamble` names the
+        format its preamble is precompiled into (see prepare_format), by default the document's own."""
+        latexmk = require_latexmk()
+        inputs = _inputs_digest(tex_path)
+        stamp, pdf = tex_path.with_suffix(".inputs"), tex_path.with_suffix(".pdf")
+        if pdf.exists() and stamp.exists() and stamp.read_text() == inputs:
+            return pdf
+        if not stamp.exists():  # the last compile here did not finish (killed, or failed): start clean
+            for leftover in AUXILIARY:
+                tex_path.with_suffix(leftover).unlink(missing_ok=True)
+        stamp.unlink(missing_ok=True)  # until this compile finishes
+        env = _environment()
+        head, marker, body = tex_path.read_text().partition(PREAMBLE_END + "\n")
+        fmt = _format(tex_path.parent, preamble or tex_path.stem, head, env, timeout, self.run) if marker else None
+        if fmt and _passes(tex_path, body, fmt, env, timeout, self.run):
+            stamp.write_text(inputs)
+            return pdf
+        # latexmk on the document itself, from a clean start (a run killed half-way leaves .aux
+        # inconsistent): its errors name the lines of the .tex, and this says whether the format failed.
+        for leftover in tex_path.parent.glob(tex_path.stem + ".*"):
+            if leftover.suffix != ".tex":
+                leftover.unlink()
+        proc = self.run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error",
+                     "-file-line-error", "-silent", tex_path.name], tex_path.parent, env, timeout)
+        if proc.returncode != 0 or not pdf.exists():
+            log = tex_path.with_suffix(".log")
+            text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
+            raise LatexError(explain_failure(tex_path, text, frame_titles))
+        if fmt:  # the document is fine, so the format was what failed: make it again next time
+            Path(f"{fmt}.fmt").unlink(missing_ok=True)
         stamp.write_text(inputs)
         return pdf
-    # latexmk on the document itself, from a clean start (a run killed half-way leaves .aux
-    # inconsistent): its errors name the lines of the .tex, and this says whether the format failed.
-    for leftover in tex_path.parent.glob(tex_path.stem + ".*"):
-        if leftover.suffix != ".tex":
-            leftover.unlink()
-    proc = _run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error",
-                 "-file-line-error", "-silent", tex_path.name], tex_path.parent, env, timeout, stops)
-    if proc.returncode != 0 or not pdf.exists():
-        log = tex_path.with_suffix(".log")
-        text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
-        raise LatexError(explain_failure(tex_path, text, frame_titles))
-    if fmt:  # the document is fine, so the format was what failed: make it again next time
-        Path(f"{fmt}.fmt").unlink(missing_ok=True)
-    stamp.write_text(inputs)
-    return pdf
+
+    def prepare_format(self, folder: Path, name: str, head: str) -> threading.Thread:
+        """Make the format `name` for a preamble now, in the background, so that a first build makes
+        it while its topics run rather than after them; a compile that needs it waits for it."""
+        def make():
+            with contextlib.suppress(Exception):  # the compile makes it again, and reports what fails
+                _format(folder, name, head, _environment(), 300, self.run)
+        thread = threading.Thread(target=make, name=f"format {name}", daemon=True)
+        thread.start()
+        return thread
+
+    def run(self, cmd, cwd: Path, env: dict, timeout: int) -> subprocess.CompletedProcess:
+        with self._lock:  # stop() comes before this, or stops this one too
+            if self._stopped:
+                raise LatexError(f"{cwd}: stopped")
+            # latexmk in a process group of its own, so that stopping it stops its pdflatex too
+            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
+            self._running.add(proc)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _stop(proc)
+            raise LatexError(f"{cwd / cmd[-1]}: {Path(cmd[0]).name} did not finish within {timeout} s") from None
+        except BaseException:
+            _stop(proc)
+            raise
+        finally:
+            self._running.discard(proc)
+        return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
+
+    def stop(self) -> None:
+        """Stop every latexmk (and its pdflatex) under way, and start none for the compiles still
+        running (a killed pass would otherwise go on to latexmk after the build has returned)."""
+        with self._lock:
+            self._stopped = True
+            running = list(self._running)
+        for proc in running:
+            _stop(proc)
 
 
 def _environment() -> dict:
@@ -89,20 +137,7 @@ def preamble(text: str) -> str:
     return text.partition(PREAMBLE_END)[0]
 
 
-def prepare_format(folder: Path, name: str, head: str) -> threading.Thread:
-    """Make the format `name` for a preamble now, in the background, so that a first build makes
-    it while its topics run rather than after them; a compile that needs it waits for it."""
-    stops = _STOPS[0]
-
-    def make():
-        with contextlib.suppress(Exception):  # the compile makes it again, and reports what fails
-            _format(folder, name, head, _environment(), 300, stops)
-    thread = threading.Thread(target=make, name=f"format {name}", daemon=True)
-    thread.start()
-    return thread
-
-
-def _format(folder: Path, name: str, head: str, env: dict, timeout: int, stops: int) -> Path | None:
+def _format(folder: Path, name: str, head: str, env: dict, timeout: int, run) -> Path | None:
     """The pdfTeX format (its path without .fmt) of a preamble, in folder/format/NAME/: the
     preamble is loaded once into a format (beamer's alone takes 0.3 s of every pass), and each
     pass reads the body only. Documents with one preamble share it. It is made again when the
@@ -123,8 +158,8 @@ def _format(folder: Path, name: str, head: str, env: dict, timeout: int, stops: 
         for old in where.iterdir():
             old.unlink()
         (where / f"{key}.tex").write_text(head + "\\dump\n")
-        made = _run([pdftex, "-ini", "-recorder", "-interaction=nonstopmode", "-halt-on-error",
-                     f"-jobname={key}-new", "&pdflatex", f"{key}.tex"], where, env, timeout, stops)
+        made = run([pdftex, "-ini", "-recorder", "-interaction=nonstopmode", "-halt-on-error",
+                     f"-jobname={key}-new", "&pdflatex", f"{key}.tex"], where, env, timeout)
         new = where / f"{key}-new.fmt"
         if made.returncode != 0 or not new.exists():
             return None
@@ -151,7 +186,7 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int, stops: int) -> bool:
+def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int, run) -> bool:
     """pdflatex on the body with the format, pass after pass until the auxiliary files come out of
     a pass as they went in: latexmk's fixpoint (one pass after an edit that moves nothing, two on a
     first build), without its bookkeeping (about 0.2 s a run: Perl, and hashing every file the run
@@ -164,9 +199,9 @@ def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int, stops
         body_path.write_text(body)
     before = _auxiliary(tex_path)
     for _ in range(MAX_PASSES):
-        proc = _run([pdflatex, f"-fmt={os.path.relpath(fmt, tex_path.parent)}", f"-jobname={tex_path.stem}",
+        proc = run([pdflatex, f"-fmt={os.path.relpath(fmt, tex_path.parent)}", f"-jobname={tex_path.stem}",
                      "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", body_path.name],
-                    tex_path.parent, env, timeout, stops)
+                    tex_path.parent, env, timeout)
         if proc.returncode != 0 or not tex_path.with_suffix(".pdf").exists():
             return False
         after = _auxiliary(tex_path)
@@ -189,48 +224,12 @@ def _inputs_digest(tex_path: Path) -> str:
     return digest.hexdigest()
 
 
-RUNNING: set = set()  # latexmk process groups of this build, stopped together on an interrupt
-_STOPS = [0]  # how many times stop_all ran: a compile begun before the last one starts nothing more
-_STARTING = threading.Lock()
-
-
-def _run(cmd, cwd: Path, env: dict, timeout: int, stops: int) -> subprocess.CompletedProcess:
-    with _STARTING:  # stop_all comes before this, or stops this one too
-        if _STOPS[0] != stops:
-            raise LatexError(f"{cwd}: stopped")
-        # latexmk in a process group of its own, so that stopping it stops its pdflatex too
-        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, start_new_session=True)
-        RUNNING.add(proc)
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _stop(proc)
-        raise LatexError(f"{cwd / cmd[-1]}: {Path(cmd[0]).name} did not finish within {timeout} s") from None
-    except BaseException:
-        _stop(proc)
-        raise
-    finally:
-        RUNNING.discard(proc)
-    return subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
-
-
 def _stop(proc) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     proc.wait()
-
-
-def stop_all() -> None:
-    """Stop every latexmk (and its pdflatex) this build started, and start none for the compiles
-    under way (a killed pass would otherwise go on to latexmk, after the command has returned)."""
-    with _STARTING:
-        _STOPS[0] += 1
-        running = list(RUNNING)
-    for proc in running:
-        _stop(proc)
 
 
 def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> str:

@@ -1,0 +1,129 @@
+"""A lecture's documents: the deck (LaTeX and HTML), the handouts in two editions, the notebooks and
+the report, rendered from the topics' runs and compiled. LaTeX starts on each document as soon as
+its .tex is written, so pdflatex (one process, one core) runs while the rest is rendered."""
+
+from __future__ import annotations
+
+import platform
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from nnarch import __version__
+from nnarch.documents.deck import assemble, render_topic
+from nnarch.documents.handout import assemble_handout, provenance
+from nnarch.documents.latex import Compiler, layout_problems
+from nnarch.documents.notebooks import topic_notebook
+from nnarch.documents.render import render_html, render_preamble, render_tex
+from nnarch.errors import LatexError, LayoutError, NnarchError
+from nnarch.files import write_atomic
+from nnarch.toolchain import package_version
+
+DOCUMENTS = {"slides.tex": "slides", "handout.tex": "handout", "handout-instructor.tex": "handout"}
+"""Each LaTeX document of a lecture, and the template its preamble comes from."""
+
+
+def prepare_formats(work: Path, compiler: Compiler) -> None:
+    """Precompile the documents' preambles in the background while the topics run, so that a first
+    build does not make them after its topics (Compiler.prepare_format)."""
+    for name in sorted(set(DOCUMENTS.values())):
+        compiler.prepare_format(work, name, render_preamble(name))
+
+
+def unrenderable(course, done: dict, outcomes) -> list[NnarchError]:
+    """The errors of topics whose frames cannot be rendered from their run (a value the run does
+    not have): each such topic's outcome becomes a failure, so that the rest can still be shown."""
+    problems = []
+    for outcome in outcomes:
+        if outcome.error or outcome.name not in done:
+            continue
+        try:
+            render_topic(done[outcome.name], course)
+        except NnarchError as error:
+            outcome.status, outcome.error = "failed", error
+            problems.append(error)
+    return problems
+
+
+def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: Compiler, lectures: Path,
+              on_html=None):
+    """({name: content}, timings, problems): the lecture's documents rendered and compiled, with a
+    frame for each failed topic. A document LaTeX cannot make, or a frame that does not fit, is a
+    problem. `on_html(deck HTML)` is called as soon as the deck's HTML is rendered."""
+    work.mkdir(parents=True, exist_ok=True)
+    timings, problems = {}, []
+    t0 = time.perf_counter()
+    latex = ThreadPoolExecutor(max_workers=3)
+    try:
+        deck = assemble(lecture, course, runs, targets=("tex",), failed=failed)
+        tex = render_tex("slides", deck)
+        write_atomic(work / "slides.tex", tex)
+        pending = {"slides.pdf": latex.submit(compiler.compile, work / "slides.tex", deck["titles"],
+                                              preamble=DOCUMENTS["slides.tex"])}
+        html = render_html("slides", assemble(lecture, course, runs, targets=("html",), failed=failed))
+        if on_html:
+            on_html(html)
+        lab = lab_documents(lecture, course, runs, lectures)
+        for name in [n for n in lab if n.endswith(".tex")]:
+            write_atomic(work / name, lab.pop(name))
+            pending[name.replace(".tex", ".pdf")] = latex.submit(compiler.compile, work / name, {},
+                                                                 preamble=DOCUMENTS[name])
+        timings["render"] = time.perf_counter() - t0
+        pdfs = {}
+        for name, future in pending.items():
+            try:
+                pdfs[name] = future.result()
+            except LatexError as error:
+                problems.append(error)
+    except BaseException:  # a failure, Ctrl-C or SIGTERM: stop every latexmk now, not when it ends
+        compiler.stop()
+        raise
+    finally:
+        latex.shutdown(wait=False, cancel_futures=True)
+    timings["compile"] = time.perf_counter() - t0 - timings["render"]
+    problems += [LayoutError(p) for name in pdfs
+                 for p in layout_problems(work / name.replace(".pdf", ".tex"),
+                                          deck["pages"] if name == "slides.pdf" else {})]
+    files = {"slides.tex": tex, "slides.html": html, **lab, **pdfs,
+             **{f"figures/{source.name}": source for run in runs for figure in run.figures.values()
+                for source in (figure.pdf, figure.svg)}}
+    return files, timings, problems
+
+
+def lab_documents(lecture, course, runs, lectures: Path) -> dict:
+    """{name: text}: the handouts in two editions (.tex to compile, .html) and the notebooks in two
+    versions."""
+    documents = {}
+    devices = sorted({run.manifest["device"] for run in runs}) or ["cpu"]
+    prov = provenance(lectures, ", ".join(devices))
+    for edition, suffix in (("student", ""), ("instructor", "-instructor")):
+        views = assemble_handout(lecture, course, runs, prov, instructor=edition == "instructor")
+        documents[f"handout{suffix}.tex"] = render_tex("handout", views)
+        documents[f"handout{suffix}.html"] = render_html("handout", views)
+    for run in runs:
+        documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False)
+        documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True)
+    return documents
+
+
+def report(lecture, outcomes, done: dict, timings: dict) -> dict:
+    """report.json: every topic's status, timings, claims and results; the versions that made them."""
+    topics = {}
+    for outcome in outcomes:
+        entry = {"status": outcome.status, "seconds": round(outcome.seconds, 3),
+                 "stages": {k: round(v, 3) for k, v in outcome.stages.items()},
+                 "file": str(outcome.path.name),
+                 "claims": [{"text": c.text, "measured": c.measured, "bound": c.bound, "ok": c.ok}
+                            for c in outcome.claims]}
+        if outcome.error:
+            entry["error"] = str(outcome.error)
+        if outcome.name in done:
+            run = done[outcome.name]
+            entry.update(run.results)
+            entry["device"] = run.manifest["device"]
+            entry["seed"] = run.manifest["recipe"]["seed"]
+        topics[outcome.name] = entry
+    return {"lecture": lecture.lecture.slug, "title": lecture.lecture.title, "topics": topics,
+            "timings": {k: round(v, 3) for k, v in timings.items()},
+            "versions": {"nnarch": __version__, "python": platform.python_version(),
+                         **{name: package_version(name) for name in ("torch", "torch-geometric")}}}

@@ -1,0 +1,45 @@
+"""Files: every file nnarch writes is written whole or not at all."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    """Write to a temporary file beside `path`, then rename: readers never see half a file. The
+    temporary file is created with mode 0666 less the umask, as open() would: what a web server
+    can serve, or what a private umask keeps private."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for attempt in range(100):
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{attempt}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise FileExistsError(f"{path}: no free temporary name beside it")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def copy_atomic(source: Path, target: Path) -> None:
+    write_atomic(target, Path(source).read_bytes())
+
+
+def write_json(path: Path, data) -> None:
+    """JSON as nnarch writes it: sorted keys, two-space indents, arrays as lists."""
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=_plain) + "\n")
+
+
+def _plain(value):
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)

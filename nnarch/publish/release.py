@@ -1,0 +1,41 @@
+"""Release: a lecture's documents published as one set with its student zip and the course page, or,
+when anything of it failed, put aside as a preview while the last release stays as it was."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nnarch.errors import LayoutError
+from nnarch.publish.site import course_page, student_zip
+from nnarch.publish.staging import stage_file, stage_folder, switch
+
+
+def publish_lecture(lecture, course, lectures: list, files: dict, report: dict, release: bool, out: Path,
+                    progress) -> tuple[list[Path], bool]:
+    """Stage and switch in out/<slug>, its zip and index.html together when `release`, else
+    out/preview/<slug>: (the files published, whether it was a release)."""
+    slug = lecture.lecture.slug
+    name = slug if release else f"preview/{slug}"
+    staged, kept = stage_folder(name, files, report, out)
+    if kept:
+        progress.stage(f"{slug}: kept {len(kept)} file(s) nnarch did not make: {', '.join(kept[:5])}"
+                       + (" …" if len(kept) > 5 else ""))
+    published = sorted(out / name / f for f in [*files, "report.json"])
+    if not release:
+        switch(out, [name])
+        return published, False
+    stage_file(f"{slug}-student.zip", student_zip(staged, slug), out)
+    folders = {lec.slug: out / lec.slug for lec in lectures if (out / lec.slug / "slides.pdf").exists()}
+    stage_file("index.html", course_page(course, lectures, {**folders, slug: staged}), out)
+    switch(out, [slug, f"{slug}-student.zip", "index.html"])
+    return [*published, out / f"{slug}-student.zip", out / "index.html"], True
+
+
+def blocking(problems: list, budget: str, progress) -> list:
+    """The problems that stop a release: all of them, but under --budget quick a frame that does not
+    fit is only a warning."""
+    if budget == "full":
+        return problems
+    for problem in [p for p in problems if isinstance(p, LayoutError)]:
+        progress.stage(f"warning: {problem}")
+    return [p for p in problems if not isinstance(p, LayoutError)]
