@@ -127,7 +127,7 @@ def _house_style(fig: plt.Figure) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     for ax in fig.axes:
         ax.get_xlim(), ax.get_ylim()  # settles the autoscaled limits
-        for axis in ax._axis_map.values():  # noqa: SLF001
+        for axis in _axes_of(ax):
             if axis.get_scale() == "log":
                 low, high = sorted(axis.get_view_interval())
                 if low > 0 and math.log10(high / low) < 2:  # too few decades: label 1, 2 and 5 of each
@@ -154,11 +154,11 @@ def text_problems(fig: plt.Figure) -> list[str]:
     frame = fig.bbox.padded(1)
     ticks, drawn = set(), []
     for ax in fig.axes:
-        for axis in ax._axis_map.values():  # noqa: SLF001 (the ticks inside the view, as drawn)
+        for axis in _axes_of(ax):
             every = axis.get_major_ticks() + axis.get_minor_ticks()
             ticks |= {id(label) for tick in every for label in (tick.label1, tick.label2)}
             if ax.axison:
-                drawn += [label for tick in axis._update_ticks() for label in (tick.label1, tick.label2)]
+                drawn += _drawn_tick_labels(axis)
     texts = [t for t in fig.findobj(Text) if id(t) not in ticks] + drawn
     texts = [t for t in texts if t.get_visible() and t.get_text().strip() and t.get_alpha() != 0]
     boxes = [(t, t.get_window_extent(renderer)) for t in texts]
@@ -181,6 +181,26 @@ def text_problems(fig: plt.Figure) -> list[str]:
             if _overlap(box_a, box_b):
                 problems.append(f"text '{a.get_text().strip()[:30]}' collides with '{b.get_text().strip()[:30]}'")
     return problems
+
+
+def _axes_of(ax) -> list:
+    """The x and y axis of a panel (and z of a 3-D one)."""
+    return [axis for axis in (ax.xaxis, ax.yaxis, getattr(ax, "zaxis", None)) if axis is not None]
+
+
+def _drawn_tick_labels(axis) -> list:
+    """The tick labels an axis draws: those of the ticks inside its view (the others exist but are
+    not drawn)."""
+    low, high = sorted(axis.get_view_interval())
+    slack = 1e-10 * (high - low)
+    labels = []
+    for locations, ticks in ((axis.get_majorticklocs(), axis.get_major_ticks),
+                             (axis.get_minorticklocs(), axis.get_minor_ticks)):
+        locations = list(locations)
+        for location, tick in zip(locations, ticks(len(locations))):
+            if low - slack <= location <= high + slack:
+                labels += [tick.label1, tick.label2]
+    return labels
 
 
 def _overlap(a, b, tolerance: float = 1.0) -> bool:

@@ -6,11 +6,11 @@ only when its results are not cached (that import brings torch).
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
 import importlib.util
 import inspect
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -43,7 +43,7 @@ def load_module(path: Path, name: str, package: bool = False) -> ModuleType:
         sys.modules.pop(name, None)
         where = f"{rel(path)}:{_line_in(error, path)}"
         kind = "SystemExit (a module must not exit)" if isinstance(error, SystemExit) else type(error).__name__
-        raise TopicError(_declaration_problem(error, where) or f"{where}: {kind} while importing: "
+        raise TopicError(_declaration_problem(error, path, where) or f"{where}: {kind} while importing: "
                          f"{error}") from None
     return module
 
@@ -155,21 +155,46 @@ def _figure_problems(spec) -> list[str]:
     return problems
 
 
-def _declaration_problem(error: BaseException, where: str) -> str | None:
-    """Explain a missing or misspelled field of a declaration type (Topic, Recipe, FigureSpec ...)."""
-    match = re.match(r"(\w+)\.__init__\(\) (missing \d+ required .*?: (.*)|got an unexpected "
-                     r"keyword argument '(\w+)')", str(error))
-    if not isinstance(error, TypeError) or not match or not hasattr(t, match.group(1)):
+DECLARATIONS = {name: kind for name, kind in vars(t).items() if dataclasses.is_dataclass(kind)}
+
+
+def _declaration_problem(error: BaseException, path: Path, where: str) -> str | None:
+    """Explain a missing or misspelled field of a declaration (Topic, Recipe, FigureSpec ...): the
+    call of a declaration type at the failing line whose arguments its signature cannot bind."""
+    if not isinstance(error, TypeError):
         return None
-    kind = getattr(t, match.group(1))
-    if match.group(3):
-        missing = re.findall(r"'(\w+)'", match.group(3))
-        fields = ", ".join(f"'{m}'" for m in missing)
-        return (f"{where}: {kind.__name__}(...): missing field {fields}; add "
-                + ", ".join(f"{m}=..." for m in missing) + " (see 'Writing a topic' in README.md)")
-    names = [f.name for f in dataclasses.fields(kind)]
-    return (f"{where}: {kind.__name__}(...): unknown field '{match.group(4)}'"
-            f"{did_you_mean(match.group(4), names)}; the fields are {', '.join(names)}")
+    line = int(_line_in(error, path))
+    calls = [node for node in ast.walk(ast.parse(path.read_text(), str(path)))
+             if isinstance(node, ast.Call) and _called(node) in DECLARATIONS
+             and node.lineno <= line <= node.end_lineno and all(k.arg for k in node.keywords)
+             and not any(isinstance(a, ast.Starred) for a in node.args)]
+    for call in sorted(calls, key=lambda node: node.end_lineno - node.lineno):  # the innermost first
+        kind = DECLARATIONS[_called(call)]
+        signature = inspect.signature(kind)
+        given = {k.arg: None for k in call.keywords}
+        try:
+            signature.bind(*call.args, **given)
+            continue
+        except TypeError:
+            pass
+        names = list(signature.parameters)
+        unknown = [name for name in given if name not in signature.parameters]
+        if unknown:
+            return (f"{where}: {kind.__name__}(...): unknown field '{unknown[0]}'"
+                    f"{did_you_mean(unknown[0], names)}; the fields are {', '.join(names)}")
+        bound = set(names[:len(call.args)]) | set(given)
+        missing = [name for name, p in signature.parameters.items()
+                   if p.default is inspect.Parameter.empty and name not in bound]
+        if missing:
+            return (f"{where}: {kind.__name__}(...): missing field {', '.join(repr(m) for m in missing)}; add "
+                    + ", ".join(f"{m}=..." for m in missing) + " (see 'Writing a topic' in README.md)")
+    return None
+
+
+def _called(call: ast.Call) -> str:
+    """The name a call calls: Topic for Topic(...) and t.Topic(...)."""
+    func = call.func
+    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
 
 
 def _line_in(error: BaseException, path: Path) -> str:
