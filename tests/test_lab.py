@@ -20,6 +20,8 @@ from nnarch.source.values import fill
 
 from .browser import page
 from .conftest import LECTURES
+
+NNARCH = Path(__file__).resolve().parent.parent / "nnarch"
 from .test_lecture_pdf import pdf_text
 
 SOURCES = {s.name: s for s in discover(LECTURES).lectures[0].topics}
@@ -113,7 +115,7 @@ def _check_cell(lecture_out, name: str, number: int) -> str:
 @pytest.mark.parametrize("topic, exercise", EXERCISES, ids=lambda e: getattr(e, "solution", e))
 def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out, topic, exercise):
     """The student notebook's check, run on the build's answer, a changed one and nothing at all."""
-    from nnarch.run import answers
+    from nnarch.documents import answers
     number = SOURCES[topic].doc.exercises.index(exercise) + 1
     answer = json.loads((lecture_out / "report.json").read_text())["topics"][topic]["answers"][exercise.solution]
     key = re.search(r"check_answer\(answer, '([0-9a-f]+)', \d+\)", _check_cell(lecture_out, topic, number)).group(1)
@@ -181,6 +183,19 @@ def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_
         assert measured["metrics"][metric] == pytest.approx(value, rel=METRIC_TOLERANCE, abs=METRIC_TOLERANCE)
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert printed.count("correct") == len(SOURCES[name].doc.exercises)  # every check passed
+
+
+def test_notebooks_carry_the_build_s_own_training_loop_and_types(lecture_out):
+    """The loop a student runs is the module the build runs (runtime.py), and the types are
+    topic.py's: copied from their source, never a second copy that could drift."""
+    from nnarch.source.outline import read
+    runtime, types = read(NNARCH / "runtime.py"), read(NNARCH / "topic.py")
+    for name in SOURCES:
+        notebook = nbformat.read(lecture_out / "notebooks" / f"{name}.ipynb", as_version=4)
+        code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+        for function in ("make_optimizer", "supervised_step", "train_epoch", "evaluate", "fit"):
+            assert runtime.listing(function) in code, (name, function)
+        assert types.listing("Splits") in code and types.listing("Run") in code
 
 
 def test_handouts_carry_provenance_and_results(lecture_out):

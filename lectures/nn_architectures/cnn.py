@@ -82,13 +82,13 @@ def train(model, x, y, epochs, lr, val=()):
             loss.backward()
             opt.step()
         if val:  # early stopping on held-out data
-            curve.append(evaluate(model, *val, loss_fn))
+            curve.append(held_out_loss(model, *val, loss_fn))
             if epoch - curve.index(min(curve)) >= PATIENCE:
                 break  # no better for PATIENCE epochs
     return curve
 
 
-def evaluate(model, x, y, loss_fn):
+def held_out_loss(model, x, y, loss_fn):
     model.eval()
     with torch.no_grad():
         return loss_fn(model(x), y).item()

@@ -16,12 +16,12 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from nnarch.source import markdown as md
-from nnarch.run.answers import digest
+from nnarch.documents.answers import digest
 from nnarch.source.outline import read
 from nnarch.documents.render import Context, Target
 
-TRAIN = Path(__file__).resolve().parents[1] / "run" / "train.py"
-ANSWERS = Path(__file__).resolve().parents[1] / "run" / "answers.py"
+NNARCH = Path(__file__).resolve().parents[1]
+RUNTIME, ANSWERS, TYPES = NNARCH / "runtime.py", NNARCH / "documents" / "answers.py", NNARCH / "topic.py"
 
 PLOTS = '''\
 import matplotlib.pyplot as plt
@@ -36,66 +36,6 @@ def plot_loss(history):
     ax.legend()
     return fig'''
 
-SHIM = '''\
-# The nnarch types the topic's code uses, so that this notebook runs on its own.
-from dataclasses import dataclass, field
-from types import SimpleNamespace
-from typing import Any
-
-
-@dataclass(frozen=True)
-class Splits:
-    train: tuple
-    test: tuple
-    extras: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Recipe:
-    loss: Any = "mse"
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    epochs: int = 100
-    batch_size: int = 32
-    seed: int = 0
-    step: Any = None
-
-
-@dataclass
-class Run:
-    """What metrics, figures and exercise solutions receive: the trained model and its data."""
-
-    model: Any
-    data: Splits
-    history: Any
-    recipe: Any = None
-    results: dict = field(default_factory=dict)
-
-    @property
-    def extras(self):
-        return self.data.extras'''
-
-FIT = '''\
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-FUSED = ("adam", "adamw")
-
-
-def fit(model, data, loss_fn, optimizer, lr, epochs, batch_size, seed, step=supervised_step):
-    """nnarch's training loop: seeded batch order, per-epoch train and test loss."""
-    torch.manual_seed(seed)
-    generator = torch.Generator().manual_seed(seed)
-    optimizer = make_optimizer(optimizer, model.parameters(), lr)
-    history = SimpleNamespace(train_loss=[], test_loss=[])
-    for epoch in range(epochs):
-        order = torch.randperm(len(data.train[0]), generator=generator)
-        batches = (tuple(x[idx] for x in data.train) for idx in order.split(batch_size))
-        history.train_loss.append(train_epoch(model, batches, loss_fn, optimizer, step))
-        model.eval()
-        with torch.no_grad():
-            history.test_loss.append(float(step(model, data.test, loss_fn)))
-    return history'''
-
-
 def topic_notebook(run, solution: bool) -> str:
     """The notebook of one topic as JSON text: the student version, or the complete solution."""
     source, manifest, results = run.source, run.manifest, run.results
@@ -106,7 +46,6 @@ def topic_notebook(run, solution: bool) -> str:
     loss = recipe["loss"] if recipe["custom_loss"] else losses[recipe["loss"]]
     numbers = ", ".join(f"{name} = {value:.4g}" for name, value in results["metrics"].items())
     ctx = Context(doc, results, run.figures)
-    train = _train_outline()
     cells = [
         new_markdown_cell(f"# {doc.title}\n\n{to_markdown(doc.lab, ctx)}\n\n"
                           "Run the cells in order. The lecture's build measured "
@@ -115,17 +54,15 @@ def topic_notebook(run, solution: bool) -> str:
                           f"numbers.{'' if solution else ' Exercises are at the end.'}"),
         new_code_cell(_imports(module_source) + "\n\ntorch.set_num_threads(1)  # the build's numbers "
                       "were computed on one thread"),
-        new_code_cell(SHIM + "\n\n\n" + _answers_outline().listing("answer_key") + "\n\n\n"
-                      + _answers_outline().listing("check_answer")),
+        new_code_cell(_types()),
         new_code_cell(_definitions(module_source, skip=solutions)),
-        new_markdown_cell("## Training\n\nThe loop nnarch ran: one epoch, the default step, and the fit."),
-        new_code_cell("\n\n\n".join([train.listing("train_epoch"), train.listing("supervised_step"), FIT,
-                                   train.listing("make_optimizer")])),
+        new_markdown_cell("## Training\n\nThe loop nnarch ran, copied from its source (`nnarch/runtime.py`): the optimizer, one step, one epoch and the fit."),
+        new_code_cell(_runtime()),
         new_code_cell(f"SEED = {recipe['seed']}\n"
                       f"data = {manifest['data']}(SEED)\n"
                       f"torch.manual_seed(SEED)\n"
                       f"model = {manifest['model_call']}\n"
-                      f"history = fit(model, data, {loss}, {recipe['optimizer']!r}, lr={recipe['lr']!r}, "
+                      f"history = fit(model, data.train, data.test, {loss}, {recipe['optimizer']!r}, lr={recipe['lr']!r}, "
                       f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed=SEED"
                       + (f", step={recipe['step']})" if recipe["step"] else ")") + "\n"
                       "print('parameters:', sum(p.numel() for p in model.parameters()))\n"
@@ -133,7 +70,7 @@ def topic_notebook(run, solution: bool) -> str:
         new_markdown_cell("## Results\n\nThe metrics of the lecture, computed by the topic's own functions."),
         _tagged(new_code_cell(
             "import json\n\n"
-            f"recipe = Recipe(loss={recipe['loss']!r}, optimizer={recipe['optimizer']!r}, lr={recipe['lr']!r}, "
+            f"recipe = SimpleNamespace(loss={recipe['loss']!r}, optimizer={recipe['optimizer']!r}, lr={recipe['lr']!r}, "
             f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed={recipe['seed']})\n"
             "run = Run(model=model.eval(), data=data, history=history, recipe=recipe)\n"
             "results = {'params': sum(p.numel() for p in model.parameters()), 'metrics': {\n"
@@ -155,13 +92,22 @@ def topic_notebook(run, solution: bool) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _train_outline():
-    return read(TRAIN)
+def _types() -> str:
+    """The nnarch types a topic's code uses (from topic.py) and the answer check (from answers.py),
+    copied from their source, so that the notebook runs without nnarch."""
+    types, answers = read(TYPES), read(ANSWERS)
+    return "\n\n\n".join(["# The nnarch types the topic's code uses, so that this notebook runs on its own.\n"
+                           "from dataclasses import dataclass, field\nfrom typing import Any",
+                           types.listing("Splits"), types.listing("Run"),
+                           answers.listing("answer_key"), answers.listing("check_answer")])
 
 
 @functools.lru_cache(maxsize=1)
-def _answers_outline():
-    return read(ANSWERS)
+def _runtime() -> str:
+    """nnarch's training loop, the source of runtime.py without its docstring."""
+    source = RUNTIME.read_text()
+    body = ast.parse(source).body
+    return "\n".join(source.splitlines()[body[1].lineno - 1:]).strip()
 
 
 class MarkdownText(Target):

@@ -1,4 +1,5 @@
-"""Train: the common, seeded training loop every topic's recipe runs through."""
+"""Train: a topic's data, model and variants, trained with its recipe through the common loop
+(runtime.py), with the checks and limits of a build."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from torch import nn
 
 from nnarch.errors import EnvironmentProblem, NnarchError, TopicError, TrainingError, rel
 from nnarch.topic import Recipe, Splits, Topic
+from nnarch.runtime import fit, supervised_step
 from nnarch.run.usercode import call, topic_error
 
 # One CPU thread per training: results then do not depend on how many cores or parallel jobs a
@@ -21,8 +23,6 @@ from nnarch.run.usercode import call, topic_error
 # fast on one thread as on two. Parallelism comes from --jobs, one topic per process.
 TRAIN_THREADS = 1
 LOSSES = {"mse": nn.MSELoss, "cross_entropy": nn.CrossEntropyLoss}
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-FUSED = ("adam", "adamw")  # optimizers with a fused kernel on the CPU and CUDA (make_optimizer)
 
 
 @dataclass(frozen=True)
@@ -93,13 +93,13 @@ def train_topic(topic: Topic, path: Path, device: str = "auto",
 
 def restore_topic(topic: Topic, path: Path, states: dict, entry: dict, budget: str = "full") -> Trained:
     """A Trained rebuilt from cached weights and histories, without training."""
-    def fit(name, variant=None):
+    def restored(name, variant=None):
         model = build_model(topic, path, variant)
         model.load_state_dict(states[name])
         history = entry["histories"][name]
         return Fit(model.eval(), tuple(history["train"]), tuple(history["test"]))
-    return Trained(topic, path, topic.recipe_for(budget), make_data(topic, path, budget), fit("model"),
-                   {name: fit(f"variant:{name}", name) for name in topic.variants},
+    return Trained(topic, path, topic.recipe_for(budget), make_data(topic, path, budget), restored("model"),
+                   {name: restored(f"variant:{name}", name) for name in topic.variants},
                    entry["device"], entry["seconds"])
 
 
@@ -113,77 +113,47 @@ def checkpoint(trained: Trained) -> tuple[dict, dict]:
 
 def fit_model(model: nn.Module, data: Splits, recipe: Recipe, device: torch.device, where: str,
               on_epoch: Callable[[int, float], None] | None = None) -> Fit:
-    """Train `model` on `data.train` for `recipe.epochs`; record the train and test loss per epoch."""
-    torch.manual_seed(recipe.seed)
-    generator = torch.Generator().manual_seed(recipe.seed)
+    """Train `model` on `data.train` for `recipe.epochs` (runtime.fit), stopping with the topic's
+    error on a loss that is not finite, on code that fails, or past the recipe's time limit."""
     model = model.to(device)
     train = tuple(_to(x, device) for x in data.train)
     test = tuple(_to(x, device) for x in data.test)
-    loss_fn = loss_function(recipe)
-    step = recipe.step or supervised_step
-    optimizer = make_optimizer(recipe.optimizer, model.parameters(), recipe.lr)
     if recipe.step is None:
         _check_output_shape(model, train, recipe.loss, where)
-    train_hist, test_hist = [], []
-    started = time.perf_counter()
-    for epoch in range(1, recipe.epochs + 1):
-        if recipe.max_seconds and time.perf_counter() - started > recipe.max_seconds:
-            raise TrainingError(f"{where}: recipe: training stopped at epoch {epoch - 1} of {recipe.epochs} "
+    started, epoch = time.perf_counter(), 0
+
+    def check(done: int, history) -> None:
+        nonlocal epoch
+        epoch = done
+        train_loss, test_loss = history.train_loss[-1], history.test_loss[-1]
+        if not math.isfinite(train_loss) or not math.isfinite(test_loss):
+            raise TrainingError(f"{where}: recipe: the loss became {train_loss:g} (train) / {test_loss:g} "
+                                f"(test) at epoch {done}; lower recipe.lr or check the data for NaN")
+        if on_epoch:
+            on_epoch(done, train_loss)
+        if recipe.max_seconds and done < recipe.epochs and time.perf_counter() - started > recipe.max_seconds:
+            raise TrainingError(f"{where}: recipe: training stopped at epoch {done} of {recipe.epochs} "
                                 f"after the {recipe.max_seconds:g} s limit (max_seconds or "
                                 "--max-train-seconds); lower the epochs, raise the limit, or preview "
                                 "with --budget quick")
-        order = torch.randperm(len(train[0]), generator=generator).to(device)
-        batches = (tuple(x[idx] for x in train) for idx in order.split(recipe.batch_size))
-        train_hist.append(_checked(train_epoch, model, batches, loss_fn, optimizer, step,
-                                   where=where, epoch=epoch))
-        test_hist.append(_checked(_evaluate, model, test, loss_fn, step, where=where, epoch=epoch))
-        if not math.isfinite(train_hist[-1]) or not math.isfinite(test_hist[-1]):
-            raise TrainingError(f"{where}: recipe: the loss became {train_hist[-1]:g} (train) / "
-                                f"{test_hist[-1]:g} (test) at epoch {epoch}; lower recipe.lr or "
-                                "check the data for NaN")
-        if on_epoch:
-            on_epoch(epoch, train_hist[-1])
-    return Fit(model.cpu().eval(), tuple(train_hist), tuple(test_hist))
+
+    try:
+        history = fit(model, train, test, loss_function(recipe), recipe.optimizer, recipe.lr, recipe.epochs,
+                      recipe.batch_size, recipe.seed, recipe.step or supervised_step, check)
+    except NnarchError:
+        raise
+    except (Exception, SystemExit) as error:  # the topic's code: a NameError is the topic's too
+        if isinstance(error, RuntimeError) and ("shape" in str(error) or "size" in str(error)):
+            raise TrainingError(f"{where}: model: its output does not fit the data at epoch {epoch + 1}: "
+                                f"{str(error).splitlines()[0]}; make the last layer's size match the "
+                                "targets") from None
+        raise topic_error(error, Path(where), "training (model forward or recipe.step)") from error
+    return Fit(model.cpu().eval(), tuple(history.train_loss), tuple(history.test_loss))
 
 
 def loss_function(recipe: Recipe):
     """The recipe's loss as a callable: a named one from LOSSES, or the topic's own."""
     return LOSSES[recipe.loss]() if isinstance(recipe.loss, str) else recipe.loss
-
-
-def make_optimizer(name: str, params, lr: float):
-    """The recipe's optimizer. Adam and AdamW run fused (one kernel for all tensors, not a Python
-    loop over them): a third of a step of these small models went there."""
-    params = list(params)
-    fused = name in FUSED and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
-    return OPTIMIZERS[name](params, lr=lr, **({"fused": True} if fused else {}))
-
-
-def train_epoch(model, batches, loss_fn, optimizer, step):
-    """One pass over the batches, in training mode; the mean loss."""
-    model.train()
-    total, count = 0.0, 0
-    for batch in batches:
-        optimizer.zero_grad()
-        loss = step(model, batch, loss_fn)  # forward
-        loss.backward()                     # backward
-        optimizer.step()                    # update
-        total += loss.item() * len(batch[0])
-        count += len(batch[0])
-    return total / count
-
-
-@torch.no_grad()
-def _evaluate(model: nn.Module, split: tuple, loss_fn, step) -> float:
-    """Mean loss of `model` over a whole split, in eval mode."""
-    model.eval()
-    return float(step(model, split, loss_fn))
-
-
-def supervised_step(model, batch, loss_fn):
-    """Predict from the inputs, compare with targets."""
-    inputs, targets = batch
-    return loss_fn(model(inputs), targets)
 
 
 def _check_output_shape(model, train, loss, where) -> None:
@@ -197,19 +167,6 @@ def _check_output_shape(model, train, loss, where) -> None:
         shape = lambda t: "(B, " + ", ".join(map(str, t.shape[1:])) + ")"  # noqa: E731
         raise TrainingError(f"{where}: model: output shape {shape(output)} does not fit the targets "
                             f"{shape(target)} for loss '{loss}'; make the last layer's size match")
-
-
-def _checked(fn, *args, where, epoch):
-    try:
-        return fn(*args)
-    except NnarchError:
-        raise
-    except (Exception, SystemExit) as error:  # the topic's code: a NameError is the topic's too
-        if isinstance(error, RuntimeError) and ("shape" in str(error) or "size" in str(error)):
-            raise TrainingError(f"{where}: model: its output does not fit the data at epoch {epoch}: "
-                                f"{str(error).splitlines()[0]}; make the last layer's size match the "
-                                "targets") from None
-        raise topic_error(error, Path(where), "training (model forward or recipe.step)") from error
 
 
 def build_model(topic: Topic, path: Path, variant: str | None = None) -> nn.Module:

@@ -18,7 +18,7 @@ from nnarch.errors import TopicError, did_you_mean, rel
 from nnarch.source.load import declared, ensure_package, load_module, package_name
 from nnarch.source.markdown import Doc, Figure, Generated, Listing, parse_file, walk
 from nnarch.source.outline import Outline, declares, read
-from nnarch.source.validate import doc_problems, math_size_problems, unsettable_problems
+from nnarch.source.validate import doc_problems, math_size_problems, notebook_clashes, unsettable_problems
 from nnarch.source.values import Names, lecture_path_problem
 
 
@@ -166,8 +166,9 @@ def topic_source(folder: Path, name: str, module: str) -> TopicSource:
         raise TopicError(f"{rel(init)}: topics: no module '{name}.py' in {rel(folder)}"
                          f"{did_you_mean(name, known)}; fix the name or add the file")
     outline = read(path)
-    if outline.problems:
-        raise _error(path, outline.problems)
+    problems = list(outline.problems) + notebook_clashes(path)
+    if problems:
+        raise _error(path, problems)
     if not declares(path, "TOPIC"):
         raise TopicError(f"{rel(path)}: TOPIC: expected a Topic(...) at module level, found nothing; "
                          "declare TOPIC = Topic(...)")

@@ -4,6 +4,10 @@ values the run will have, and characters the PDF can set. Each problem is (line,
 
 from __future__ import annotations
 
+import ast
+import functools
+from pathlib import Path
+
 from nnarch.errors import did_you_mean
 from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.layout import SLOTS, listing_problem, math_problem, placed
@@ -143,3 +147,36 @@ def _listing_problems(block: Listing, outline: Outline) -> list:
         return [(block.line, f"listing '{block.name}': :lines: {block.lines[0]}-{block.lines[1]} but it "
                              f"has {length} lines")]
     return []
+
+
+NNARCH = Path(__file__).resolve().parents[1]
+
+
+@functools.cache
+def _notebook_names() -> frozenset[str]:
+    """What a topic's notebook defines beside the topic's own code: the training loop
+    (runtime.py), the types (topic.py's Splits and Run) and the answer check (answers.py)."""
+    return frozenset(_defined(NNARCH / "runtime.py")) | {"Splits", "Run", "answer_key", "check_answer",
+                                                          "plot_loss"}
+
+
+def _defined(path: Path) -> dict[str, int]:
+    """The names a module defines at its top level (functions, classes, assignments), with lines."""
+    names = {}
+    for node in ast.parse(path.read_text(), str(path)).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names[node.name] = node.lineno
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    names[target.id] = node.lineno
+    return names
+
+
+def notebook_clashes(path: Path) -> list:
+    """(line, message) for each name of a topic module that its notebook also defines: in the
+    notebook one would replace the other."""
+    return [(line, f"'{name}' is also a name of nnarch's training loop or types, which the topic's "
+                   "notebook carries beside this code; rename it")
+            for name, line in sorted(_defined(path).items(), key=lambda item: item[1])
+            if name in _notebook_names()]

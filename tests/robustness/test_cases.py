@@ -95,3 +95,13 @@ def test_check_finds_declaration_errors_without_training(fixture_lectures):
     result = CliRunner().invoke(app, ["check", "--lectures", str(lectures)])
     assert result.exit_code == 1
     assert "did you mean 'epochs'" in result.output
+
+
+def test_a_name_the_notebook_also_defines_is_a_check_error(fixture_lectures):
+    """A topic's notebook carries nnarch's training loop beside the topic's code: a topic function
+    of the same name would replace it there (or be replaced), so `check` refuses it."""
+    line = fixture_lectures / "tiny" / "line.py"
+    line.write_text(line.read_text() + "\n\ndef fit(model):\n    return model\n")
+    result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
+    assert result.exit_code == 1
+    assert re.search(r"line\.py:\d+: 'fit' is also a name of nnarch's training loop", result.output), result.output
