@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import re
 import shutil
-
+import subprocess
+import sys
+from pathlib import Path
 
 from nnarch.build import Options, build
 
@@ -56,3 +60,28 @@ def test_a_moved_checkout_keeps_its_cache(fixture_lectures, tmp_path, trainings)
     edit(moved / "tiny" / "lecture.md", "A fixture lecture", "The fixture lecture")
     assert statuses(moved, out) == {"line": "cached", "plane": "cached"}
     assert trainings == {"line": 1, "plane": 1}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_a_slot_size_edit_redraws_the_figures(fixture_lectures, tmp_path):
+    """The record key covers all of nnarch's code that makes a record (the run package, topic.py and
+    what they import): a slot size changed in layout.py redraws the figures at the new size."""
+    code = tmp_path / "code"
+    shutil.copytree(ROOT / "nnarch", code / "nnarch", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "templates", code / "templates")
+    out = tmp_path / "b"
+
+    def figure_height() -> float:
+        done = subprocess.run([sys.executable, "-m", "nnarch", "build", "--lectures", str(fixture_lectures),
+                               "--out", str(out), "--device", "cpu"], env={**os.environ, "PYTHONPATH": str(code)},
+                              cwd=tmp_path, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        box = re.search(rb"/MediaBox \[ *0 0 ([\d.]+) ([\d.]+) *\]", (out / "tiny" / "figures" / "line-loss.pdf").read_bytes())
+        return float(box.group(2))
+
+    before = figure_height()
+    layout = code / "nnarch" / "layout.py"
+    layout.write_text(layout.read_text().replace('"full": (398.0, 120.0)', '"full": (398.0, 100.0)'))
+    assert figure_height() < before
