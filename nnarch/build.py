@@ -148,6 +148,3 @@ def _lecture(lecture, discovered, done: dict, outcomes: list, options: Options, 
     paths, released = publish_lecture(lecture, discovered.course, [lec.lecture for lec in discovered.lectures],
                                       files, report, release, options.out, progress)
     return paths, released, problems
-
-
-__all__ = ["build", "Options", "BuildResult", "TopicOutcome", "Progress"]

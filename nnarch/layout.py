@@ -38,21 +38,6 @@ def code_size(longest: int, width: float) -> tuple | None:
     return None
 
 
-def placed(blocks, width: float = TEXT_WIDTH, in_column: bool = False):
-    """(block, width in points, whether it sits in a column) for every block, columns and lists
-    included: where each thing will be set, known before anything is rendered."""
-    from nnarch.source import markdown as md
-    for block in blocks:
-        yield block, width, in_column
-        if isinstance(block, md.Columns):
-            shares = column_widths(list(block.widths) or [None] * len(block.columns))
-            for share, column in zip(shares, block.columns):
-                yield from placed(column, share * TEXT_WIDTH, True)
-        elif isinstance(block, md.ListBlock):
-            for item in block.items:
-                yield from placed(item, width - 14, in_column)  # the list's indent
-
-
 def listing_problem(name: str, source: str, width: float, in_column: bool, method: str = "") -> str | None:
     """Why a listing cannot be set at a readable size in its place, with what to do instead."""
     longest = max((len(line) for line in source.splitlines()), default=0)

@@ -29,124 +29,16 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from mdit_py_plugins.dollarmath.index import math_inline_dollar
 
-from nnarch.errors import did_you_mean, rel
+from nnarch.errors import did_you_mean
+from nnarch.source.blocks import (  # noqa: F401 - the blocks this parser builds, read as md.Para etc.
+    Code, Columns, Doc, Exercise, Figure, Frame, Generated, Heading, Listing, ListBlock, MathBlock, Para, Table, plain,
+    walk)
 from nnarch.source.values import VALUE_REF
 
 DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics",
               "minutes")
 CONTAINERS = ("columns", "column", "hints", "answer")
 _OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
-
-# --------------------------------------------------------------------------------------------------
-# The blocks a frame is made of. Inline text is a tuple of spans: ("text", s), ("code", s),
-# ("math", s), ("em", spans), ("strong", spans), ("link", href, spans), ("break",).
-
-
-@dataclass(frozen=True)
-class Para:
-    spans: tuple
-    line: int
-
-
-@dataclass(frozen=True)
-class Heading:
-    spans: tuple
-    line: int
-
-
-@dataclass(frozen=True)
-class ListBlock:
-    items: tuple  # one tuple of blocks per item
-    ordered: bool
-    line: int
-
-
-@dataclass(frozen=True)
-class MathBlock:
-    latex: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str
-    caption: tuple
-    alt: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Listing:
-    name: str
-    lines: tuple[int, int] | None
-    caption: tuple | None
-    line: int
-
-
-@dataclass(frozen=True)
-class Generated:
-    """A table nnarch computes: params, shapes, variants or schedule."""
-
-    kind: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Table:
-    header: tuple
-    rows: tuple
-    line: int
-
-
-@dataclass(frozen=True)
-class Code:
-    source: str
-    line: int
-
-
-@dataclass(frozen=True)
-class Columns:
-    columns: tuple  # one tuple of blocks per column
-    line: int
-    widths: tuple = ()  # each column's share of the text width, None where not given
-
-
-@dataclass(frozen=True)
-class Frame:
-    title: tuple
-    plain_title: str
-    blocks: tuple
-    line: int
-
-
-@dataclass(frozen=True)
-class Exercise:
-    title: str
-    solution: str
-    check: str | None
-    prompt: tuple
-    hints: tuple
-    answer: tuple
-    line: int
-
-
-@dataclass(frozen=True)
-class Doc:
-    """One parsed Markdown file. `problems` are (line, message) pairs found while parsing."""
-
-    path: Path
-    title: str
-    frames: tuple
-    lab: tuple = ()
-    exercises: tuple = ()
-    topics_at: int | None = None  # lecture files: the index of the frame the topics come before
-    minutes: int | None = None  # the lab part's share of the lab session
-    problems: tuple = ()
-    values: tuple = ()  # (line, path) of every {{value}}
-
-    def where(self, line: int) -> str:
-        return f"{rel(self.path)}:{line}"
-
 
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False})  # raw HTML stays text: never trusted
@@ -471,31 +363,6 @@ def _line(node) -> int:
     while node is not None and not node.map:
         node = node.parent
     return node.map[0] + 1 if node is not None else 1
-
-
-def walk(blocks):
-    """Every block, columns and list items included, depth first."""
-    for block in blocks:
-        yield block
-        if isinstance(block, Columns):
-            for column in block.columns:
-                yield from walk(column)
-        elif isinstance(block, ListBlock):
-            for item in block.items:
-                yield from walk(item)
-
-
-def plain(spans) -> str:
-    """The text of spans without markup (math and code as written)."""
-    out = []
-    for span in spans:
-        if span[0] in ("text", "code", "math"):
-            out.append(span[1])
-        elif span[0] in ("em", "strong"):
-            out.append(plain(span[1]))
-        elif span[0] == "link":
-            out.append(plain(span[2]))
-    return "".join(out)
 
 
 def inline(text: str) -> tuple:

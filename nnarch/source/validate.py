@@ -10,8 +10,9 @@ from pathlib import Path
 
 from nnarch.errors import did_you_mean
 from nnarch.escape import UnmappableCharacter, tex_escape
-from nnarch.layout import SLOTS, listing_problem, math_problem, placed
-from nnarch.source.markdown import Code, Doc, Figure, Heading, Listing, MathBlock, Para, Table, walk
+from nnarch.layout import SLOTS, TEXT_WIDTH, column_widths, listing_problem, math_problem
+from nnarch.source.blocks import (Code, Columns, Doc, Figure, Heading, Listing, ListBlock, MathBlock, Para, Table,
+                                  walk)
 from nnarch.source.outline import Outline
 from nnarch.source.values import Names, path_problem
 
@@ -180,3 +181,17 @@ def notebook_clashes(path: Path) -> list:
                    "notebook carries beside this code; rename it")
             for name, line in sorted(_defined(path).items(), key=lambda item: item[1])
             if name in _notebook_names()]
+
+
+def placed(blocks, width: float = TEXT_WIDTH, in_column: bool = False):
+    """(block, width in points, whether it sits in a column) for every block, columns and lists
+    included: where each thing will be set, known before anything is rendered."""
+    for block in blocks:
+        yield block, width, in_column
+        if isinstance(block, Columns):
+            shares = column_widths(list(block.widths) or [None] * len(block.columns))
+            for share, column in zip(shares, block.columns):
+                yield from placed(column, share * TEXT_WIDTH, True)
+        elif isinstance(block, ListBlock):
+            for item in block.items:
+                yield from placed(item, width - 14, in_column)  # the list's indent
