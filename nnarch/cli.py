@@ -242,27 +242,14 @@ def new(name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e
         lecture: str = typer.Option(..., "--lecture", help="The lecture folder, e.g. nn_architectures."),
         title: str = typer.Option("", "--title", help="Section title (default: the name)."),
         lectures: Path = LECTURES) -> None:
-    """Create a topic: a module that declares what runs and its Markdown slides, both building as they are."""
-    import jinja2
-
-    from nnarch.documents.render import TEMPLATES
-    folder = lectures / lecture
-    targets = [folder / f"{name}.py", folder / f"{name}.md"]
-    if not (name.isidentifier() and name.isascii()):
-        _fail(NnarchError(f"new: '{name}' is not a valid module name; use ASCII letters, digits and _"), False)
-    if not (folder / "__init__.py").exists():
-        _fail(NnarchError(f"new: {folder} is not a lecture (no __init__.py); create it with a LECTURE "
-                          "declaration first"), False)
-    for target in targets:
-        if target.exists():
-            _fail(NnarchError(f"new: {target} already exists; pick another name"), False)
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True)
-    title = title or name.replace("_", " ").title()
-    for target in targets:
-        template = env.get_template(f"topic{target.suffix}.j2")
-        target.write_text(template.render(name=repr(name), title=title))
-    out.print(f"wrote {targets[0]} and {targets[1]}\nnext: add '{name}' to topics=(...) in "
-              f"{folder / '__init__.py'}, then run 'nnarch check'")
+    """Create a topic that builds in its lecture as it is: a module, its Markdown slides (and lab part),
+    added to the lecture's topics."""
+    from nnarch.source.scaffold import new_topic
+    try:
+        told = new_topic(lectures, lecture, name, title)
+    except NnarchError as error:
+        _fail(error, False)
+    out.print("\n".join(told), highlight=False)
 
 
 @app.command()

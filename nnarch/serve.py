@@ -24,10 +24,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from rich.markup import escape
 
+from nnarch import TEMPLATES
 from nnarch.build import build
 from nnarch.options import Options
 from nnarch.errors import EnvironmentProblem, NnarchError
-from nnarch.documents.render import TEMPLATES
 
 EVENTS = "/__nnarch/events"
 WATCHED = (".html", ".svg")  # what a page shows; a change to one reloads the pages that show it

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 
 from typer.testing import CliRunner
 
 from nnarch.cli import app
+
+from .conftest import LECTURES
 
 runner = CliRunner()
 
@@ -122,15 +125,31 @@ def test_clean_removes_the_build_folder(tmp_path):
 def test_new_writes_a_topic_that_checks_and_builds(fixture_lectures, tmp_path):
     result = invoke("new", "waves", "--lecture", "tiny", "--title", "Waves & Co", "--lectures", fixture_lectures)
     assert result.exit_code == 0, result.output
-    assert "add 'waves' to topics" in result.output
-    init = fixture_lectures / "tiny" / "__init__.py"
-    init.write_text(init.read_text().replace('topics=("line", "plane")', 'topics=("line", "waves")'))
+    assert "added 'waves' to the topics" in result.output
+    assert 'topics=("line", "plane", "waves")' in (fixture_lectures / "tiny" / "__init__.py").read_text()
     assert invoke("check", "--lectures", fixture_lectures).exit_code == 0
     result = invoke("build", "--lectures", fixture_lectures, "--out", tmp_path / "b")
     assert result.exit_code == 0, result.output
     assert "Waves & Co" in (tmp_path / "b" / "tiny" / "slides.html").read_text().replace("&amp;", "&")
     again = invoke("new", "waves", "--lecture", "tiny", "--lectures", fixture_lectures)
-    assert again.exit_code == 1 and "already exists" in again.output
+    assert again.exit_code == 2 and "already exists" in again.output
+
+
+def test_new_in_the_real_lecture_builds_with_its_lab_plan(lecture_out, tmp_path):
+    """In a lecture with a lab the new topic gets a lab part and an exercise, the lab plan still
+    adds up, and the lecture builds with it (the other topics come from the first build's cache)."""
+    lectures, out = tmp_path / "lectures", tmp_path / "b"
+    shutil.copytree(LECTURES, lectures, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(lecture_out.parent / ".cache", out / ".cache")
+    result = invoke("new", "attention", "--lecture", "nn_architectures", "--lectures", lectures)
+    assert result.exit_code == 0, result.output
+    assert "move minutes to it from the others" in result.output and "ffnn.md 12" in result.output
+    assert invoke("check", "--lectures", lectures).exit_code == 0
+    result = invoke("build", "--lectures", lectures, "--out", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"attention\s*│ trained", result.output) and re.search(r"ffnn\s*│ cached", result.output)
+    handout = (out / "nn-architectures" / "handout-instructor.html").read_text()
+    assert "Count the parameters" in handout
 
 
 def test_list_shows_which_topics_need_training(fixture_lectures, tmp_path):

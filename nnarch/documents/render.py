@@ -19,12 +19,12 @@ from latex2mathml.converter import convert as _mathml
 from markupsafe import Markup, escape
 
 from nnarch.source import markdown as md
+from nnarch import TEMPLATES
 from nnarch.errors import TopicError
 from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem
 from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.source.values import MissingValue, fill, format_value
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass(frozen=True)
