@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lectures.nn_architectures.cnn import FunctionClassifierCNN, make_data  # noqa: E402
+from lectures.nn_architectures.cnn import FunctionClassifierCNN, make_data
 
 start = time.perf_counter()
 data = make_data(0)
@@ -17,7 +17,7 @@ model = FunctionClassifierCNN()
 criterion = torch.nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 g = torch.Generator().manual_seed(0)
-for epoch in range(6):
+for _epoch in range(6):
     model.train()
     for idx in torch.randperm(len(x), generator=g).split(64):
         loss = criterion(model(x[idx]), y[idx])

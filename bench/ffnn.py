@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lectures.nn_architectures.ffnn import MLP, make_data  # noqa: E402
+from lectures.nn_architectures.ffnn import MLP, make_data
 
 start = time.perf_counter()
 data = make_data(0)
@@ -20,7 +20,7 @@ for hidden in [(16, 16), (56,), (8, 8, 8)]:
     torch.manual_seed(0)
     model = MLP(hidden_sizes=hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    for epoch in range(1500):
+    for _epoch in range(1500):
         loss = torch.nn.functional.mse_loss(model(x), y)  # 64 samples: one full batch
         optimizer.zero_grad()
         loss.backward()

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lectures.nn_architectures.gnn import AdvectionGNN, make_data  # noqa: E402
+from lectures.nn_architectures.gnn import AdvectionGNN, make_data
 
 start = time.perf_counter()
 data = make_data(0)
@@ -16,7 +16,7 @@ torch.manual_seed(0)
 model = AdvectionGNN()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
 g = torch.Generator().manual_seed(0)
-for epoch in range(60):
+for _epoch in range(60):
     for idx in torch.randperm(len(x), generator=g).split(32):
         loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx])
         optimizer.zero_grad()

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from lectures.nn_architectures.lstm import LSTMAutoencoder, make_data  # noqa: E402
+from lectures.nn_architectures.lstm import LSTMAutoencoder, make_data
 
 start = time.perf_counter()
 data = make_data(0)
@@ -16,7 +16,7 @@ torch.manual_seed(0)
 model = LSTMAutoencoder()
 optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
 g = torch.Generator().manual_seed(0)
-for epoch in range(15):
+for _epoch in range(15):
     model.train()
     for idx in torch.randperm(len(x), generator=g).split(32):
         loss = torch.nn.functional.mse_loss(model(x[idx]), x[idx])

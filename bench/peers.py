@@ -43,10 +43,13 @@ def jupyter_book(notebooks: Path, work: Path) -> dict:
     for topic in TOPICS:
         shutil.copy(notebooks / f"{topic}-solution.ipynb", book / f"{topic}.ipynb")
     (book / "intro.md").write_text("# Neural Network Architectures\n\nThe four solution notebooks.\n")
-    (book / "_config.yml").write_text("title: bench\nauthor: bench\nonly_build_toc_files: true\n"
-                                      "execute:\n  execute_notebooks: cache\n  timeout: 600\n")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: intro\nchapters:\n" +
-                                   "".join(f"- file: {t}\n" for t in TOPICS))
+    (book / "_config.yml").write_text(
+        "title: bench\nauthor: bench\nonly_build_toc_files: true\n"
+        "execute:\n  execute_notebooks: cache\n  timeout: 600\n"
+    )
+    (book / "_toc.yml").write_text(
+        "format: jb-book\nroot: intro\nchapters:\n" + "".join(f"- file: {t}\n" for t in TOPICS)
+    )
     build = [VENV / "jupyter-book", "build", "--quiet", str(book)]
     cases = {"cold build": _timed(build, book), "no-op": _timed(build, book)}
     cnn = book / "cnn.ipynb"
@@ -87,13 +90,15 @@ def _gallery(work: Path) -> tuple[Path, list]:
     for topic in TOPICS:  # sphinx-gallery sets no __file__: conf.py puts the lectures on sys.path
         script = (ROOT / "bench" / f"{topic}.py").read_text()
         (examples / f"{topic}.py").write_text(
-            script.replace("sys.path.insert(0, str(Path(__file__).resolve().parent.parent))", ""))
+            script.replace("sys.path.insert(0, str(Path(__file__).resolve().parent.parent))", "")
+        )
     (examples / "GALLERY_HEADER.rst").write_text("Architectures\n=============\n")
     (site / "conf.py").write_text(
         "import os, sys\nsys.path.insert(0, os.path.abspath('.'))\n"
         "project = 'bench'\nextensions = ['sphinx_gallery.gen_gallery']\n"
         "sphinx_gallery_conf = {'examples_dirs': 'examples', 'gallery_dirs': 'auto_examples',\n"
-        "                       'filename_pattern': r'.*\\.py', 'abort_on_example_error': True}\n")
+        "                       'filename_pattern': r'.*\\.py', 'abort_on_example_error': True}\n"
+    )
     (site / "index.rst").write_text("Bench\n=====\n\n.. toctree::\n\n   auto_examples/index\n")
     return site, [VENV / "sphinx-build", "-q", "-b", "html", ".", "_build/html"]
 

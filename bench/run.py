@@ -34,6 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 import peers  # noqa: E402
+
 TOPICS = ("ffnn", "gnn", "cnn", "lstm")
 NNARCH = [str(Path(sys.executable).parent / "nnarch")]
 
@@ -41,8 +42,9 @@ NNARCH = [str(Path(sys.executable).parent / "nnarch")]
 def timed(cmd, cwd=ROOT) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB (of the process itself), and stdout of one command."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
+    )
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
@@ -53,7 +55,7 @@ def timed(cmd, cwd=ROOT) -> tuple[float, float, str]:
 
 def _train_seconds(output: str) -> float:
     """What a reference script reports: its training's seconds."""
-    return float(output.split("train_seconds=")[-1])
+    return float(output.rsplit("train_seconds=", maxsplit=1)[-1])
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -94,9 +96,21 @@ def _main(work: Path) -> None:
     # run again right after nnarch, and nnarch is compared with the mean of the two runs around it.
     alone = work / "alone"
     shutil.copytree(ROOT / "lectures", alone / "lectures", ignore=shutil.ignore_patterns("__pycache__"))
-    by_itself_seconds, by_itself_rss, _ = timed(NNARCH + [
-        "build", "--lectures", str(alone / "lectures"), "--out", str(alone / "build"), "--device", "cpu",
-        "--jobs", "1", "--no-daemon"])
+    by_itself_seconds, by_itself_rss, _ = timed(
+        NNARCH
+        + [
+            "build",
+            "--lectures",
+            str(alone / "lectures"),
+            "--out",
+            str(alone / "build"),
+            "--device",
+            "cpu",
+            "--jobs",
+            "1",
+            "--no-daemon",
+        ]
+    )
     by_itself = json.loads((alone / "build" / "nn-architectures" / "report.json").read_text())["topics"]
     for topic in TOPICS:
         reference[topic].append(_train_seconds(timed([sys.executable, str(ROOT / "bench" / f"{topic}.py")])[2]))
@@ -115,8 +129,21 @@ def _main(work: Path) -> None:
     for n in (2, 3, 4):
         gallery_colds.append(peers.sphinx_gallery_cold(work / f"gallery{n}"))
         if n < 4:
-            colds.append(timed(NNARCH + ["build", "--lectures", str(lectures), "--out", str(work / f"cold{n}"),
-                                         "--device", "cpu", "--no-daemon"])[0])
+            colds.append(
+                timed(
+                    NNARCH
+                    + [
+                        "build",
+                        "--lectures",
+                        str(lectures),
+                        "--out",
+                        str(work / f"cold{n}"),
+                        "--device",
+                        "cpu",
+                        "--no-daemon",
+                    ]
+                )[0]
+            )
 
     deck = work / "latex"
     shutil.copytree(out / ".work" / "nn_architectures", deck)
@@ -134,27 +161,37 @@ def _main(work: Path) -> None:
     rows.append(("(d) rebuild after a text edit (cnn)", text_edit, rss))
     after_text = json.loads((out / "nn-architectures" / "report.json").read_text())["topics"]
 
-    edit(lectures / "nn_architectures" / "gnn.py", "def __init__(self, n_nodes=N_NODES, hidden_size=16)",
-         "def __init__(self, n_nodes=N_NODES, hidden_size=17)")
+    edit(
+        lectures / "nn_architectures" / "gnn.py",
+        "def __init__(self, n_nodes=N_NODES, hidden_size=16)",
+        "def __init__(self, n_nodes=N_NODES, hidden_size=17)",
+    )
     model_edit, rss, _ = timed(build)
     rows.append(("(e) rebuild after a model edit (gnn)", model_edit, rss))
     after_model = json.loads((out / "nn-architectures" / "report.json").read_text())["topics"]
     edit(lectures / "nn_architectures" / "gnn.py", "hidden_size=17)", "hidden_size=18)")
     seconds, rss, _ = timed(build + ["--no-daemon"])
     rows.append(("(e) the same, --no-daemon (hidden 17 -> 18)", seconds, rss))
-    seconds, rss, _ = timed(NNARCH + ["build", "--lectures", str(lectures), "--out", str(work / "warm"),
-                                      "--device", "cpu"])
+    seconds, rss, _ = timed(
+        NNARCH + ["build", "--lectures", str(lectures), "--out", str(work / "warm"), "--device", "cpu"]
+    )
     rows.append(("(b) cold build, the daemon already running", seconds, rss))
     rows.append(("(i) cold build, --jobs 1: one topic at a time", by_itself_seconds, by_itself_rss))
     peak = max(peak, *(r[2] for r in rows))
     to_html, to_pdf = serve_edits(lectures, out)
     loaded = two_at_once(work)
     notebooks = out / "nn-architectures" / "notebooks"
-    others = {"Jupyter Book + jupyter-cache": peers.jupyter_book(notebooks, work / "peers"),
-              "sphinx-gallery": peers.sphinx_gallery(work / "peers")}
+    others = {
+        "Jupyter Book + jupyter-cache": peers.jupyter_book(notebooks, work / "peers"),
+        "sphinx-gallery": peers.sphinx_gallery(work / "peers"),
+    }
     others["sphinx-gallery"]["cold build"] = statistics.median(gallery_colds)  # the alternating ones
-    cases = {"cold build": statistics.median(colds), "no-op": noop, "text-only edit": text_edit,
-             "model edit": model_edit}
+    cases = {
+        "cold build": statistics.median(colds),
+        "no-op": noop,
+        "text-only edit": text_edit,
+        "model edit": model_edit,
+    }
 
     print(f"{'measurement':44} {'seconds':>8} {'peak RSS MB':>12}")
     for name, seconds, rss in rows:
@@ -162,23 +199,28 @@ def _main(work: Path) -> None:
     scripts = sum(timed_row[1] for timed_row in rows if timed_row[0].startswith("(a)"))
     print()
     print(f"cold build / sequential sum of (a):   {cold / scripts:.2f}  (target <= 1.0)")
-    print(f"cold builds (b), three:               {', '.join(f'{c:.2f}' for c in colds)} s; "
-          f"sphinx-gallery's: {', '.join(f'{c:.2f}' for c in gallery_colds)} s")
+    print(
+        f"cold builds (b), three:               {', '.join(f'{c:.2f}' for c in colds)} s; "
+        f"sphinx-gallery's: {', '.join(f'{c:.2f}' for c in gallery_colds)} s"
+    )
     print(f"no-op build:                          {noop:.2f} s  (target <= 0.5 s)")
     print(f"text edit / one latexmk:              {text_edit / latex:.2f}  (target <= 1.5)")
     print(f"retrained after a text edit:          {_trained(after_text) or 'none'}")
     print(f"retrained after a model edit of gnn:  {_trained(after_model) or 'none'}  (target: gnn only)")
     for topic in TOPICS:
         ours, theirs = by_itself[topic]["stages"]["train"], statistics.mean(reference[topic])
-        print(f"training {topic:5} nnarch / reference:  {ours:.2f} s / {theirs:.2f} s "
-              f"({' and '.join(f'{r:.2f}' for r in reference[topic])}) = "
-              f"{ours / theirs:.2f}  (target <= 1.05; {report[topic]['stages']['train']:.2f} s "
-              "in the cold build, beside another topic)")
+        print(
+            f"training {topic:5} nnarch / reference:  {ours:.2f} s / {theirs:.2f} s "
+            f"({' and '.join(f'{r:.2f}' for r in reference[topic])}) = "
+            f"{ours / theirs:.2f}  (target <= 1.05; {report[topic]['stages']['train']:.2f} s "
+            "in the cold build, beside another topic)"
+        )
     print(f"peak RSS:                             {peak:.0f} MB  (target <= 1536 MB)")
-    print(f"serve: save -> served HTML updated:   median {statistics.median(to_html):.2f} s of "
-          f"{', '.join(f'{t:.2f}' for t in to_html)}  (target <= 0.5 s and <= one latexmk, {latex:.2f} s)")
-    print(f"serve: save -> PDF updated / latexmk: median {statistics.median(to_pdf) / latex:.2f}  "
-          "(target <= 1.5)")
+    print(
+        f"serve: save -> served HTML updated:   median {statistics.median(to_html):.2f} s of "
+        f"{', '.join(f'{t:.2f}' for t in to_html)}  (target <= 0.5 s and <= one latexmk, {latex:.2f} s)"
+    )
+    print(f"serve: save -> PDF updated / latexmk: median {statistics.median(to_pdf) / latex:.2f}  (target <= 1.5)")
     print()
     names = list(others)
     print(f"{'case':16}" + "".join(f"{n:>30}" for n in names) + f"{'nnarch':>10}")
@@ -186,8 +228,10 @@ def _main(work: Path) -> None:
         print(f"{case:16}" + "".join(f"{others[n][case]:>28.2f} s" for n in names) + f"{seconds:>8.2f} s")
     book, gallery = others["Jupyter Book + jupyter-cache"], others["sphinx-gallery"]
     print(f"text edit / Jupyter Book markdown edit:  {text_edit / book['text-only edit']:.2f}  (target <= 1.0)")
-    print(f"cold build / sphinx-gallery cold:        {cases['cold build'] / gallery['cold build']:.2f}  "
-          "(medians of 3; target <= 1.0, aim 0.8)")
+    print(
+        f"cold build / sphinx-gallery cold:        {cases['cold build'] / gallery['cold build']:.2f}  "
+        "(medians of 3; target <= 1.0, aim 0.8)"
+    )
     print(f"model edit / sphinx-gallery code edit:   {model_edit / gallery['model edit']:.2f}  (target <= 1.0)")
     print(f"no-op:                                   {noop:.2f} s  (target <= 0.25 s)")
     print(f"two cold builds at once / one alone:     {loaded / cold:.2f}  (target <= 2.2)")
@@ -196,9 +240,13 @@ def _main(work: Path) -> None:
 def serve_edits(lectures: Path, out: Path, edits: int = 5) -> tuple[list, list]:
     """Seconds from saving a text edit to (the served deck showing it, the PDF being replaced), for
     `edits` successive edits of one sentence under a running `nnarch serve`."""
-    server = subprocess.Popen(NNARCH + ["serve", "--port", "0", "--lectures", str(lectures), "--out", str(out),
-                                        "--device", "cpu"], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        NNARCH + ["serve", "--port", "0", "--lectures", str(lectures), "--out", str(out), "--device", "cpu"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         for line in server.stdout:
             found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
@@ -235,8 +283,19 @@ def two_at_once(work: Path) -> float:
     for n in (1, 2):
         lectures = work / f"loaded{n}" / "lectures"
         shutil.copytree(ROOT / "lectures", lectures, ignore=shutil.ignore_patterns("__pycache__"))
-        commands.append(NNARCH + ["build", "--lectures", str(lectures), "--out", str(lectures.parent / "build"),
-                                  "--device", "cpu", "--no-daemon"])  # as cold as (b)
+        commands.append(
+            NNARCH
+            + [
+                "build",
+                "--lectures",
+                str(lectures),
+                "--out",
+                str(lectures.parent / "build"),
+                "--device",
+                "cpu",
+                "--no-daemon",
+            ]
+        )  # as cold as (b)
     start = time.perf_counter()
     running = [subprocess.Popen(c, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
     if any(p.wait() for p in running):

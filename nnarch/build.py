@@ -43,6 +43,7 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
     if unchanged is not None:
         return BuildResult((), tuple(unchanged), (), up_to_date=True)
     from nnarch.source.discover import discover  # the no-op check above stays light
+
     discovered = discover(options.lectures)
     plan = make_plan(discovered, options.topics, options.force)  # a usage error leaves nothing behind
     _check_environment(options)
@@ -64,6 +65,7 @@ def _check_environment(options: Options) -> None:
     slide_fonts()
     if options.device == "cuda" and not options.scheduler:  # a cluster's workers have their own
         from nnarch.run.train import resolve_device
+
         resolve_device(options.device)
 
 
@@ -78,16 +80,19 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str, 
     if errors and options.fail_fast:
         return BuildResult(tuple(outcomes), (), tuple(errors))
     for lecture in plan.lectures:  # a topic whose files do not read is a failed row too
-        outcomes += [TopicOutcome(name, lecture.path / f"{name}.py", "failed", error=error)
-                     for name, error in lecture.broken if not options.topics or name in options.topics]
+        outcomes += [
+            TopicOutcome(name, lecture.path / f"{name}.py", "failed", error=error)
+            for name, error in lecture.broken
+            if not options.topics or name in options.topics
+        ]
     order = [name for lec in plan.lectures for name in lec.lecture.topics]
     outcomes.sort(key=lambda o: order.index(o.name))
 
-    artifacts, previews = [], []
+    artifacts: list[Path] = []
+    previews: list[Path] = []
     for lecture in plan.lectures:
         try:
-            paths, released, problems = _lecture(lecture, discovered, done, outcomes, options, progress,
-                                                 compiler)
+            paths, released, problems = _lecture(lecture, discovered, done, outcomes, options, progress, compiler)
         except NnarchError as error:
             errors.append(error)
             continue
@@ -137,14 +142,22 @@ def _lecture(lecture, discovered, done: dict, outcomes: list, options: Options, 
     runs = [done[name] for name in lecture.lecture.topics if name in done and name not in failed]
     progress.stage(f"{slug}: rendering and compiling (latexmk)")
     shown = options.out / ("preview/" if options.topics else "") / slug
-    on_html = (lambda html: options.on_html(shown, html)) if options.on_html else None
-    files, timings, more = documents.documents(lecture, discovered.course, runs, failed,
-                                               options.work_dir(lecture.path), compiler, options.lectures,
-                                               on_html)
+    on_html = (lambda html: options.on_html(shown, html)) if options.on_html else None  # type: ignore[misc]
+    files, timings, more = documents.documents(
+        lecture, discovered.course, runs, failed, options.work_dir(lecture.path), compiler, options.lectures, on_html
+    )
     problems = blocking(problems + more, options.budget, progress)
     # lecture.errors: its own Markdown, the schedule, the lab plan, and topics that do not read
     release = not (options.topics or failed or lecture.errors or problems)
     report = documents.report(lecture, mine, done, timings)
-    paths, released = publish_lecture(lecture, discovered.course, [lec.lecture for lec in discovered.lectures],
-                                      files, report, release, options.out, progress)
+    paths, released = publish_lecture(
+        lecture,
+        discovered.course,
+        [lec.lecture for lec in discovered.lectures],
+        files,
+        report,
+        release,
+        options.out,
+        progress,
+    )
     return paths, released, problems

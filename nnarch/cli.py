@@ -11,7 +11,6 @@ from __future__ import annotations
 import signal
 import traceback
 from pathlib import Path
-from typing import List, Optional
 
 import typer
 from rich.console import Console
@@ -21,8 +20,12 @@ from rich.table import Table
 from nnarch.errors import NnarchError
 from nnarch.options import Budget, Device, Options
 
-app = typer.Typer(help="Build lecture slides from topic modules whose models nnarch trains.",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Build lecture slides from topic modules whose models nnarch trains.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 console = Console(stderr=True)
 out = Console()
 
@@ -58,61 +61,99 @@ def _fail(error: BaseException, debug: bool) -> None:
 
 
 @app.command()
-def build(topics: Optional[List[str]] = typer.Argument(None, help="Only these topics (default: all)."),
-          lectures: Path = LECTURES, out_dir: Path = OUT, device: Device = DEVICE, budget: Budget = BUDGET,
-          force: Optional[List[str]] = typer.Option(
-              None, "--force", help="Retrain this topic even if cached ('all': every one)."),
-          jobs: Optional[int] = typer.Option(
-              None, "--jobs", "-j", min=0, show_default="one per core",
-              help="Worker processes that run topics; 0 runs them in this process (for a debugger)."),
-          max_train_seconds: Optional[float] = typer.Option(
-              None, "--max-train-seconds", min=1, help="Stop any topic's training that takes longer."),
-          scheduler: Optional[str] = typer.Option(
-              None, "--scheduler", envvar="NNARCH_SCHEDULER",
-              help="Train on the Dask cluster at this address, e.g. tcp://10.0.0.5:8786 "
-                   "(needs pip install 'nnarch[cluster]')."),
-          scheduler_timeout: float = typer.Option(
-              10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the scheduler to answer."),
-          fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
-          debug: bool = DEBUG) -> None:
+def build(
+    topics: list[str] | None = typer.Argument(None, help="Only these topics (default: all)."),
+    lectures: Path = LECTURES,
+    out_dir: Path = OUT,
+    device: Device = DEVICE,
+    budget: Budget = BUDGET,
+    force: list[str] | None = typer.Option(
+        None, "--force", help="Retrain this topic even if cached ('all': every one)."
+    ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=0,
+        show_default="one per core",
+        help="Worker processes that run topics; 0 runs them in this process (for a debugger).",
+    ),
+    max_train_seconds: float | None = typer.Option(
+        None, "--max-train-seconds", min=1, help="Stop any topic's training that takes longer."
+    ),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        envvar="NNARCH_SCHEDULER",
+        help="Train on the Dask cluster at this address, e.g. tcp://10.0.0.5:8786 "
+        "(needs pip install 'nnarch[cluster]').",
+    ),
+    scheduler_timeout: float = typer.Option(
+        10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the scheduler to answer."
+    ),
+    fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing topic."),
+    debug: bool = DEBUG,
+) -> None:
     """Train every topic (or reuse the cache), check its claims, build slides and report.json."""
     from nnarch.build import build as run_build
     from nnarch.progress import RichProgress
-    options = Options(lectures, out_dir, device.value, tuple(topics or ()), fail_fast, budget.value,
-                      tuple(force or ()), jobs, max_train_seconds, scheduler, scheduler_timeout)
+
+    options = Options(
+        lectures,
+        out_dir,
+        device.value,
+        tuple(topics or ()),
+        fail_fast,
+        budget.value,
+        tuple(force or ()),
+        jobs,
+        max_train_seconds,
+        scheduler,
+        scheduler_timeout,
+    )
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         with RichProgress(console) as progress:
             result = run_build(options, progress)
     except (KeyboardInterrupt, Terminated) as stop:
         code = 143 if isinstance(stop, Terminated) else 130
-        _error(NnarchError(f"interrupted ({'SIGTERM' if code == 143 else 'Ctrl-C'}): training and LaTeX "
-                           "stopped; what earlier builds published is as it was"))
-        raise typer.Exit(code)
+        _error(
+            NnarchError(
+                f"interrupted ({'SIGTERM' if code == 143 else 'Ctrl-C'}): training and LaTeX "
+                "stopped; what earlier builds published is as it was"
+            )
+        )
+        raise typer.Exit(code) from None
     except NnarchError as error:
         _fail(error, debug)
     except Exception as error:  # a bug in nnarch, not in the topics: say so, keep the trace for --debug
-        _fail(NnarchError(f"internal error: {type(error).__name__}: {error}; run with --debug and "
-                          "report the traceback").with_traceback(error.__traceback__), debug)
+        _fail(
+            NnarchError(
+                f"internal error: {type(error).__name__}: {error}; run with --debug and report the traceback"
+            ).with_traceback(error.__traceback__),
+            debug,
+        )
     finally:
         signal.signal(signal.SIGTERM, previous)
     if result.up_to_date:
         out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
         return
     _summary(result)
-    for error in result.errors:
+    for problem in result.errors:
         if debug:
-            console.print(_trace(error), markup=False)
-        _error(error)
+            console.print(_trace(problem), markup=False)
+        _error(problem)
     for path in result.artifacts:
         if path.parent.name not in ("figures", "notebooks"):
             out.print(f"wrote {path}", highlight=False)
     if not result.ok:
         previews = sorted({p.parent for p in result.previews if p.name == "report.json"})
-        where = (f"; what did build is in {', '.join(map(str, previews))}/ (a preview, with a frame for "
-                 "each failed topic)") if previews else ""
-        console.print(f"[bold red]nothing was published[/]: the last release is unchanged{where}",
-                      highlight=False)
+        where = (
+            (f"; what did build is in {', '.join(map(str, previews))}/ (a preview, with a frame for each failed topic)")
+            if previews
+            else ""
+        )
+        console.print(f"[bold red]nothing was published[/]: the last release is unchanged{where}", highlight=False)
         raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
 
 
@@ -128,22 +169,38 @@ def _summary(result) -> None:
         passed = sum(c.ok for c in o.claims)
         claims = f"{passed}/{len(o.claims)}" if o.claims else "–"
         colour = "green" if o.status != "failed" else "red"
-        table.add_row(o.name, f"[{colour}]{o.status}[/]", f"{o.seconds:.1f} s",
-                      f"{o.params:,}" if o.params is not None else "–", headline, claims)
+        table.add_row(
+            o.name,
+            f"[{colour}]{o.status}[/]",
+            f"{o.seconds:.1f} s",
+            f"{o.params:,}" if o.params is not None else "–",
+            headline,
+            claims,
+        )
     out.print(table)
 
 
 @app.command()
-def serve(port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free one)."),
-          lectures: Path = LECTURES, out_dir: Path = OUT,
-          device: Device = DEVICE, budget: Budget = BUDGET, debug: bool = DEBUG) -> None:
+def serve(
+    port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port on 127.0.0.1 (0: any free one)."),
+    lectures: Path = LECTURES,
+    out_dir: Path = OUT,
+    device: Device = DEVICE,
+    budget: Budget = BUDGET,
+    debug: bool = DEBUG,
+) -> None:
     """Build, serve the build folder on 127.0.0.1, and rebuild on every save; open pages reload."""
     from nnarch.progress import RichProgress
     from nnarch.serve import serve as run_serve
+
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        run_serve(Options(lectures, out_dir, device.value, budget=budget.value, jobs=None), port, console,
-                  lambda: RichProgress(console))
+        run_serve(
+            Options(lectures, out_dir, device.value, budget=budget.value, jobs=None),
+            port,
+            console,
+            lambda: RichProgress(console),
+        )
     except (KeyboardInterrupt, Terminated):
         console.print("stopped serving", highlight=False)
     except NnarchError as error:
@@ -153,12 +210,18 @@ def serve(port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port 
 
 
 @app.command("list")
-def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
-                device: Device = DEVICE, budget: Budget = BUDGET, debug: bool = DEBUG) -> None:
+def list_topics(
+    lectures: Path = LECTURES,
+    out_dir: Path = OUT,
+    device: Device = DEVICE,
+    budget: Budget = BUDGET,
+    debug: bool = DEBUG,
+) -> None:
     """List lectures and their topics: invalid, cached (renders without running), or needing a run."""
     from nnarch.cache.store import Cache
-    from nnarch.source.discover import discover
     from nnarch.run.record import record_key
+    from nnarch.source.discover import discover
+
     try:
         found = discover(lectures)
     except NnarchError as error:
@@ -180,46 +243,52 @@ def list_topics(lectures: Path = LECTURES, out_dir: Path = OUT,
             table.add_row(lec.lecture.slug, str(i), name, title, state)
     out.print(table)
     for lec in found.lectures:
-        for error in lec.errors:
-            _error(error)
+        for problem in lec.errors:
+            _error(problem)
 
 
 @app.command()
 def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
     """Validate every lecture's Markdown and topic declarations without importing torch."""
     from nnarch.source.discover import discover, syntax_errors
+
     try:
         found = discover(lectures)
     except NnarchError as error:
         _fail(error, debug)
     errors = [e for lec in found.lectures for e in lec.errors] + syntax_errors(lectures, found)
     count = sum(len(lec.topics) for lec in found.lectures)
-    for error in errors:
-        _error(error)
+    for problem in errors:
+        _error(problem)
     for lec in found.lectures:
         if lec.broken and lec.lecture.lab:
-            console.print(f"note: {lec.path.name}: the lab plan's minutes are added up once every topic "
-                          "reads", highlight=False, soft_wrap=True)
+            console.print(
+                f"note: {lec.path.name}: the lab plan's minutes are added up once every topic reads",
+                highlight=False,
+                soft_wrap=True,
+            )
     if errors:
         raise typer.Exit(1)
     out.print(f"{count} topic(s) in {len(found.lectures)} lecture(s): all valid")
 
 
 @app.command()
-def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lectures: Path = LECTURES,
-           debug: bool = DEBUG) -> None:
+def params(
+    topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lectures: Path = LECTURES, debug: bool = DEBUG
+) -> None:
     """Print a topic model's parameters, layer by layer (untrained: counts don't depend on training)."""
-    from nnarch.source.discover import discover
     from nnarch.errors import did_you_mean
+    from nnarch.source.discover import discover
+
     try:
         found = discover(lectures)
         sources = {s.name: s for lec in found.lectures for s in lec.topics}
         if topic not in sources:
-            raise NnarchError(f"no valid topic '{topic}'{did_you_mean(topic, sources)}; "
-                              "'nnarch list' shows the topics")
-        from nnarch.source.load import load_topic
+            raise NnarchError(f"no valid topic '{topic}'{did_you_mean(topic, sources)}; 'nnarch list' shows the topics")
         from nnarch.run.measure import count_parameters
         from nnarch.run.train import build_model
+        from nnarch.source.load import load_topic
+
         source = sources[topic]
         model = build_model(load_topic(source)[0], source.path)
         counted = count_parameters(model)
@@ -238,13 +307,16 @@ def params(topic: str = typer.Argument(..., help="Topic name, e.g. ffnn."), lect
 
 
 @app.command()
-def new(name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e.g. attention."),
-        lecture: str = typer.Option(..., "--lecture", help="The lecture folder, e.g. nn_architectures."),
-        title: str = typer.Option("", "--title", help="Section title (default: the name)."),
-        lectures: Path = LECTURES) -> None:
+def new(
+    name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e.g. attention."),
+    lecture: str = typer.Option(..., "--lecture", help="The lecture folder, e.g. nn_architectures."),
+    title: str = typer.Option("", "--title", help="Section title (default: the name)."),
+    lectures: Path = LECTURES,
+) -> None:
     """Create a topic that builds in its lecture as it is: a module, its Markdown slides (and lab part),
     added to the lecture's topics."""
     from nnarch.source.scaffold import new_topic
+
     try:
         told = new_topic(lectures, lecture, name, title)
     except NnarchError as error:
@@ -253,10 +325,12 @@ def new(name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e
 
 
 @app.command()
-def clean(out_dir: Path = OUT,
-          cache: bool = typer.Option(False, "--cache", help="Empty only the cache (build/.cache).")) -> None:
+def clean(
+    out_dir: Path = OUT, cache: bool = typer.Option(False, "--cache", help="Empty only the cache (build/.cache).")
+) -> None:
     """Remove the build folder nnarch made, or with --cache only its cached weights, records and figures."""
     from nnarch.publish.staging import clean as remove
+
     try:
         removed = remove(out_dir, cache_only=cache)
     except NnarchError as error:

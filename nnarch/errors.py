@@ -9,6 +9,8 @@ class NnarchError(Exception):
     """Base of every error nnarch reports to a user. `exit_code` is what the CLI exits with."""
 
     exit_code = 1
+    user_trace: str | None = None  # the frames of the user's code that raised it, for --debug
+    remote_trace: str | None = None  # its traceback in the worker process it was raised in
 
 
 class TopicError(NnarchError):
@@ -59,6 +61,7 @@ def did_you_mean(name: str, choices) -> str:
 def rel(path) -> str:
     """A path as a user would type it: relative to the working directory when it is inside it."""
     from pathlib import Path
+
     try:
         return str(Path(path).resolve().relative_to(Path.cwd()))
     except ValueError:

@@ -8,10 +8,20 @@ import functools
 import re
 import unicodedata
 
-_TEX_SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
-                "^": r"\textasciicircum{}", "<": r"\textless{}", ">": r"\textgreater{}"}
-_UNICODE = None  # pylatexenc's encoder, made on first use
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+    "<": r"\textless{}",
+    ">": r"\textgreater{}",
+}
 _ACCENTS = {"\u0308": '"', "\u0301": "'", "\u0300": "`", "\u0302": "^", "\u0303": "~", "\u0327": "c"}
 # pylatexenc's forms that pdflatex cannot set with the slides' preamble, found by setting every form
 # with real LaTeX (tests/robustness/test_hostile_text.py does it on each run): commands of packages
@@ -23,11 +33,17 @@ _NOT_IN_PREAMBLE = re.compile(
     r"quarternote|arrowwave(?:left|right)|dblarrowupdown|DownArrowUpArrow|rightangle(?:arc)?|surfintegral|"
     r"volintegral|clwintegral|clockoint|sqrint|homothetic|lazysinv|approxnotequal|tildetrpl|allequal|estimates|"
     r"starequal|notlessgreater|notgreaterless|truestate|forcesextra|VDash|original|image|"
-    r"hermitconjmatrix|verymuch(?:less|greater)|precedesnotsimilar|udots|varperspcorrespond|recorder)(?![a-zA-Z])")
+    r"hermitconjmatrix|verymuch(?:less|greater)|precedesnotsimilar|udots|varperspcorrespond|recorder)(?![a-zA-Z])"
+)
 _NEEDS_T2A = re.compile(r"\\(?:CYR|cyr)")
-_MATH_OUTSIDE_MATH = {"\u025b": r"\ensuremath{\varepsilon}", "\u03d2": r"\ensuremath{\Upsilon}",
-                      "\u0390": r"\ensuremath{\acute{\ddot{\iota}}}", "\u266d": r"\ensuremath{\flat}", "\u266e": r"\ensuremath{\natural}",
-                      "\u266f": r"\ensuremath{\sharp}"}
+_MATH_OUTSIDE_MATH = {
+    "\u025b": r"\ensuremath{\varepsilon}",
+    "\u03d2": r"\ensuremath{\Upsilon}",
+    "\u0390": r"\ensuremath{\acute{\ddot{\iota}}}",
+    "\u266d": r"\ensuremath{\flat}",
+    "\u266e": r"\ensuremath{\natural}",
+    "\u266f": r"\ensuremath{\sharp}",
+}
 
 
 class UnmappableCharacter(ValueError):
@@ -51,9 +67,21 @@ def tex_escape(text: str, code: bool = False) -> str:
     return "".join(out)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
+def _encoder():
+    """pylatexenc's encoder, made on first use."""
+    import logging
+
+    from pylatexenc.latexencode import UnicodeToLatexEncoder
+
+    logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)  # we say it ourselves, once
+    return UnicodeToLatexEncoder(
+        non_ascii_only=True, unknown_char_policy="fail", replacement_latex_protection="braces-after-macro"
+    )
+
+
+@functools.cache
 def _tex_unicode(ch: str) -> str:
-    global _UNICODE
     kind, _, digits = unicodedata.decomposition(ch).partition(" ")
     if unicodedata.category(ch) == "Zs":  # spaces: a no-break one is a tie, the others a space
         return "~" if kind == "<noBreak>" else " "
@@ -64,23 +92,18 @@ def _tex_unicode(ch: str) -> str:
             return rf"\ensuremath{{{'_' if kind == '<sub>' else '^'}{{{_TEX_SPECIAL.get(base, base)}}}}}"
     if unicodedata.normalize("NFC", ch) in _MATH_OUTSIDE_MATH:  # ΐ is U+0390 and U+1FD3
         return _MATH_OUTSIDE_MATH[unicodedata.normalize("NFC", ch)]
-    if _UNICODE is None:
-        import logging
-
-        from pylatexenc.latexencode import UnicodeToLatexEncoder
-        logging.getLogger("pylatexenc").setLevel(logging.CRITICAL)  # we say it ourselves, once
-        _UNICODE = UnicodeToLatexEncoder(non_ascii_only=True, unknown_char_policy="fail",
-                                         replacement_latex_protection="braces-after-macro")
     try:
-        latex = _UNICODE.unicode_to_latex(ch)
+        latex = _encoder().unicode_to_latex(ch)
     except ValueError:
         latex = r"\nument"  # pylatexenc's own stand-in for "no form" (it gives ŉ that)
     if _NEEDS_T2A.search(latex):
-        raise UnmappableCharacter(f"the character '{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}) "
-                                  "is Cyrillic, which the slides' fonts do not have; transliterate it")
+        raise UnmappableCharacter(
+            f"the character '{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}) "
+            "is Cyrillic, which the slides' fonts do not have; transliterate it"
+        )
     if r"\nument" not in latex and not _NOT_IN_PREAMBLE.search(latex):
         return latex
-    base, *marks = unicodedata.normalize("NFD", ch)
+    base, marks = unicodedata.normalize("NFD", ch)[0], unicodedata.normalize("NFD", ch)[1:]
     if ord(base) < 128 and len(marks) == 1 and marks[0] in _ACCENTS:  # ǹ, ẁ: a letter and an accent
         return f"\\{_ACCENTS[marks[0]]}{{{base}}}"
     spelled = unicodedata.normalize("NFKC", ch)  # ŉ is ʼn, ℠ is SM: the same letters, written plainly
@@ -89,5 +112,7 @@ def _tex_unicode(ch: str) -> str:
             return tex_escape(spelled)
         except UnmappableCharacter:
             pass
-    raise UnmappableCharacter(f"the character '{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}) "
-                              "has no form in the PDF; write it another way (in math, or spelled out)")
+    raise UnmappableCharacter(
+        f"the character '{ch}' (U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed')}) "
+        "has no form in the PDF; write it another way (in math, or spelled out)"
+    )

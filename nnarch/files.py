@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 
 def write_atomic(path: Path, data: bytes | str) -> None:
@@ -34,12 +35,12 @@ def copy_atomic(source: Path, target: Path) -> None:
     write_atomic(target, Path(source).read_bytes())
 
 
-def write_json(path: Path, data) -> None:
+def write_json(path: Path, data: object) -> None:
     """JSON as nnarch writes it: sorted keys, two-space indents, arrays as lists."""
     write_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=_plain) + "\n")
 
 
-def _plain(value):
+def _plain(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)

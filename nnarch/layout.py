@@ -7,10 +7,10 @@ fails a frame that still does not fit (see latex.py's overfull-box check).
 
 from __future__ import annotations
 
-TEXT_WIDTH = 398.3   # \textwidth of the 160 mm × 90 mm frame
+TEXT_WIDTH = 398.3  # \textwidth of the 160 mm × 90 mm frame
 HANDOUT_WIDTH = 472.0  # \textwidth of the A4 handout (2.2 cm margins)
-COLUMN_GAP = 0.04    # of the text width, between columns
-MIN_TEXT_PT = 8.0    # nothing on a slide is smaller (the footline aside)
+COLUMN_GAP = 0.04  # of the text width, between columns
+MIN_TEXT_PT = 8.0  # nothing on a slide is smaller (the footline aside)
 
 # Figure slots: (width, height). "full" spans the frame, "column" is one of two columns with room
 # for text below it, "tall" is a column that holds little besides the figure, "small" is a
@@ -47,9 +47,11 @@ def listing_problem(name: str, source: str, width: float, in_column: bool, metho
     fits = int((width - 8) / smallest[2])
     where = "this column" if in_column else "the frame"
     one = f", one method ({method})" if method else ""
-    return (f"listing '{name}': its longest line has {longest} characters, but {where} holds {fits} "
-            f"at {smallest[1]:g} pt; show fewer lines (:lines:){one}, shorter lines, or give it more "
-            "width (a wider '::: column 60%' or the full frame)")
+    return (
+        f"listing '{name}': its longest line has {longest} characters, but {where} holds {fits} "
+        f"at {smallest[1]:g} pt; show fewer lines (:lines:){one}, shorter lines, or give it more "
+        "width (a wider '::: column 60%' or the full frame)"
+    )
 
 
 def script_depth(latex: str) -> int:
@@ -83,6 +85,8 @@ def math_problem(latex: str, size_pt: float) -> str | None:
     allowed = 1 if size_pt >= 10.5 else 0
     if script_depth(latex) > allowed:
         where = "a script inside a script" if allowed else "a sub- or superscript in 8-9 pt text"
-        return (f"math '{latex[:40]}' has {where}, set under {MIN_TEXT_PT:g} pt; write it out "
-                "in words or move it into the body text")
+        return (
+            f"math '{latex[:40]}' has {where}, set under {MIN_TEXT_PT:g} pt; write it out "
+            "in words or move it into the body text"
+        )
     return None

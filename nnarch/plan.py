@@ -25,19 +25,29 @@ def make_plan(discovered: Discovered, wanted: tuple[str, ...] = (), forced: tupl
     for option, names in (("", wanted), ("--force ", forced)):
         for name in names:
             if name not in declared and not (option and name == "all"):
-                raise UsageError(f"{option}{name}: no topic of that name{did_you_mean(name, declared)}; "
-                                 "'nnarch list' shows the topics")
+                raise UsageError(
+                    f"{option}{name}: no topic of that name{did_you_mean(name, declared)}; "
+                    "'nnarch list' shows the topics"
+                )
     chosen = [(lec, src) for lec, src in every if not wanted or src.name in wanted]
-    lectures = [lec for lec in discovered.lectures
-                if not wanted or any(name in wanted for name in lec.lecture.topics)]
+    lectures = [lec for lec in discovered.lectures if not wanted or any(name in wanted for name in lec.lecture.topics)]
     return Plan(tuple(lectures), tuple(src for _, src in chosen))
 
 
 # --------------------------------------------------------------------------------------------------
 # Up to date? Decided from file hashes alone, as make does: no torch, no topic module imported.
 
-_VERSIONED = ("torch", "torch-geometric", "matplotlib", "jinja2", "latex2mathml", "numpy", "scipy",
-              "markdown-it-py", "mdit-py-plugins")
+_VERSIONED = (
+    "torch",
+    "torch-geometric",
+    "matplotlib",
+    "jinja2",
+    "latex2mathml",
+    "numpy",
+    "scipy",
+    "markdown-it-py",
+    "mdit-py-plugins",
+)
 
 
 def inputs_digest(options) -> str:
@@ -45,6 +55,7 @@ def inputs_digest(options) -> str:
 
     from nnarch.cache.fingerprint import digest_files, files_under
     from nnarch.toolchain import fonts_digest
+
     here = Path(__file__).resolve().parent
     root = Path(options.lectures).resolve()
     files = files_under(root)
@@ -56,8 +67,9 @@ def inputs_digest(options) -> str:
             versions.append(f"{name}=absent")
     settings = [options.device, options.budget, *options.topics, *versions, fonts_digest()]
     code = [p for p in here.rglob("*.py") if "__pycache__" not in p.parts]
-    return digest_files(files, root, (), [*settings, digest_files([*(here.parent / "templates").glob("*"), *code],
-                                                                   here.parent)])
+    return digest_files(
+        files, root, (), [*settings, digest_files([*(here.parent / "templates").glob("*"), *code], here.parent)]
+    )
 
 
 def _stamp(options) -> Path:
@@ -70,6 +82,7 @@ def up_to_date(options, inputs: str | None = None) -> list[Path] | None:
     import json
 
     from nnarch.cache.fingerprint import file_digest
+
     try:
         stamp = json.loads(_stamp(options).read_text())
     except (OSError, ValueError):
@@ -89,6 +102,8 @@ def record_success(options, outputs, inputs: str) -> None:
 
     from nnarch.cache.fingerprint import file_digest
     from nnarch.files import write_atomic
+
     outputs = sorted(str(p) for p in outputs)
-    write_atomic(_stamp(options), json.dumps({"inputs": inputs, "outputs": outputs,
-                                              "outputs_digest": file_digest(outputs)}))
+    write_atomic(
+        _stamp(options), json.dumps({"inputs": inputs, "outputs": outputs, "outputs_digest": file_digest(outputs)})
+    )

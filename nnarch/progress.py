@@ -7,7 +7,7 @@ import threading
 import time
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from nnarch.run.outcome import Progress as BuildProgress
 
@@ -20,10 +20,20 @@ class RichProgress(BuildProgress):
     def __init__(self, console: Console):
         self.console = console
         self.live = console.is_terminal
-        self.bars = Progress(TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(),
-                             TextColumn("loss {task.fields[loss]}"), TimeElapsedColumn(),
-                             console=console, transient=False, disable=not self.live)
-        self.tasks, self.totals, self.logged, self.finished = {}, {}, {}, set()
+        self.bars = Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+            disable=not self.live,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.totals: dict[str, int] = {}
+        self.logged: dict[str, float] = {}
+        self.finished: set[str] = set()
         self.lock = threading.Lock()
 
     def __enter__(self):

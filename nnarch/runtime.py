@@ -34,8 +34,8 @@ def train_epoch(model, batches, loss_fn, optimizer, step):
     for batch in batches:
         optimizer.zero_grad()
         loss = step(model, batch, loss_fn)  # forward
-        loss.backward()                     # backward
-        optimizer.step()                    # update
+        loss.backward()  # backward
+        optimizer.step()  # update
         total += loss.item() * len(batch[0])
         count += len(batch[0])
     return total / count
@@ -48,8 +48,7 @@ def evaluate(model, split, loss_fn, step):
     return float(step(model, split, loss_fn))
 
 
-def fit(model, train, test, loss_fn, optimizer, lr, epochs, batch_size, seed, step=supervised_step,
-        on_epoch=None):
+def fit(model, train, test, loss_fn, optimizer, lr, epochs, batch_size, seed, step=supervised_step, on_epoch=None):
     """Train `model` on the `train` tuple: a seeded batch order, the train and test loss per epoch.
     `on_epoch(epoch, history)` is called after each epoch."""
     torch.manual_seed(seed)

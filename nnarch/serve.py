@@ -26,8 +26,8 @@ from rich.markup import escape
 
 from nnarch import TEMPLATES
 from nnarch.build import build
-from nnarch.options import Options
 from nnarch.errors import EnvironmentProblem, NnarchError
+from nnarch.options import Options
 
 EVENTS = "/__nnarch/events"
 WATCHED = (".html", ".svg")  # what a page shows; a change to one reloads the pages that show it
@@ -47,7 +47,7 @@ SCRIPT = """<script>/* nnarch serve */(function () {
     events.addEventListener(kind, function (e) { after = +e.lastEventId || after; handle(e); });
   }
   function listen() {
-    events = new EventSource("%s?after=" + after);
+    events = new EventSource("__EVENTS__?after=" + after);
     on("reload", function (e) {
       if (uses(JSON.parse(e.data).paths)) location.reload();  /* the hash keeps the slide */
     });
@@ -71,7 +71,7 @@ SCRIPT = """<script>/* nnarch serve */(function () {
     else if (!document.hidden && !events) listen();
   });
   if (!document.hidden) listen();
-})();</script>""" % EVENTS
+})();</script>""".replace("__EVENTS__", EVENTS)
 
 
 class Events:
@@ -100,7 +100,7 @@ class Events:
 class Handler(SimpleHTTPRequestHandler):
     """Files of the build folder only; HTML with the reload script; the event stream."""
 
-    def __init__(self, *args, events: Events, site: "Site", **kwargs):
+    def __init__(self, *args, events: Events, site: Site, **kwargs):
         self.events, self.site = events, site
         super().__init__(*args, **kwargs)
 
@@ -190,11 +190,13 @@ class Handler(SimpleHTTPRequestHandler):
 def _allow_events(html: str) -> str:
     """The page's own content security policy, widened for the served copy only: the reload script
     may run and may listen to this server's events."""
+
     def widen(match):
         policy = match[2] + "; connect-src 'self'"
         if "script-src" not in policy:
             policy += "; script-src 'unsafe-inline'"
         return match[1] + policy + match[3]
+
     return re.sub(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")', widen, html, count=1)
 
 
@@ -218,15 +220,20 @@ class Site:
         return ["/" + path.relative_to(self.out).as_posix()]
 
     def _digests(self) -> dict:
-        return {p: hashlib.sha256(p.read_bytes()).hexdigest()
-                for p in self.out.rglob("*") if p.suffix in WATCHED and p.is_file()
-                and not {".cache", ".work", ".staging"} & set(p.relative_to(self.out).parts)}
+        return {
+            p: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in self.out.rglob("*")
+            if p.suffix in WATCHED
+            and p.is_file()
+            and not {".cache", ".work", ".staging"} & set(p.relative_to(self.out).parts)
+        }
 
     def changed(self) -> list[str]:
         """URL paths of the files that differ from the last call."""
         now = self._digests()
-        paths = sorted("/" + p.relative_to(self.out).as_posix() for p in {*now, *self.digests}
-                       if self.digests.get(p) != now.get(p))
+        paths = sorted(
+            "/" + p.relative_to(self.out).as_posix() for p in {*now, *self.digests} if self.digests.get(p) != now.get(p)
+        )
         self.digests = now
         return paths
 
@@ -239,19 +246,24 @@ def serve(options: Options, port: int, console, progress_factory) -> None:
     out.mkdir(parents=True, exist_ok=True)
     events, site = Events(), Site(out)
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port),
-                                     partial(Handler, directory=str(out), events=events, site=site))
+        server = ThreadingHTTPServer(
+            ("127.0.0.1", port), partial(Handler, directory=str(out), events=events, site=site)
+        )
     except OSError as error:
-        raise EnvironmentProblem(f"--port {port}: cannot listen on 127.0.0.1:{port} ({error.strerror}); "
-                                 "pick another port with --port") from None
+        raise EnvironmentProblem(
+            f"--port {port}: cannot listen on 127.0.0.1:{port} ({error.strerror}); pick another port with --port"
+        ) from None
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     rebuild = partial(_rebuild, options, events, site, console, progress_factory)
     rebuild()
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     watched = [p for p in (Path(options.lectures), TEMPLATES) if p.exists()]
-    console.print(f"serving {out} at {url} — watching {', '.join(str(p) for p in watched)}; "
-                  "Ctrl-C stops", highlight=False, soft_wrap=True)
+    console.print(
+        f"serving {out} at {url} — watching {', '.join(str(p) for p in watched)}; Ctrl-C stops",
+        highlight=False,
+        soft_wrap=True,
+    )
     try:
         for changes in watchfiles.watch(*watched, step=20, raise_interrupt=True):
             names = sorted({Path(p).name for _, p in changes})
@@ -275,12 +287,12 @@ def _rebuild(options: Options, events: Events, site: Site, console, progress_fac
         with progress_factory() as progress:
             result = build(replace(options, fail_fast=True, on_html=html_ready), progress)
     except NnarchError as error:  # a usage or environment problem: say it, keep serving
-        result, problems = None, [error]
+        result, problems = None, list[Exception]([error])
     except Exception as error:  # a bug in nnarch: keep serving, with the trace for a report
         console.print("".join(traceback.format_exception(error)), markup=False, highlight=False)
         result, problems = None, [error]
     else:
-        problems = list(result.errors)
+        problems = list[Exception](result.errors) if result else []
     finally:
         site.early.clear()
     for problem in problems:
@@ -294,5 +306,6 @@ def _rebuild(options: Options, events: Events, site: Site, console, progress_fac
     events.send("built")
     if changed:
         events.send("reload", paths=changed)
+    assert result is not None  # no problems: the build returned
     what = "up to date" if result.up_to_date else f"built in {time.perf_counter() - started:.2f} s"
     console.print(what, highlight=False)

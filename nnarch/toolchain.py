@@ -15,16 +15,14 @@ from pathlib import Path
 from nnarch.errors import EnvironmentProblem
 
 # The faces of the slides' sans font (Beamer's \sffamily with lmodern) that figures use.
-FONT_FILES = {"regular": "lmsans10-regular.otf", "bold": "lmsans10-bold.otf",
-              "oblique": "lmsans10-oblique.otf"}
+FONT_FILES = {"regular": "lmsans10-regular.otf", "bold": "lmsans10-bold.otf", "oblique": "lmsans10-oblique.otf"}
 
 # What provides latexmk, pdflatex, Beamer, pgf and the Latin Modern fonts, by package manager.
 _PACKAGES = {
     "apt-get": "sudo apt-get install latexmk texlive-latex-recommended texlive-pictures lmodern",
     "dnf": "sudo dnf install latexmk texlive-beamer texlive-pgf texlive-lm texlive-lm-math "
-           "texlive-collection-latexrecommended",
-    "pacman": "sudo pacman -S texlive-binextra texlive-latexrecommended texlive-pictures "
-              "texlive-fontsrecommended",
+    "texlive-collection-latexrecommended",
+    "pacman": "sudo pacman -S texlive-binextra texlive-latexrecommended texlive-pictures texlive-fontsrecommended",
 }
 
 
@@ -34,12 +32,17 @@ _SYSTEM_BIN = ("/usr/bin", "/bin", "/usr/sbin", "/sbin")  # where a package mana
 def install_hint() -> str:
     """The command that installs TeX Live's parts on this machine, as its user would type it."""
     if platform.system() == "Darwin":
-        return ("install MacTeX (brew install --cask mactex-no-gui), or TinyTeX and then "
-                "'tlmgr install latexmk beamer pgf lm'")
+        return (
+            "install MacTeX (brew install --cask mactex-no-gui), or TinyTeX and then "
+            "'tlmgr install latexmk beamer pgf lm'"
+        )
     for manager, command in _PACKAGES.items():
         if shutil.which(manager) or shutil.which(manager, path=os.pathsep.join(_SYSTEM_BIN)):
-            return command + " (or run 'make slides', which installs them when it can)" \
-                if manager == "apt-get" else command
+            return (
+                command + " (or run 'make slides', which installs them when it can)"
+                if manager == "apt-get"
+                else command
+            )
     return "install TeX Live (tug.org/texlive) or TinyTeX, then 'tlmgr install latexmk beamer pgf lm'"
 
 
@@ -55,8 +58,10 @@ def slide_fonts() -> dict[str, Path]:
     paths = {Path(line).name: Path(line) for line in found.splitlines() if line.strip()}
     missing = [name for name in names if name not in paths]
     if missing:
-        raise EnvironmentProblem(f"fonts: TeX Live has no {', '.join(missing)} (the Latin Modern fonts "
-                                 f"the figures are drawn with); {install_hint()}")
+        raise EnvironmentProblem(
+            f"fonts: TeX Live has no {', '.join(missing)} (the Latin Modern fonts "
+            f"the figures are drawn with); {install_hint()}"
+        )
     return {face: paths[name] for face, name in FONT_FILES.items()}
 
 

@@ -9,8 +9,9 @@ and does the work.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence, Union
+from typing import Any
 
 # --------------------------------------------------------------------------------------------------
 # Data and training
@@ -27,9 +28,9 @@ class Splits:
             true function, class names, ...). Values may be tensors, arrays, numbers or strings.
     """
 
-    train: tuple
-    test: tuple
-    extras: dict = field(default_factory=dict)
+    train: tuple[Any, ...]
+    test: tuple[Any, ...]
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -57,15 +58,15 @@ class Recipe:
             ignore it.
     """
 
-    loss: Union[str, Callable] = "mse"
+    loss: str | Callable[..., Any] = "mse"
     optimizer: str = "adam"
     lr: float = 1e-3
     epochs: int = 100
     batch_size: int = 32
     seed: int = 0
-    step: Callable | None = None
+    step: Callable[..., Any] | None = None
     max_seconds: float | None = None
-    resources: dict | None = None
+    resources: dict[str, float] | None = None
 
 
 # --------------------------------------------------------------------------------------------------
@@ -95,7 +96,7 @@ class FigureSpec:
 
     name: str
     kind: str
-    draw: Callable | None = None
+    draw: Callable[..., Any] | None = None
     size: str = "full"
 
 
@@ -158,10 +159,10 @@ class Run:
     data: Splits
     history: Any
     recipe: Any
-    results: dict = field(default_factory=dict)
+    results: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def extras(self) -> dict:
+    def extras(self) -> dict[str, Any]:
         return self.data.extras
 
 
@@ -192,14 +193,14 @@ class Topic:
     """
 
     name: str
-    model: Callable
-    data: Callable
+    model: Callable[..., Any]
+    data: Callable[..., Any]
     recipe: Recipe
     figures: Sequence[FigureSpec] = ()
-    metrics: dict = field(default_factory=dict)
-    facts: dict = field(default_factory=dict)
+    metrics: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    facts: dict[str, Any] = field(default_factory=dict)
     claims: Sequence[Claim] = ()
-    variants: dict = field(default_factory=dict)
+    variants: dict[str, Callable[..., Any]] = field(default_factory=dict)
     headline: str = "history.final_test"
     quick: Recipe | None = None
 
@@ -238,5 +239,5 @@ class Course:
 
     title: str
     days: Sequence[str]
-    slots: Sequence[tuple]
+    slots: Sequence[tuple[str, Sequence[str]]]
     short_title: str = ""

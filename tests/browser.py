@@ -8,15 +8,22 @@ from contextlib import contextmanager
 from playwright.sync_api import sync_playwright
 
 # Without the background-networking flags Chromium tries to reach Google's hosts at every start.
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 
 def chromium_path() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if not path:
-        raise RuntimeError("chromium not found; run 'make test', which installs it "
-                           "(or: sudo apt-get install chromium)")
+        raise RuntimeError("chromium not found; run 'make test', which installs it (or: sudo apt-get install chromium)")
     return path
 
 

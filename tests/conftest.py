@@ -42,6 +42,7 @@ def topic_of(source):
 def trainings(monkeypatch):
     """Counts calls of the training loop per topic file (variants count too)."""
     import nnarch.run.train
+
     counts = Counter()
     original = nnarch.run.train.fit_model
 

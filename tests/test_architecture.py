@@ -9,8 +9,20 @@ NNARCH = Path(__file__).resolve().parent.parent / "nnarch"
 
 # Lowest first. A module may import its own layer and the layers below it, never one above.
 LAYERS = [
-    ("foundations", {"nnarch", "nnarch.errors", "nnarch.topic", "nnarch.escape", "nnarch.layout", "nnarch.files",
-                     "nnarch.options", "nnarch.toolchain", "nnarch.runtime"}),
+    (
+        "foundations",
+        {
+            "nnarch",
+            "nnarch.errors",
+            "nnarch.topic",
+            "nnarch.escape",
+            "nnarch.layout",
+            "nnarch.files",
+            "nnarch.options",
+            "nnarch.toolchain",
+            "nnarch.runtime",
+        },
+    ),
     ("source", {"nnarch.source"}),
     ("cache", {"nnarch.cache"}),
     ("run", {"nnarch.run"}),
@@ -40,10 +52,11 @@ def imports(path: Path, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [f"{node.module}.{alias.name}" for alias in node.names] + [node.module]
         for name in names:
-            while name and name not in known:  # nnarch.run.record.TopicRun -> nnarch.run.record
-                name = name.rpartition(".")[0]
-            if name:
-                found.add(name)
+            module = name
+            while module and module not in known:  # nnarch.run.record.TopicRun -> nnarch.run.record
+                module = module.rpartition(".")[0]
+            if module:
+                found.add(module)
     return found - {path_module(path)}
 
 
@@ -68,8 +81,12 @@ def graph() -> dict[str, set[str]]:
 
 
 def test_imports_only_run_down_the_pipeline():
-    upward = [f"{module} ({LAYERS[layer(module)][0]}) imports {target} ({LAYERS[layer(target)][0]})"
-              for module, targets in graph().items() for target in targets if layer(target) > layer(module)]
+    upward = [
+        f"{module} ({LAYERS[layer(module)][0]}) imports {target} ({LAYERS[layer(target)][0]})"
+        for module, targets in graph().items()
+        for target in targets
+        if layer(target) > layer(module)
+    ]
     assert not upward, "\n".join(upward)
 
 
@@ -78,7 +95,7 @@ def test_no_import_cycles():
 
     def visit(module, trail):
         if module in trail:
-            cycles.append(" -> ".join(trail[trail.index(module):] + [module]))
+            cycles.append(" -> ".join(trail[trail.index(module) :] + [module]))
             return
         if module in done:
             return

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from nnarch.build import Options, build
-from nnarch.source.discover import discover
 from nnarch.errors import LatexError
 from nnarch.run.train import train_topic
+from nnarch.source.discover import discover
 
 from .conftest import edit, topic_of
 
@@ -58,8 +58,14 @@ def test_same_sources_give_the_same_files(fixture_lectures, tmp_path):
     first = build(Options(fixture_lectures, tmp_path / "one", "cpu"))
     second = build(Options(fixture_lectures, tmp_path / "two", "cpu"))
     assert first.ok and second.ok
-    for name in ("slides.tex", "slides.html", "slides.pdf", "notebooks/line.ipynb", "figures/line-loss.svg",
-                 "figures/line-loss.pdf"):
+    for name in (
+        "slides.tex",
+        "slides.html",
+        "slides.pdf",
+        "notebooks/line.ipynb",
+        "figures/line-loss.svg",
+        "figures/line-loss.pdf",
+    ):
         assert (tmp_path / "one" / "tiny" / name).read_bytes() == (tmp_path / "two" / "tiny" / name).read_bytes(), name
     assert (tmp_path / "one" / "tiny-student.zip").exists()
 
@@ -68,10 +74,17 @@ def test_a_build_from_the_records_writes_what_the_cold_build_wrote(fixture_lectu
     """A rebuild restores every topic from its record: its files must be the cold build's, byte for
     byte (metrics declared out of alphabetical order once came back sorted)."""
     line = fixture_lectures / "tiny" / "line.py"
-    edit(line, '    figures=[FigureSpec("loss", "loss_curve")],',
-         '    figures=[FigureSpec("loss", "loss_curve")],\n    metrics={"weight": weight, "bias": bias},')
-    edit(line, "TOPIC = Topic(", "def weight(run):\n    return run.model.fc.weight.item()\n\n\n"
-         "def bias(run):\n    return run.model.fc.bias.item()\n\n\nTOPIC = Topic(")
+    edit(
+        line,
+        '    figures=[FigureSpec("loss", "loss_curve")],',
+        '    figures=[FigureSpec("loss", "loss_curve")],\n    metrics={"weight": weight, "bias": bias},',
+    )
+    edit(
+        line,
+        "TOPIC = Topic(",
+        "def weight(run):\n    return run.model.fc.weight.item()\n\n\n"
+        "def bias(run):\n    return run.model.fc.bias.item()\n\n\nTOPIC = Topic(",
+    )
     out = tmp_path / "b"
     assert build(Options(fixture_lectures, out, "cpu")).ok
     cold = {p: p.read_bytes() for p in (out / "tiny").rglob("*") if p.is_file() and p.name != "report.json"}

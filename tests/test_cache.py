@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import shutil
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
 
 from nnarch.build import Options, Progress, build
 
@@ -131,8 +130,11 @@ def test_weights_trained_by_parallel_jobs_serve_a_plain_build(fixture_lectures, 
 def test_the_longest_topic_starts_first(fixture_lectures, tmp_path):
     """Topics are handed to the workers longest first, by the time each took at its last run, so
     that the longest does not start last and keep the build waiting."""
-    edit(fixture_lectures / "tiny" / "plane.py", "def make_data(seed):\n",
-         "def make_data(seed):\n    __import__('time').sleep(1)\n")
+    edit(
+        fixture_lectures / "tiny" / "plane.py",
+        "def make_data(seed):\n",
+        "def make_data(seed):\n    __import__('time').sleep(1)\n",
+    )
 
     class Starts(Progress):
         def __init__(self):
@@ -151,6 +153,7 @@ def test_the_longest_topic_starts_first(fixture_lectures, tmp_path):
 
 def test_a_build_with_nothing_to_train_starts_no_background_process(fixture_lectures, tmp_path, monkeypatch):
     import nnarch.run.executor
+
     run(fixture_lectures, tmp_path / "b")
     edit(fixture_lectures / "tiny" / "line.md", "{{params.total}} parameters", "{{params.total}} weights")
     monkeypatch.setattr(nnarch.run.executor, "Workers", lambda *args: pytest.fail("a pool started with nothing to run"))
@@ -158,7 +161,9 @@ def test_a_build_with_nothing_to_train_starts_no_background_process(fixture_lect
 
 
 def test_quick_budget_reports_but_does_not_enforce_claims(fixture_lectures, tmp_path):
-    edit(fixture_lectures / "tiny" / "line.py", 'below("history.final_train", 10.0', 'below("history.final_train", 1e-12')
+    edit(
+        fixture_lectures / "tiny" / "line.py", 'below("history.final_train", 10.0', 'below("history.final_train", 1e-12'
+    )
     result = build(Options(fixture_lectures, tmp_path / "b", "cpu", budget="quick"))
     assert result.ok
     line = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]["line"]
@@ -167,21 +172,24 @@ def test_quick_budget_reports_but_does_not_enforce_claims(fixture_lectures, tmp_
 
 def test_quick_recipe_change_does_not_retrain_a_full_build(fixture_lectures, tmp_path, trainings):
     run(fixture_lectures, tmp_path / "b")
-    edit(fixture_lectures / "tiny" / "plane.py", "    recipe=Recipe(loss=\"mse\", lr=0.1, epochs=30, batch_size=10, seed=2),",
-         "    recipe=Recipe(loss=\"mse\", lr=0.1, epochs=30, batch_size=10, seed=2),\n"
-         "    quick=Recipe(loss=\"mse\", lr=0.1, epochs=3, batch_size=10, seed=2),")
+    edit(
+        fixture_lectures / "tiny" / "plane.py",
+        '    recipe=Recipe(loss="mse", lr=0.1, epochs=30, batch_size=10, seed=2),',
+        '    recipe=Recipe(loss="mse", lr=0.1, epochs=30, batch_size=10, seed=2),\n'
+        '    quick=Recipe(loss="mse", lr=0.1, epochs=3, batch_size=10, seed=2),',
+    )
     assert run(fixture_lectures, tmp_path / "b") == {"line": "cached", "plane": "cached"}
     assert run(fixture_lectures, tmp_path / "b", budget="quick") == {"line": "trained", "plane": "trained"}
     report = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]["plane"]
     assert report["recipe"]["epochs"] == 3 and report["history"]["epochs"] == 3
 
 
-def test_a_topic_saved_while_it_runs_is_not_recorded_under_its_old_sources(fixture_lectures, tmp_path,
-                                                                             monkeypatch):
+def test_a_topic_saved_while_it_runs_is_not_recorded_under_its_old_sources(fixture_lectures, tmp_path, monkeypatch):
     import nnarch.run.measure
     from nnarch.cache.store import Cache
-    from nnarch.source.discover import discover
     from nnarch.run.record import record_key
+    from nnarch.source.discover import discover
+
     sources = {s.name: s for s in discover(fixture_lectures).lectures[0].topics}
     before = {name: record_key(s, fixture_lectures, "cpu", "full") for name, s in sources.items()}
     measure, saved = nnarch.run.measure.measure, []

@@ -34,9 +34,12 @@ def test_build_fixture_lecture_writes_all_artifacts(fixture_lectures, tmp_path):
 
 def test_failed_claim_fails_the_build_and_names_the_claim(fixture_lectures, tmp_path):
     topic = fixture_lectures / "tiny" / "line.py"
-    topic.write_text(topic.read_text().replace(
-        'below("history.final_train", 10.0, "training loss below 10")',
-        'below("history.final_train", 1e-12, "training loss below 1e-12")'))
+    topic.write_text(
+        topic.read_text().replace(
+            'below("history.final_train", 10.0, "training loss below 10")',
+            'below("history.final_train", 1e-12, "training loss below 1e-12")',
+        )
+    )
     result = invoke("build", "--lectures", fixture_lectures, "--out", tmp_path / "build")
     assert result.exit_code == 1
     assert "claim 'training loss below 1e-12' is false: measured" in result.output
@@ -65,29 +68,36 @@ def test_check_names_an_unknown_figure_on_a_slide(fixture_lectures):
     slides.write_text(slides.read_text().replace("](loss)", "](losses)"))
     result = invoke("check", "--lectures", fixture_lectures)
     assert result.exit_code == 1
-    assert re.search(r"tiny/line\.md:\d+: figure 'losses': no such figure \(did you mean 'loss'\?\)",
-                     result.output), result.output
+    assert re.search(r"tiny/line\.md:\d+: figure 'losses': no such figure \(did you mean 'loss'\?\)", result.output), (
+        result.output
+    )
 
 
 def test_check_reports_markdown_mistakes_by_file_and_line(fixture_lectures):
     slides = fixture_lectures / "tiny" / "line.md"
-    slides.write_text(slides.read_text() + "\n```{lisitng} Line\n```\n\n```{listing} Lin\n```\n\n"
-                      "![A plot](loss)\n\nValue {{metrics.mse}}.\n")
+    slides.write_text(
+        slides.read_text() + "\n```{lisitng} Line\n```\n\n```{listing} Lin\n```\n\n"
+        "![A plot](loss)\n\nValue {{metrics.mse}}.\n"
+    )
     result = invoke("check", "--lectures", fixture_lectures)
     assert result.exit_code == 1
     output = " ".join(result.output.split())
-    for expected in (r"line\.md:12: unknown directive '\{lisitng\}' \(did you mean 'listing'\?\)",
-                     r"line\.md:15: listing 'Lin': no class or function of that name in line\.py "
-                     r"\(did you mean 'Line'\?\)",
-                     r"line\.md:18: figure 'loss': no alt text",
-                     r"line\.md:20: value 'metrics\.mse': no metric 'mse'"):
+    for expected in (
+        r"line\.md:12: unknown directive '\{lisitng\}' \(did you mean 'listing'\?\)",
+        r"line\.md:15: listing 'Lin': no class or function of that name in line\.py "
+        r"\(did you mean 'Line'\?\)",
+        r"line\.md:18: figure 'loss': no alt text",
+        r"line\.md:20: value 'metrics\.mse': no metric 'mse'",
+    ):
         assert re.search(expected, output), (expected, output)
 
 
 def test_check_never_imports_torch(fixture_lectures):
-    script = ("import sys\nfrom typer.testing import CliRunner\nfrom nnarch.cli import app\n"
-              f"r = CliRunner().invoke(app, ['check', '--lectures', {str(fixture_lectures)!r}])\n"
-              "assert r.exit_code == 0, r.output\nassert 'torch' not in sys.modules\n")
+    script = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom nnarch.cli import app\n"
+        f"r = CliRunner().invoke(app, ['check', '--lectures', {str(fixture_lectures)!r}])\n"
+        "assert r.exit_code == 0, r.output\nassert 'torch' not in sys.modules\n"
+    )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -116,6 +126,7 @@ def test_unknown_topic_is_a_usage_error_that_leaves_nothing(fixture_lectures, tm
 
 def test_clean_removes_the_build_folder(tmp_path):
     from nnarch.publish.staging import ensure_writable
+
     ensure_writable(tmp_path / "build")  # what a build does first: the folder is marked as nnarch's
     (tmp_path / "build" / "x").mkdir()
     result = invoke("clean", "--out", tmp_path / "build")

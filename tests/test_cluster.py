@@ -33,15 +33,44 @@ def start_cluster(tmp_path):
         folder = tmp_path / f"cluster{len(processes)}"
         folder.mkdir()
         scheduler_file = folder / "scheduler.json"
-        processes.append(subprocess.Popen(
-            [BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-             "--scheduler-file", scheduler_file], cwd=folder, stderr=subprocess.DEVNULL))
+        processes.append(
+            subprocess.Popen(
+                [
+                    BIN / "dask",
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    "0",
+                    "--no-dashboard",
+                    "--scheduler-file",
+                    scheduler_file,
+                ],
+                cwd=folder,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         extra = ["--preload", preload] if preload else []
         for _ in range(workers):
-            processes.append(subprocess.Popen(
-                [BIN / "dask", "worker", "--scheduler-file", scheduler_file, "--nthreads", "1",
-                 "--no-nanny", "--no-dashboard", *extra], cwd=folder, stderr=subprocess.DEVNULL))
+            processes.append(
+                subprocess.Popen(
+                    [
+                        BIN / "dask",
+                        "worker",
+                        "--scheduler-file",
+                        scheduler_file,
+                        "--nthreads",
+                        "1",
+                        "--no-nanny",
+                        "--no-dashboard",
+                        *extra,
+                    ],
+                    cwd=folder,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
         from distributed import Client
+
         deadline = time.monotonic() + 60
         while not scheduler_file.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -76,12 +105,10 @@ class KillFirstWorker(Progress):
 def _topics(report: Path) -> dict:
     """The report's numbers per topic, without timings."""
     topics = json.loads(report.read_text())["topics"]
-    return {name: {k: v for k, v in entry.items() if k not in ("seconds", "stages")}
-            for name, entry in topics.items()}
+    return {name: {k: v for k, v in entry.items() if k not in ("seconds", "stages")} for name, entry in topics.items()}
 
 
-def test_the_lecture_trains_on_the_cluster_as_here_and_survives_a_killed_worker(
-        start_cluster, lecture_out, tmp_path):
+def test_the_lecture_trains_on_the_cluster_as_here_and_survives_a_killed_worker(start_cluster, lecture_out, tmp_path):
     address, pids = start_cluster(2)
     progress = KillFirstWorker(pids)
     out = tmp_path / "out"
@@ -124,22 +151,29 @@ def _free_port() -> int:
 
 def test_an_unreachable_scheduler_is_exit_3_naming_it(fixture_lectures, tmp_path):
     address = f"tcp://127.0.0.1:{_free_port()}"
-    done = subprocess.run([BIN / "nnarch", "build", "--lectures", fixture_lectures, "--out", tmp_path / "b",
-                           "--scheduler-timeout", "1"], env={**os.environ, "NNARCH_SCHEDULER": address},
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [BIN / "nnarch", "build", "--lectures", fixture_lectures, "--out", tmp_path / "b", "--scheduler-timeout", "1"],
+        env={**os.environ, "NNARCH_SCHEDULER": address},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 3, done.stderr
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and address in errors[0], done.stderr
     assert not (tmp_path / "b" / "tiny").exists()
 
 
-def test_a_worker_with_another_nnarch_is_refused_before_anything_trains(
-        start_cluster, fixture_lectures, tmp_path):
+def test_a_worker_with_another_nnarch_is_refused_before_anything_trains(start_cluster, fixture_lectures, tmp_path):
     preload = tmp_path / "other_nnarch.py"
     preload.write_text("import nnarch\nnnarch.__version__ = '0.0.0-other'\n")
     address, _ = start_cluster(1, preload=str(preload))
-    done = subprocess.run([BIN / "nnarch", "build", "--lectures", fixture_lectures, "--out", tmp_path / "b",
-                           "--scheduler", address], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [BIN / "nnarch", "build", "--lectures", fixture_lectures, "--out", tmp_path / "b", "--scheduler", address],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 3, done.stderr
     assert "nnarch 0.0.0-other there" in done.stderr, done.stderr
     assert "training on" not in done.stderr and not (tmp_path / "b" / ".cache" / "train").exists()
@@ -147,9 +181,15 @@ def test_a_worker_with_another_nnarch_is_refused_before_anything_trains(
 
 def test_ctrl_c_cancels_the_submitted_tasks(start_cluster, tmp_path):
     from distributed import Client
+
     address, _ = start_cluster(1)
-    build_ = subprocess.Popen([BIN / "nnarch", "build", "--out", tmp_path / "b", "--scheduler", address],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=LECTURES.parent)
+    build_ = subprocess.Popen(
+        [BIN / "nnarch", "build", "--out", tmp_path / "b", "--scheduler", address],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=LECTURES.parent,
+    )
     for line in build_.stdout:
         if "training on" in line:  # one topic runs on the only worker, the others wait for it
             break

@@ -8,10 +8,10 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from nnarch.source.discover import discover
 from nnarch.run.figures import draw_figure
 from nnarch.run.measure import measure
 from nnarch.run.train import build_model, train_topic
+from nnarch.source.discover import discover
 
 from .conftest import LECTURES, topic_of
 

@@ -10,9 +10,9 @@ from html.parser import HTMLParser
 
 import pytest
 
+from nnarch.run.train import build_model
 from nnarch.source import markdown as md
 from nnarch.source.discover import discover
-from nnarch.run.train import build_model
 from nnarch.source.values import VALUE_REF, fill
 
 from .conftest import LECTURES, topic_of
@@ -94,8 +94,9 @@ def test_html_frame_titles_are_the_source_lectures_in_order(lecture_out):
 
 
 def test_pdf_frame_titles_are_the_source_lectures_in_order(lecture_out):
-    layout = subprocess.run(["pdftotext", "-layout", str(lecture_out / "slides.pdf"), "-"], check=True,
-                            capture_output=True, text=True).stdout
+    layout = subprocess.run(
+        ["pdftotext", "-layout", str(lecture_out / "slides.pdf"), "-"], check=True, capture_output=True, text=True
+    ).stdout
     titles = [page.strip().splitlines()[0].strip() for page in layout.split("\f") if page.strip()]
     shown = [t for t in titles if t in SOURCE_TITLES]
     # a topic's divider page carries its title too, right before its first frame
@@ -106,8 +107,13 @@ def test_pdf_frame_titles_are_the_source_lectures_in_order(lecture_out):
 def test_every_page_numbers_itself_out_of_the_total_and_the_outline_names_every_section(lecture_out):
     """The footline's "N / total" and the outline come from a single pass on a first build: nnarch
     gave them up front, and the pass checked them."""
-    pages = [page for page in subprocess.run(["pdftotext", str(lecture_out / "slides.pdf"), "-"], check=True,
-                                             capture_output=True, text=True).stdout.split("\f") if page.strip()]
+    pages = [
+        page
+        for page in subprocess.run(
+            ["pdftotext", str(lecture_out / "slides.pdf"), "-"], check=True, capture_output=True, text=True
+        ).stdout.split("\f")
+        if page.strip()
+    ]
     numbers = [re.findall(r"(\d+) ?/ ?(\d+)", page)[-1] for page in pages[1:]]  # the title page has none
     assert numbers == [(str(n), str(len(pages))) for n in range(2, len(pages) + 1)]
     sections = [source.title for source in SOURCES.values()] + ["Summary"]
@@ -145,12 +151,14 @@ def test_every_number_on_the_slides_is_the_one_in_the_report(lecture_out):
 
 def _shown_texts(frames):
     """The text spans of frames (not math): where a value is shown as text."""
+
     def spans(items):
         for span in items:
             if span[0] in ("text", "code"):
                 yield span[1]
             elif span[0] in ("em", "strong"):
                 yield from spans(span[1])
+
     for frame in frames:
         for block in md.walk(frame.blocks):
             if isinstance(block, md.Para):
@@ -167,8 +175,7 @@ def test_parameter_counts_match_the_models_and_the_slides(lecture_out, name, tot
 
 def test_cnn_shapes_follow_the_source_architecture(lecture_out):
     shapes = json.loads((lecture_out / "report.json").read_text())["topics"]["cnn"]["shapes"]
-    chain = [shapes[0]["input"]] + [row["output"] for row in shapes[:2]] + [shapes[2]["input"],
-                                                                             shapes[3]["output"]]
+    chain = [shapes[0]["input"]] + [row["output"] for row in shapes[:2]] + [shapes[2]["input"], shapes[3]["output"]]
     assert chain == [["B", 1, 50], ["B", 16, 50], ["B", 32, 50], ["B", 1600], ["B", 4]]
 
 

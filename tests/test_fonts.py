@@ -48,10 +48,15 @@ def _draw(tmp_path: Path, name: str, fontconfig_dirs: str) -> tuple[dict, bytes,
     (home / "out").mkdir(parents=True)
     conf = home / "fonts.conf"
     conf.write_text(TEX_FONTS.format(dir=fontconfig_dirs, cache=home / "fc-cache"))
-    env = {**os.environ, "MPLCONFIGDIR": str(home / "mpl"), "XDG_CACHE_HOME": str(home / "cache"),
-           "FONTCONFIG_FILE": str(conf)}
-    done = subprocess.run([sys.executable, "-c", DRAW, str(home / "out")], env=env, capture_output=True,
-                          text=True, timeout=300)
+    env = {
+        **os.environ,
+        "MPLCONFIGDIR": str(home / "mpl"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "FONTCONFIG_FILE": str(conf),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", DRAW, str(home / "out")], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     facts = json.loads(done.stdout.splitlines()[-1])
     return facts, (home / "out/probe.pdf").read_bytes(), (home / "out/probe.svg").read_bytes()

@@ -14,15 +14,15 @@ import pytest
 from nbclient import NotebookClient
 
 from nnarch.source import markdown as md
-from nnarch.toolchain import package_version
 from nnarch.source.discover import discover
 from nnarch.source.values import fill
+from nnarch.toolchain import package_version
 
 from .browser import page
 from .conftest import LECTURES
+from .test_lecture_pdf import pdf_text
 
 NNARCH = Path(__file__).resolve().parent.parent / "nnarch"
-from .test_lecture_pdf import pdf_text
 
 SOURCES = {s.name: s for s in discover(LECTURES).lectures[0].topics}
 EXERCISES = [(name, e) for name, s in SOURCES.items() for e in s.doc.exercises]
@@ -40,8 +40,13 @@ def solution_fragments(topic: str, exercise, results: dict) -> list[str]:
     elsewhere = squash("".join(s.outline.source for s in SOURCES.values()).replace(source, ""))
     body = source.split('"""')[-1]
     lines = [squash(line) for line in body.splitlines() if line.strip()]
-    prose = [squash(fill(span[1], results)) for block in md.walk(exercise.answer)
-             if isinstance(block, md.Para) for span in block.spans if span[0] == "text"]
+    prose = [
+        squash(fill(span[1], results))
+        for block in md.walk(exercise.answer)
+        if isinstance(block, md.Para)
+        for span in block.spans
+        if span[0] == "text"
+    ]
     return [line for line in lines if line not in elsewhere] + [p for p in prose if len(p) >= 12]
 
 
@@ -49,8 +54,9 @@ def visible(path_or_data, name: str) -> str:
     """The text a reader sees in a file: PDF text, HTML without tags, notebook cell sources."""
     if name.endswith(".pdf"):
         if isinstance(path_or_data, bytes):
-            return subprocess.run(["pdftotext", "-", "-"], input=path_or_data, capture_output=True,
-                                  check=True).stdout.decode()
+            return subprocess.run(
+                ["pdftotext", "-", "-"], input=path_or_data, capture_output=True, check=True
+            ).stdout.decode()
         return pdf_text(path_or_data)
     data = path_or_data if isinstance(path_or_data, bytes) else path_or_data.read_bytes()
     if name.endswith(".ipynb"):
@@ -60,8 +66,9 @@ def visible(path_or_data, name: str) -> str:
 
 def student_texts(out: Path) -> dict[str, str]:
     folder = out / "nn-architectures"
-    texts = {name: visible(folder / name, name)
-             for name in ("handout.pdf", "slides.pdf", "handout.html", "slides.html")}
+    texts = {
+        name: visible(folder / name, name) for name in ("handout.pdf", "slides.pdf", "handout.html", "slides.html")
+    }
     for notebook in (folder / "notebooks").glob("*.ipynb"):
         if not notebook.stem.endswith("-solution"):
             texts[notebook.name] = visible(notebook, notebook.name)
@@ -98,11 +105,11 @@ def test_no_solution_reaches_any_student_artifact(lecture_out):
 
 
 def test_student_notebooks_are_valid_and_leave_the_exercises_open(lecture_out):
-    for name in SOURCES:
+    for name, source in SOURCES.items():
         notebook = nbformat.read(lecture_out / "notebooks" / f"{name}.ipynb", as_version=4)
         nbformat.validate(notebook)
         starters = [c for c in notebook.cells if "# your code here" in c.source]
-        assert len(starters) == len(SOURCES[name].doc.exercises)
+        assert len(starters) == len(source.doc.exercises)
         for number, cell in enumerate(starters, start=1):
             assert f'raise NotImplementedError("Exercise {number}: fill in' in cell.source
 
@@ -116,12 +123,12 @@ def _check_cell(lecture_out, name: str, number: int) -> str:
 def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out, topic, exercise):
     """The student notebook's check, run on the build's answer, a changed one and nothing at all."""
     from nnarch.documents import answers
+
     number = SOURCES[topic].doc.exercises.index(exercise) + 1
     answer = json.loads((lecture_out / "report.json").read_text())["topics"][topic]["answers"][exercise.solution]
     key = re.search(r"check_answer\(answer, '([0-9a-f]+)', \d+\)", _check_cell(lecture_out, topic, number)).group(1)
     answers.check_answer(answer, key, number)
-    nudged = json.loads(json.dumps(answer), parse_float=lambda s: float(s) * 1.5 + 0.01,
-                        parse_int=lambda s: int(s) + 1)
+    nudged = json.loads(json.dumps(answer), parse_float=lambda s: float(s) * 1.5 + 0.01, parse_int=lambda s: int(s) + 1)
     for wrong in (nudged, 0, [] if isinstance(answer, list) else -1):
         with pytest.raises(AssertionError, match=f"Exercise {number}: .* is not the answer yet"):
             answers.check_answer(wrong, key, number)
@@ -173,8 +180,9 @@ METRIC_TOLERANCE = 1e-6
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_path):
     notebook = nbformat.read(lecture_out / "notebooks" / f"{name}-solution.ipynb", as_version=4)
-    NotebookClient(notebook, timeout=300, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     results = next(c for c in notebook.cells if "results" in c.metadata.get("tags", []))
     measured = json.loads(results.outputs[0]["text"])
     report = json.loads((lecture_out / "report.json").read_text())["topics"][name]
@@ -189,6 +197,7 @@ def test_notebooks_carry_the_build_s_own_training_loop_and_types(lecture_out):
     """The loop a student runs is the module the build runs (runtime.py), and the types are
     topic.py's: copied from their source, never a second copy that could drift."""
     from nnarch.source.outline import read
+
     runtime, types = read(NNARCH / "runtime.py"), read(NNARCH / "topic.py")
     for name in SOURCES:
         notebook = nbformat.read(lecture_out / "notebooks" / f"{name}.ipynb", as_version=4)
@@ -220,8 +229,8 @@ def test_course_page_opens_and_every_link_resolves(lecture_out):
         days = tab.eval_on_selector_all("thead th", "els => els.map(e => e.textContent)")
     assert days == ["Time", "Day 1", "Day 2", "Day 3", "Day 4", "Day 5"]
     assert len(links) == 2 + 2 + 4 + 1
-    for cell, href in links:
-        assert href.startswith("file://") and Path(href[len("file://"):]).is_file(), href
+    for _cell, href in links:
+        assert href.startswith("file://") and Path(href[len("file://") :]).is_file(), href
     assert all("Neural Network Architectures" in c for c, h in links if "slides" in h)
     lab = discover(LECTURES).lectures[0].lecture.lab
     assert all(lab in c for c, h in links if "slides" not in h)
@@ -231,17 +240,25 @@ def test_course_page_opens_and_every_link_resolves(lecture_out):
 def test_student_zip_holds_the_student_files_only(lecture_out):
     with zipfile.ZipFile(lecture_out.parent / "nn-architectures-student.zip") as archive:
         names = archive.namelist()
-    assert sorted(names) == sorted(["nn-architectures/slides.pdf", "nn-architectures/slides.html",
-                                    "nn-architectures/handout.pdf", "nn-architectures/handout.html"]
-                                   + [f"nn-architectures/notebooks/{n}.ipynb" for n in SOURCES])
+    assert sorted(names) == sorted(
+        [
+            "nn-architectures/slides.pdf",
+            "nn-architectures/slides.html",
+            "nn-architectures/handout.pdf",
+            "nn-architectures/handout.html",
+        ]
+        + [f"nn-architectures/notebooks/{n}.ipynb" for n in SOURCES]
+    )
 
 
 def test_a_time_plan_that_misses_the_lab_session_is_a_check_error(tmp_path):
     import shutil
+
     lectures = tmp_path / "lectures"
     shutil.copytree(LECTURES, lectures, ignore=shutil.ignore_patterns("__pycache__"))
     slides = lectures / "nn_architectures" / "ffnn.md"
     slides.write_text(slides.read_text().replace("```{minutes} 12", "```{minutes} 20"))
     errors = [str(e) for lec in discover(lectures).lectures for e in lec.errors]
-    assert any("the lab plan adds up to 68 minutes" in e and "is 60 minutes in the schedule" in e
-               for e in errors), errors
+    assert any("the lab plan adds up to 68 minutes" in e and "is 60 minutes in the schedule" in e for e in errors), (
+        errors
+    )

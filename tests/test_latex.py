@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from nnarch.errors import LatexError
 from nnarch.documents.latex import PREAMBLE_END, Compiler, preamble
 from nnarch.documents.render import render_preamble
+from nnarch.errors import LatexError
 
 HEAD = "\\documentclass{article}\n\\usepackage{lmodern}\n"
-BODY = ("\\begin{document}\n\\pagestyle{empty}\nThe end is on page \\pageref{end}.\n\\newpage\nThe end.\\label{end}\n"
-        "\\end{document}\n")
+BODY = (
+    "\\begin{document}\n\\pagestyle{empty}\nThe end is on page \\pageref{end}.\n\\newpage\nThe end.\\label{end}\n"
+    "\\end{document}\n"
+)
 
 
 def document(folder: Path, name: str, head: str = HEAD, body: str = BODY) -> Path:
@@ -68,8 +70,10 @@ def test_an_error_in_the_body_names_the_line_of_the_document(tmp_path):
     assert "Undefined control sequence" in str(failed.value) and "at notes.tex line 6" in str(failed.value)
 
 
-@pytest.mark.parametrize("template, document_name", [("slides", "slides.tex"), ("handout", "handout.tex"),
-                                                     ("handout", "handout-instructor.tex")])
+@pytest.mark.parametrize(
+    "template, document_name",
+    [("slides", "slides.tex"), ("handout", "handout.tex"), ("handout", "handout-instructor.tex")],
+)
 def test_each_template_preamble_is_what_its_documents_start_with(lecture_out, template, document_name):
     """What a first build precompiles before its topics run is the preamble of what it compiles."""
     built = lecture_out.parent / ".work" / "nn_architectures" / document_name
@@ -79,11 +83,13 @@ def test_each_template_preamble_is_what_its_documents_start_with(lecture_out, te
 
 def deck(folder: Path, frames: int, starts: tuple[int, int]) -> Path:
     """A deck on the real slides preamble that gives `frames` and its sections' first pages up front."""
-    body = (f"\\begin{{document}}\n\\nnguess{{{frames}}}{{\\nnsection{{1}}{{One}}{{{starts[0]}}}"
-            f"\\nnsection{{2}}{{Two}}{{{starts[1]}}}}}\n"
-            "\\begin{frame}{Outline}\\tableofcontents\\end{frame}\n"
-            "\\section{One}\n\\begin{frame}{First}a\\end{frame}\n"
-            "\\section{Two}\n\\begin{frame}{Second}b\\end{frame}\n\\end{document}\n")
+    body = (
+        f"\\begin{{document}}\n\\nnguess{{{frames}}}{{\\nnsection{{1}}{{One}}{{{starts[0]}}}"
+        f"\\nnsection{{2}}{{Two}}{{{starts[1]}}}}}\n"
+        "\\begin{frame}{Outline}\\tableofcontents\\end{frame}\n"
+        "\\section{One}\n\\begin{frame}{First}a\\end{frame}\n"
+        "\\section{Two}\n\\begin{frame}{Second}b\\end{frame}\n\\end{document}\n"
+    )
     return document(folder, "slides", render_preamble("slides"), body)
 
 

@@ -21,14 +21,16 @@ FOOTLINE_PT = 14  # the footline (topic and frame number) sits below this height
 
 def chars(pdf: Path):
     """(page, size, character) of every upright character above the footline."""
+
     def walk(item, number):
         if isinstance(item, LTChar):
-            a, b, c, d, _, _ = item.matrix
+            _a, b, c, _d, _, _ = item.matrix
             if abs(b) < 1e-3 and abs(c) < 1e-3 and item.y0 > FOOTLINE_PT and item.get_text().strip():
                 yield number, item.size, item.get_text()
             return
         for child in getattr(item, "_objs", None) or ():
             yield from walk(child, number)
+
     for number, layout in enumerate(extract_pages(str(pdf)), start=1):
         yield from walk(layout, number)
 
@@ -43,8 +45,11 @@ def test_no_box_is_overfull_in_any_compiled_document(lecture_out):
     logs = sorted((lecture_out.parent / ".work" / "nn_architectures").glob("*.log"))
     assert [log.name for log in logs] == ["handout-instructor.log", "handout.log", "slides.log"]
     for log in logs:
-        overfull = [line for line in log.read_text(errors="replace").splitlines()
-                    if (m := OVERFULL.match(line)) and float(m.group(2)) > TOLERANCE_PT]
+        overfull = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if (m := OVERFULL.match(line)) and float(m.group(2)) > TOLERANCE_PT
+        ]
         assert overfull == [], log.name
 
 
@@ -119,20 +124,23 @@ def test_a_frame_that_overflows_fails_the_build_naming_it(fixture_lectures, tmp_
     _add_overflowing_frame(fixture_lectures)
     result = _build(fixture_lectures, tmp_path / "b")
     assert result.exit_code == 1
-    assert re.search(r"tiny/line\.md:\d+: frame 'Far Too Much' is [\d.]+ pt too high; cut or split it",
-                     " ".join(result.output.split())), result.output
+    assert re.search(
+        r"tiny/line\.md:\d+: frame 'Far Too Much' is [\d.]+ pt too high; cut or split it",
+        " ".join(result.output.split()),
+    ), result.output
     assert "Traceback" not in result.output
 
 
 def test_quick_budget_reports_an_overflow_as_a_warning(fixture_lectures, tmp_path):
     _add_overflowing_frame(fixture_lectures)
-    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out",
-                                      str(tmp_path / "b"), "--budget", "quick"])
+    result = CliRunner().invoke(
+        app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b"), "--budget", "quick"]
+    )
     assert result.exit_code == 0, result.output
     assert "warning:" in result.output and "Far Too Much" in result.output
 
 
-CROWDED = '''
+CROWDED = """
 
 def crowded(run):
     import matplotlib.pyplot as plt
@@ -140,41 +148,59 @@ def crowded(run):
     ax.text(0.5, 0.5, "first label", ha="center")
     ax.text(0.5, 0.5, "second label", ha="center")
     return fig
-'''
+"""
 
 
 def test_colliding_text_in_a_figure_fails_the_build_naming_the_figure(fixture_lectures, tmp_path):
     topic, slides = fixture_lectures / "tiny" / "line.py", fixture_lectures / "tiny" / "line.md"
-    topic.write_text(topic.read_text().replace('figures=[FigureSpec("loss", "loss_curve")]',
-                                               'figures=[FigureSpec("loss", "loss_curve"), '
-                                               'FigureSpec("crowded", "custom", draw=crowded)]')
-                     .replace("TOPIC = Topic(", CROWDED.strip() + "\n\n\nTOPIC = Topic("))
+    topic.write_text(
+        topic.read_text()
+        .replace(
+            'figures=[FigureSpec("loss", "loss_curve")]',
+            'figures=[FigureSpec("loss", "loss_curve"), FigureSpec("crowded", "custom", draw=crowded)]',
+        )
+        .replace("TOPIC = Topic(", CROWDED.strip() + "\n\n\nTOPIC = Topic(")
+    )
     slides.write_text(slides.read_text() + '\n![Crowded](crowded){fig-alt="Two labels on top of each other"}\n')
     result = _build(fixture_lectures, tmp_path / "b")
     assert result.exit_code == 1
-    assert re.search(r"line\.py: figures: 'crowded': text 'first label' collides with 'second label'",
-                     " ".join(result.output.split())), result.output
+    assert re.search(
+        r"line\.py: figures: 'crowded': text 'first label' collides with 'second label'",
+        " ".join(result.output.split()),
+    ), result.output
 
 
 def test_check_names_a_figure_shown_outside_its_slot_and_a_listing_too_wide(fixture_lectures):
     slides = fixture_lectures / "tiny" / "line.md"
-    slides.write_text(slides.read_text() + ("\n## Columns\n\n:::: columns\n::: column\n"
-                                            "![Loss](loss){fig-alt=\"Loss per epoch\"}\n:::\n::: column 20%\n"
-                                            "```{listing} Line\n```\n:::\n::::\n"))
+    slides.write_text(
+        slides.read_text()
+        + (
+            "\n## Columns\n\n:::: columns\n::: column\n"
+            '![Loss](loss){fig-alt="Loss per epoch"}\n:::\n::: column 20%\n'
+            "```{listing} Line\n```\n:::\n::::\n"
+        )
+    )
     result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
     output = " ".join(result.output.split())
     assert result.exit_code == 1
-    assert re.search(r"figure 'loss' is drawn for the 'full' slot \(398 pt wide\) but shown in a column of 303 pt",
-                     output), output
-    assert re.search(r"listing 'Line': its longest line has \d+ characters, but this column holds \d+ at 8 pt",
-                     output), output
+    assert re.search(
+        r"figure 'loss' is drawn for the 'full' slot \(398 pt wide\) but shown in a column of 303 pt", output
+    ), output
+    assert re.search(
+        r"listing 'Line': its longest line has \d+ characters, but this column holds \d+ at 8 pt", output
+    ), output
 
 
 def test_check_names_formulas_whose_scripts_would_be_too_small(fixture_lectures):
     slides = fixture_lectures / "tiny" / "line.md"
-    slides.write_text(slides.read_text() + ("\n## Scripts\n\n$x_i$ is fine in body text, "
-                                            "$h^{(k)} \\in \\mathbb{R}^{d_k}$ is not.\n\n"
-                                            "![The loss of $x_i$](loss){fig-alt=\"Loss\"}\n"))
+    slides.write_text(
+        slides.read_text()
+        + (
+            "\n## Scripts\n\n$x_i$ is fine in body text, "
+            "$h^{(k)} \\in \\mathbb{R}^{d_k}$ is not.\n\n"
+            '![The loss of $x_i$](loss){fig-alt="Loss"}\n'
+        )
+    )
     result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
     output = " ".join(result.output.split())
     assert result.exit_code == 1

@@ -31,7 +31,7 @@ def test_arrow_keys_reach_the_last_slide_and_stop_there(lecture_out):
             shown.append(tab.evaluate("() => document.querySelector('.slide:not([hidden])').id"))
         assert tab.inner_text("#counter") == f"{total} / {total}"
         assert tab.inner_text(".slide:not([hidden]) h2") == "Neural Network Architectures — Chapter Summary"
-        assert shown[:total - 1] == [f"slide-{n}" for n in range(2, total + 1)]  # each shown once, in order
+        assert shown[: total - 1] == [f"slide-{n}" for n in range(2, total + 1)]  # each shown once, in order
         assert shown[-2:] == [f"slide-{total}"] * 2
         tab.keyboard.press("ArrowLeft")
         assert tab.inner_text("#counter") == f"{total - 1} / {total}"
@@ -53,11 +53,12 @@ def test_print_stylesheet_puts_one_slide_per_page(lecture_out, tmp_path):
     with page() as (tab, _):
         tab.goto((lecture_out / "slides.html").as_uri())
         tab.emulate_media(media="print")
-        visible = tab.eval_on_selector_all(".slide", "els => els.filter(e => getComputedStyle(e).display !== 'none').length")
+        visible = tab.eval_on_selector_all(
+            ".slide", "els => els.filter(e => getComputedStyle(e).display !== 'none').length"
+        )
         slides = tab.eval_on_selector_all(".slide", "els => els.length")
         tab.pdf(path=str(tmp_path / "printed.pdf"), prefer_css_page_size=True)
-    info = subprocess.run(["pdfinfo", str(tmp_path / "printed.pdf")], check=True, capture_output=True,
-                          text=True).stdout
+    info = subprocess.run(["pdfinfo", str(tmp_path / "printed.pdf")], check=True, capture_output=True, text=True).stdout
     assert visible == slides
     assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == slides
 
@@ -69,16 +70,25 @@ def test_every_figure_in_the_html_deck_is_laid_out_as_in_the_pdf(lecture_out):
     for pdf in sorted((lecture_out / "figures").glob("*.pdf")):
         svg = pdf.with_suffix(".svg").read_text()
         height = float(re.search(r'<svg[^>]* height="([\d.]+)pt"', svg).group(1))
-        in_svg = {(round(float(x), 3), round(height - float(y) - float(h), 3), round(float(w), 3), round(float(h), 3))
-                  for x, y, w, h in re.findall(r'<clipPath id="[^"]+">\s*<rect x="([\d.-]+)" y="([\d.-]+)" '
-                                               r'width="([\d.]+)" height="([\d.]+)"', svg)}
+        in_svg = {
+            (round(float(x), 3), round(height - float(y) - float(h), 3), round(float(w), 3), round(float(h), 3))
+            for x, y, w, h in re.findall(
+                r'<clipPath id="[^"]+">\s*<rect x="([\d.-]+)" y="([\d.-]+)" '
+                r'width="([\d.]+)" height="([\d.]+)"',
+                svg,
+            )
+        }
         # each stream up to "endstream": the decompressor stops at the end of its data, whatever follows
-        content = b"".join(zlib.decompressobj().decompress(stream) for stream in
-                           re.findall(rb"/FlateDecode.*?stream\r?\n(.*?)endstream", pdf.read_bytes(), re.S))
-        in_pdf = {tuple(round(float(v), 3) for v in box)
-                  for box in re.findall(rb"([\d.-]+) ([\d.-]+) ([\d.]+) ([\d.]+) re W n", content)}
+        content = b"".join(
+            zlib.decompressobj().decompress(stream)
+            for stream in re.findall(rb"/FlateDecode.*?stream\r?\n(.*?)endstream", pdf.read_bytes(), re.S)
+        )
+        in_pdf = {
+            tuple(round(float(v), 3) for v in box)
+            for box in re.findall(rb"([\d.-]+) ([\d.-]+) ([\d.]+) ([\d.]+) re W n", content)
+        }
         assert len(in_svg) == len(in_pdf) and all(
-            max(abs(a - b) for a, b in zip(s, p)) < 0.01 for s, p in zip(sorted(in_svg), sorted(in_pdf))), \
-            f"{pdf.name}: panels in the SVG {sorted(in_svg)}, in the PDF {sorted(in_pdf)}"
+            max(abs(a - b) for a, b in zip(s, p)) < 0.01 for s, p in zip(sorted(in_svg), sorted(in_pdf))
+        ), f"{pdf.name}: panels in the SVG {sorted(in_svg)}, in the PDF {sorted(in_pdf)}"
         compared += bool(in_pdf)
     assert compared >= 10

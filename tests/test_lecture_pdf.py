@@ -8,9 +8,9 @@ import subprocess
 
 import torch
 
+from nnarch.run.train import build_model
 from nnarch.source.discover import discover
 from nnarch.source.load import load_topic
-from nnarch.run.train import build_model
 
 from .conftest import LECTURES
 
@@ -28,12 +28,15 @@ def ffnn_model():
 def test_pdf_parameter_count_equals_the_models(lecture_out):
     model = ffnn_model()
     total = sum(p.numel() for p in model.parameters())
-    by_formula = sum(m.in_features * m.out_features + m.out_features
-                     for m in model.modules() if isinstance(m, torch.nn.Linear))
+    by_formula = sum(
+        m.in_features * m.out_features + m.out_features for m in model.modules() if isinstance(m, torch.nn.Linear)
+    )
     assert total == by_formula
     text = pdf_text(lecture_out / "slides.pdf")
-    capacity = text[text.find("Model Capacity and Trainable Parameters"):text.find("Why Depth Matters")]
-    assert re.search(rf"\(1·16\+16\)\+\(16·16\+16\)\+\(16·1\+1\) = {total}\b", capacity.replace(" ", "").replace("=", " = "))
+    capacity = text[text.find("Model Capacity and Trainable Parameters") : text.find("Why Depth Matters")]
+    assert re.search(
+        rf"\(1·16\+16\)\+\(16·16\+16\)\+\(16·1\+1\) = {total}\b", capacity.replace(" ", "").replace("=", " = ")
+    )
     assert re.search(rf"total\b.*\b{total}\b", capacity, re.S)
     assert "337" not in text  # the source lecture's miscount must not reappear
 
@@ -62,9 +65,12 @@ def test_columns_below_a_table_start_clear_of_its_last_rule(lecture_out):
     pdf = str(lecture_out / "slides.pdf")
     info = subprocess.run(["pdfinfo", pdf], check=True, capture_output=True, text=True).stdout
     last = re.search(r"Pages:\s+(\d+)", info)[1]
-    boxes = subprocess.run(["pdftotext", "-f", last, "-l", last, "-bbox", pdf, "-"], check=True,
-                           capture_output=True, text=True).stdout
-    words = {m[3]: (float(m[1]), float(m[2]))  # word: (top, bottom), in pt from the page's top
-             for m in re.finditer(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>', boxes)}
+    boxes = subprocess.run(
+        ["pdftotext", "-f", last, "-l", last, "-bbox", pdf, "-"], check=True, capture_output=True, text=True
+    ).stdout
+    words = {
+        m[3]: (float(m[1]), float(m[2]))  # word: (top, bottom), in pt from the page's top
+        for m in re.finditer(r'yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</word>', boxes)
+    }
     last_row = max(words[w][1] for w in ("LSTM", "gated", "memory", "anomaly", "detection"))
     assert words["Inductive"][0] - last_row >= 10, (last_row, words["Inductive"])

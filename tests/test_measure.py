@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import torch
 from torch import nn
@@ -12,15 +14,15 @@ from nnarch.run.measure import count_parameters, trace_shapes
 @pytest.mark.parametrize("sizes", [(1, 16, 16, 1), (3, 7, 2), (5, 1)])
 def test_linear_stack_count_matches_numel_and_the_formula(sizes):
     layers = []
-    for n_in, n_out in zip(sizes, sizes[1:]):
+    for n_in, n_out in itertools.pairwise(sizes):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     model = nn.Sequential(*layers[:-1])
     counted = count_parameters(model)
     assert counted["total"] == sum(p.numel() for p in model.parameters())
-    assert counted["total"] == sum(a * b + b for a, b in zip(sizes, sizes[1:]))
+    assert counted["total"] == sum(a * b + b for a, b in itertools.pairwise(sizes))
     assert counted["formula"].endswith(f"= {counted['total']}")
     assert counted["formula"].count("\\cdot") == len(sizes) - 1
-    assert [layer["count"] for layer in counted["layers"]] == [a * b + b for a, b in zip(sizes, sizes[1:])]
+    assert [layer["count"] for layer in counted["layers"]] == [a * b + b for a, b in itertools.pairwise(sizes)]
 
 
 def test_no_formula_for_layers_that_are_not_linear():

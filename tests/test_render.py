@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from nnarch.errors import TopicError
-from nnarch.source.markdown import inline
-from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.documents.render import Context, Html, Tex
+from nnarch.errors import TopicError
+from nnarch.escape import UnmappableCharacter, tex_escape
+from nnarch.source.markdown import inline
 from nnarch.source.values import fill, format_value
 
 RESULTS = {"params": {"total": 208132}, "metrics": {"acc": 0.9251}}
@@ -15,12 +15,14 @@ CTX = Context(None, RESULTS)
 
 
 def test_tex_escape_neutralises_every_special_character():
-    assert tex_escape(r"% & _ # $ { } ~ ^ \ ") == (r"\% \& \_ \# \$ \{ \} \textasciitilde{} "
-                                                    r"\textasciicircum{} \textbackslash{} ")
+    assert tex_escape(r"% & _ # $ { } ~ ^ \ ") == (
+        r"\% \& \_ \# \$ \{ \} \textasciitilde{} "
+        r"\textasciicircum{} \textbackslash{} "
+    )
 
 
 def test_tex_escape_maps_non_ascii_to_commands():
-    assert tex_escape("ü → α") == r'\"u \textrightarrow{} \ensuremath{\alpha}'
+    assert tex_escape("ü → α") == r"\"u \textrightarrow{} \ensuremath{\alpha}"
     assert tex_escape("CO₂ m² β₁") == r"CO\ensuremath{_{2}} m\ensuremath{^{2}} \ensuremath{\beta}\ensuremath{_{1}}"
     assert tex_escape("a – b", code=True) == r"a \textendash{} b"  # not "--" in a listing
 
@@ -32,8 +34,10 @@ def test_a_character_without_a_latex_form_is_an_error_not_a_question_mark():
 
 def test_inline_markdown_renders_for_each_target():
     spans = inline("*fast* **bold** `x_1` and $a_1$ <b>&")
-    assert Tex().inline(spans, CTX) == (r"\nnemph{fast} \textbf{bold} \texttt{x\_1} and $a_1$ "
-                                        r"\textless{}b\textgreater{}\&")
+    assert Tex().inline(spans, CTX) == (
+        r"\nnemph{fast} \textbf{bold} \texttt{x\_1} and $a_1$ "
+        r"\textless{}b\textgreater{}\&"
+    )
     html = Html().inline(spans, CTX)
     assert "<em>fast</em>" in html and "<strong>bold</strong>" in html and "<code>x_1</code>" in html
     assert "<math" in html and "&lt;b&gt;&amp;" in html and "<b>" not in html
@@ -45,7 +49,8 @@ def test_math_may_open_a_paragraph_that_ends_in_a_digit():
 
 def test_dollar_amounts_and_escapes_stay_text():
     assert Tex().inline(inline(r"costs $5 and $10, \$x\$ and \*not emphasis\*"), CTX) == (
-        r"costs \$5 and \$10, \$x\$ and *not emphasis*")
+        r"costs \$5 and \$10, \$x\$ and *not emphasis*"
+    )
 
 
 def test_values_are_filled_and_formatted():
@@ -56,6 +61,7 @@ def test_values_are_filled_and_formatted():
 
 def test_unknown_value_names_the_file_and_line(tmp_path):
     from nnarch.source.markdown import parse
+
     doc = parse("# T\n\n## Frame\n\nSee {{metrics.auc}}.\n", tmp_path / "topic.md")
     with pytest.raises(TopicError, match=r"topic.md:5: value 'metrics.auc' does not exist"):
         Html().inline(doc.frames[0].blocks[0].spans, Context(doc, RESULTS), 5)

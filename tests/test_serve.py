@@ -24,13 +24,17 @@ BIN = Path(sys.executable).parent
 def served(tmp_path_factory):
     """(lectures folder, build folder, base URL, server process) of one `nnarch serve`."""
     import shutil
+
     root = tmp_path_factory.mktemp("serve")
     lectures = root / "lectures"
     shutil.copytree(FIXTURE, lectures, ignore=shutil.ignore_patterns("__pycache__"))
-    server = subprocess.Popen([BIN / "nnarch", "serve", "--port", "0", "--lectures", lectures,
-                               "--out", root / "build", "--device", "cpu"],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                              env={**os.environ, "COLUMNS": "200"})
+    server = subprocess.Popen(
+        [BIN / "nnarch", "serve", "--port", "0", "--lectures", lectures, "--out", root / "build", "--device", "cpu"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     url = None
     for line in server.stdout:
         found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
@@ -62,8 +66,9 @@ def _slide_text(tab) -> str:
 def _open_slide_with(tab, url: str, text: str) -> str:
     """Open the deck at the slide that shows `text`; its hash, such as '#5'."""
     tab.goto(url + "tiny/slides.html")
-    number = tab.evaluate("t => [...document.querySelectorAll('.slide')].findIndex(s => "
-                          "s.textContent.includes(t)) + 1", text)
+    number = tab.evaluate(
+        "t => [...document.querySelectorAll('.slide')].findIndex(s => s.textContent.includes(t)) + 1", text
+    )
     assert number > 1, text
     tab.goto(url + f"tiny/slides.html#{number}")
     assert text in _slide_text(tab)
@@ -136,8 +141,14 @@ def test_nothing_outside_the_build_folder_is_served(served):
     secret.write_text("not for the browser")
     (out / "tiny" / "leak.txt").symlink_to(secret)
     (out / "tiny" / "cache-link").symlink_to(out / ".cache", target_is_directory=True)
-    refused = {"/../secret.txt": 403, "/tiny/../../secret.txt": 403, "/%2e%2e/secret.txt": 403,
-               "/tiny/leak.txt": 403, "/.cache/stamp.json": 404, "/tiny/cache-link/stamp.json": 404}
+    refused = {
+        "/../secret.txt": 403,
+        "/tiny/../../secret.txt": 403,
+        "/%2e%2e/secret.txt": 403,
+        "/tiny/leak.txt": 403,
+        "/.cache/stamp.json": 404,
+        "/tiny/cache-link/stamp.json": 404,
+    }
     for path, status in refused.items():
         for method in ("GET", "HEAD"):
             got, body = _get(url, path, method)

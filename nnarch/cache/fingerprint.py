@@ -20,9 +20,10 @@ import sysconfig
 import types
 from pathlib import Path
 
-_LIBRARY_PATHS = tuple(str(Path(p).resolve()) for p in {sysconfig.get_paths()["stdlib"],
-                                                         sysconfig.get_paths()["purelib"],
-                                                         sysconfig.get_paths()["platlib"]})
+_LIBRARY_PATHS = tuple(
+    str(Path(p).resolve())
+    for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+)
 _NNARCH = str(Path(__file__).resolve().parent.parent)
 _PLAIN = (int, float, str, bool, bytes, type(None), complex)
 
@@ -58,13 +59,13 @@ def _describe(obj, seen: set[int]) -> str:
     if inspect.isclass(obj):
         return _describe_class(obj, seen)
     if isinstance(obj, (types.FunctionType, types.MethodType)):
-        return _describe_function(getattr(obj, "__func__", obj), seen)
+        function = obj.__func__ if isinstance(obj, types.MethodType) else obj
+        return _describe_function(function, seen)  # type: ignore[arg-type]
     return _qualified(type(obj)) + ":" + repr(obj)
 
 
 def _describe_function(fn: types.FunctionType, seen: set[int]) -> str:
-    parts = [_code(fn.__code__), _describe(fn.__defaults__ or (), seen),
-             _describe(fn.__kwdefaults__ or {}, seen)]
+    parts = [_code(fn.__code__), _describe(fn.__defaults__ or (), seen), _describe(fn.__kwdefaults__ or {}, seen)]
     for name in sorted(_global_names(fn.__code__)):
         if name in fn.__globals__:
             parts.append(f"{name}={_describe_global(fn.__globals__[name], fn.__code__, seen)}")
@@ -82,19 +83,21 @@ def _describe_global(value, code: types.CodeType, seen: set[int]) -> str:
         if not _is_user_code(value):
             return f"module {value.__name__}"
         names = _global_names(code)  # co_names also holds the attribute names the code uses
-        return "module(" + ";".join(f"{n}={_describe(getattr(value, n), seen)}"
-                                    for n in sorted(names) if hasattr(value, n)) + ")"
+        return (
+            "module("
+            + ";".join(f"{n}={_describe(getattr(value, n), seen)}" for n in sorted(names) if hasattr(value, n))
+            + ")"
+        )
     return _describe(value, seen)
 
 
 def _describe_class(cls: type, seen: set[int]) -> str:
     parts = [cls.__qualname__] + [_describe(base, seen) for base in cls.__bases__]
     for name, value in sorted(vars(cls).items()):
-        if name.startswith("__") and name not in ("__init__", "__call__") or name == "__doc__":
+        if (name.startswith("__") and name not in ("__init__", "__call__")) or name == "__doc__":
             continue
-        if isinstance(value, (staticmethod, classmethod)):
-            value = value.__func__
-        parts.append(f"{name}={_describe(value, seen)}")
+        function = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+        parts.append(f"{name}={_describe(function, seen)}")
     return "class(" + ";".join(parts) + ")"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from nnarch.cache.fingerprint import digest_files, files_under
 from nnarch.files import write_atomic
 
+
 def data_files_digest(folder: Path) -> str:
     """Every file of a lecture folder that is neither code nor slides: data a topic may read."""
     return digest_files([p for p in files_under(folder) if p.suffix not in (".py", ".md")], folder)
@@ -38,6 +39,7 @@ class Cache:
             import io
 
             import torch
+
             states = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
             return states, entry
         except FileNotFoundError:
@@ -57,6 +59,7 @@ class Cache:
         import io
 
         import torch
+
         buffer = io.BytesIO()
         torch.save(states, buffer)
         data = buffer.getvalue()
@@ -95,7 +98,6 @@ class Cache:
         # in the order the run made them, so that a restored record renders as the run did (a
         # metrics table in its declared order, not sorted)
         write_atomic(self.root / "records" / f"{key}.json", json.dumps(data))
-
 
     def last_seconds(self, topic: Path) -> float:
         """How long the topic module at `topic` took the last time it ran (0.0: never seen)."""

@@ -23,15 +23,18 @@ def answer_key(value) -> str:
 def check_answer(answer, digest, exercise):
     """Raise unless `answer` is the build's answer to exercise number `exercise`."""
     import hashlib
+
     if answer is None:
         raise NotImplementedError(f"Exercise {exercise}: fill in the function above, then run this cell")
     if hashlib.sha256(answer_key(answer).encode()).hexdigest()[:16] != digest:
-        raise AssertionError(f"Exercise {exercise}: {answer_key(answer)} is not the answer yet; "
-                             "read the hints and try again")
+        raise AssertionError(
+            f"Exercise {exercise}: {answer_key(answer)} is not the answer yet; read the hints and try again"
+        )
     print(f"Exercise {exercise}: correct")
 
 
 def digest(value) -> str:
     """What the student notebook stores instead of the answer."""
     import hashlib
+
     return hashlib.sha256(answer_key(value).encode()).hexdigest()[:16]

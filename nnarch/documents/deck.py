@@ -2,33 +2,40 @@
 
 from __future__ import annotations
 
-from nnarch.source.discover import LectureSource
-from nnarch.source import markdown as md
-from nnarch.escape import UnmappableCharacter, tex_escape
+from typing import Any
+
 from nnarch.documents.render import Context, Html, Tex, frame_view
+from nnarch.escape import UnmappableCharacter, tex_escape
+from nnarch.source import markdown as md
+from nnarch.source.discover import LectureSource
 from nnarch.topic import Course
 
 
-def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex", "html"),
-             failed: dict | None = None) -> dict:
+def assemble(
+    lecture: LectureSource, course: Course, runs: list, targets=("tex", "html"), failed: dict | None = None
+) -> dict:
     """The template variables of each target, plus the frame titles by index for LaTeX errors.
     `failed`: the error of each topic that did not build, shown on a frame of its own (a preview)."""
     lec, doc = lecture.lecture, lecture.doc
     overview = {"topics": {run.name: run.results for run in runs}}
     split = len(doc.frames) if doc.topics_at is None else doc.topics_at
-    parts = [(None, doc.frames[:split], Context(doc, overview, {}, course, lecture=lec))]
+    parts: list[tuple[str | None, tuple[Any, ...], Context]] = [
+        (None, doc.frames[:split], Context(doc, overview, {}, course, lecture=lec))
+    ]
     by_name, sources = {run.name: run for run in runs}, {s.name: s for s in lecture.topics}
     for name in lec.topics:
         if name in by_name:
             run = by_name[name]
             parts.append((run.source.title, run.source.doc.frames, _topic_context(run, course)))
         elif name in (failed or {}):
-            title = sources[name].title if name in sources else name
-            parts.append((title, (failure_frame(name, failed[name]),), Context(None, {}, {}, course)))
+            heading = sources[name].title if name in sources else name
+            parts.append((heading, (failure_frame(name, (failed or {})[name]),), Context(None, {}, {}, course)))
     if doc.frames[split:]:
         parts.append(("Summary", doc.frames[split:], Context(doc, overview, {}, course, lecture=lec)))
 
-    titles, pages, decks = {}, {}, {}
+    titles: dict[int, tuple[str, str]] = {}
+    pages: dict[int, Any] = {}
+    decks: dict[str, Any] = {}
     for target in [t for t in (Tex(), Html()) if t.name in targets]:
         sections, outline, index, page = [], [], 0, 2  # the title page and the outline come first
         for title, frames, ctx in parts:
@@ -47,9 +54,16 @@ def assemble(lecture: LectureSource, course: Course, runs: list, targets=("tex",
                 views.append(view)
             sections.append({"title": title, "frames": views})
         # one frame, one page: the number of frames and the outline's pages, for a first pass (latex.py)
-        decks[target.name] = {"title": lec.title, "subtitle": lec.subtitle, "course": course.title,
-                              "day": lec.day, "session": lec.session, "sections": sections,
-                              "frames": page, "outline": outline}
+        decks[target.name] = {
+            "title": lec.title,
+            "subtitle": lec.subtitle,
+            "course": course.title,
+            "day": lec.day,
+            "session": lec.session,
+            "sections": sections,
+            "frames": page,
+            "outline": outline,
+        }
     return {**decks, "titles": titles, "pages": pages}
 
 
@@ -70,17 +84,30 @@ def failure_frame(name: str, error: Exception) -> md.Frame:
     lines = [line.strip() for line in str(error).splitlines() if line.strip()] or [type(error).__name__]
     shown = [_plain_code(line) for line in lines[:5]] + (["…"] if len(lines) > 5 else [])
     title = f"NOT BUILT: topic '{name}' failed"
-    return md.Frame(((("strong", (("text", title),)),)), title, (
-        md.Para((("strong", (("text", "This preview is not a release."),)),
-                 ("text", " Fix the error below and build again; the last release is unchanged.")), 1),
-        *(md.Para((("code", line),), 1) for line in shown)), 1)
+    return md.Frame(
+        ((("strong", (("text", title),)),)),
+        title,
+        (
+            md.Para(
+                (
+                    ("strong", (("text", "This preview is not a release."),)),
+                    ("text", " Fix the error below and build again; the last release is unchanged."),
+                ),
+                1,
+            ),
+            *(md.Para((("code", line),), 1) for line in shown),
+        ),
+        1,
+    )
 
 
 def _plain_code(line: str) -> str:
     """A line of an error message as code on a slide: cut short, a long path as its last two parts
     (a path has nowhere to break), every character settable."""
-    line = " ".join("…/" + "/".join(word.split("/")[-2:]) if len(word) > 40 and word.count("/") > 2 else word
-                    for word in line.split(" "))
+    line = " ".join(
+        "…/" + "/".join(word.split("/")[-2:]) if len(word) > 40 and word.count("/") > 2 else word
+        for word in line.split(" ")
+    )
     line = line if len(line) <= 300 else line[:300] + " …"
     return "".join(ch if _settable(ch) else "?" for ch in line).replace("{{", "{ {")
 

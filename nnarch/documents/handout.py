@@ -9,29 +9,45 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from nnarch import __version__
+from nnarch.documents.render import Context, Html, Tex, blocks_view, format_value
+from nnarch.layout import HANDOUT_WIDTH
 from nnarch.source import markdown as md
 from nnarch.toolchain import package_version
-from nnarch.layout import HANDOUT_WIDTH
-from nnarch.documents.render import Context, Html, Tex, blocks_view, format_value
 
 
 def provenance(lectures: Path, device: str) -> dict:
     """Where the numbers come from: packages, commit, device and time of this build."""
     try:
-        commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=10"], cwd=lectures,
-                                capture_output=True, text=True, timeout=10).stdout.strip() or "unknown"
+        commit = (
+            subprocess.run(
+                ["git", "describe", "--always", "--dirty", "--abbrev=10"],
+                cwd=lectures,
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.TimeoutExpired):
         commit = "unknown"
     # reproducible-builds.org: SOURCE_DATE_EPOCH fixes every date a build writes
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    when = datetime.fromtimestamp(int(epoch), timezone.utc) if epoch.isdigit() else datetime.now(timezone.utc)
-    return {"commit": commit, "device": device, "built": when.strftime("%Y-%m-%d"),
-            "versions": {"python": platform.python_version(), "torch": package_version("torch"),
-                         "torch-geometric": package_version("torch-geometric"), "nnarch": __version__}}
+    when = datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() else datetime.now(UTC)
+    return {
+        "commit": commit,
+        "device": device,
+        "built": when.strftime("%Y-%m-%d"),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": package_version("torch"),
+            "torch-geometric": package_version("torch-geometric"),
+            "nnarch": __version__,
+        },
+    }
 
 
 def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) -> dict:
@@ -46,22 +62,35 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
         for run in runs:
             doc = run.source.doc
             ctx = Context(doc, run.results, run.figures, course, run.source.outline)
-            figures = [md.Figure(b.name, b.caption, b.alt, b.line) for frame in doc.frames
-                       for b in md.walk(frame.blocks) if isinstance(b, md.Figure)]
-            sections.append({
-                "title": target.inline(((("text", doc.title),)), ctx),
-                "blocks": blocks_view(_blocks(run, instructor), ctx, target, HANDOUT_WIDTH),
-                "figures": blocks_view(figures, ctx, target, HANDOUT_WIDTH),
-                "exercises": [_exercise(e, n, ctx, target, instructor)
-                              for n, e in enumerate(doc.exercises, start=1)],
-                "notebook": f"notebooks/{run.name}.ipynb",
-                "seed": run.manifest["recipe"]["seed"],
-                "device": run.manifest["device"],
-            })
-        views[target.name] = {"title": lecture.lecture.title, "course": course.title,
-                              "lab": lecture.lecture.lab or f"Lab: {lecture.lecture.title}",
-                              "day": lecture.lecture.day, "instructor": instructor, "intro": intro,
-                              "sections": sections, "provenance": prov}
+            figures = [
+                md.Figure(b.name, b.caption, b.alt, b.line)
+                for frame in doc.frames
+                for b in md.walk(frame.blocks)
+                if isinstance(b, md.Figure)
+            ]
+            sections.append(
+                {
+                    "title": target.inline(((("text", doc.title),)), ctx),
+                    "blocks": blocks_view(_blocks(run, instructor), ctx, target, HANDOUT_WIDTH),
+                    "figures": blocks_view(figures, ctx, target, HANDOUT_WIDTH),
+                    "exercises": [
+                        _exercise(e, n, ctx, target, instructor) for n, e in enumerate(doc.exercises, start=1)
+                    ],
+                    "notebook": f"notebooks/{run.name}.ipynb",
+                    "seed": run.manifest["recipe"]["seed"],
+                    "device": run.manifest["device"],
+                }
+            )
+        views[target.name] = {
+            "title": lecture.lecture.title,
+            "course": course.title,
+            "lab": lecture.lecture.lab or f"Lab: {lecture.lecture.title}",
+            "day": lecture.lecture.day,
+            "instructor": instructor,
+            "intro": intro,
+            "sections": sections,
+            "provenance": prov,
+        }
     return views
 
 
@@ -88,23 +117,47 @@ def _blocks(run, instructor: bool) -> list:
     results, recipe, model = run.results, run.manifest["recipe"], run.manifest["model_class"]
     rows = [[_text("parameters"), _text(format_value(results["params"]["total"]))]]
     rows += [[_text(label(name)), _text(format_value(value))] for name, value in results["metrics"].items()]
-    rows += [[_text("final train / test loss"), _text(f"{results['history']['final_train']:.3g} / "
-                                                      f"{results['history']['final_test']:.3g}")]]
-    claims = [[_text(c.text), _text(format_value(c.measured)),
-               _text("holds") if c.ok else (("em", _text("fails")),)] for c in run.claims]
+    rows += [
+        [
+            _text("final train / test loss"),
+            _text(f"{results['history']['final_train']:.3g} / {results['history']['final_test']:.3g}"),
+        ]
+    ]
+    claims = [
+        [_text(c.text), _text(format_value(c.measured)), _text("holds") if c.ok else (("em", _text("fails")),)]
+        for c in run.claims
+    ]
     header = ["loss", "optimizer", "learning rate", "epochs", "batch size", "seed"]
-    values = [recipe["loss"], recipe["optimizer"], format_value(recipe["lr"]), str(recipe["epochs"]),
-              str(recipe["batch_size"]), str(recipe["seed"])]
+    values = [
+        recipe["loss"],
+        recipe["optimizer"],
+        format_value(recipe["lr"]),
+        str(recipe["epochs"]),
+        str(recipe["batch_size"]),
+        str(recipe["seed"]),
+    ]
     return [
         *run.source.doc.lab,
-        *([md.Listing(model, None, _text("The model, as it was trained"), 1)]
-          if model in run.source.outline.definitions else []),
+        *(
+            [md.Listing(model, None, _text("The model, as it was trained"), 1)]
+            if model in run.source.outline.definitions
+            else []
+        ),
         md.Generated("param", 1),
         md.Table(tuple(_text(h) for h in header), (tuple(_text(v) for v in values),), 1),
         md.Para((("em", _text("Results to reproduce")), ("text", " (the notebook prints the same numbers):")), 1),
         md.Table((_text("quantity"), _text("value")), tuple(tuple(r) for r in rows), 1),
-        *([md.Table((_text("claim checked at build time"), _text("measured"), _text("outcome")),
-                    tuple(tuple(r) for r in claims), 1)] if claims and instructor else []),
+        *(
+            [
+                md.Table(
+                    (_text("claim checked at build time"), _text("measured"), _text("outcome")),
+                    tuple(tuple(r) for r in claims),
+                    1,
+                )
+            ]
+            if claims and instructor
+            else []
+        ),
     ]
 
 
@@ -115,5 +168,7 @@ def _exercise(exercise, number: int, ctx, target, instructor: bool) -> dict:
     if instructor:
         blocks.append(md.Listing(exercise.solution, None, _text("Solution"), exercise.line))
         blocks += list(exercise.answer)
-    return {"title": target.inline(_text(f"Exercise {number}: {exercise.title}"), ctx),
-            "blocks": blocks_view(blocks, ctx, target, HANDOUT_WIDTH)}
+    return {
+        "title": target.inline(_text(f"Exercise {number}: {exercise.title}"), ctx),
+        "blocks": blocks_view(blocks, ctx, target, HANDOUT_WIDTH),
+    }

@@ -39,8 +39,9 @@ class Compiler:
         self._stopped = False
         self._lock = threading.Lock()
 
-    def compile(self, tex_path: Path, frame_titles: dict[int, str], timeout: int = 300,
-                    preamble: str | None = None) -> Path:
+    def compile(
+        self, tex_path: Path, frame_titles: dict[int, str], timeout: int = 300, preamble: str | None = None
+    ) -> Path:
         """Compile a document in its folder; return the PDF, or raise LatexError. A document whose
         source and figures are what its PDF was made from is not compiled again. `preamble` names the
         format its preamble is precompiled into (see prepare_format), by default the document's own."""
@@ -61,11 +62,23 @@ class Compiler:
             return pdf
         # latexmk on the document itself, from a clean start (a run killed half-way leaves .aux
         # inconsistent): its errors name the lines of the .tex, and this says whether the format failed.
-        for leftover in tex_path.parent.glob(tex_path.stem + ".*"):
-            if leftover.suffix != ".tex":
-                leftover.unlink()
-        proc = self.run([latexmk, "-pdf", "-interaction=nonstopmode", "-halt-on-error",
-                     "-file-line-error", "-silent", tex_path.name], tex_path.parent, env, timeout)
+        for made in tex_path.parent.glob(tex_path.stem + ".*"):
+            if made.suffix != ".tex":
+                made.unlink()
+        proc = self.run(
+            [
+                latexmk,
+                "-pdf",
+                "-interaction=nonstopmode",
+                "-halt-on-error",
+                "-file-line-error",
+                "-silent",
+                tex_path.name,
+            ],
+            tex_path.parent,
+            env,
+            timeout,
+        )
         if proc.returncode != 0 or not pdf.exists():
             log = tex_path.with_suffix(".log")
             text = log.read_text(errors="replace") if log.exists() else proc.stdout + proc.stderr
@@ -78,9 +91,11 @@ class Compiler:
     def prepare_format(self, folder: Path, name: str, head: str) -> threading.Thread:
         """Make the format `name` for a preamble now, in the background, so that a first build makes
         it while its topics run rather than after them; a compile that needs it waits for it."""
+
         def make():
             with contextlib.suppress(Exception):  # the compile makes it again, and reports what fails
                 _format(folder, name, head, _environment(), 300, self.run)
+
         thread = threading.Thread(target=make, name=f"format {name}", daemon=True)
         thread.start()
         return thread
@@ -90,8 +105,9 @@ class Compiler:
             if self._stopped:
                 raise LatexError(f"{cwd}: stopped")
             # latexmk in a process group of its own, so that stopping it stops its pdflatex too
-            proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+            )
             self._running.add(proc)
         try:
             stdout, stderr = proc.communicate(timeout=timeout)
@@ -158,8 +174,21 @@ def _format(folder: Path, name: str, head: str, env: dict, timeout: int, run) ->
         for old in where.iterdir():
             old.unlink()
         (where / f"{key}.tex").write_text(head + "\\dump\n")
-        made = run([pdftex, "-ini", "-recorder", "-interaction=nonstopmode", "-halt-on-error",
-                     f"-jobname={key}-new", "&pdflatex", f"{key}.tex"], where, env, timeout)
+        made = run(
+            [
+                pdftex,
+                "-ini",
+                "-recorder",
+                "-interaction=nonstopmode",
+                "-halt-on-error",
+                f"-jobname={key}-new",
+                "&pdflatex",
+                f"{key}.tex",
+            ],
+            where,
+            env,
+            timeout,
+        )
         new = where / f"{key}-new.fmt"
         if made.returncode != 0 or not new.exists():
             return None
@@ -183,6 +212,7 @@ def _unchanged(files: dict[str, int]) -> bool:
 
 def _digest(*parts: str) -> str:
     import hashlib
+
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
@@ -199,9 +229,20 @@ def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int, run) 
         body_path.write_text(body)
     before = _auxiliary(tex_path)
     for _ in range(MAX_PASSES):
-        proc = run([pdflatex, f"-fmt={os.path.relpath(fmt, tex_path.parent)}", f"-jobname={tex_path.stem}",
-                     "-interaction=nonstopmode", "-halt-on-error", "-file-line-error", body_path.name],
-                    tex_path.parent, env, timeout)
+        proc = run(
+            [
+                pdflatex,
+                f"-fmt={os.path.relpath(fmt, tex_path.parent)}",
+                f"-jobname={tex_path.stem}",
+                "-interaction=nonstopmode",
+                "-halt-on-error",
+                "-file-line-error",
+                body_path.name,
+            ],
+            tex_path.parent,
+            env,
+            timeout,
+        )
         if proc.returncode != 0 or not tex_path.with_suffix(".pdf").exists():
             return False
         after = _auxiliary(tex_path)
@@ -212,12 +253,12 @@ def _passes(tex_path: Path, body: str, fmt: Path, env: dict, timeout: int, run) 
 
 
 def _auxiliary(tex_path: Path) -> dict[str, bytes]:
-    return {suffix: path.read_bytes() for suffix in AUXILIARY
-            if (path := tex_path.with_suffix(suffix)).exists()}
+    return {suffix: path.read_bytes() for suffix in AUXILIARY if (path := tex_path.with_suffix(suffix)).exists()}
 
 
 def _inputs_digest(tex_path: Path) -> str:
     import hashlib
+
     digest = hashlib.sha256(tex_path.read_bytes())
     for figure in sorted((tex_path.parent / "figures").glob("*.pdf")):
         digest.update(figure.name.encode() + figure.read_bytes())
@@ -225,22 +266,21 @@ def _inputs_digest(tex_path: Path) -> str:
 
 
 def _stop(proc) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 
 def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> str:
     """The frame title, the .tex line and the log's error lines of a failed LaTeX run."""
     lines = log.splitlines()
-    errors, tex_line = [], None
+    errors: list[str] = []
+    tex_line = None
     for i, line in enumerate(lines):
         match = ERROR_LINE.match(line)
         if match:
             tex_line = tex_line or (int(match.group(1)) if match.group(1) else None)
-            errors.extend(text for text in lines[i:i + 3] if text.strip())
+            errors.extend(text for text in lines[i : i + 3] if text.strip())
             if len(errors) >= 6:
                 break
     for line in lines:
@@ -252,9 +292,13 @@ def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> s
     where = f"{tex_path}:{tex_line}" if tex_line else str(tex_path)
     head = f"{where}: LaTeX failed" + (f" in frame {frame}" if frame else "")
     body = "\n  ".join(errors[:6]) or "(no error lines in the log)"
-    hint = ("look for unbalanced braces or $ in the text" if not tex_line else
-            f"fix that frame's text ({tex_path.name} line {tex_line})" if frame else
-            f"fix the text at {tex_path.name} line {tex_line}")
+    hint = (
+        "look for unbalanced braces or $ in the text"
+        if not tex_line
+        else f"fix that frame's text ({tex_path.name} line {tex_line})"
+        if frame
+        else f"fix the text at {tex_path.name} line {tex_line}"
+    )
     return f"{head}:\n  {body}\n  {hint}"
 
 
@@ -270,8 +314,7 @@ def layout_problems(tex_path: Path, pages: dict[int, tuple[str, str]]) -> list[s
             pending.append((match.group(1), float(match.group(2))))
         for page in SHIPPED.findall(line):  # the page those boxes were on has just been written
             for kind, amount in pending:
-                problems.append(_layout_message(kind, amount, pages.get(int(page)),
-                                                f"{tex_path.name}, page {page}"))
+                problems.append(_layout_message(kind, amount, pages.get(int(page)), f"{tex_path.name}, page {page}"))
             pending = []
     return problems
 

@@ -45,29 +45,33 @@ def unrenderable(course, done: dict, outcomes) -> list[NnarchError]:
     return problems
 
 
-def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: Compiler, lectures: Path,
-              on_html=None):
+def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: Compiler, lectures: Path, on_html=None):
     """({name: content}, timings, problems): the lecture's documents rendered and compiled, with a
     frame for each failed topic. A document LaTeX cannot make, or a frame that does not fit, is a
     problem. `on_html(deck HTML)` is called as soon as the deck's HTML is rendered."""
     work.mkdir(parents=True, exist_ok=True)
-    timings, problems = {}, []
+    timings: dict[str, float] = {}
+    problems: list[NnarchError] = []
     t0 = time.perf_counter()
     latex = ThreadPoolExecutor(max_workers=3)
     try:
         deck = assemble(lecture, course, runs, targets=("tex",), failed=failed)
         tex = render_tex("slides", deck)
         write_atomic(work / "slides.tex", tex)
-        pending = {"slides.pdf": latex.submit(compiler.compile, work / "slides.tex", deck["titles"],
-                                              preamble=DOCUMENTS["slides.tex"])}
+        pending = {
+            "slides.pdf": latex.submit(
+                compiler.compile, work / "slides.tex", deck["titles"], preamble=DOCUMENTS["slides.tex"]
+            )
+        }
         html = render_html("slides", assemble(lecture, course, runs, targets=("html",), failed=failed))
         if on_html:
             on_html(html)
         lab = lab_documents(lecture, course, runs, lectures)
         for name in [n for n in lab if n.endswith(".tex")]:
             write_atomic(work / name, lab.pop(name))
-            pending[name.replace(".tex", ".pdf")] = latex.submit(compiler.compile, work / name, {},
-                                                                 preamble=DOCUMENTS[name])
+            pending[name.replace(".tex", ".pdf")] = latex.submit(
+                compiler.compile, work / name, {}, preamble=DOCUMENTS[name]
+            )
         timings["render"] = time.perf_counter() - t0
         pdfs = {}
         for name, future in pending.items():
@@ -81,12 +85,23 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
     finally:
         latex.shutdown(wait=False, cancel_futures=True)
     timings["compile"] = time.perf_counter() - t0 - timings["render"]
-    problems += [LayoutError(p) for name in pdfs
-                 for p in layout_problems(work / name.replace(".pdf", ".tex"),
-                                          deck["pages"] if name == "slides.pdf" else {})]
-    files = {"slides.tex": tex, "slides.html": html, **lab, **pdfs,
-             **{f"figures/{source.name}": source for run in runs for figure in run.figures.values()
-                for source in (figure.pdf, figure.svg)}}
+    problems += [
+        LayoutError(p)
+        for name in pdfs
+        for p in layout_problems(work / name.replace(".pdf", ".tex"), deck["pages"] if name == "slides.pdf" else {})
+    ]
+    files = {
+        "slides.tex": tex,
+        "slides.html": html,
+        **lab,
+        **pdfs,
+        **{
+            f"figures/{source.name}": source
+            for run in runs
+            for figure in run.figures.values()
+            for source in (figure.pdf, figure.svg)
+        },
+    }
     return files, timings, problems
 
 
@@ -110,11 +125,13 @@ def report(lecture, outcomes, done: dict, timings: dict) -> dict:
     """report.json: every topic's status, timings, claims and results; the versions that made them."""
     topics = {}
     for outcome in outcomes:
-        entry = {"status": outcome.status, "seconds": round(outcome.seconds, 3),
-                 "stages": {k: round(v, 3) for k, v in outcome.stages.items()},
-                 "file": str(outcome.path.name),
-                 "claims": [{"text": c.text, "measured": c.measured, "bound": c.bound, "ok": c.ok}
-                            for c in outcome.claims]}
+        entry = {
+            "status": outcome.status,
+            "seconds": round(outcome.seconds, 3),
+            "stages": {k: round(v, 3) for k, v in outcome.stages.items()},
+            "file": str(outcome.path.name),
+            "claims": [{"text": c.text, "measured": c.measured, "bound": c.bound, "ok": c.ok} for c in outcome.claims],
+        }
         if outcome.error:
             entry["error"] = str(outcome.error)
         if outcome.name in done:
@@ -123,7 +140,14 @@ def report(lecture, outcomes, done: dict, timings: dict) -> dict:
             entry["device"] = run.manifest["device"]
             entry["seed"] = run.manifest["recipe"]["seed"]
         topics[outcome.name] = entry
-    return {"lecture": lecture.lecture.slug, "title": lecture.lecture.title, "topics": topics,
-            "timings": {k: round(v, 3) for k, v in timings.items()},
-            "versions": {"nnarch": __version__, "python": platform.python_version(),
-                         **{name: package_version(name) for name in ("torch", "torch-geometric")}}}
+    return {
+        "lecture": lecture.lecture.slug,
+        "title": lecture.lecture.title,
+        "topics": topics,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "versions": {
+            "nnarch": __version__,
+            "python": platform.python_version(),
+            **{name: package_version(name) for name in ("torch", "torch-geometric")},
+        },
+    }

@@ -15,10 +15,10 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nnarch.source import markdown as md
 from nnarch.documents.answers import digest
-from nnarch.source.outline import read
 from nnarch.documents.render import Context, Target
+from nnarch.source import markdown as md
+from nnarch.source.outline import read
 
 NNARCH = Path(__file__).resolve().parents[1]
 RUNTIME, ANSWERS, TYPES = NNARCH / "runtime.py", NNARCH / "documents" / "answers.py", NNARCH / "topic.py"
@@ -36,6 +36,7 @@ def plot_loss(history):
     ax.legend()
     return fig'''
 
+
 def topic_notebook(run, solution: bool) -> str:
     """The notebook of one topic as JSON text: the student version, or the complete solution."""
     source, manifest, results = run.source, run.manifest, run.results
@@ -47,47 +48,70 @@ def topic_notebook(run, solution: bool) -> str:
     numbers = ", ".join(f"{name} = {value:.4g}" for name, value in results["metrics"].items())
     ctx = Context(doc, results, run.figures)
     cells = [
-        new_markdown_cell(f"# {doc.title}\n\n{to_markdown(doc.lab, ctx)}\n\n"
-                          "Run the cells in order. The lecture's build measured "
-                          f"**{results['params']['total']:,} parameters** and {numbers}; with the "
-                          "same seed you should get the same "
-                          f"numbers.{'' if solution else ' Exercises are at the end.'}"),
-        new_code_cell(_imports(module_source) + "\n\ntorch.set_num_threads(1)  # the build's numbers "
-                      "were computed on one thread"),
+        new_markdown_cell(
+            f"# {doc.title}\n\n{to_markdown(doc.lab, ctx)}\n\n"
+            "Run the cells in order. The lecture's build measured "
+            f"**{results['params']['total']:,} parameters** and {numbers}; with the "
+            "same seed you should get the same "
+            f"numbers.{'' if solution else ' Exercises are at the end.'}"
+        ),
+        new_code_cell(
+            _imports(module_source) + "\n\ntorch.set_num_threads(1)  # the build's numbers were computed on one thread"
+        ),
         new_code_cell(_types()),
         new_code_cell(_definitions(module_source, skip=solutions)),
-        new_markdown_cell("## Training\n\nThe loop nnarch ran, copied from its source (`nnarch/runtime.py`): the optimizer, one step, one epoch and the fit."),
+        new_markdown_cell(
+            "## Training\n\nThe loop nnarch ran, copied from its source (`nnarch/runtime.py`): the optimizer, "
+            "one step, one epoch and the fit."
+        ),
         new_code_cell(_runtime()),
-        new_code_cell(f"SEED = {recipe['seed']}\n"
-                      f"data = {manifest['data']}(SEED)\n"
-                      f"torch.manual_seed(SEED)\n"
-                      f"model = {manifest['model_call']}\n"
-                      f"history = fit(model, data.train, data.test, {loss}, {recipe['optimizer']!r}, lr={recipe['lr']!r}, "
-                      f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed=SEED"
-                      + (f", step={recipe['step']})" if recipe["step"] else ")") + "\n"
-                      "print('parameters:', sum(p.numel() for p in model.parameters()))\n"
-                      "print('final train / test loss:', history.train_loss[-1], history.test_loss[-1])"),
+        new_code_cell(
+            f"SEED = {recipe['seed']}\n"
+            f"data = {manifest['data']}(SEED)\n"
+            f"torch.manual_seed(SEED)\n"
+            f"model = {manifest['model_call']}\n"
+            f"history = fit(model, data.train, data.test, {loss}, {recipe['optimizer']!r}, lr={recipe['lr']!r}, "
+            f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed=SEED"
+            + (f", step={recipe['step']})" if recipe["step"] else ")")
+            + "\n"
+            "print('parameters:', sum(p.numel() for p in model.parameters()))\n"
+            "print('final train / test loss:', history.train_loss[-1], history.test_loss[-1])"
+        ),
         new_markdown_cell("## Results\n\nThe metrics of the lecture, computed by the topic's own functions."),
-        _tagged(new_code_cell(
-            "import json\n\n"
-            f"recipe = SimpleNamespace(loss={recipe['loss']!r}, optimizer={recipe['optimizer']!r}, lr={recipe['lr']!r}, "
-            f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed={recipe['seed']})\n"
-            "run = Run(model=model.eval(), data=data, history=history, recipe=recipe)\n"
-            "results = {'params': sum(p.numel() for p in model.parameters()), 'metrics': {\n"
-            + "".join(f"    {name!r}: float({fn}(run)),\n" for name, fn in manifest["metrics"].items())
-            + "}}\nprint(json.dumps(results))"), "results"),
+        _tagged(
+            new_code_cell(
+                "import json\n\n"
+                f"recipe = SimpleNamespace(loss={recipe['loss']!r}, optimizer={recipe['optimizer']!r}, "
+                f"lr={recipe['lr']!r}, "
+                f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed={recipe['seed']})\n"
+                "run = Run(model=model.eval(), data=data, history=history, recipe=recipe)\n"
+                "results = {'params': sum(p.numel() for p in model.parameters()), 'metrics': {\n"
+                + "".join(f"    {name!r}: float({fn}(run)),\n" for name, fn in manifest["metrics"].items())
+                + "}}\nprint(json.dumps(results))"
+            ),
+            "results",
+        ),
     ]
-    cells.append(new_markdown_cell("## Figures\n\nThe loss curve and the lecture's own figures, drawn from "
-                                   "your run."))
-    cells.append(new_code_cell(PLOTS + "\n\n\nplot_loss(history)\n"
-                               + "".join(f"{draw}(run)\n" for draw in manifest["custom_figures"])
-                               + "plt.show()"))
+    cells.append(new_markdown_cell("## Figures\n\nThe loss curve and the lecture's own figures, drawn from your run."))
+    cells.append(
+        new_code_cell(
+            PLOTS
+            + "\n\n\nplot_loss(history)\n"
+            + "".join(f"{draw}(run)\n" for draw in manifest["custom_figures"])
+            + "plt.show()"
+        )
+    )
     cells += _exercise_cells(doc, source.outline, ctx, solution)
     for number, cell in enumerate(cells):
         cell["id"] = f"{source.name}-{number}"  # nbformat's default ids are random; builds must repeat
-    notebook = new_notebook(cells=cells, metadata={
-        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-        "language_info": {"name": "python"}, "nnarch": {"topic": source.name, "solution": solution}})
+    notebook = new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+            "nnarch": {"topic": source.name, "solution": solution},
+        },
+    )
     return nbformat.writes(notebook)
 
 
@@ -96,10 +120,16 @@ def _types() -> str:
     """The nnarch types a topic's code uses (from topic.py) and the answer check (from answers.py),
     copied from their source, so that the notebook runs without nnarch."""
     types, answers = read(TYPES), read(ANSWERS)
-    return "\n\n\n".join(["# The nnarch types the topic's code uses, so that this notebook runs on its own.\n"
-                           "from dataclasses import dataclass, field\nfrom typing import Any",
-                           types.listing("Splits"), types.listing("Run"),
-                           answers.listing("answer_key"), answers.listing("check_answer")])
+    return "\n\n\n".join(
+        [
+            "# The nnarch types the topic's code uses, so that this notebook runs on its own.\n"
+            "from dataclasses import dataclass, field\nfrom typing import Any",
+            types.listing("Splits"),
+            types.listing("Run"),
+            answers.listing("answer_key"),
+            answers.listing("check_answer"),
+        ]
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -107,7 +137,7 @@ def _runtime() -> str:
     """nnarch's training loop, the source of runtime.py without its docstring."""
     source = RUNTIME.read_text()
     body = ast.parse(source).body
-    return "\n".join(source.splitlines()[body[1].lineno - 1:]).strip()
+    return "\n".join(source.splitlines()[body[1].lineno - 1 :]).strip()
 
 
 class MarkdownText(Target):
@@ -139,15 +169,17 @@ class MarkdownText(Target):
 
 def to_markdown(blocks, ctx: Context) -> str:
     """Paragraphs, lists, math and code of the topic's Markdown, as notebook Markdown."""
-    target, parts = MarkdownText(), []
+    target, parts = MarkdownText(), list[str]()
     for block in blocks:
         if isinstance(block, (md.Para, md.Heading)):
-            parts.append(("#### " if isinstance(block, md.Heading) else "")
-                         + target.inline(block.spans, ctx, block.line))
+            parts.append(
+                ("#### " if isinstance(block, md.Heading) else "") + target.inline(block.spans, ctx, block.line)
+            )
         elif isinstance(block, md.ListBlock):
             items = [to_markdown(item, ctx).replace("\n", "\n   ") for item in block.items]
-            parts.append("\n".join(f"{f'{n}.' if block.ordered else '-'} {item}"
-                                   for n, item in enumerate(items, start=1)))
+            parts.append(
+                "\n".join(f"{f'{n}.' if block.ordered else '-'} {item}" for n, item in enumerate(items, start=1))
+            )
         elif isinstance(block, md.MathBlock):
             parts.append(f"$$\n{ctx.fill(block.latex, block.line, math=True)}\n$$")
         elif isinstance(block, md.Code):
@@ -161,9 +193,12 @@ def _exercise_cells(doc, outline, ctx: Context, solution: bool) -> list:
     cells = [new_markdown_cell("## Exercises")]
     for number, exercise in enumerate(doc.exercises, start=1):
         hints = to_markdown(exercise.hints, ctx)
-        cells.append(new_markdown_cell(f"### Exercise {number}: {exercise.title}\n\n"
-                                       f"{to_markdown(exercise.prompt, ctx)}"
-                                       + (f"\n\n**Hints**\n\n{hints}" if hints else "")))
+        cells.append(
+            new_markdown_cell(
+                f"### Exercise {number}: {exercise.title}\n\n"
+                f"{to_markdown(exercise.prompt, ctx)}" + (f"\n\n**Hints**\n\n{hints}" if hints else "")
+            )
+        )
         code = outline.listing(exercise.solution)
         starter = _starter(code, number, exercise.solution)
         cells.append(_tagged(new_code_cell(code), "solution") if solution else new_code_cell(starter))
@@ -178,22 +213,23 @@ def _exercise_cells(doc, outline, ctx: Context, solution: bool) -> list:
 def _starter(source: str, number: int, name: str) -> str:
     """The solution's signature and docstring, with the body left to the student."""
     node = ast.parse(source).body[0]
+    assert isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)), f"{name}: not a function"
     doc = ast.get_docstring(node)
     lines = source.splitlines()
-    header = "\n".join(lines[:node.body[0].lineno - 1])  # a signature may span lines
+    header = "\n".join(lines[: node.body[0].lineno - 1])  # a signature may span lines
     body = f'    """{doc}"""\n' if doc else ""
-    return (f"{header}\n{body}    # your code here\n"
-            f"    raise NotImplementedError(\"Exercise {number}: fill in {name} above\")")
+    return (
+        f"{header}\n{body}    # your code here\n"
+        f'    raise NotImplementedError("Exercise {number}: fill in {name} above")'
+    )
 
 
 def _imports(module_source: str) -> str:
     """The module's own imports, without nnarch's and without relative ones."""
     lines = []
     for node in ast.parse(module_source).body:
-        if isinstance(node, ast.Import):
-            lines.append(ast.unparse(node))
-        elif (isinstance(node, ast.ImportFrom) and node.level == 0
-              and not (node.module or "").startswith("nnarch")):
+        ours = isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("nnarch"))
+        if isinstance(node, (ast.Import, ast.ImportFrom)) and not ours:
             lines.append(ast.unparse(node))
     return "\n".join(lines)
 
@@ -211,8 +247,9 @@ def _definitions(module_source: str, skip: set[str]) -> str:
             continue
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name in skip:
             continue
-        start = node.decorator_list[0].lineno if getattr(node, "decorator_list", None) else node.lineno
-        parts.append("\n".join(module_source.splitlines()[start - 1:node.end_lineno]))
+        decorators = getattr(node, "decorator_list", None)
+        start = decorators[0].lineno if decorators else node.lineno
+        parts.append("\n".join(module_source.splitlines()[start - 1 : node.end_lineno]))
     return "\n\n\n".join(parts)
 
 

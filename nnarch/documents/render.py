@@ -12,19 +12,18 @@ import base64
 import functools
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import jinja2
 from latex2mathml.converter import convert as _mathml
 from markupsafe import Markup, escape
 
-from nnarch.source import markdown as md
 from nnarch import TEMPLATES
 from nnarch.errors import TopicError
-from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem
 from nnarch.escape import UnmappableCharacter, tex_escape
+from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem
+from nnarch.source import markdown as md
 from nnarch.source.values import MissingValue, fill, format_value
-
 
 
 @dataclass(frozen=True)
@@ -32,11 +31,11 @@ class Context:
     """What a frame's text may refer to: its file, the run's results, drawn figures, listings."""
 
     doc: md.Doc | None
-    results: dict
-    figures: dict = None
-    course: object = None
-    outline: object = None  # outline.Outline of the topic module, for listings
-    lecture: object = None  # topic.Lecture, for the schedule
+    results: dict[str, Any]
+    figures: dict[str, Any] | None = None
+    course: Any = None
+    outline: Any = None  # outline.Outline of the topic module, for listings
+    lecture: Any = None  # topic.Lecture, for the schedule
 
     def where(self, line: int) -> str:
         return self.doc.where(line) if self.doc else f"line {line}"
@@ -45,8 +44,10 @@ class Context:
         try:
             return fill(text, self.results, math)
         except MissingValue as missing:
-            raise TopicError(f"{self.where(line)}: value '{missing.args[0]}' does not exist in the run; "
-                             "see report.json for the paths there are") from None
+            raise TopicError(
+                f"{self.where(line)}: value '{missing.args[0]}' does not exist in the run; "
+                "see report.json for the paths there are"
+            ) from None
 
 
 class Target:
@@ -59,6 +60,34 @@ class Target:
             return self._inline(spans, ctx, line)
         except UnmappableCharacter as error:
             raise TopicError(f"{ctx.where(line)}: {error}") from None
+
+    # What each target writes for a span or block of its kind.
+    def text(self, s: str) -> str:
+        raise NotImplementedError
+
+    def code(self, s: str) -> str:
+        raise NotImplementedError
+
+    def math(self, s: str) -> str:
+        raise NotImplementedError
+
+    def emph(self, s: str) -> str:
+        raise NotImplementedError
+
+    def strong(self, s: str) -> str:
+        raise NotImplementedError
+
+    def link(self, href: str, s: str) -> str:
+        raise NotImplementedError
+
+    def linebreak(self) -> str:
+        raise NotImplementedError
+
+    def display(self, latex: str) -> str:
+        raise NotImplementedError
+
+    def listing(self, source: str) -> str:
+        raise NotImplementedError
 
     def _inline(self, spans, ctx: Context, line: int) -> Markup:
         parts = []
@@ -145,12 +174,16 @@ class Html(Target):
         from pygments import highlight
         from pygments.formatters import HtmlFormatter
         from pygments.lexers import PythonLexer
+
         return Markup(highlight(source, PythonLexer(), HtmlFormatter(nowrap=True, noclasses=True)))
 
 
 # LaTeX that latex2mathml turns into MathML Chromium draws wrongly, and what it draws right.
-_MATHML_FRIENDLY = [(re.compile(r"\\xrightarrow\{((?:[^{}]|\{[^{}]*\})*)\}"), r"\\overset{\1}{\\longrightarrow}"),
-                    (re.compile(r"\\lVert\b"), r"\\left\\|"), (re.compile(r"\\rVert\b"), r"\\right\\|")]
+_MATHML_FRIENDLY = [
+    (re.compile(r"\\xrightarrow\{((?:[^{}]|\{[^{}]*\})*)\}"), r"\\overset{\1}{\\longrightarrow}"),
+    (re.compile(r"\\lVert\b"), r"\\left\\|"),
+    (re.compile(r"\\rVert\b"), r"\\right\\|"),
+]
 
 
 def _to_mathml(latex: str, display: str) -> str:
@@ -182,8 +215,12 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -
         for item in block.items:
             first = item[0] if item and isinstance(item[0], md.Para) else None
             rest = item[1:] if first else item
-            items.append({"text": inline(first.spans) if first else Markup(""),
-                          "sub": blocks_view(rest, ctx, target, width - 14)})
+            items.append(
+                {
+                    "text": inline(first.spans) if first else Markup(""),
+                    "sub": blocks_view(rest, ctx, target, width - 14),
+                }
+            )
         return {"kind": "list", "ordered": block.ordered, "items": items}
     if isinstance(block, md.MathBlock):
         return {"kind": "math", "math": target.display(ctx.fill(block.latex, block.line, math=True))}
@@ -201,27 +238,40 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -
             code = target.listing(source)
         except UnmappableCharacter as error:
             raise TopicError(f"{ctx.where(block.line)}: listing: {error}") from None
-        return {"kind": "listing", "code": code, "size": Markup(size[0]),
-                "caption": inline(caption) if caption else None}
+        return {
+            "kind": "listing",
+            "code": code,
+            "size": Markup(size[0]),
+            "caption": inline(caption) if caption else None,
+        }
     if isinstance(block, md.Columns):
         shares = column_widths(list(block.widths) or [None] * len(block.columns))
-        return {"kind": "columns", "columns": [
-            {"width": share, "blocks": blocks_view(column, ctx, target, share * TEXT_WIDTH)}
-            for share, column in zip(shares, block.columns)]}
+        return {
+            "kind": "columns",
+            "columns": [
+                {"width": share, "blocks": blocks_view(column, ctx, target, share * TEXT_WIDTH)}
+                for share, column in zip(shares, block.columns)
+            ],
+        }
     header, rows = _table(block, ctx)
     # Columns of long prose wrap (tabularx X columns share the width left over); short ones stay
     # as wide as their text. A table is never scaled.
-    longest = [max(len(md.plain(row[i])) for row in [header, *rows]) for i in range(len(header))]
-    wraps = [n > 16 for n in longest]
+    widest = [max(len(md.plain(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    wraps = [n > 16 for n in widest]
     spec = "".join(">{\\raggedright\\arraybackslash}X" if w else "l" for w in wraps)
     small = any(wraps) or len(rows) > 6 or width < TEXT_WIDTH - 20  # 8 pt, else 9 pt
-    return {"kind": "table", "header": [inline(h) for h in header], "wide": any(wraps), "spec": spec,
-            "size": Markup("\\scriptsize" if small else "\\footnotesize"),
-            "rows": [[inline(c) for c in row] for row in rows]}
+    return {
+        "kind": "table",
+        "header": [inline(h) for h in header],
+        "wide": any(wraps),
+        "spec": spec,
+        "size": Markup("\\scriptsize" if small else "\\footnotesize"),
+        "rows": [[inline(c) for c in row] for row in rows],
+    }
 
 
 def _figure_view(block: md.Figure, ctx: Context, target: Target) -> dict:
-    files = ctx.figures[block.name]
+    files = (ctx.figures or {})[block.name]
     view = {"kind": "figure", "caption": target.inline(block.caption, ctx, block.line), "size": files.size}
     if target.name == "tex":
         view["path"] = f"figures/{files.pdf.name}"
@@ -244,22 +294,46 @@ def _table(block, ctx) -> tuple[list, list]:
     code = lambda s: (("code", s),)  # noqa: E731
     bold = lambda s: (("strong", _text(s)),)  # noqa: E731
     if block.kind == "param":
-        rows = [[code(layer["name"]), _text(" + ".join("×".join(map(str, s)) or "1" for s in layer["shapes"])),
-                 _text(format_value(layer["count"]))] for layer in r["params"]["layers"]]
+        rows = [
+            [
+                code(layer["name"]),
+                _text(" + ".join("×".join(map(str, s)) or "1" for s in layer["shapes"])),
+                _text(format_value(layer["count"])),
+            ]
+            for layer in r["params"]["layers"]
+        ]
         total = [bold("total"), (), bold(format_value(r["params"]["total"]))]
         return [_text(h) for h in ("layer", "tensors", "parameters")], rows + [total]
     if block.kind == "shape":
-        shape = lambda s: "(" + ", ".join(map(str, s)) + ")" if s else "–"  # noqa: E731
+
+        def shape(s: list[int] | None) -> str:
+            return "(" + ", ".join(map(str, s)) + ")" if s else "–"
+
         return [_text(h) for h in ("layer", "input", "output")], [
-            [code(row["name"]), _text(shape(row["input"])), _text(shape(row["output"]))]
-            for row in r["shapes"]]
+            [code(row["name"]), _text(shape(row["input"])), _text(shape(row["output"]))] for row in r["shapes"]
+        ]
     if block.kind == "variant":
-        rows = [["this model", r["params"]["architecture"], format_value(r["params"]["total"]),
-                 f"{r['history']['final_train']:.2e}", f"{r['history']['final_test']:.2e}"]]
-        rows += [[name.replace("_", "-"), v["architecture"], format_value(v["params"]),
-                  f"{v['final_train']:.2e}", f"{v['final_test']:.2e}"] for name, v in r["variants"].items()]
+        texts = [
+            [
+                "this model",
+                r["params"]["architecture"],
+                format_value(r["params"]["total"]),
+                f"{r['history']['final_train']:.2e}",
+                f"{r['history']['final_test']:.2e}",
+            ]
+        ]
+        texts += [
+            [
+                name.replace("_", "-"),
+                v["architecture"],
+                format_value(v["params"]),
+                f"{v['final_train']:.2e}",
+                f"{v['final_test']:.2e}",
+            ]
+            for name, v in r["variants"].items()
+        ]
         header = ["model", "layers", "parameters", "final train loss", "final test loss"]
-        return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
+        return [_text(h) for h in header], [[_text(c) for c in row] for row in texts]
     if block.kind == "schedule":
         return _schedule(ctx.course, ctx.lecture)
     raise TopicError(f"{ctx.where(block.line)}: unknown block {type(block).__name__}")
@@ -268,24 +342,32 @@ def _table(block, ctx) -> tuple[list, list]:
 def _schedule(course, lecture) -> tuple[list, list]:
     """The course's lecture sessions, day by day, with this lecture's in bold: labs and breaks are
     left out, so that the whole week is readable on one frame."""
+
     def shown(cells):
         filled = [c for c in cells if c.strip()]
-        return (len(filled) * 2 > len(cells) and len(set(filled)) > 1
-                and not all(c.startswith("Lab") for c in filled))
+        return len(filled) * 2 > len(cells) and len(set(filled)) > 1 and not all(c.startswith("Lab") for c in filled)
 
     def cell(day, time, text):
         today = lecture is not None and (day, time) == (lecture.day, lecture.session)
         return (("strong", (("em", _text(text)),)),) if today else _text(text)
-    rows = [[_text(time), *(cell(day, time, text) for day, text in enumerate(cells, start=1))]
-            for time, cells in course.slots if shown(cells)]
+
+    rows = [
+        [_text(time), *(cell(day, time, text) for day, text in enumerate(cells, start=1))]
+        for time, cells in course.slots
+        if shown(cells)
+    ]
     return [_text(h) for h in ["", *course.days]], rows
 
 
 def frame_view(frame: md.Frame, ctx: Context, target: Target) -> dict:
     """A frame as finished markup; `fragile` marks Beamer frames holding verbatim code."""
     blocks = blocks_view(frame.blocks, ctx, target)
-    return {"title": target.inline(frame.title, ctx, frame.line), "plain_title": frame.plain_title,
-            "blocks": blocks, "fragile": any(_has_listing(b) for b in blocks)}
+    return {
+        "title": target.inline(frame.title, ctx, frame.line),
+        "plain_title": frame.plain_title,
+        "blocks": blocks,
+        "fragile": any(_has_listing(b) for b in blocks),
+    }
 
 
 def _has_listing(view) -> bool:
@@ -296,21 +378,35 @@ def _has_listing(view) -> bool:
     return view["kind"] == "listing"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tex_environment() -> jinja2.Environment:
     """Jinja2 for LaTeX: delimiters that don't collide with braces, and escaping of every value."""
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), block_start_string="((*", block_end_string="*))",
-        variable_start_string="(((", variable_end_string=")))", comment_start_string="((=",
-        comment_end_string="=))", line_statement_prefix=None, trim_blocks=True, lstrip_blocks=True,
-        undefined=jinja2.StrictUndefined, autoescape=False,
-        finalize=lambda v: v if isinstance(v, Markup) else tex_escape("" if v is None else v))
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        block_start_string="((*",
+        block_end_string="*))",
+        variable_start_string="(((",
+        variable_end_string=")))",
+        comment_start_string="((=",
+        comment_end_string="=))",
+        line_statement_prefix=None,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        finalize=lambda v: v if isinstance(v, Markup) else tex_escape("" if v is None else v),
+    )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def html_environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def render_tex(name: str, views: dict) -> str:
@@ -322,6 +418,7 @@ def render_preamble(name: str) -> str:
     """The preamble of a LaTeX document ("slides" or "handout"), which needs no values: it can be
     precompiled before the topics have run (latex.prepare_format)."""
     from nnarch.documents.latex import preamble
+
     return preamble(tex_environment().get_template(f"{name}-preamble.tex.j2").render())
 
 

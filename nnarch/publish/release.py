@@ -10,16 +10,19 @@ from nnarch.publish.site import course_page, student_zip
 from nnarch.publish.staging import stage_file, stage_folder, switch
 
 
-def publish_lecture(lecture, course, lectures: list, files: dict, report: dict, release: bool, out: Path,
-                    progress) -> tuple[list[Path], bool]:
+def publish_lecture(
+    lecture, course, lectures: list, files: dict, report: dict, release: bool, out: Path, progress
+) -> tuple[list[Path], bool]:
     """Stage and switch in out/<slug>, its zip and index.html together when `release`, else
     out/preview/<slug>: (the files published, whether it was a release)."""
     slug = lecture.lecture.slug
     name = slug if release else f"preview/{slug}"
     staged, kept = stage_folder(name, files, report, out)
     if kept:
-        progress.stage(f"{slug}: kept {len(kept)} file(s) nnarch did not make: {', '.join(kept[:5])}"
-                       + (" …" if len(kept) > 5 else ""))
+        progress.stage(
+            f"{slug}: kept {len(kept)} file(s) nnarch did not make: {', '.join(kept[:5])}"
+            + (" …" if len(kept) > 5 else "")
+        )
     published = sorted(out / name / f for f in [*files, "report.json"])
     if not release:
         switch(out, [name])

@@ -7,8 +7,8 @@ import stat
 import zipfile
 from pathlib import Path
 
-from nnarch.publish.staging import published_files
 from nnarch.documents.render import html_environment
+from nnarch.publish.staging import published_files
 
 STUDENT_FILES = ("slides.pdf", "slides.html", "handout.pdf", "handout.html")
 
@@ -18,8 +18,11 @@ def student_files(folder: Path) -> list[Path]:
     manifest): never an instructor edition, a solution, or a file someone else put there."""
     published = published_files(folder)
     names = [name for name in STUDENT_FILES if name in published]
-    names += sorted(n for n in published if n.startswith("notebooks/") and n.endswith(".ipynb")
-                    and not n.endswith("-solution.ipynb"))
+    names += sorted(
+        n
+        for n in published
+        if n.startswith("notebooks/") and n.endswith(".ipynb") and not n.endswith("-solution.ipynb")
+    )
     return [folder / name for name in names]
 
 
@@ -45,18 +48,32 @@ def course_page(course, lectures, folders: dict) -> str:
         if folder is None:
             continue
         # by the slot the lecture declares (day and session), whatever the schedule's cell says
-        links[(lecture.day, lecture.session)] = [("slides (PDF)", f"{lecture.slug}/slides.pdf"),
-                                                 ("slides (HTML)", f"{lecture.slug}/slides.html")]
-        lab = [("handout (PDF)", f"{lecture.slug}/handout.pdf"),
-               ("handout (HTML)", f"{lecture.slug}/handout.html")]
-        lab += [(f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}")
-                for p in student_files(folder) if p.suffix == ".ipynb"]
+        links[(lecture.day, lecture.session)] = [
+            ("slides (PDF)", f"{lecture.slug}/slides.pdf"),
+            ("slides (HTML)", f"{lecture.slug}/slides.html"),
+        ]
+        lab = [("handout (PDF)", f"{lecture.slug}/handout.pdf"), ("handout (HTML)", f"{lecture.slug}/handout.html")]
+        lab += [
+            (f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}")
+            for p in student_files(folder)
+            if p.suffix == ".ipynb"
+        ]
         lab.append(("everything for students (zip)", f"{lecture.slug}-student.zip"))
-        lab_time = next((time for time, cells in course.slots if lecture.lab and len(cells) >= lecture.day
-                         and cells[lecture.day - 1] == lecture.lab), None)
+        lab_time = next(
+            (
+                time
+                for time, cells in course.slots
+                if lecture.lab and len(cells) >= lecture.day and cells[lecture.day - 1] == lecture.lab
+            ),
+            None,
+        )
         if lab_time:
             links[(lecture.day, lab_time)] = links.get((lecture.day, lab_time), []) + lab
-    rows = [{"time": time, "cells": [{"text": text, "links": links.get((day, time), [])}
-                                     for day, text in enumerate(cells, start=1)]}
-            for time, cells in course.slots]
+    rows = [
+        {
+            "time": time,
+            "cells": [{"text": text, "links": links.get((day, time), [])} for day, text in enumerate(cells, start=1)],
+        }
+        for time, cells in course.slots
+    ]
     return html_environment().get_template("index.html.j2").render(course=course, rows=rows)

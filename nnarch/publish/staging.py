@@ -15,7 +15,6 @@ from pathlib import Path
 from nnarch.errors import BuildBusy, EnvironmentProblem, UsageError
 from nnarch.files import copy_atomic, write_atomic, write_json
 
-
 MARKER = ".nnarch-build"  # in every build folder nnarch made: `clean` removes nothing else
 
 
@@ -24,13 +23,14 @@ def ensure_writable(folder: Path) -> None:
     try:
         fresh = not folder.exists() or not any(folder.iterdir())
         folder.mkdir(parents=True, exist_ok=True)
-        probe = tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-", delete=True)
-        probe.close()
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".probe-"):
+            pass
         if fresh or (folder / MARKER).exists():
             (folder / MARKER).write_text("made by nnarch: 'nnarch clean' may remove this folder\n")
     except OSError as error:
-        raise EnvironmentProblem(f"{folder}: cannot write there ({error.strerror}); fix its "
-                                 "permissions or pass --out DIR") from None
+        raise EnvironmentProblem(
+            f"{folder}: cannot write there ({error.strerror}); fix its permissions or pass --out DIR"
+        ) from None
 
 
 _PROJECT = ("course.py", "pyproject.toml", "Makefile", ".git", "lectures", "templates", "nnarch")
@@ -45,8 +45,10 @@ def clean(folder: Path, cache_only: bool = False) -> bool:
     found = [name for name in _PROJECT if (folder / name).exists()]
     if found or not (folder / MARKER).exists():
         why = f"it holds {', '.join(found)}" if found else f"it has no {MARKER} marker"
-        raise UsageError(f"clean: {folder} is not a build folder nnarch made ({why}); nothing removed. "
-                         "Pass the folder you build into with --out, or remove it yourself")
+        raise UsageError(
+            f"clean: {folder} is not a build folder nnarch made ({why}); nothing removed. "
+            "Pass the folder you build into with --out, or remove it yourself"
+        )
     with build_lock(folder):
         targets = [folder / ".cache"] if cache_only else [p for p in folder.iterdir() if p.name != ".lock"]
         for target in targets:
@@ -61,15 +63,17 @@ def clean(folder: Path, cache_only: bool = False) -> bool:
 def build_lock(folder: Path):
     """Hold an exclusive lock on the build folder; a second build exits with a clear message."""
     path = folder / ".lock"
-    handle = open(path, "a+")
+    handle = open(path, "a+")  # noqa: SIM115 - held open while the build runs: the lock lives as long as it
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.seek(0)
         owner = handle.read().strip() or "another process"
         handle.close()
-        raise BuildBusy(f"{folder}: another nnarch build is running on this folder (pid {owner}); "
-                        "wait for it to finish, or build into another folder with --out DIR") from None
+        raise BuildBusy(
+            f"{folder}: another nnarch build is running on this folder (pid {owner}); "
+            "wait for it to finish, or build into another folder with --out DIR"
+        ) from None
     handle.truncate(0)
     handle.write(str(os.getpid()))
     handle.flush()
@@ -89,7 +93,7 @@ def sweep_temporaries(folder: Path) -> None:
         _finish_switch(folder)
     shutil.rmtree(folder / STAGING, ignore_errors=True)
     for old in folder.rglob(".old-*"):  # a switch of an earlier version, killed between its renames
-        target = old.with_name(old.name[len(".old-"):])
+        target = old.with_name(old.name[len(".old-") :])
         if old.is_dir() and not target.exists():
             old.rename(target)
         else:
@@ -124,8 +128,10 @@ def stage_folder(name: str, files: dict, report: dict, out: Path) -> tuple[Path,
     except OSError as error:
         shutil.rmtree(staging, ignore_errors=True)
         if error.errno == errno.ENOSPC:
-            raise EnvironmentProblem(f"{out}: the disk is full ({error.strerror}); free some space or build "
-                                     "elsewhere with --out DIR; the published files are unchanged") from None
+            raise EnvironmentProblem(
+                f"{out}: the disk is full ({error.strerror}); free some space or build "
+                "elsewhere with --out DIR; the published files are unchanged"
+            ) from None
         raise
     return staging, kept
 

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 from nnarch.cache.fingerprint import files_under
 from nnarch.errors import EnvironmentProblem, NnarchError, TrainingError, rel
@@ -34,7 +35,7 @@ def run_on_cluster(sources: list, options, progress, keys: dict):
     """(outcome, run) of each topic, in order: the topics that miss the cache train on the cluster
     all at once, while this process measures and draws each as soon as its weights are back."""
     from nnarch.cache.store import Cache
-    from nnarch.run.runner import resources, run_topic, topic_training_key, device_for
+    from nnarch.run.runner import device_for, resources, run_topic, topic_training_key
     from nnarch.source.load import load_topic
 
     trainer = ClusterTrainer(options.scheduler, options.scheduler_timeout, progress)
@@ -50,19 +51,25 @@ def run_on_cluster(sources: list, options, progress, keys: dict):
             training_keys[source.name] = topic_training_key(source, topic, options)
             if options.forced(source.name) or not cache.has_fit(training_keys[source.name]):
                 submitted[source.name] = trainer.submit(
-                    options.lectures, source.path.parent.name, source.name, device_for(topic, options),
-                    options.budget, options.max_train_seconds, resources(topic, options))
+                    options.lectures,
+                    source.path.parent.name,
+                    source.name,
+                    device_for(topic, options),
+                    options.budget,
+                    options.max_train_seconds,
+                    resources(topic, options),
+                )
         if submitted:
             progress.stage(f"training {len(submitted)} topic(s) {trainer.where()}")
         for source in sources:
-            elsewhere = errors.get(source.name)
+            elsewhere: NnarchError | str | None = errors.get(source.name)
             if source.name in submitted:
                 try:
                     cache.store_fit(training_keys[source.name], *trainer.result(submitted[source.name]))
                     elsewhere = "trained"
                 except NnarchError as error:
                     elsewhere = error
-                except Exception:  # noqa: BLE001 - anything else is retried here, reported with its file
+                except Exception:
                     elsewhere = None
             yield run_topic(source, options, progress, keys[source.name], elsewhere)
     finally:
@@ -79,7 +86,7 @@ class ClusterTrainer:
     def __init__(self, address: str, timeout: float, progress):
         self.address, self.build, self.progress = address, uuid.uuid4().hex, progress
         self.client = connect(address, timeout)
-        self.futures = []
+        self.futures: list[tuple[Any, str]] = []
         try:
             check_workers(self.client, address)
             self.client.subscribe_topic(EVENTS, lambda event: _show(event[1], self.build, progress))
@@ -90,15 +97,28 @@ class ClusterTrainer:
     def where(self) -> str:
         return f"on the Dask cluster at {self.address}"
 
-    def submit(self, lectures: Path, lecture: str, topic: str, device: str, budget: str,
-               max_seconds: float | None, resources: dict):
+    def submit(
+        self,
+        lectures: Path,
+        lecture: str,
+        topic: str,
+        device: str,
+        budget: str,
+        max_seconds: float | None,
+        resources: dict,
+    ):
         payload = _payload(lectures, lecture, topic, device, budget, max_seconds, self.build)
-        if resources and not any(all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
-                                 for w in self.client.scheduler_info()["workers"].values()):
-            self.progress.stage(f"{topic}: waiting for a worker with {resources} (start one with "
-                                f"--resources {' '.join(f'{k}={v}' for k, v in resources.items())})")
-        future = self.client.submit(train_task, payload, key=f"nnarch-train-{topic}-{self.build[:8]}",
-                                    resources=resources or None, pure=False)
+        if resources and not any(
+            all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
+            for w in self.client.scheduler_info()["workers"].values()
+        ):
+            self.progress.stage(
+                f"{topic}: waiting for a worker with {resources} (start one with "
+                f"--resources {' '.join(f'{k}={v}' for k, v in resources.items())})"
+            )
+        future = self.client.submit(
+            train_task, payload, key=f"nnarch-train-{topic}-{self.build[:8]}", resources=resources or None, pure=False
+        )
         self.futures.append((future, topic))
         return future, topic
 
@@ -110,8 +130,9 @@ class ClusterTrainer:
         except NnarchError:
             raise
         except Exception as error:  # KilledWorker after every allowed retry, a lost scheduler
-            raise TrainingError(f"{topic}: training on the Dask cluster failed: "
-                                f"{type(error).__name__}: {error}") from None
+            raise TrainingError(
+                f"{topic}: training on the Dask cluster failed: {type(error).__name__}: {error}"
+            ) from None
 
     def close(self) -> None:
         """Cancel what is still queued or running (Ctrl-C, --fail-fast); then let the client go,
@@ -120,7 +141,7 @@ class ClusterTrainer:
         try:
             if pending:
                 self.client.cancel(pending, force=True)
-        except Exception:  # noqa: BLE001 - nothing left to cancel on a scheduler that is gone
+        except Exception:
             pass
         finally:
             self.client.close(timeout=5)
@@ -132,35 +153,49 @@ def versions() -> dict:
     in the cache key) and the platform, whose CPU kernels can round differently."""
     from nnarch import __version__
     from nnarch.toolchain import package_version
-    return {"python": platform.python_version(), "platform": f"{sys.platform}-{platform.machine()}",
-            "nnarch": __version__, **{name: package_version(name).split("+")[0] for name in PACKAGES}}
+
+    return {
+        "python": platform.python_version(),
+        "platform": f"{sys.platform}-{platform.machine()}",
+        "nnarch": __version__,
+        **{name: package_version(name).split("+")[0] for name in PACKAGES},
+    }
 
 
 def skew(ours: dict, theirs: dict) -> str:
     """'torch 2.12.0 there, 2.13.0 here; ...' for each package that differs, or ''."""
-    return "; ".join(f"{name} {theirs.get(name, 'absent')} there, {ours[name]} here"
-                     for name in ours if theirs.get(name) != ours[name])
+    return "; ".join(
+        f"{name} {theirs.get(name, 'absent')} there, {ours[name]} here"
+        for name in ours
+        if theirs.get(name) != ours[name]
+    )
 
 
 def refuse_skew(worker: str, ours: dict, theirs: dict) -> None:
     difference = skew(ours, theirs)
     if difference:
-        raise VersionSkew(f"worker {worker}: {difference}; install the same versions on every worker "
-                          "(pip install -r requirements.lock) so that no build mixes them")
+        raise VersionSkew(
+            f"worker {worker}: {difference}; install the same versions on every worker "
+            "(pip install -r requirements.lock) so that no build mixes them"
+        )
 
 
 def connect(address: str, timeout: float):
     try:
         from distributed import Client
     except ImportError:
-        raise EnvironmentProblem(f"--scheduler {address}: Dask is not installed here; install it with "
-                                 "pip install 'nnarch[cluster]' (or -r requirements.lock)") from None
+        raise EnvironmentProblem(
+            f"--scheduler {address}: Dask is not installed here; install it with "
+            "pip install 'nnarch[cluster]' (or -r requirements.lock)"
+        ) from None
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as error:
-        raise EnvironmentProblem(f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
-                                 f"({type(error).__name__}); start one with `dask scheduler` or fix the "
-                                 "address") from None
+        raise EnvironmentProblem(
+            f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
+            f"({type(error).__name__}); start one with `dask scheduler` or fix the "
+            "address"
+        ) from None
 
 
 def check_workers(client, address: str) -> None:
@@ -170,21 +205,36 @@ def check_workers(client, address: str) -> None:
     try:
         found = client.run(versions, on_error="return")
     except Exception as error:
-        raise EnvironmentProblem(f"--scheduler {address}: cannot ask the workers for their versions "
-                                 f"({error})") from None
+        raise EnvironmentProblem(
+            f"--scheduler {address}: cannot ask the workers for their versions ({error})"
+        ) from None
     for worker, theirs in sorted(found.items()):
         if isinstance(theirs, BaseException):
-            raise VersionSkew(f"worker {worker}: cannot run nnarch ({type(theirs).__name__}: {theirs}); "
-                              f"install nnarch {ours['nnarch']} and its packages in the workers' environment")
+            raise VersionSkew(
+                f"worker {worker}: cannot run nnarch ({type(theirs).__name__}: {theirs}); "
+                f"install nnarch {ours['nnarch']} and its packages in the workers' environment"
+            )
         refuse_skew(worker, ours, theirs)
 
 
-def _payload(lectures: Path, lecture: str, topic: str, device: str, budget: str,
-             max_seconds: float | None, build: str) -> dict:
-    files = {str(p.relative_to(lectures)): p.read_bytes()  # what the record key counts: root .py files too
-             for p in [*lectures.glob("*.py"), *files_under(lectures / lecture)]}
-    return {"files": files, "lecture": lecture, "topic": topic, "device": device, "budget": budget,
-            "max_seconds": max_seconds, "versions": versions(), "build": build, "shown_as": rel(lectures)}
+def _payload(
+    lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds: float | None, build: str
+) -> dict:
+    files = {
+        str(p.relative_to(lectures)): p.read_bytes()  # what the record key counts: root .py files too
+        for p in [*lectures.glob("*.py"), *files_under(lectures / lecture)]
+    }
+    return {
+        "files": files,
+        "lecture": lecture,
+        "topic": topic,
+        "device": device,
+        "budget": budget,
+        "max_seconds": max_seconds,
+        "versions": versions(),
+        "build": build,
+        "shown_as": rel(lectures),
+    }
 
 
 def train_task(payload: dict) -> dict:
@@ -194,12 +244,14 @@ def train_task(payload: dict) -> dict:
 
     from nnarch.run.runner import train_one
     from nnarch.source.load import package_name
+
     worker = get_worker()
     refuse_skew(worker.address, payload["versions"], versions())
 
     def tell(**event):
-        worker.log_event(EVENTS, {"build": payload["build"], "topic": payload["topic"],
-                                  "worker": worker.address, **event})
+        worker.log_event(
+            EVENTS, {"build": payload["build"], "topic": payload["topic"], "worker": worker.address, **event}
+        )
 
     with _ONE_AT_A_TIME, tempfile.TemporaryDirectory(prefix="nnarch-task-") as tmp:
         root = Path(tmp) / "lectures"
@@ -207,10 +259,16 @@ def train_task(payload: dict) -> dict:
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(data)
         try:
-            states, entry = train_one(root, payload["lecture"], payload["topic"], payload["device"],
-                                      payload["budget"], payload["max_seconds"],
-                                      on_start=lambda _, epochs: tell(epochs=epochs),
-                                      on_epoch=lambda _, epoch, loss: tell(epoch=epoch, loss=loss))
+            states, entry = train_one(
+                root,
+                payload["lecture"],
+                payload["topic"],
+                payload["device"],
+                payload["budget"],
+                payload["max_seconds"],
+                on_start=lambda _, epochs: tell(epochs=epochs),
+                on_epoch=lambda _, epoch, loss: tell(epoch=epoch, loss=loss),
+            )
         except NnarchError as error:  # the same one-line error as locally, naming the user's file
             raise type(error)(str(error).replace(str(root.resolve()), payload["shown_as"])) from None
         finally:  # a long-lived worker keeps no lecture of an earlier task
@@ -220,17 +278,22 @@ def train_task(payload: dict) -> dict:
     buffer = io.BytesIO()
     torch.save(states, buffer)
     weights = buffer.getvalue()
-    return {"weights": weights, "sha256": hashlib.sha256(weights).hexdigest(),
-            "entry": {**entry, "worker": worker.address}}
+    return {
+        "weights": weights,
+        "sha256": hashlib.sha256(weights).hexdigest(),
+        "entry": {**entry, "worker": worker.address},
+    }
 
 
 def receive(result: dict) -> tuple[dict, dict]:
     """The state dicts and entry of a task's result, checked as a cache entry is."""
     import torch
+
     weights = result["weights"]
     if hashlib.sha256(weights).hexdigest() != result["sha256"]:
-        raise TrainingError(f"the weights from worker {result['entry'].get('worker')} arrived damaged "
-                            "(checksum mismatch); build again")
+        raise TrainingError(
+            f"the weights from worker {result['entry'].get('worker')} arrived damaged (checksum mismatch); build again"
+        )
     states = torch.load(io.BytesIO(weights), weights_only=True, map_location="cpu")
     return states, result["entry"]
 

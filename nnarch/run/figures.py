@@ -9,41 +9,58 @@ import warnings
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
+from cycler import cycler
 
-from nnarch.errors import TopicError, rel  # noqa: E402
-from nnarch.layout import MIN_TEXT_PT, SLOTS  # noqa: E402
-from nnarch.files import copy_atomic, write_atomic  # noqa: E402
-from nnarch.run.measure import Measured  # noqa: E402
-from nnarch.run.record import FigureFiles, figure_key  # noqa: E402
-from nnarch.toolchain import slide_fonts  # noqa: E402
-from nnarch.run.train import loss_function  # noqa: E402
-from nnarch.run.usercode import call  # noqa: E402
+from nnarch.errors import TopicError, rel
+from nnarch.files import copy_atomic, write_atomic
+from nnarch.layout import MIN_TEXT_PT, SLOTS
+from nnarch.run.measure import Measured
+from nnarch.run.record import FigureFiles, figure_key
+from nnarch.run.train import loss_function
+from nnarch.run.usercode import call
+from nnarch.toolchain import slide_fonts
 
 BLUE, RED, GREY, DARK = "#1f5fa8", "#c0392b", "#8c8c8c", "#222222"
 PT = 1 / 72.27  # inches per TeX point
 FAMILY = "nnarch slides sans"  # the slides' font files, under a name no installed font has
 # A figure is drawn at its slot's size (layout.SLOTS) and included at scale 1, so these sizes are
 # the sizes on the slide.
-STYLE = {
+STYLE: Any = {  # matplotlib types rcParams by key: a dict of them is checked when it is used
     "font.family": FAMILY,
-    "mathtext.fontset": "cm", "font.size": 9, "axes.titlesize": 9, "axes.labelsize": 9,
-    "legend.fontsize": 8, "xtick.labelsize": 8, "ytick.labelsize": 8, "axes.titlepad": 3,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.alpha": 0.3,
-    "lines.linewidth": 1.4, "figure.dpi": 100, "legend.frameon": False, "legend.borderaxespad": 0.2,
-    "figure.constrained_layout.use": True, "figure.constrained_layout.h_pad": 0.02,
-    "figure.constrained_layout.w_pad": 0.02, "svg.hashsalt": "nnarch", "svg.fonttype": "path",
-    "axes.prop_cycle": matplotlib.cycler(color=[BLUE, RED, "#2e8b57", "#8e44ad", GREY]),
+    "mathtext.fontset": "cm",
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "legend.fontsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "axes.titlepad": 3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.4,
+    "figure.dpi": 100,
+    "legend.frameon": False,
+    "legend.borderaxespad": 0.2,
+    "figure.constrained_layout.use": True,
+    "figure.constrained_layout.h_pad": 0.02,
+    "figure.constrained_layout.w_pad": 0.02,
+    "svg.hashsalt": "nnarch",
+    "svg.fonttype": "path",
+    "axes.prop_cycle": cycler(color=[BLUE, RED, "#2e8b57", "#8e44ad", GREY]),
 }
 # Saved as checked: each format draws once, at the positions laid out for the check. So the figure
 # loses its layout engine outright: "none" would leave a placeholder, for which every savefig draws
 # the figure an extra time, and savefig itself puts back a None engine by reading rcParams.
-SAVING = {**STYLE, "figure.constrained_layout.use": False, "figure.autolayout": False}
+SAVING: Any = {**STYLE, "figure.constrained_layout.use": False, "figure.autolayout": False}
 
 
 @cache
@@ -54,13 +71,13 @@ def use_slide_fonts() -> None:
     chance; an entry of our own for each file leaves nothing to chance (and no fallback)."""
     from matplotlib import font_manager
     from matplotlib.ft2font import FT2Font
+
     for path in slide_fonts().values():
         entry = font_manager.ttfFontProperty(FT2Font(str(path)))
         font_manager.fontManager.ttflist.append(replace(entry, name=FAMILY))
 
 
-def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | None = None
-               ) -> dict[str, FigureFiles]:
+def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | None = None) -> dict[str, FigureFiles]:
     """Draw every figure of one topic into `out_dir` (or copy it from the cache); return them by name."""
     topic = measured.trained.topic
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -77,8 +94,7 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
             if cached:
                 for target, suffix in zip(cached, (".pdf", ".svg")):
                     copy_atomic(stem.with_suffix(suffix), target)
-        files[spec.name] = FigureFiles(spec.name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"),
-                                       spec.size)
+        files[spec.name] = FigureFiles(spec.name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"), spec.size)
     return files
 
 
@@ -103,21 +119,31 @@ def draw_figure(spec, run, path: Path) -> plt.Figure:
             warnings.simplefilter("always")
             fig = call(draw, *args, where=path, what=f"figures: '{spec.name}'")
             if not isinstance(fig, plt.Figure):
-                raise TopicError(f"{rel(path)}: figures: '{spec.name}': draw must return a matplotlib "
-                                 f"Figure, got {type(fig).__name__}")
+                raise TopicError(
+                    f"{rel(path)}: figures: '{spec.name}': draw must return a matplotlib "
+                    f"Figure, got {type(fig).__name__}"
+                )
             fig.set_size_inches(width * PT, height * PT)
             _house_style(fig)
             problems = text_problems(fig)  # lays the figure out once, and draws no pixels
     with plt.rc_context(SAVING):
         fig.set_layout_engine(None)  # see SAVING
-    problems += sorted({str(w.message).split(" (")[0] + " in the font; write it as math ($...$)"
-                        for w in caught if "missing from" in str(w.message)})
+    problems += sorted(
+        {
+            str(w.message).split(" (")[0] + " in the font; write it as math ($...$)"
+            for w in caught
+            if "missing from" in str(w.message)
+        }
+    )
     if problems:
         plt.close(fig)
-        raise TopicError(f"{rel(path)}: figures: '{spec.name}': " + "; ".join(problems[:4])
-                         + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
-                         + f"; the slot '{spec.size}' is {width}×{height} pt: use fewer or shorter "
-                         "labels, fewer panels, or a larger slot")
+        raise TopicError(
+            f"{rel(path)}: figures: '{spec.name}': "
+            + "; ".join(problems[:4])
+            + (f"; and {len(problems) - 4} more" if len(problems) > 4 else "")
+            + f"; the slot '{spec.size}' is {width}×{height} pt: use fewer or shorter "
+            "labels, fewer panels, or a larger slot"
+        )
     return fig
 
 
@@ -125,6 +151,7 @@ def _house_style(fig: plt.Figure) -> None:
     """What every figure gets whoever drew it: log axes labelled 1e−3 at full size (mathtext's
     10^-3 sets the exponent at 70 %, under the minimum), and no labels on minor log ticks."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
     for ax in fig.axes:
         ax.get_xlim(), ax.get_ylim()  # settles the autoscaled limits
         for axis in _axes_of(ax):
@@ -149,8 +176,9 @@ def text_problems(fig: plt.Figure) -> list[str]:
     """Text under the minimum size, text outside the figure, and text colliding with other text or
     with an axes it does not belong to — as it will be on the slide."""
     from matplotlib.text import Text
+
     fig.draw_without_rendering()
-    renderer = fig.canvas.get_renderer()
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas, set above
     frame = fig.bbox.padded(1)
     ticks, drawn = set(), []
     for ax in fig.axes:
@@ -168,8 +196,10 @@ def text_problems(fig: plt.Figure) -> list[str]:
         if text.get_fontsize() < MIN_TEXT_PT - 0.01:
             problems.append(f"text {label} is {text.get_fontsize():.1f} pt (at least {MIN_TEXT_PT:g})")
         elif re.search(r"\$[^$]*[_^][^$]*\$", text.get_text()) and text.get_fontsize() * 0.7 < MIN_TEXT_PT:
-            problems.append(f"text {label} has sub- or superscripts at {0.7 * text.get_fontsize():.1f} pt "
-                            f"(at least {MIN_TEXT_PT:g}); write them out or make the text larger")
+            problems.append(
+                f"text {label} has sub- or superscripts at {0.7 * text.get_fontsize():.1f} pt "
+                f"(at least {MIN_TEXT_PT:g}); write them out or make the text larger"
+            )
         if not (frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)):
             problems.append(f"text {label} leaves the figure")
         for ax in fig.axes:
@@ -177,7 +207,7 @@ def text_problems(fig: plt.Figure) -> list[str]:
                 problems.append(f"text {label} runs into another panel")
                 break
     for i, (a, box_a) in enumerate(boxes):
-        for b, box_b in boxes[i + 1:]:
+        for b, box_b in boxes[i + 1 :]:
             if _overlap(box_a, box_b):
                 problems.append(f"text '{a.get_text().strip()[:30]}' collides with '{b.get_text().strip()[:30]}'")
     return problems
@@ -194,18 +224,19 @@ def _drawn_tick_labels(axis) -> list:
     low, high = sorted(axis.get_view_interval())
     slack = 1e-10 * (high - low)
     labels = []
-    for locations, ticks in ((axis.get_majorticklocs(), axis.get_major_ticks),
-                             (axis.get_minorticklocs(), axis.get_minor_ticks)):
-        locations = list(locations)
-        for location, tick in zip(locations, ticks(len(locations))):
+    for locations, ticks in (
+        (axis.get_majorticklocs(), axis.get_major_ticks),
+        (axis.get_minorticklocs(), axis.get_minor_ticks),
+    ):
+        at = list(locations)
+        for location, tick in zip(at, ticks(len(at))):
             if low - slack <= location <= high + slack:
                 labels += [tick.label1, tick.label2]
     return labels
 
 
 def _overlap(a, b, tolerance: float = 1.0) -> bool:
-    return (min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance and
-            min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance)
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > tolerance and min(a.y1, b.y1) - max(a.y0, b.y0) > tolerance
 
 
 def save_figure(fig: plt.Figure, stem: Path) -> None:
@@ -240,8 +271,7 @@ def prediction(run, spec) -> plt.Figure:
         y_model = run.model(x_dense)
     fig, ax = plt.subplots()
     ax.plot(x_dense.squeeze(-1), y_dense.squeeze(-1), color=DARK, label="truth")
-    ax.scatter(run.data.train[0].squeeze(-1), run.data.train[1].squeeze(-1), s=6, color=GREY,
-               label="samples", zorder=3)
+    ax.scatter(run.data.train[0].squeeze(-1), run.data.train[1].squeeze(-1), s=6, color=GREY, label="samples", zorder=3)
     ax.plot(x_dense.squeeze(-1), y_model.squeeze(-1), color=RED, linestyle="--", label="network")
     ax.set(xlabel="$x$", ylabel="$y$")
     fig.legend(loc="outside upper center", ncols=3)  # above the axes: the curves fill them
@@ -271,8 +301,7 @@ def compute_graph(run, spec) -> plt.Figure:
         x = start - j
         _box(ax, x, 0.0, label.replace("Backward", "\nBackward"), RED)
         if grads:
-            ax.text(x, -0.38, "\n".join(rf"$\partial L/\partial$ {g}" for g in grads), ha="center",
-                    va="top", color=RED)
+            ax.text(x, -0.38, "\n".join(rf"$\partial L/\partial$ {g}" for g in grads), ha="center", va="top", color=RED)
         if j:
             _arrow(ax, x + 1 - 0.4, 0.0, x + 0.4, 0.0, RED)
     ax.text(-0.45, 1.42, "forward pass (modules)", color=BLUE, ha="left", va="bottom")
@@ -286,7 +315,8 @@ def _backward_chain(node, names) -> list[tuple[str, list[str]]]:
     """Follow the autograd graph from the loss towards the input along its longest path."""
     chain = []
     while node is not None:
-        grads, nexts = [], []
+        grads: list[str] = []
+        nexts: list[Any] = []
         for child, _ in node.next_functions:
             if child is None:
                 continue
@@ -313,13 +343,20 @@ def _depth(node) -> int:
 
 
 def _box(ax, x, y, label, color) -> None:
-    ax.text(x, y, label, ha="center", va="center", color=color, linespacing=1.1,
-            bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": color})
+    ax.text(
+        x,
+        y,
+        label,
+        ha="center",
+        va="center",
+        color=color,
+        linespacing=1.1,
+        bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": color},
+    )
 
 
 def _arrow(ax, x0, y0, x1, y1, color) -> None:
-    ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                arrowprops={"arrowstyle": "->", "color": color, "lw": 1})
+    ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": color, "lw": 1})
 
 
 KINDS = {"loss_curve": loss_curve, "prediction": prediction, "compute_graph": compute_graph}

@@ -11,10 +11,10 @@ from torch import nn
 
 from nnarch.errors import ClaimError, TopicError, rel
 from nnarch.run.record import ClaimOutcome
-from nnarch.topic import Run
 from nnarch.run.train import Trained
 from nnarch.run.usercode import call
 from nnarch.source.values import lookup
+from nnarch.topic import Run
 
 
 @dataclass(frozen=True)
@@ -39,12 +39,20 @@ def measure(trained: Trained) -> Measured:
         "shapes": trace_shapes(fit.model, trained.data.test[0][:2]),
         "history": _history(fit),
         "data": {"train": len(trained.data.train[0]), "test": len(trained.data.test[0])},
-        "variants": {name: {"params": count_parameters(v.model)["total"],
-                            "architecture": architecture(v.model),
-                            "final_train": v.train_loss[-1], "final_test": v.test_loss[-1]}
-                     for name, v in trained.variants.items()},
-        "recipe": {f.name: getattr(trained.recipe, f.name) for f in dataclasses.fields(trained.recipe)
-                   if isinstance(getattr(trained.recipe, f.name), (int, float, str))},
+        "variants": {
+            name: {
+                "params": count_parameters(v.model)["total"],
+                "architecture": architecture(v.model),
+                "final_train": v.train_loss[-1],
+                "final_test": v.test_loss[-1],
+            }
+            for name, v in trained.variants.items()
+        },
+        "recipe": {
+            f.name: getattr(trained.recipe, f.name)
+            for f in dataclasses.fields(trained.recipe)
+            if isinstance(getattr(trained.recipe, f.name), (int, float, str))
+        },
     }
     run = Run(fit.model, trained.data, fit, trained.recipe, results)
     results["metrics"] = {name: _metric(fn, run, trained.path, name) for name, fn in topic.metrics.items()}
@@ -58,13 +66,22 @@ def count_parameters(model: nn.Module) -> dict:
     for name, module in model.named_modules():
         own = [p for p in module.parameters(recurse=False) if p.requires_grad]
         if own:
-            layers.append({"name": name, "type": type(module).__name__,
-                           "shapes": [list(p.shape) for p in own],
-                           "count": sum(p.numel() for p in own)})
+            layers.append(
+                {
+                    "name": name,
+                    "type": type(module).__name__,
+                    "shapes": [list(p.shape) for p in own],
+                    "count": sum(p.numel() for p in own),
+                }
+            )
     total = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert total == sum(layer["count"] for layer in layers)
-    return {"total": total, "layers": layers, "formula": _linear_formula(model, total),
-            "architecture": architecture(model)}
+    return {
+        "total": total,
+        "layers": layers,
+        "formula": _linear_formula(model, total),
+        "architecture": architecture(model),
+    }
 
 
 def architecture(model: nn.Module) -> str:
@@ -78,9 +95,12 @@ def architecture(model: nn.Module) -> str:
 def _linear_stack(model: nn.Module) -> list[nn.Linear] | None:
     """The layers, if every module holding parameters is a Linear with bias, all trainable."""
     holders = [m for m in model.modules() if any(True for _ in m.parameters(recurse=False))]
-    if holders and all(isinstance(m, nn.Linear) and m.bias is not None for m in holders) \
-            and all(p.requires_grad for p in model.parameters()):
-        return holders
+    if (
+        holders
+        and all(isinstance(m, nn.Linear) and m.bias is not None for m in holders)
+        and all(p.requires_grad for p in model.parameters())
+    ):
+        return [m for m in holders if isinstance(m, nn.Linear)]
     return None
 
 
@@ -102,8 +122,15 @@ def trace_shapes(model: nn.Module, example) -> list[dict]:
     def record(name):
         def hook(module, inputs, output):
             first = output[0] if isinstance(output, tuple) else output
-            rows.append({"name": name, "type": type(module).__name__,
-                         "input": _shape(inputs[0]) if inputs else None, "output": _shape(first)})
+            rows.append(
+                {
+                    "name": name,
+                    "type": type(module).__name__,
+                    "input": _shape(inputs[0]) if inputs else None,
+                    "output": _shape(first),
+                }
+            )
+
         return hook
 
     for name, module in model.named_modules():
@@ -125,8 +152,13 @@ def _shape(x) -> list | None:
 
 
 def _history(fit) -> dict:
-    return {"train": list(fit.train_loss), "test": list(fit.test_loss), "epochs": len(fit.train_loss),
-            "final_train": fit.train_loss[-1], "final_test": fit.test_loss[-1]}
+    return {
+        "train": list(fit.train_loss),
+        "test": list(fit.test_loss),
+        "epochs": len(fit.train_loss),
+        "final_train": fit.train_loss[-1],
+        "final_test": fit.test_loss[-1],
+    }
 
 
 def _metric(fn, run, path, name) -> float:
@@ -139,8 +171,7 @@ def _metric(fn, run, path, name) -> float:
 def _fact(fn, run, path, name):
     value = _plain(call(fn, run, where=path, what=f"facts: '{name}'") if callable(fn) else fn)
     if not isinstance(value, (int, float, str)):
-        raise TopicError(f"{rel(path)}: facts: '{name}': expected a str or number, got "
-                         f"{type(value).__name__}")
+        raise TopicError(f"{rel(path)}: facts: '{name}': expected a str or number, got {type(value).__name__}")
     return value
 
 
@@ -162,7 +193,13 @@ def _check(claim, results) -> ClaimOutcome:
 
 def claim_error(measured: Measured) -> ClaimError:
     """One error naming every failed claim with its measured value."""
-    lines = [f"claim '{c.text}' is false: measured {c.measured:.4g}"
-             + (f", bound {c.bound:.4g}" if c.bound is not None else "") for c in measured.failed_claims]
-    return ClaimError(f"{rel(measured.trained.path)}: claims: " + "; ".join(lines)
-                      + "; improve the model or recipe, or change the claim")
+    lines = [
+        f"claim '{c.text}' is false: measured {c.measured:.4g}"
+        + (f", bound {c.bound:.4g}" if c.bound is not None else "")
+        for c in measured.failed_claims
+    ]
+    return ClaimError(
+        f"{rel(measured.trained.path)}: claims: "
+        + "; ".join(lines)
+        + "; improve the model or recipe, or change the claim"
+    )

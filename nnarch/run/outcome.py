@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnarch.errors import NnarchError
+from nnarch.run.record import ClaimOutcome
 
 
 @dataclass
@@ -16,10 +17,10 @@ class TopicOutcome:
     path: Path
     status: str = "pending"  # "trained", "cached" (weights or record reused), or "failed"
     seconds: float = 0.0
-    stages: dict = field(default_factory=dict)
+    stages: dict[str, float] = field(default_factory=dict)
     params: int | None = None
     headline: tuple[str, float] | None = None
-    claims: tuple = ()
+    claims: tuple[ClaimOutcome, ...] = ()
     error: NnarchError | None = None
 
 

@@ -11,16 +11,19 @@ import ast
 import dataclasses
 import functools
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nnarch import __version__
 from nnarch.cache.fingerprint import code_closure, digest_files, files_under, fingerprint
 from nnarch.toolchain import fonts_digest, package_version
 
-if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser
+if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser, no torch
+    from nnarch.run.train import Trained
     from nnarch.source.discover import TopicSource
+    from nnarch.topic import FigureSpec, Topic
 
 VERSIONED = ("torch", "torch-geometric", "numpy", "matplotlib", "scipy")
 TRAINING_VERSIONED = ("torch", "torch-geometric", "numpy", "scipy")
@@ -59,10 +62,10 @@ class TopicRun:
     about its declaration that notebooks and handouts need (the manifest)."""
 
     source: TopicSource
-    results: dict
-    claims: tuple  # ClaimOutcome
-    figures: dict  # name -> FigureFiles
-    manifest: dict
+    results: dict[str, Any]
+    claims: tuple[ClaimOutcome, ...]
+    figures: dict[str, FigureFiles]
+    manifest: dict[str, Any]
 
     @property
     def name(self) -> str:
@@ -85,52 +88,75 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
     files += [p for p in root.glob("*.py")]
     versions = [f"{name}={package_version(name)}" for name in VERSIONED]
     run_code = code_digest(*sorted(RUN.glob("*.py")), NNARCH / "topic.py")
-    return digest_files(files, root, (), [source.name, device, budget, __version__, *versions, fonts_digest(),
-                                          run_code])
+    return digest_files(
+        files, root, (), [source.name, device, budget, __version__, *versions, fonts_digest(), run_code]
+    )
 
 
-def training_key(topic, device: str, budget: str, data_files: str = "") -> str:
+def training_key(topic: Topic, device: str, budget: str, data_files: str = "") -> str:
     """What training depends on: the model, data and step code (and the constants, tensors and
     arrays they use, by value), the recipe, the lecture's data files, versions, device."""
     # where a topic may train (Recipe.resources) is not how: routing it to GPU workers retrains nothing
     recipe = dataclasses.replace(topic.recipe_for(budget), resources=None)
-    return fingerprint(topic.model, topic.data, recipe, topic.variants, budget, device,
-                       *(package_version(p) for p in TRAINING_VERSIONED), __version__,
-                       code_digest(RUN / "train.py"), data_files)
+    return fingerprint(
+        topic.model,
+        topic.data,
+        recipe,
+        topic.variants,
+        budget,
+        device,
+        *(package_version(p) for p in TRAINING_VERSIONED),
+        __version__,
+        code_digest(RUN / "train.py"),
+        data_files,
+    )
 
 
-def figure_key(train_key: str, spec) -> str:
+def figure_key(train_key: str, spec: FigureSpec) -> str:
     """What a figure depends on: the trained model, its spec and draw code, the plot style, the
     slot sizes and the font files it is drawn with."""
-    return fingerprint(train_key, spec.kind, spec.draw, spec.size, package_version("matplotlib"),
-                       fonts_digest(), code_digest(RUN / "figures.py"))
+    return fingerprint(
+        train_key,
+        spec.kind,
+        spec.draw,
+        spec.size,
+        package_version("matplotlib"),
+        fonts_digest(),
+        code_digest(RUN / "figures.py"),
+    )
 
 
-def manifest(topic, trained) -> dict:
+def manifest(topic: Topic, trained: Trained) -> dict[str, Any]:
     """What the notebooks and handouts need to know of a declaration, as plain data."""
     recipe = trained.recipe
     return {
         "model_class": type(trained.fit.model).__name__,
         "model_call": factory_call(topic.model),
         "data": topic.data.__name__,
-        "recipe": {"loss": recipe.loss if isinstance(recipe.loss, str) else recipe.loss.__name__,
-                   "custom_loss": not isinstance(recipe.loss, str), "optimizer": recipe.optimizer,
-                   "lr": recipe.lr, "epochs": recipe.epochs, "batch_size": recipe.batch_size,
-                   "seed": recipe.seed, "step": recipe.step.__name__ if recipe.step else None},
+        "recipe": {
+            "loss": recipe.loss if isinstance(recipe.loss, str) else recipe.loss.__name__,
+            "custom_loss": not isinstance(recipe.loss, str),
+            "optimizer": recipe.optimizer,
+            "lr": recipe.lr,
+            "epochs": recipe.epochs,
+            "batch_size": recipe.batch_size,
+            "seed": recipe.seed,
+            "step": recipe.step.__name__ if recipe.step else None,
+        },
         "metrics": {name: fn.__name__ for name, fn in topic.metrics.items()},
-        "custom_figures": [spec.draw.__name__ for spec in topic.figures if spec.kind == "custom"],
+        "custom_figures": [spec.draw.__name__ for spec in topic.figures if spec.kind == "custom" and spec.draw],
         "figures": {spec.name: spec.size for spec in topic.figures},
         "headline": topic.headline,
         "device": trained.device,
     }
 
 
-def factory_call(factory) -> str:
+def factory_call(factory: Callable[..., Any]) -> str:
     """Source text that builds the model: `Class()`, `function()`, or a lambda's body."""
     if getattr(factory, "__name__", "") != "<lambda>":
         return f"{factory.__name__}()"
     text = inspect.getsource(factory)
-    text = text[text.index("lambda"):]
+    text = text[text.index("lambda") :]
     for end in range(len(text), 0, -1):  # the shortest tail that leaves a parseable lambda
         try:
             node = ast.parse(text[:end].strip().rstrip(","), mode="eval").body
@@ -141,18 +167,29 @@ def factory_call(factory) -> str:
     raise ValueError(f"cannot read the model factory's source: {text[:60]!r}")
 
 
-def to_json(run: TopicRun, figure_keys: dict) -> dict:
+def to_json(run: TopicRun, figure_keys: dict[str, str]) -> dict[str, Any]:
     """The record as stored: figures by their cache keys, everything else as it is."""
-    return {"results": run.results, "claims": [dataclasses.asdict(c) for c in run.claims],
-            "manifest": run.manifest,
-            "figures": {name: {"key": figure_keys[name], "size": files.size}
-                        for name, files in run.figures.items()}}
+    return {
+        "results": run.results,
+        "claims": [dataclasses.asdict(c) for c in run.claims],
+        "manifest": run.manifest,
+        "figures": {name: {"key": figure_keys[name], "size": files.size} for name, files in run.figures.items()},
+    }
 
 
-def from_json(source: TopicSource, data: dict, figures: dict) -> TopicRun:
+def from_json(source: TopicSource, data: dict[str, Any], figures: dict[str, FigureFiles]) -> TopicRun:
     claims = tuple(ClaimOutcome(**c) for c in data["claims"])
     return TopicRun(source, data["results"], claims, figures, data["manifest"])
 
 
-__all__ = ["TopicRun", "FigureFiles", "record_key", "training_key", "figure_key", "manifest", "factory_call",
-           "to_json", "from_json"]
+__all__ = [
+    "FigureFiles",
+    "TopicRun",
+    "factory_call",
+    "figure_key",
+    "from_json",
+    "manifest",
+    "record_key",
+    "to_json",
+    "training_key",
+]

@@ -18,6 +18,7 @@ from nnarch.source.values import lookup
 if TYPE_CHECKING:
     from nnarch.source.discover import TopicSource
 
+
 def topic_record_key(source: TopicSource, options: Options) -> str:
     # on a cluster 'auto' means the CPU unless a topic asks for a GPU (see device_for): another policy
     device = f"{options.device}@cluster" if options.scheduler else options.device
@@ -70,11 +71,11 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         outcome.stages["import"] = time.perf_counter() - t0
         progress.topic_started(source.name, topic.recipe_for(options.budget).epochs)
         t0 = time.perf_counter()
-        trained, outcome.status, train_key = _train_or_restore(source, topic, options, progress,
-                                                               trained_elsewhere == "trained")
+        trained, outcome.status, train_key = _train_or_restore(
+            source, topic, options, progress, trained_elsewhere == "trained"
+        )
         outcome.stages["train"] = trained.seconds if outcome.status == "trained" else 0.0
-        outcome.stages["load"] = (time.perf_counter() - t0
-                                  - (0.0 if trained_elsewhere else outcome.stages["train"]))
+        outcome.stages["load"] = time.perf_counter() - t0 - (0.0 if trained_elsewhere else outcome.stages["train"])
         t0 = time.perf_counter()
         measured = measure(trained)
         measured.results["answers"] = solve_exercises(source, module, measured.run)
@@ -104,6 +105,7 @@ def _one_thread() -> None:
     import torch
 
     from nnarch.run.train import TRAIN_THREADS
+
     if torch.get_num_threads() != TRAIN_THREADS:
         torch.set_num_threads(TRAIN_THREADS)
 
@@ -111,13 +113,20 @@ def _one_thread() -> None:
 def solve_exercises(source: TopicSource, module, run) -> dict:
     """Each exercise's solution run on the trained model, checked by its own check: the answers."""
     from nnarch.run.usercode import call
+
     answers = {}
     for exercise in source.doc.exercises:
         what = f"exercise '{exercise.title}': {exercise.solution}"
         answer = call(getattr(module, exercise.solution), run, where=source.path, what=what)
         if exercise.check:
-            call(getattr(module, exercise.check), answer, run, where=source.path,
-                 what=f"{what}: its check rejects the solution", fix="fix the solution or the check")
+            call(
+                getattr(module, exercise.check),
+                answer,
+                run,
+                where=source.path,
+                what=f"{what}: its check rejects the solution",
+                fix="fix the solution or the check",
+            )
         answers[exercise.solution] = _plain(answer)
     return answers
 
@@ -143,6 +152,7 @@ def device_for(topic, options: Options) -> str:
             return options.device
         return "cuda" if resources(topic, options).get("GPU") else "cpu"
     from nnarch.run.train import resolve_device
+
     return resolve_device(options.device).type
 
 
@@ -150,8 +160,9 @@ def topic_training_key(source: TopicSource, topic, options: Options) -> str:
     return training_key(topic, device_for(topic, options), options.budget, data_files_digest(source.path.parent))
 
 
-def _train_or_restore(source: TopicSource, topic, options: Options, progress: Progress,
-                      trained_elsewhere: bool = False):
+def _train_or_restore(
+    source: TopicSource, topic, options: Options, progress: Progress, trained_elsewhere: bool = False
+):
     """(Trained, "trained" or "cached", cache key): from the cache unless the key changed or forced
     (or it was just put there by training elsewhere)."""
     from nnarch.run.train import checkpoint, restore_topic, train_topic
@@ -167,25 +178,30 @@ def _train_or_restore(source: TopicSource, topic, options: Options, progress: Pr
             raise  # the topic's own code failed: say so
         except Exception:  # an entry whose checksum holds but whose content does not fit: retrain
             cache.drop_fit(key)
-    trained = train_topic(topic, source.path, options.device,
-                          lambda name, e, loss: progress.epoch(name, e, loss), options.budget,
-                          options.max_train_seconds)
+    trained = train_topic(
+        topic,
+        source.path,
+        options.device,
+        progress.epoch,
+        options.budget,
+        options.max_train_seconds,
+    )
     cache.store_fit(key, *checkpoint(trained))
     return trained, "trained", key
 
 
-def train_one(lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None,
-              on_start=None, on_epoch=None):
+def train_one(
+    lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None, on_start=None, on_epoch=None
+):
     """Train one topic of a lectures folder in this process: (state dicts, entry), as cached. What a
     Dask worker runs (run/cluster.py)."""
     from nnarch.run.train import checkpoint, train_topic
     from nnarch.source.discover import discover
     from nnarch.source.load import load_topic
+
     found = discover(lectures)
-    source = next(s for lec in found.lectures if lec.path.name == lecture
-                  for s in lec.topics if s.name == topic)
+    source = next(s for lec in found.lectures if lec.path.name == lecture for s in lec.topics if s.name == topic)
     declared = load_topic(source)[0]
     if on_start:
         on_start(topic, declared.recipe_for(budget).epochs)
-    return checkpoint(train_topic(declared, source.path, device, on_epoch, budget=budget,
-                                  max_seconds=max_seconds))
+    return checkpoint(train_topic(declared, source.path, device, on_epoch, budget=budget, max_seconds=max_seconds))

@@ -24,8 +24,7 @@ def call(fn, *args, where: Path, what: str, fix: str = "", **kwargs):
 def topic_error(error: BaseException, where: Path, what: str, fix: str = "") -> TopicError:
     """A one-line error at the innermost frame of the lecture's own files, plus its trimmed trace."""
     folder = Path(where).resolve().parent
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if Path(f.filename).resolve().is_relative_to(folder)]
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve().is_relative_to(folder)]
     line = f":{frames[-1].lineno}" if frames else ""
     path = rel(frames[-1].filename) if frames else rel(where)
     kind = "SystemExit (a topic must not exit)" if isinstance(error, SystemExit) else type(error).__name__

@@ -99,8 +99,10 @@ def slot_problem(lecture: t.Lecture, course: t.Course) -> str | None:
     if not 1 <= lecture.day <= len(course.days):
         return f"LECTURE.day: {lecture.day} is not a day of the course (1 to {len(course.days)})"
     if lecture.session not in times:
-        return (f"LECTURE.session: '{lecture.session}' is no slot of the schedule"
-                f"{did_you_mean(lecture.session, times)}; the course page links lectures by their slot")
+        return (
+            f"LECTURE.session: '{lecture.session}' is no slot of the schedule"
+            f"{did_you_mean(lecture.session, times)}; the course page links lectures by their slot"
+        )
     return None
 
 
@@ -122,17 +124,21 @@ def lab_plan_problem(lecture: t.Lecture, course: t.Course, doc: Doc, topics) -> 
         return None
     session = lab_session_minutes(lecture, course)
     if session is None:
-        return (f"lab '{lecture.lab}': no slot of day {lecture.day} in the course schedule has that name; "
-                "make LECTURE.lab match the schedule")
+        return (
+            f"lab '{lecture.lab}': no slot of day {lecture.day} in the course schedule has that name; "
+            "make LECTURE.lab match the schedule"
+        )
     parts = {"lecture.md": doc.minutes, **{f"{s.name}.md": s.doc.minutes for s in topics}}
     missing = [name for name, minutes in parts.items() if minutes is None]
     if missing:
-        return ("the lab plan needs each part's time: add ```{minutes} N``` after '# Lab' in "
-                + ", ".join(missing))
+        return "the lab plan needs each part's time: add ```{minutes} N``` after '# Lab' in " + ", ".join(missing)
     total = sum(parts.values())
     if total != session:
-        return (f"the lab plan adds up to {total} minutes (" + ", ".join(f"{n} {m}" for n, m in parts.items())
-                + f"), but '{lecture.lab}' is {session} minutes in the schedule")
+        return (
+            f"the lab plan adds up to {total} minutes ("
+            + ", ".join(f"{n} {m}" for n, m in parts.items())
+            + f"), but '{lecture.lab}' is {session} minutes in the schedule"
+        )
     return None
 
 
@@ -145,10 +151,13 @@ def _lecture_doc(folder: Path, lecture: t.Lecture) -> Doc:
     for frame in doc.frames:
         for block in walk(frame.blocks):
             if isinstance(block, (Figure, Listing)) or (isinstance(block, Generated) and block.kind != "schedule"):
-                problems.append((block.line, "figures, listings and topic tables belong to topics; "
-                                             "move this frame into a topic's Markdown"))
-    problems += [(line, p) for line, path in doc.values
-                 if (p := lecture_path_problem(path, lecture.topics))]
+                problems.append(
+                    (
+                        block.line,
+                        "figures, listings and topic tables belong to topics; move this frame into a topic's Markdown",
+                    )
+                )
+    problems += [(line, p) for line, path in doc.values if (p := lecture_path_problem(path, lecture.topics))]
     problems += [p for frame in doc.frames for p in math_size_problems(frame.blocks)]
     problems += unsettable_problems(doc)
     return dataclasses.replace(doc, problems=tuple(sorted(problems)))
@@ -159,25 +168,28 @@ def topic_source(folder: Path, name: str, module: str) -> TopicSource:
     path, md = folder / f"{name}.py", folder / f"{name}.md"
     init = folder / "__init__.py"
     if not name.isidentifier() or not name.isascii():
-        raise TopicError(f"{rel(init)}: topics: '{name}' is not a module name; use ASCII letters, "
-                         "digits and _")
+        raise TopicError(f"{rel(init)}: topics: '{name}' is not a module name; use ASCII letters, digits and _")
     if not path.exists():
         known = [p.stem for p in folder.glob("*.py") if p.stem != "__init__"]
-        raise TopicError(f"{rel(init)}: topics: no module '{name}.py' in {rel(folder)}"
-                         f"{did_you_mean(name, known)}; fix the name or add the file")
+        raise TopicError(
+            f"{rel(init)}: topics: no module '{name}.py' in {rel(folder)}"
+            f"{did_you_mean(name, known)}; fix the name or add the file"
+        )
     outline = read(path)
     problems = list(outline.problems) + notebook_clashes(path)
     if problems:
         raise _error(path, problems)
     if not declares(path, "TOPIC"):
-        raise TopicError(f"{rel(path)}: TOPIC: expected a Topic(...) at module level, found nothing; "
-                         "declare TOPIC = Topic(...)")
+        raise TopicError(
+            f"{rel(path)}: TOPIC: expected a Topic(...) at module level, found nothing; declare TOPIC = Topic(...)"
+        )
     if not md.exists():
-        raise TopicError(f"{rel(md)}: file not found; a topic's slides are Markdown beside its module "
-                         f"('nnarch new {name} --lecture {folder.name}' writes both)")
+        raise TopicError(
+            f"{rel(md)}: file not found; a topic's slides are Markdown beside its module "
+            f"('nnarch new {name} --lecture {folder.name}' writes both)"
+        )
     doc = parse_file(md)
-    names = Names(outline.metrics, outline.facts, outline.variants,
-                  frozenset(e.solution for e in doc.exercises))
+    names = Names(outline.metrics, outline.facts, outline.variants, frozenset(e.solution for e in doc.exercises))
     problems = list(doc.problems) + doc_problems(doc, outline, names, outline.figures)
     if problems:
         raise _error(md, problems)

@@ -26,25 +26,30 @@ from nnarch.source.values import Names, path_problem
 def load_module(path: Path, name: str, package: bool = False) -> ModuleType:
     """Execute a module afresh; turn what goes wrong into a TopicError naming the file and line."""
     spec = importlib.util.spec_from_file_location(
-        name, path, submodule_search_locations=[str(path.parent)] if package else None)
+        name, path, submodule_search_locations=[str(path.parent)] if package else None
+    )
+    assert spec is not None and spec.loader is not None, f"{path}: not a Python file"
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)
     except SyntaxError as error:
         sys.modules.pop(name, None)
-        raise TopicError(f"{rel(path)}:{error.lineno}: syntax error: {error.msg}; "
-                         "fix the line and build again") from None
+        raise TopicError(
+            f"{rel(path)}:{error.lineno}: syntax error: {error.msg}; fix the line and build again"
+        ) from None
     except ImportError as error:
         sys.modules.pop(name, None)
-        raise TopicError(f"{rel(path)}:{_line_in(error, path)}: cannot import: {error}; install "
-                         "the package or fix the import") from None
+        raise TopicError(
+            f"{rel(path)}:{_line_in(error, path)}: cannot import: {error}; install the package or fix the import"
+        ) from None
     except (Exception, SystemExit) as error:
         sys.modules.pop(name, None)
         where = f"{rel(path)}:{_line_in(error, path)}"
         kind = "SystemExit (a module must not exit)" if isinstance(error, SystemExit) else type(error).__name__
-        raise TopicError(_declaration_problem(error, path, where) or f"{where}: {kind} while importing: "
-                         f"{error}") from None
+        raise TopicError(
+            _declaration_problem(error, path, where) or f"{where}: {kind} while importing: {error}"
+        ) from None
     return module
 
 
@@ -67,8 +72,10 @@ def declared(module: ModuleType, path: Path, name: str, kind: type):
     value = getattr(module, name, None)
     if not isinstance(value, kind):
         found = "nothing" if value is None else type(value).__name__
-        raise TopicError(f"{rel(path)}: {name}: expected a {kind.__name__}(...) at module level, "
-                         f"found {found}; declare {name} = {kind.__name__}(...)")
+        raise TopicError(
+            f"{rel(path)}: {name}: expected a {kind.__name__}(...) at module level, "
+            f"found {found}; declare {name} = {kind.__name__}(...)"
+        )
     return value
 
 
@@ -77,8 +84,12 @@ def validate_topic(topic: t.Topic, source, module: ModuleType | None = None) -> 
     problems = list(_field_problems(topic))
     for spec in topic.figures:
         problems += _figure_problems(spec)
-    names = Names(frozenset(topic.metrics), frozenset(topic.facts), frozenset(topic.variants),
-                  frozenset(e.solution for e in source.doc.exercises))
+    names = Names(
+        frozenset(topic.metrics),
+        frozenset(topic.facts),
+        frozenset(topic.variants),
+        frozenset(e.solution for e in source.doc.exercises),
+    )
     for claim in topic.claims:
         problems += [f"claims: '{claim.text}': {p}" for p in _paths(claim.value, names)]
         if claim.op == "within":
@@ -89,8 +100,8 @@ def validate_topic(topic: t.Topic, source, module: ModuleType | None = None) -> 
             if module is not None and not inspect.isfunction(getattr(module, name, None)):
                 problems.append(f"exercise '{exercise.title}': '{name}' is not a function")
     if problems:
-        lines = "\n  ".join(problems)
-        raise TopicError(f"{rel(source.path)}: {len(problems)} problem(s) in TOPIC:\n  {lines}")
+        listed = "\n  ".join(problems)
+        raise TopicError(f"{rel(source.path)}: {len(problems)} problem(s) in TOPIC:\n  {listed}")
     figures = {s.name: s.size for s in topic.figures}
     md_problems = doc_problems(source.doc, source.outline, names, figures)
     if md_problems:
@@ -106,13 +117,15 @@ def _paths(path, names: Names) -> list[str]:
 
 
 def _field_problems(topic: t.Topic):
-    for name, ok, want in [("name", isinstance(topic.name, str) and topic.name, "a non-empty str"),
-                           ("model", callable(topic.model), "a function or class returning an nn.Module"),
-                           ("data", callable(topic.data), "a function data(seed) -> Splits"),
-                           ("recipe", isinstance(topic.recipe, t.Recipe), "a Recipe(...)"),
-                           ("metrics", isinstance(topic.metrics, dict), "a dict {name: fn(run)}"),
-                           ("facts", isinstance(topic.facts, dict), "a dict {name: value or fn(run)}"),
-                           ("variants", isinstance(topic.variants, dict), "a dict {name: factory}")]:
+    for name, ok, want in [
+        ("name", isinstance(topic.name, str) and topic.name, "a non-empty str"),
+        ("model", callable(topic.model), "a function or class returning an nn.Module"),
+        ("data", callable(topic.data), "a function data(seed) -> Splits"),
+        ("recipe", isinstance(topic.recipe, t.Recipe), "a Recipe(...)"),
+        ("metrics", isinstance(topic.metrics, dict), "a dict {name: fn(run)}"),
+        ("facts", isinstance(topic.facts, dict), "a dict {name: value or fn(run)}"),
+        ("variants", isinstance(topic.variants, dict), "a dict {name: factory}"),
+    ]:
         if not ok:
             yield f"{name}: expected {want}, found {type(getattr(topic, name)).__name__}"
     for field, recipe in (("recipe", topic.recipe), ("quick", topic.quick)):
@@ -132,11 +145,14 @@ def _recipe_problems(recipe: t.Recipe):
     if isinstance(recipe.loss, str) and recipe.loss not in ("mse", "cross_entropy"):
         yield f"loss: unknown loss '{recipe.loss}'{did_you_mean(recipe.loss, ['mse', 'cross_entropy'])}"
     if recipe.optimizer not in ("adam", "adamw", "sgd"):
-        yield (f"optimizer: unknown optimizer '{recipe.optimizer}'"
-               f"{did_you_mean(recipe.optimizer, ['adam', 'adamw', 'sgd'])}")
+        yield (
+            f"optimizer: unknown optimizer '{recipe.optimizer}'"
+            f"{did_you_mean(recipe.optimizer, ['adam', 'adamw', 'sgd'])}"
+        )
     resources = recipe.resources or {}
     if not isinstance(resources, dict) or not all(
-            isinstance(k, str) and isinstance(v, (int, float)) and v > 0 for k, v in resources.items()):
+        isinstance(k, str) and isinstance(v, (int, float)) and v > 0 for k, v in resources.items()
+    ):
         yield f"resources: expected a dict of positive amounts such as {{'GPU': 1}}, found {resources!r}"
 
 
@@ -150,12 +166,16 @@ def _figure_problems(spec) -> list[str]:
     if spec.kind == "custom" and not callable(spec.draw):
         problems.append(f"{where}: kind 'custom' needs draw=fn(run) -> Figure")
     if spec.size not in SLOTS:
-        problems.append(f"{where}: size: expected one of {', '.join(map(repr, SLOTS))}, found "
-                        f"{spec.size!r}{did_you_mean(str(spec.size), SLOTS)}")
+        problems.append(
+            f"{where}: size: expected one of {', '.join(map(repr, SLOTS))}, found "
+            f"{spec.size!r}{did_you_mean(str(spec.size), SLOTS)}"
+        )
     return problems
 
 
-DECLARATIONS = {name: kind for name, kind in vars(t).items() if dataclasses.is_dataclass(kind)}
+DECLARATIONS: dict[str, type] = {
+    name: kind for name, kind in vars(t).items() if isinstance(kind, type) and dataclasses.is_dataclass(kind)
+}
 
 
 def _declaration_problem(error: BaseException, path: Path, where: str) -> str | None:
@@ -164,14 +184,19 @@ def _declaration_problem(error: BaseException, path: Path, where: str) -> str | 
     if not isinstance(error, TypeError):
         return None
     line = int(_line_in(error, path))
-    calls = [node for node in ast.walk(ast.parse(path.read_text(), str(path)))
-             if isinstance(node, ast.Call) and _called(node) in DECLARATIONS
-             and node.lineno <= line <= node.end_lineno and all(k.arg for k in node.keywords)
-             and not any(isinstance(a, ast.Starred) for a in node.args)]
-    for call in sorted(calls, key=lambda node: node.end_lineno - node.lineno):  # the innermost first
+    calls = [
+        node
+        for node in ast.walk(ast.parse(path.read_text(), str(path)))
+        if isinstance(node, ast.Call)
+        and _called(node) in DECLARATIONS
+        and node.lineno <= line <= (node.end_lineno or node.lineno)
+        and all(k.arg for k in node.keywords)
+        and not any(isinstance(a, ast.Starred) for a in node.args)
+    ]
+    for call in sorted(calls, key=lambda node: (node.end_lineno or node.lineno) - node.lineno):  # innermost first
         kind = DECLARATIONS[_called(call)]
         signature = inspect.signature(kind)
-        given = {k.arg: None for k in call.keywords}
+        given = {k.arg: None for k in call.keywords if k.arg}
         try:
             signature.bind(*call.args, **given)
             continue
@@ -180,14 +205,22 @@ def _declaration_problem(error: BaseException, path: Path, where: str) -> str | 
         names = list(signature.parameters)
         unknown = [name for name in given if name not in signature.parameters]
         if unknown:
-            return (f"{where}: {kind.__name__}(...): unknown field '{unknown[0]}'"
-                    f"{did_you_mean(unknown[0], names)}; the fields are {', '.join(names)}")
-        bound = set(names[:len(call.args)]) | set(given)
-        missing = [name for name, p in signature.parameters.items()
-                   if p.default is inspect.Parameter.empty and name not in bound]
+            return (
+                f"{where}: {kind.__name__}(...): unknown field '{unknown[0]}'"
+                f"{did_you_mean(unknown[0], names)}; the fields are {', '.join(names)}"
+            )
+        bound = set(names[: len(call.args)]) | set(given)
+        missing = [
+            name
+            for name, p in signature.parameters.items()
+            if p.default is inspect.Parameter.empty and name not in bound
+        ]
         if missing:
-            return (f"{where}: {kind.__name__}(...): missing field {', '.join(repr(m) for m in missing)}; add "
-                    + ", ".join(f"{m}=..." for m in missing) + " (see 'Writing a topic' in README.md)")
+            return (
+                f"{where}: {kind.__name__}(...): missing field {', '.join(repr(m) for m in missing)}; add "
+                + ", ".join(f"{m}=..." for m in missing)
+                + " (see 'Writing a topic' in README.md)"
+            )
     return None
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
@@ -31,14 +32,28 @@ from mdit_py_plugins.dollarmath.index import math_inline_dollar
 
 from nnarch.errors import did_you_mean
 from nnarch.source.blocks import (  # noqa: F401 - the blocks this parser builds, read as md.Para etc.
-    Code, Columns, Doc, Exercise, Figure, Frame, Generated, Heading, Listing, ListBlock, MathBlock, Para, Table, plain,
-    walk)
+    Code,
+    Columns,
+    Doc,
+    Exercise,
+    Figure,
+    Frame,
+    Generated,
+    Heading,
+    ListBlock,
+    Listing,
+    MathBlock,
+    Para,
+    Table,
+    plain,
+    walk,
+)
 from nnarch.source.values import VALUE_REF
 
-DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics",
-              "minutes")
+DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics", "minutes")
 CONTAINERS = ("columns", "column", "hints", "answer")
 _OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
+
 
 def _parser() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": False})  # raw HTML stays text: never trusted
@@ -54,6 +69,7 @@ def _first_character_fix(rule):
     """dollarmath looks at src[pos - 1] for a digit or backslash before an opening $, which at the
     start of a paragraph wraps round to its last character: "$N^2$ entries, 0" was no math. Make
     that look-behind see a space."""
+
     def guarded(state, silent):
         if state.pos != 0 or not state.src or state.src[-1] not in "0123456789\\":
             return rule(state, silent)
@@ -63,6 +79,7 @@ def _first_character_fix(rule):
             return rule(state, silent)
         finally:
             state.src = src
+
     return guarded
 
 
@@ -90,16 +107,21 @@ class _Builder:
         self.problems.append((line, message))
 
     def build(self, root: SyntaxTreeNode) -> Doc:
-        title, frames, lab, exercises, topics_at, self.minutes = "", [], [], [], None, None
-        part, current, body = "slides", None, []
+        title, topics_at, self.minutes = "", None, None
+        frames: list[Frame] = []
+        lab: list[Any] = []
+        exercises: list[Exercise] = []
+        part, current, body = "slides", None, list[Any]()
 
         def close():
             nonlocal current, body
             if current is not None:
                 if part == "slides":
                     for stray in [b for b in body if isinstance(b, (_ExerciseDirective, _Box))]:
-                        self.problem(stray.line or current[2], "{exercise}, ::: hints and ::: answer "
-                                                               "belong to exercises, after '# Lab'")
+                        self.problem(
+                            stray.line or current[2],
+                            "{exercise}, ::: hints and ::: answer belong to exercises, after '# Lab'",
+                        )
                     body = [b for b in body if not isinstance(b, (_ExerciseDirective, _Box))]
                     frames.append(Frame(current[0], current[1], tuple(body), current[2]))
                 else:
@@ -107,8 +129,7 @@ class _Builder:
             elif body and part == "lab":
                 lab.extend(body)
             elif body:
-                self.problem(body[0].line, "text before the first frame; start a frame with "
-                                           "'## Title'")
+                self.problem(body[0].line, "text before the first frame; start a frame with '## Title'")
             current, body = None, []
 
         for node in root.children:
@@ -118,8 +139,11 @@ class _Builder:
                 if text.lower() == "lab":
                     part = "lab"
                 elif title or frames:
-                    self.problem(node, f"'# {text}': a file has one '# Title' (its first line), and "
-                                       "'# Lab' before the exercises; use '## ' for a frame")
+                    self.problem(
+                        node,
+                        f"'# {text}': a file has one '# Title' (its first line), and "
+                        "'# Lab' before the exercises; use '## ' for a frame",
+                    )
                 else:
                     title = text
             elif node.type == "heading" and node.tag == "h2":
@@ -133,15 +157,27 @@ class _Builder:
             else:
                 body.extend(self.blocks([node], current))
         close()
-        return Doc(self.path, title, tuple(frames), tuple(lab), tuple(exercises), topics_at,
-                   minutes=self.minutes, problems=tuple(sorted(self.problems)), values=tuple(self.values))
+        return Doc(
+            self.path,
+            title,
+            tuple(frames),
+            tuple(lab),
+            tuple(exercises),
+            topics_at,
+            minutes=self.minutes,
+            problems=tuple(sorted(self.problems)),
+            values=tuple(self.values),
+        )
 
     def exercise(self, current, body) -> Exercise:
         title, line = current[1], current[2]
         directives = [b for b in body if isinstance(b, _ExerciseDirective)]
         if len(directives) != 1:
-            self.problem(line, f"exercise '{title}': expected one ```{{exercise}} solution_function``` "
-                               "naming the function that solves it")
+            self.problem(
+                line,
+                f"exercise '{title}': expected one ```{{exercise}} solution_function``` "
+                "naming the function that solves it",
+            )
         found = directives[0] if directives else _ExerciseDirective("", None, line)
         hints = tuple(b for c in body if isinstance(c, _Box) and c.kind == "hints" for b in c.blocks)
         answer = tuple(b for c in body if isinstance(c, _Box) and c.kind == "answer" for b in c.blocks)
@@ -199,11 +235,14 @@ class _Builder:
         image = images[0]
         line = _line(inline)
         if len(images) > 1 or rest:
-            self.problem(line, "a figure stands alone in its paragraph: ![caption](name){fig-alt=\"…\"}")
+            self.problem(line, 'a figure stands alone in its paragraph: ![caption](name){fig-alt="…"}')
         alt = re.sub(r"\\(.)", r"\1", str(image.attrs.get("fig-alt", ""))).strip()  # \" is a quote
         if not alt:
-            self.problem(line, f"figure '{image.attrs.get('src', '')}': no alt text; add "
-                               "{fig-alt=\"what the figure shows\"} after it")
+            self.problem(
+                line,
+                f"figure '{image.attrs.get('src', '')}': no alt text; add "
+                '{fig-alt="what the figure shows"} after it',
+            )
         self.scan(alt, line)
         return Figure(str(image.attrs.get("src", "")), self.spans(image), alt, line)
 
@@ -220,21 +259,27 @@ class _Builder:
             elif text.strip():
                 self.problem(line, f"{{{name}}}: '{text.strip()}' is not an option; write ':name: value'")
         if name not in DIRECTIVES:
-            self.problem(line, f"unknown directive '{{{name}}}'{did_you_mean(name, DIRECTIVES)}; the "
-                               f"directives are {', '.join(DIRECTIVES)}")
+            self.problem(
+                line,
+                f"unknown directive '{{{name}}}'{did_you_mean(name, DIRECTIVES)}; the "
+                f"directives are {', '.join(DIRECTIVES)}",
+            )
             return None
         allowed = {"listing": ("lines", "caption"), "exercise": ("check",)}.get(name, ())
         for option in options:
             if option not in allowed:
-                self.problem(line, f"{{{name}}}: unknown option ':{option}:'"
-                                   f"{did_you_mean(option, allowed)}")
+                self.problem(line, f"{{{name}}}: unknown option ':{option}:'{did_you_mean(option, allowed)}")
         if name in ("listing", "exercise") and not argument:
             what = "a class or function of the module" if name == "listing" else "its solution function"
             self.problem(line, f"{{{name}}}: name {what} after the braces")
         if name == "listing":
             caption = options.get("caption")
-            return Listing(argument, self.line_range(options.get("lines"), line),
-                           self.spans_of(caption, line) if caption else None, line)
+            return Listing(
+                argument,
+                self.line_range(options.get("lines"), line),
+                self.spans_of(caption, line) if caption else None,
+                line,
+            )
         if name == "exercise":
             return _ExerciseDirective(argument, options.get("check"), line)
         if name == "topics":
@@ -242,8 +287,10 @@ class _Builder:
             return None
         if name == "minutes":
             if frame is not None or not argument.isdigit():
-                self.problem(line, "{minutes} N: the lab part's minutes, a whole number, after '# Lab' "
-                                   "and before its first exercise")
+                self.problem(
+                    line,
+                    "{minutes} N: the lab part's minutes, a whole number, after '# Lab' and before its first exercise",
+                )
             else:
                 self.minutes = int(argument)
             return None
@@ -255,8 +302,11 @@ class _Builder:
             return None
         match = re.fullmatch(r"(\d+)%", words[0])
         if not match or not 10 <= int(match.group(1)) <= 90 or len(words) > 1:
-            self.problem(_line(node), f"'::: column {' '.join(words)}': a column's width is written "
-                                      "as a percentage of the frame, e.g. '::: column 60%'")
+            self.problem(
+                _line(node),
+                f"'::: column {' '.join(words)}': a column's width is written "
+                "as a percentage of the frame, e.g. '::: column 60%'",
+            )
             return None
         return int(match.group(1)) / 100
 
@@ -280,12 +330,16 @@ class _Builder:
         name = node.info.strip().split()[0] if node.info.strip() else ""
         line = _line(node)
         if name not in CONTAINERS:
-            self.problem(line, f"unknown container '::: {name}'{did_you_mean(name, CONTAINERS)}; the "
-                               f"containers are {', '.join(CONTAINERS)}")
+            self.problem(
+                line,
+                f"unknown container '::: {name}'{did_you_mean(name, CONTAINERS)}; the "
+                f"containers are {', '.join(CONTAINERS)}",
+            )
             return None
         if name == "columns":
-            columns = [c for c in node.children if c.type == "container_block"
-                       and c.info.strip().split()[0] == "column"]
+            columns = [
+                c for c in node.children if c.type == "container_block" and c.info.strip().split()[0] == "column"
+            ]
             if len(columns) != len(node.children) or not columns:
                 self.problem(line, ":::: columns holds only '::: column' blocks")
             widths = tuple(self.column_width(c) for c in columns)
@@ -293,8 +347,11 @@ class _Builder:
                 self.problem(line, "the columns' widths add up to more than 96%; leave room between them")
             return Columns(tuple(tuple(self.blocks(c.children, frame)) for c in columns), line, widths)
         if name == "column":
-            self.problem(line, "'::: column' outside ':::: columns'; open the columns with four colons "
-                               "(:::: columns … ::::) so that the inner ':::' do not close them")
+            self.problem(
+                line,
+                "'::: column' outside ':::: columns'; open the columns with four colons "
+                "(:::: columns … ::::) so that the inner ':::' do not close them",
+            )
             return None
         return _Box(name, tuple(self.blocks(node.children, frame)), line)
 
@@ -303,7 +360,7 @@ class _Builder:
 
     def spans(self, node) -> tuple:
         line = _line(node)
-        out = []
+        out: list[tuple[Any, ...]] = []
         for child in node.children or ():
             kind = child.type
             if kind == "text":

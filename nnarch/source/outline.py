@@ -16,8 +16,7 @@ from pathlib import Path
 from nnarch import topic as t
 from nnarch.errors import did_you_mean
 
-_DECLARATIONS = {cls.__name__: cls for cls in (t.Topic, t.Recipe, t.FigureSpec, t.Splits, t.Lecture,
-                                               t.Course)}
+_DECLARATIONS = {cls.__name__: cls for cls in (t.Topic, t.Recipe, t.FigureSpec, t.Splits, t.Lecture, t.Course)}
 
 
 @dataclass(frozen=True)
@@ -35,9 +34,9 @@ class Outline:
     def listing(self, name: str, lines: tuple[int, int] | None = None) -> str:
         """The source of a class, function or method, dedented; `lines` counts from its first line."""
         first, last = self.definitions[name]
-        text = textwrap.dedent("\n".join(self.source.splitlines()[first - 1:last])).rstrip()
+        text = textwrap.dedent("\n".join(self.source.splitlines()[first - 1 : last])).rstrip()
         if lines:
-            text = textwrap.dedent("\n".join(text.splitlines()[lines[0] - 1:lines[1]])).rstrip()
+            text = textwrap.dedent("\n".join(text.splitlines()[lines[0] - 1 : lines[1]])).rstrip()
         return text
 
     def listing_length(self, name: str) -> int:
@@ -51,8 +50,17 @@ def read(path: Path) -> Outline:
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as error:
-        return Outline(path, source, {}, None, None, None, None, frozenset(),
-                       ((error.lineno or 1, f"syntax error: {error.msg}; fix the line and build again"),))
+        return Outline(
+            path,
+            source,
+            {},
+            None,
+            None,
+            None,
+            None,
+            frozenset(),
+            ((error.lineno or 1, f"syntax error: {error.msg}; fix the line and build again"),),
+        )
     definitions = {}
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
@@ -63,14 +71,27 @@ def read(path: Path) -> Outline:
                         definitions[f"{node.name}.{member.name}"] = _span(member)
     problems = [p for node in ast.walk(tree) if isinstance(node, ast.Call) for p in _call_problems(node)]
     topic = _declaration(tree, "TOPIC")
-    imports = frozenset(n.module.split(".")[0] for n in ast.walk(tree)
-                        if isinstance(n, ast.ImportFrom) and n.level >= 1 and n.module)
-    imports |= frozenset(a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                         and n.level >= 1 and not n.module for a in n.names)
+    imports = frozenset(
+        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level >= 1 and n.module
+    )
+    imports |= frozenset(
+        a.name
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom) and n.level >= 1 and not n.module
+        for a in n.names
+    )
     keywords = {k.arg: k.value for k in topic.keywords} if topic is not None else {}
-    return Outline(path, source, definitions, _figures(keywords.get("figures", ast.List([]))),
-                   _keys(keywords.get("metrics")), _keys(keywords.get("facts")),
-                   _keys(keywords.get("variants")), imports, tuple(sorted(problems)))
+    return Outline(
+        path,
+        source,
+        definitions,
+        _figures(keywords.get("figures", ast.List([]))),
+        _keys(keywords.get("metrics")),
+        _keys(keywords.get("facts")),
+        _keys(keywords.get("variants")),
+        imports,
+        tuple(sorted(problems)),
+    )
 
 
 def declares(path: Path, name: str) -> bool:
@@ -79,8 +100,7 @@ def declares(path: Path, name: str) -> bool:
         tree = ast.parse(Path(path).read_text(encoding="utf-8"))
     except SyntaxError:
         return True  # reported as a syntax error instead
-    return any(isinstance(n, ast.Assign) and any(getattr(x, "id", "") == name for x in n.targets)
-               for n in tree.body)
+    return any(isinstance(n, ast.Assign) and any(getattr(x, "id", "") == name for x in n.targets) for n in tree.body)
 
 
 def _span(node) -> tuple[int, int]:
@@ -90,9 +110,13 @@ def _span(node) -> tuple[int, int]:
 
 def _declaration(tree, name: str):
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(x, "id", "") == name for x in node.targets):
-            if isinstance(node.value, ast.Call) and _called(node.value) == "Topic":
-                return node.value
+        if (
+            isinstance(node, ast.Assign)
+            and any(getattr(x, "id", "") == name for x in node.targets)
+            and isinstance(node.value, ast.Call)
+            and _called(node.value) == "Topic"
+        ):
+            return node.value
     return None
 
 
@@ -111,17 +135,31 @@ def _call_problems(call: ast.Call) -> list[tuple[int, str]]:
     problems = []
     for keyword in call.keywords:
         if keyword.arg not in names:
-            problems.append((call.lineno, f"{kind.__name__}(...): unknown field '{keyword.arg}'"
-                                          f"{did_you_mean(keyword.arg, names)}; the fields are "
-                                          f"{', '.join(names)}"))
-    given = set(names[:len(call.args)]) | {k.arg for k in call.keywords}
-    missing = [f.name for f in fields if f.name not in given and f.default is dataclasses.MISSING
-               and f.default_factory is dataclasses.MISSING]
+            problems.append(
+                (
+                    call.lineno,
+                    f"{kind.__name__}(...): unknown field '{keyword.arg}'"
+                    f"{did_you_mean(keyword.arg or '', names)}; the fields are "
+                    f"{', '.join(names)}",
+                )
+            )
+    given = set(names[: len(call.args)]) | {k.arg for k in call.keywords}
+    missing = [
+        f.name
+        for f in fields
+        if f.name not in given and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+    ]
     if missing:
-        problems.append((call.lineno, f"{kind.__name__}(...): missing field "
-                                      + ", ".join(f"'{m}'" for m in missing) + "; add "
-                                      + ", ".join(f"{m}=..." for m in missing)
-                                      + " (see 'Writing a topic' in README.md)"))
+        problems.append(
+            (
+                call.lineno,
+                f"{kind.__name__}(...): missing field "
+                + ", ".join(f"'{m}'" for m in missing)
+                + "; add "
+                + ", ".join(f"{m}=..." for m in missing)
+                + " (see 'Writing a topic' in README.md)",
+            )
+        )
     return problems
 
 
@@ -129,7 +167,7 @@ def _keys(node) -> frozenset | None:
     if node is None:
         return frozenset()
     if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
-        return frozenset(k.value for k in node.keys)
+        return frozenset(k.value for k in node.keys if isinstance(k, ast.Constant))
     return None
 
 
@@ -141,7 +179,7 @@ def _figures(node) -> dict | None:
         if not (isinstance(element, ast.Call) and _called(element) == "FigureSpec"):
             return None
         values = dict(zip(("name", "kind", "draw", "size"), element.args))
-        values.update({k.arg: k.value for k in element.keywords})
+        values.update({k.arg: k.value for k in element.keywords if k.arg})
         name, size = values.get("name"), values.get("size", ast.Constant("full"))
         if not (isinstance(name, ast.Constant) and isinstance(size, ast.Constant)):
             return None

@@ -14,7 +14,6 @@ from nnarch.errors import UsageError
 from nnarch.source.discover import discover
 
 
-
 def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
     """Write lectures/LECTURE/NAME.py and NAME.md and add NAME to the lecture's topics; the lines to
     tell the author what was done and what is left."""
@@ -23,43 +22,50 @@ def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
     if not (name.isidentifier() and name.isascii()):
         raise UsageError(f"new: '{name}' is not a valid module name; use ASCII letters, digits and _")
     if not (folder / "__init__.py").exists():
-        raise UsageError(f"new: {folder} is not a lecture (no __init__.py); create it with a LECTURE "
-                         "declaration first")
+        raise UsageError(f"new: {folder} is not a lecture (no __init__.py); create it with a LECTURE declaration first")
     for target in targets:
         if target.exists():
             raise UsageError(f"new: {target} already exists; pick another name")
     found = next((lec for lec in discover(lectures).lectures if lec.path.name == lecture), None)
     if found is None:
         raise UsageError(f"new: {folder} declares no LECTURE that nnarch can read; run 'nnarch check'")
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True
+    )
     lab = bool(found.lecture.lab)
     for target in targets:
-        target.write_text(env.get_template(f"topic{target.suffix}.j2").render(
-            name=f'"{name}"', title=title or name.replace("_", " ").title(), lab=lab))
+        target.write_text(
+            env.get_template(f"topic{target.suffix}.j2").render(
+                name=f'"{name}"', title=title or name.replace("_", " ").title(), lab=lab
+            )
+        )
     init = folder / "__init__.py"
     init.write_text(_with_topic(init.read_text(), name, init))
     told = [f"wrote {targets[0]} and {targets[1]}, and added '{name}' to the topics in {init}"]
     if lab:
         parts = {"lecture.md": found.doc.minutes, **{f"{s.name}.md": s.doc.minutes for s in found.topics}}
-        told.append("its lab part has 0 minutes, so that the lab plan still adds up to the session; when "
-                    "its exercise is written, move minutes to it from the others' {minutes} ("
-                    + ", ".join(f"{part} {minutes}" for part, minutes in parts.items() if minutes) + ")")
+        told.append(
+            "its lab part has 0 minutes, so that the lab plan still adds up to the session; when "
+            "its exercise is written, move minutes to it from the others' {minutes} ("
+            + ", ".join(f"{part} {minutes}" for part, minutes in parts.items() if minutes)
+            + ")"
+        )
     told.append("next: 'nnarch build' shows its frame; edit both files to make it yours")
     return told
 
 
 def _with_topic(source: str, name: str, path: Path) -> str:
     """The lecture's __init__.py with NAME appended to the topics=(...) of its Lecture(...)."""
+    lines = source.splitlines(keepends=True)
+
+    def offset(line: int | None, column: int | None) -> int:
+        return sum(len(text) for text in lines[: (line or 1) - 1]) + (column or 0)
+
     for node in ast.walk(ast.parse(source, str(path))):
         if isinstance(node, ast.keyword) and node.arg == "topics" and isinstance(node.value, (ast.Tuple, ast.List)):
-            lines = source.splitlines(keepends=True)
-
-            def offset(line: int, column: int) -> int:
-                return sum(len(text) for text in lines[:line - 1]) + column
             if not node.value.elts:
                 at = offset(node.value.end_lineno, node.value.end_col_offset)
-                return source[:at - 1] + f'"{name}",' + source[at - 1:]
+                return source[: at - 1] + f'"{name}",' + source[at - 1 :]
             last = node.value.elts[-1]
             at = offset(last.end_lineno, last.end_col_offset)
             quote = source[offset(last.lineno, last.col_offset)]  # the file's own quotes

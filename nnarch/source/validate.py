@@ -7,12 +7,12 @@ from __future__ import annotations
 import ast
 import functools
 from pathlib import Path
+from typing import Any
 
 from nnarch.errors import did_you_mean
 from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.layout import SLOTS, TEXT_WIDTH, column_widths, listing_problem, math_problem
-from nnarch.source.blocks import (Code, Columns, Doc, Figure, Heading, Listing, ListBlock, MathBlock, Para, Table,
-                                  walk)
+from nnarch.source.blocks import Code, Columns, Doc, Figure, Heading, ListBlock, Listing, MathBlock, Para, Table, walk
 from nnarch.source.outline import Outline
 from nnarch.source.values import Names, path_problem
 
@@ -29,22 +29,37 @@ def doc_problems(doc: Doc, outline: Outline, names: Names, figures: dict | None)
             if isinstance(block, Figure):
                 shown.add(block.name)
                 if figures is not None and block.name not in figures:
-                    problems.append((block.line, f"figure '{block.name}': no such figure"
-                                                 f"{did_you_mean(block.name, figures)}; declare it in "
-                                                 f"figures of {outline.path.name}"))
+                    problems.append(
+                        (
+                            block.line,
+                            f"figure '{block.name}': no such figure"
+                            f"{did_you_mean(block.name, figures)}; declare it in "
+                            f"figures of {outline.path.name}",
+                        )
+                    )
             if isinstance(block, Listing):
                 problems += _listing_problems(block, outline)
     for exercise in doc.exercises:
         for field, name in (("solution", exercise.solution), ("check", exercise.check)):
             if name and (name not in outline.definitions or "." in name):
-                problems.append((exercise.line, f"exercise '{exercise.title}': {field} '{name}': no "
-                                                f"such function in {outline.path.name}"
-                                                f"{did_you_mean(name, outline.definitions)}"))
+                problems.append(
+                    (
+                        exercise.line,
+                        f"exercise '{exercise.title}': {field} '{name}': no "
+                        f"such function in {outline.path.name}"
+                        f"{did_you_mean(name, outline.definitions)}",
+                    )
+                )
     for frame in doc.frames:
         problems += _placement_problems(frame, outline, figures) + math_size_problems(frame.blocks)
     for name in set(figures or ()) - shown:
-        problems.append((1, f"figure '{name}' is declared in {outline.path.name} but never shown; show "
-                            f"it with ![caption]({name}){{fig-alt=\"…\"}} or remove it"))
+        problems.append(
+            (
+                1,
+                f"figure '{name}' is declared in {outline.path.name} but never shown; show "
+                f'it with ![caption]({name}){{fig-alt="…"}} or remove it',
+            )
+        )
     problems += [(line, p) for line, path in doc.values if (p := path_problem(path, names))]
     problems += unsettable_problems(doc, outline)
     return sorted(problems)
@@ -58,15 +73,21 @@ def _placement_problems(frame, outline: Outline, figures: dict | None) -> list:
             slot = figures[block.name]
             if SLOTS[slot][0] > width + 1:
                 fits = [name for name, (w, _) in SLOTS.items() if w <= width + 1]
-                problems.append((block.line, f"figure '{block.name}' is drawn for the '{slot}' slot "
-                                             f"({SLOTS[slot][0]:g} pt wide) but shown "
-                                             f"{'in a column' if in_column else 'here'} of {width:.0f} pt; "
-                                             f"declare it with size={' or '.join(map(repr, fits)) or 'a smaller slot'}, "
-                                             "widen its column, or move it"))
+                problems.append(
+                    (
+                        block.line,
+                        f"figure '{block.name}' is drawn for the '{slot}' slot "
+                        f"({SLOTS[slot][0]:g} pt wide) but shown "
+                        f"{'in a column' if in_column else 'here'} of {width:.0f} pt; "
+                        f"declare it with size={' or '.join(map(repr, fits)) or 'a smaller slot'}, "
+                        "widen its column, or move it",
+                    )
+                )
         if isinstance(block, Listing) and block.name in outline.definitions:
             methods = [d for d in outline.definitions if d.startswith(block.name + ".")]
-            problem = listing_problem(block.name, outline.listing(block.name, block.lines), width,
-                                      in_column, methods[-1] if methods else "")
+            problem = listing_problem(
+                block.name, outline.listing(block.name, block.lines), width, in_column, methods[-1] if methods else ""
+            )
             if problem:
                 problems.append((block.line, problem))
     return problems
@@ -75,6 +96,7 @@ def _placement_problems(frame, outline: Outline, figures: dict | None) -> list:
 def math_size_problems(blocks) -> list:
     """Formulas whose sub- or superscripts would be set under the minimum size: in body text a
     script inside a script, in captions and tables any script."""
+
     def formulas(spans):
         for span in spans:
             if span[0] == "math":
@@ -83,6 +105,7 @@ def math_size_problems(blocks) -> list:
                 yield from formulas(span[1])
             elif span[0] == "link":
                 yield from formulas(span[2])
+
     found = []
     for block in walk(blocks):
         if isinstance(block, (Para, Heading)):
@@ -92,8 +115,7 @@ def math_size_problems(blocks) -> list:
         elif isinstance(block, Figure) or (isinstance(block, Listing) and block.caption):
             found += [(block.line, f, 8) for f in formulas(block.caption)]
         elif isinstance(block, Table):
-            found += [(block.line, f, 9) for row in (block.header, *block.rows) for cell in row
-                      for f in formulas(cell)]
+            found += [(block.line, f, 9) for row in (block.header, *block.rows) for cell in row for f in formulas(cell)]
     return [(line, p) for line, latex, size in found if (p := math_problem(latex, size))]
 
 
@@ -101,6 +123,7 @@ def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
     """(line, message) for each character the PDF cannot set, in any text of the file (titles,
     paragraphs, captions, tables, code, the exercises) and in the listings it shows: the same
     escaping the build applies, run before anything trains."""
+
     def texts(spans):
         for span in spans:
             if span[0] in ("text", "code"):
@@ -116,7 +139,7 @@ def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
         found.append((exercise.line, exercise.title, False))
         blocks += [*exercise.prompt, *exercise.hints, *exercise.answer]
     for block in walk(blocks):
-        spans = []
+        spans: tuple[Any, ...] | list[Any] = ()
         if isinstance(block, (Para, Heading)):
             spans = block.spans
         elif isinstance(block, Figure):
@@ -141,12 +164,18 @@ def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
 
 def _listing_problems(block: Listing, outline: Outline) -> list:
     if block.name not in outline.definitions:
-        return [(block.line, f"listing '{block.name}': no class or function of that name in "
-                             f"{outline.path.name}{did_you_mean(block.name, outline.definitions)}")]
+        return [
+            (
+                block.line,
+                f"listing '{block.name}': no class or function of that name in "
+                f"{outline.path.name}{did_you_mean(block.name, outline.definitions)}",
+            )
+        ]
     length = outline.listing_length(block.name)
     if block.lines and block.lines[1] > length:
-        return [(block.line, f"listing '{block.name}': :lines: {block.lines[0]}-{block.lines[1]} but it "
-                             f"has {length} lines")]
+        return [
+            (block.line, f"listing '{block.name}': :lines: {block.lines[0]}-{block.lines[1]} but it has {length} lines")
+        ]
     return []
 
 
@@ -157,8 +186,7 @@ NNARCH = Path(__file__).resolve().parents[1]
 def _notebook_names() -> frozenset[str]:
     """What a topic's notebook defines beside the topic's own code: the training loop
     (runtime.py), the types (topic.py's Splits and Run) and the answer check (answers.py)."""
-    return frozenset(_defined(NNARCH / "runtime.py")) | {"Splits", "Run", "answer_key", "check_answer",
-                                                          "plot_loss"}
+    return frozenset(_defined(NNARCH / "runtime.py")) | {"Splits", "Run", "answer_key", "check_answer", "plot_loss"}
 
 
 def _defined(path: Path) -> dict[str, int]:
@@ -177,10 +205,15 @@ def _defined(path: Path) -> dict[str, int]:
 def notebook_clashes(path: Path) -> list:
     """(line, message) for each name of a topic module that its notebook also defines: in the
     notebook one would replace the other."""
-    return [(line, f"'{name}' is also a name of nnarch's training loop or types, which the topic's "
-                   "notebook carries beside this code; rename it")
-            for name, line in sorted(_defined(path).items(), key=lambda item: item[1])
-            if name in _notebook_names()]
+    return [
+        (
+            line,
+            f"'{name}' is also a name of nnarch's training loop or types, which the topic's "
+            "notebook carries beside this code; rename it",
+        )
+        for name, line in sorted(_defined(path).items(), key=lambda item: item[1])
+        if name in _notebook_names()
+    ]
 
 
 def placed(blocks, width: float = TEXT_WIDTH, in_column: bool = False):

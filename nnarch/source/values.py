@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from nnarch.errors import did_you_mean
 
 VALUE_REF = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?::([^}]*))?\}\}")
-RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes", "data",
-                "answers")
+RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes", "data", "answers")
 VARIANT_FIELDS = ("params", "final_train", "final_test", "architecture")
 RECIPE_FIELDS = ("loss", "optimizer", "lr", "epochs", "batch_size", "seed")
 
@@ -62,6 +61,7 @@ def format_value(value, spec: str | None = None, math: bool = False) -> str:
 
 def fill(text: str, results: dict, math: bool = False) -> str:
     """Replace every {{path:fmt}} with the run's value; MissingValue for a path the run lacks."""
+
     def value(match):
         parts = match.group(1).split(".")
         try:
@@ -70,6 +70,7 @@ def fill(text: str, results: dict, math: bool = False) -> str:
             if parts[0] == "topics" and len(parts) > 1 and parts[1] not in results.get("topics", {}):
                 return "n/a"  # that topic failed or was not selected; the summary still builds
             raise
+
     return VALUE_REF.sub(value, text)
 
 
@@ -77,15 +78,18 @@ def path_problem(path: str, names: Names) -> str | None:
     """What is wrong with a value path of a topic, checked before anything runs; None if fine."""
     parts = path.split(".")
     if parts[0] not in RESULT_ROOTS:
-        return (f"value '{path}': unknown root '{parts[0]}'{did_you_mean(parts[0], RESULT_ROOTS)}; "
-                f"paths start with one of {', '.join(RESULT_ROOTS)}")
+        return (
+            f"value '{path}': unknown root '{parts[0]}'{did_you_mean(parts[0], RESULT_ROOTS)}; "
+            f"paths start with one of {', '.join(RESULT_ROOTS)}"
+        )
     name = parts[1] if len(parts) > 1 else ""
     for root in ("metrics", "facts", "variants", "answers"):
         declared = getattr(names, root)
         if parts[0] == root and declared is not None and name not in declared:
             where = "exercises in the Markdown" if root == "answers" else root
-            return (f"value '{path}': no {root.rstrip('s')} '{name}'{did_you_mean(name, declared)}; "
-                    f"declare it in {where}")
+            return (
+                f"value '{path}': no {root.rstrip('s')} '{name}'{did_you_mean(name, declared)}; declare it in {where}"
+            )
     if parts[0] == "variants" and (len(parts) != 3 or parts[2] not in VARIANT_FIELDS):
         return f"value '{path}': a variant has {', '.join(VARIANT_FIELDS)}"
     if parts[0] == "recipe" and (len(parts) != 2 or parts[1] not in RECIPE_FIELDS):
@@ -98,6 +102,7 @@ def lecture_path_problem(path: str, topics) -> str | None:
     parts = path.split(".")
     if parts[0] != "topics" or len(parts) < 3 or parts[1] not in topics:
         name = parts[1] if len(parts) > 1 else ""
-        return (f"value '{path}': expected topics.<topic>.<path> with a topic of this lecture"
-                f"{did_you_mean(name, topics)}")
+        return (
+            f"value '{path}': expected topics.<topic>.<path> with a topic of this lecture{did_you_mean(name, topics)}"
+        )
     return None

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import pickle
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,17 +15,12 @@ import threading
 import time
 from pathlib import Path
 
-import hashlib
-import re
-import shutil
-import pickle
-
 import pytest
 from typer.testing import CliRunner
 
 from nnarch.cli import app
 
-SLOW_TOPIC = '''
+SLOW_TOPIC = """
 import torch
 from torch import nn
 from nnarch.topic import Recipe, Splits, Topic
@@ -36,7 +35,7 @@ def make_data(seed):
 
 TOPIC = Topic(name="slow", model=lambda: nn.Linear(1, 1), data=make_data,
               recipe=Recipe(epochs=EPOCHS, batch_size=8))
-'''
+"""
 
 
 def with_slow_topic(lectures: Path, epochs: int, text: str = "first") -> Path:
@@ -48,9 +47,12 @@ def with_slow_topic(lectures: Path, epochs: int, text: str = "first") -> Path:
 
 
 def start_build(lectures: Path, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "nnarch.cli", "build", "--lectures", str(lectures),
-                             "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "nnarch.cli", "build", "--lectures", str(lectures), "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def build_ok(lectures: Path, out: Path) -> dict:
@@ -124,8 +126,9 @@ def test_sigkill_during_latex_leaves_the_last_build_intact(fixture_lectures, tmp
     assert published(out)["slides.pdf"] == before["slides.pdf"]
     assert_nothing_partial(out)
     build_ok(lectures, out)
-    text = subprocess.run(["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "during latex" in text
 
 
@@ -145,8 +148,9 @@ def test_a_second_build_on_the_same_folder_exits_with_a_clear_message(fixture_le
 
 def test_unwritable_build_folder_names_the_fix(fixture_lectures, tmp_path):
     (tmp_path / "a-file").write_text("not a folder")
-    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures),
-                                      "--out", str(tmp_path / "a-file" / "build")])
+    result = CliRunner().invoke(
+        app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "a-file" / "build")]
+    )
     assert result.exit_code == 3
     assert "a-file/build: cannot write there" in result.output and "pass --out DIR" in result.output
     assert "Traceback" not in result.output
@@ -227,7 +231,7 @@ def test_a_cache_entry_with_a_valid_checksum_but_a_wrong_body_is_retrained(fixtu
     assert _statuses(fixture_lectures, out) == {"line": "trained", "plane": "trained"}
 
 
-SYS_EXIT = '''
+SYS_EXIT = """
 import sys
 
 import torch
@@ -240,9 +244,9 @@ def make_data(seed):
 
 
 TOPIC = Topic(name="quits", model=lambda: nn.Linear(1, 1), data=make_data, recipe=Recipe(epochs=2))
-'''
+"""
 
-BAD_STEP = '''
+BAD_STEP = """
 import torch
 from torch import nn
 from nnarch.topic import Recipe, Splits, Topic
@@ -260,13 +264,16 @@ def step(model, batch, loss_fn):
 
 TOPIC = Topic(name="quits", model=lambda: nn.Linear(1, 1), data=make_data,
               recipe=Recipe(epochs=2, batch_size=8, step=step))
-'''
+"""
 
 
-@pytest.mark.parametrize("source, message", [
-    (SYS_EXIT, r"quits\.py:\d+: data: SystemExit \(a topic must not exit\): no data today"),
-    (BAD_STEP, r"quits\.py:\d+: training \(model forward or recipe\.step\): NameError: name 'undefined_scale'"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        (SYS_EXIT, r"quits\.py:\d+: data: SystemExit \(a topic must not exit\): no data today"),
+        (BAD_STEP, r"quits\.py:\d+: training \(model forward or recipe\.step\): NameError: name 'undefined_scale'"),
+    ],
+)
 def test_user_code_that_exits_or_fails_is_that_topics_error(fixture_lectures, tmp_path, source, message):
     (fixture_lectures / "tiny" / "quits.py").write_text(source)
     (fixture_lectures / "tiny" / "quits.md").write_text("# Quits\n\n## Quits\n\nText.\n")
@@ -291,9 +298,12 @@ def _group_is_gone(pgid: int) -> bool:
 @pytest.mark.parametrize("sig, code, jobs", [(signal.SIGTERM, 143, "2"), (signal.SIGINT, 130, "0")])
 def test_an_interrupt_stops_training_workers_and_says_so(fixture_lectures, tmp_path, sig, code, jobs):
     lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
-    proc = subprocess.Popen([sys.executable, "-m", "nnarch.cli", "build", "--lectures", str(lectures),
-                             "--out", str(out), "--jobs", jobs], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nnarch.cli", "build", "--lectures", str(lectures), "--out", str(out), "--jobs", jobs],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     lines = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")), daemon=True)
     reader.start()
@@ -333,11 +343,14 @@ def test_without_a_terminal_a_long_training_still_reports_progress(fixture_lectu
 
 def test_a_training_over_its_time_limit_is_that_topics_error(fixture_lectures, tmp_path):
     lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
-    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out),
-                                      "--max-train-seconds", "2"])
+    result = CliRunner().invoke(
+        app, ["build", "--lectures", str(lectures), "--out", str(out), "--max-train-seconds", "2"]
+    )
     assert result.exit_code == 1, result.output
-    assert re.search(r"slow\.py: recipe: training stopped at epoch \d+ of 10000000 after the 2 s limit",
-                     " ".join(result.output.split())), result.output
+    assert re.search(
+        r"slow\.py: recipe: training stopped at epoch \d+ of 10000000 after the 2 s limit",
+        " ".join(result.output.split()),
+    ), result.output
     assert json.loads((out / "preview" / "tiny" / "report.json").read_text())["topics"]["line"]["status"] == "trained"
 
 

@@ -41,9 +41,12 @@ def test_a_numpy_constant_is_keyed_by_its_value(fixture_lectures, tmp_path, trai
 
 def test_a_data_file_in_the_lecture_folder_is_part_of_the_key(fixture_lectures, tmp_path, trainings):
     (fixture_lectures / "tiny" / "offset.txt").write_text("1.0\n")
-    edit(fixture_lectures / "tiny" / "line.py", "    return Splits(train=(x[:24], SLOPE * x[:24] + 1)",
-         "    offset = float((Path(__file__).parent / 'offset.txt').read_text())\n"
-         "    return Splits(train=(x[:24], SLOPE * x[:24] + offset)")
+    edit(
+        fixture_lectures / "tiny" / "line.py",
+        "    return Splits(train=(x[:24], SLOPE * x[:24] + 1)",
+        "    offset = float((Path(__file__).parent / 'offset.txt').read_text())\n"
+        "    return Splits(train=(x[:24], SLOPE * x[:24] + offset)",
+    )
     edit(fixture_lectures / "tiny" / "line.py", "import torch\n", "from pathlib import Path\n\nimport torch\n")
     statuses(fixture_lectures, tmp_path / "b")
     (fixture_lectures / "tiny" / "offset.txt").write_text("1.5\n")
@@ -74,11 +77,28 @@ def test_a_slot_size_edit_redraws_the_figures(fixture_lectures, tmp_path):
     out = tmp_path / "b"
 
     def figure_height() -> float:
-        done = subprocess.run([sys.executable, "-m", "nnarch", "build", "--lectures", str(fixture_lectures),
-                               "--out", str(out), "--device", "cpu"], env={**os.environ, "PYTHONPATH": str(code)},
-                              cwd=tmp_path, capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "nnarch",
+                "build",
+                "--lectures",
+                str(fixture_lectures),
+                "--out",
+                str(out),
+                "--device",
+                "cpu",
+            ],
+            env={**os.environ, "PYTHONPATH": str(code)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
-        box = re.search(rb"/MediaBox \[ *0 0 ([\d.]+) ([\d.]+) *\]", (out / "tiny" / "figures" / "line-loss.pdf").read_bytes())
+        box = re.search(
+            rb"/MediaBox \[ *0 0 ([\d.]+) ([\d.]+) *\]", (out / "tiny" / "figures" / "line-loss.pdf").read_bytes()
+        )
         return float(box.group(2))
 
     before = figure_height()

@@ -21,23 +21,47 @@ EXPECTED = {
     "import_error": (1, r"case\.py:1: cannot import: No module named 'not_a_real_package'; install"),
     "missing_field": (1, r"case\.py:5: Topic\(\.\.\.\): missing field 'data'; add data=\.\.\."),
     "misspelled_field": (1, r"case\.py:5: Recipe\(\.\.\.\): unknown field 'epoch' \(did you mean 'epochs'\?\)"),
-    "ill_typed_field": (1, r"case\.py: 2 problem\(s\) in TOPIC:\s+recipe\.epochs: expected a positive int, "
-                           r"found 'many'\s+recipe\.lr: expected a positive number, found -1"),
-    "unknown_figure": (1, r"case\.md:7: figure 'los': no such figure \(did you mean 'loss'\?\); declare it "
-                          r"in figures of case\.py"),
-    "unknown_value": (1, r"case\.md:5: value 'metrics\.acuracy': no metric 'acuracy' \(did you mean "
-                         r"'accuracy'\?\); declare it in metrics"),
-    "shape_mismatch": (1, r"case\.py: model: output shape \(B, 3\) does not fit the targets \(B, 1\) for "
-                          r"loss 'mse'; make the last layer's size match"),
-    "nan_loss": (1, r"case\.py: recipe: the loss became \S+ \(train\) / (nan|inf) \(test\) at epoch \d+; "
-                    r"lower recipe\.lr"),
-    "failed_claim": (1, r"case\.py: claims: claim 'training loss below 1e-12' is false: measured "
-                        r"[\d.e+-]+, bound 1e-12; improve the model or recipe, or change the claim"),
-    "unsettable_text": (1, r"2 problems:\s+\S*case\.md:5: the character '漢' \(U\+6F22 CJK UNIFIED "
-                           r"IDEOGRAPH-6F22\) has no form in the PDF; write it another way.*\s+\S*case\.md:7: "
-                           r"the character 'Ж' \(U\+0416 CYRILLIC CAPITAL LETTER ZHE\) is Cyrillic"),
-    "bad_math": (1, r"slides\.tex:\d+: LaTeX failed in frame 'Broken Formula' \(\S*case\.md:3\):\s+"
-                    r"\./slides\.tex:\d+: Undefined control sequence"),
+    "ill_typed_field": (
+        1,
+        r"case\.py: 2 problem\(s\) in TOPIC:\s+recipe\.epochs: expected a positive int, "
+        r"found 'many'\s+recipe\.lr: expected a positive number, found -1",
+    ),
+    "unknown_figure": (
+        1,
+        r"case\.md:7: figure 'los': no such figure \(did you mean 'loss'\?\); declare it "
+        r"in figures of case\.py",
+    ),
+    "unknown_value": (
+        1,
+        r"case\.md:5: value 'metrics\.acuracy': no metric 'acuracy' \(did you mean "
+        r"'accuracy'\?\); declare it in metrics",
+    ),
+    "shape_mismatch": (
+        1,
+        r"case\.py: model: output shape \(B, 3\) does not fit the targets \(B, 1\) for "
+        r"loss 'mse'; make the last layer's size match",
+    ),
+    "nan_loss": (
+        1,
+        r"case\.py: recipe: the loss became \S+ \(train\) / (nan|inf) \(test\) at epoch \d+; "
+        r"lower recipe\.lr",
+    ),
+    "failed_claim": (
+        1,
+        r"case\.py: claims: claim 'training loss below 1e-12' is false: measured "
+        r"[\d.e+-]+, bound 1e-12; improve the model or recipe, or change the claim",
+    ),
+    "unsettable_text": (
+        1,
+        r"2 problems:\s+\S*case\.md:5: the character '漢' \(U\+6F22 CJK UNIFIED "
+        r"IDEOGRAPH-6F22\) has no form in the PDF; write it another way.*\s+\S*case\.md:7: "
+        r"the character 'Ж' \(U\+0416 CYRILLIC CAPITAL LETTER ZHE\) is Cyrillic",
+    ),
+    "bad_math": (
+        1,
+        r"slides\.tex:\d+: LaTeX failed in frame 'Broken Formula' \(\S*case\.md:3\):\s+"
+        r"\./slides\.tex:\d+: Undefined control sequence",
+    ),
 }
 
 
@@ -68,16 +92,16 @@ def test_case_fails_clearly_and_the_other_topic_builds(case, fixture_lectures, t
 
 def test_debug_shows_the_traceback(fixture_lectures, tmp_path):
     lectures = lecture_with("nan_loss", fixture_lectures)
-    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(tmp_path / "b"),
-                                      "--debug"])
+    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(tmp_path / "b"), "--debug"])
     assert result.exit_code == 1
     assert "Traceback" in result.output
 
 
 def test_fail_fast_stops_at_the_first_error(fixture_lectures, tmp_path):
     lectures = lecture_with("missing_field", fixture_lectures)
-    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(tmp_path / "b"),
-                                      "--fail-fast"])
+    result = CliRunner().invoke(
+        app, ["build", "--lectures", str(lectures), "--out", str(tmp_path / "b"), "--fail-fast"]
+    )
     assert result.exit_code == 1
     assert "missing field 'data'" in result.output
     assert not (tmp_path / "b" / "tiny" / "slides.pdf").exists()

@@ -4,9 +4,9 @@ can be served."""
 from __future__ import annotations
 
 import fcntl
-from pathlib import Path
 import os
 import stat
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -62,10 +62,16 @@ def test_two_builds_with_source_date_epoch_are_byte_identical(fixture_lectures, 
     for out in ("one", "two"):
         result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / out)])
         assert result.exit_code == 0, result.output
-    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*")
-           if p.is_file() and ".cache" not in p.parts and ".work" not in p.parts and p.name != ".lock"}
-    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*")
-           if p.is_file() and ".cache" not in p.parts and ".work" not in p.parts and p.name != ".lock"}
+    one = {
+        p.relative_to(tmp_path / "one"): p.read_bytes()
+        for p in (tmp_path / "one").rglob("*")
+        if p.is_file() and ".cache" not in p.parts and ".work" not in p.parts and p.name != ".lock"
+    }
+    two = {
+        p.relative_to(tmp_path / "two"): p.read_bytes()
+        for p in (tmp_path / "two").rglob("*")
+        if p.is_file() and ".cache" not in p.parts and ".work" not in p.parts and p.name != ".lock"
+    }
     assert one.keys() == two.keys() and len(one) > 10
     # report.json records how long each stage took; everything a reader gets is identical
     assert [str(name) for name in one if one[name] != two[name]] == ["tiny/report.json"]
@@ -74,8 +80,20 @@ def test_two_builds_with_source_date_epoch_are_byte_identical(fixture_lectures, 
 
 def test_building_one_topic_is_a_preview_beside_the_full_deck(fixture_lectures, tmp_path):
     out = tmp_path / "b"
-    build = lambda *topics: CliRunner().invoke(app, ["build", *topics, "--lectures", str(fixture_lectures),  # noqa: E731
-                                                     "--out", str(out)])
+
+    def build(*topics):
+        return CliRunner().invoke(
+            app,
+            [
+                "build",
+                *topics,
+                "--lectures",
+                str(fixture_lectures),
+                "--out",
+                str(out),
+            ],
+        )
+
     assert build().exit_code == 0
     full = {p: p.read_bytes() for p in (out / "tiny").rglob("*") if p.is_file()}
     zipped = (out / "tiny-student.zip").read_bytes()
@@ -121,6 +139,7 @@ def test_files_someone_else_put_there_are_neither_lost_nor_handed_out(fixture_le
     assert _build(fixture_lectures, out).exit_code == 0
     assert (out / "tiny" / "figures" / "my-sketch.png").read_bytes() == b"png"
     import zipfile
+
     with zipfile.ZipFile(out / "tiny-student.zip") as archive:
         assert not [n for n in archive.namelist() if "answers-key" in n or "my-sketch" in n]
     assert "answers-key" not in (out / "index.html").read_text()
@@ -130,6 +149,7 @@ def test_a_full_disk_leaves_the_published_set_as_it_was(fixture_lectures, tmp_pa
     import errno
 
     import nnarch.publish.staging as publish
+
     out = tmp_path / "b"
     assert _build(fixture_lectures, out).exit_code == 0
     before = _published(out / "tiny")
@@ -151,6 +171,7 @@ def test_a_full_disk_leaves_the_published_set_as_it_was(fixture_lectures, tmp_pa
 
 def test_a_build_killed_while_switching_sets_leaves_the_old_set(fixture_lectures, tmp_path):
     from nnarch.publish.staging import sweep_temporaries
+
     out = tmp_path / "b"
     assert _build(fixture_lectures, out).exit_code == 0
     before = _published(out / "tiny")

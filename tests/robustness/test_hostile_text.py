@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 import subprocess
+import unicodedata
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nnarch.cli import app
-from nnarch.source.markdown import inline
-from nnarch.escape import _TEX_SPECIAL, UnmappableCharacter, tex_escape
 from nnarch.documents.render import Context, Html
+from nnarch.escape import _TEX_SPECIAL, UnmappableCharacter, tex_escape
+from nnarch.source.markdown import inline
 
 from ..browser import page
 from .cases.hostile_text import HOSTILE, MARKUP, UNICODE
@@ -23,14 +23,20 @@ from .test_cases import lecture_with
 
 def test_hostile_text_compiles_and_shows_as_written(fixture_lectures, tmp_path):
     out = tmp_path / "build"
-    result = CliRunner().invoke(app, ["build", "--lectures", str(lecture_with("hostile_text", fixture_lectures)),
-                                      "--out", str(out)])
+    result = CliRunner().invoke(
+        app, ["build", "--lectures", str(lecture_with("hostile_text", fixture_lectures)), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
-    text = subprocess.run(["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     flat = re.sub(r"\s+", " ", text)
-    for expected in ["100% & more_than # $5 {x} ~y ^z \\path", "<script>alert('x')</script>",
-                     "Grüße → αβγ ΔΣ ≈ ≤ ×", "Weird: 100% & {braces}"]:
+    for expected in [
+        "100% & more_than # $5 {x} ~y ^z \\path",
+        "<script>alert('x')</script>",
+        "Grüße → αβγ ΔΣ ≈ ≤ ×",
+        "Weird: 100% & {braces}",
+    ]:
         assert expected in flat.replace("’", "'").replace("‘", "'").replace("∆", "Δ"), expected
     with page() as (tab, _):
         tab.goto((out / "tiny" / "slides.html").as_uri())
@@ -56,9 +62,15 @@ def _tex_unescape(escaped: str) -> str:
 def _active_left(text: str, escaped: str) -> set:
     """The LaTeX special characters of `escaped` that are not part of an escape sequence we emit."""
     stripped = escaped
-    for pattern in (r"\\ensuremath\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}", r"\\[\"'`^~=.]\\[a-zA-Z]+\{\}",
-                    r"\\[a-zA-Z]+\{[a-zA-Z]?\}", r"\\[\"'`^~=.](?:\{\})?\{?[a-zA-Z]\}?", r"\\[a-zA-Z]+",
-                    r"\\[\"'`^~=.]\{\}", r"\\[^a-zA-Z]"):  # an accent on {} (Ώ); control symbols: \&, \-, \, ...
+    for pattern in (
+        r"\\ensuremath\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}",
+        r"\\[\"'`^~=.]\\[a-zA-Z]+\{\}",
+        r"\\[a-zA-Z]+\{[a-zA-Z]?\}",
+        r"\\[\"'`^~=.](?:\{\})?\{?[a-zA-Z]\}?",
+        r"\\[a-zA-Z]+",
+        r"\\[\"'`^~=.]\{\}",
+        r"\\[^a-zA-Z]",
+    ):  # an accent on {} (Ώ); control symbols: \&, \-, \, ...
         stripped = re.sub(pattern, "", stripped)
     while "{}" in stripped:  # groups the escapes open and close ({\small ...})
         stripped = stripped.replace("{}", "")
@@ -102,8 +114,11 @@ def test_what_scientists_type_reaches_the_pdf(fixture_lectures, tmp_path):
     out = tmp_path / "build"
     result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    text = " ".join(subprocess.run(["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True,
-                                   text=True, check=True).stdout.split())
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
     for piece in ("±", "∂u/∂t", "≤ ∞", "µm", "−1"):
         assert piece in text, (piece, text[-300:])
     assert "?" not in text
@@ -122,6 +137,7 @@ def test_every_character_tex_escape_maps_is_set_by_pdflatex(tmp_path):
     form that real pdflatex sets without an error, in the slides' and in the handouts' preamble.
     (pylatexenc's table names commands of packages the documents do not load.)"""
     from nnarch.documents.render import render_preamble
+
     forms = {}
     for code in [*range(0x80, 0xD800), *range(0xE000, 0x30000)]:
         try:
@@ -135,11 +151,12 @@ def test_every_character_tex_escape_maps_is_set_by_pdflatex(tmp_path):
         for start in range(0, len(codes), 20):  # frames of 20 characters, one a line
             lines.append(frame[0])
             # each form followed by a letter: a form ending in a bare command would swallow it
-            lines += [f"\\message{{@@{code:X}@@}}{forms[code]}x\\par" for code in codes[start:start + 20]]
+            lines += [f"\\message{{@@{code:X}@@}}{forms[code]}x\\par" for code in codes[start : start + 20]]
             lines.append(frame[1])
         (tmp_path / f"{document}.tex").write_text("\n".join(lines + ["\\end{document}"]))
-        subprocess.run(["pdflatex", "-interaction=nonstopmode", f"{document}.tex"], cwd=tmp_path,
-                       capture_output=True, timeout=300)
+        subprocess.run(
+            ["pdflatex", "-interaction=nonstopmode", f"{document}.tex"], cwd=tmp_path, capture_output=True, timeout=300
+        )
         log = (tmp_path / f"{document}.log").read_text(errors="replace")
         assert "@@2FFFF@@" in log or f"@@{codes[-1]:X}@@" in log, "pdflatex stopped early"
         failed, current = {}, None

@@ -26,8 +26,11 @@ def _build(lectures: Path, out: Path, *extra: str):
 def _release(out: Path) -> dict:
     """Every published file and its bytes: not the cache, the work folder, previews or the lock."""
     skip = {".cache", ".work", "preview", ".lock"}
-    return {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*")
-            if p.is_file() and not skip & set(p.relative_to(out).parts)}
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and not skip & set(p.relative_to(out).parts)
+    }
 
 
 @pytest.fixture
@@ -60,8 +63,11 @@ def test_a_typo_in_a_topics_markdown_leaves_the_release_and_previews_the_rest(re
 
 def test_a_false_claim_leaves_the_release_and_previews_the_rest(released):
     lectures, out, before = released
-    edit(lectures / "tiny" / "line.py", 'below("history.final_train", 10.0, "training loss below 10")',
-         'below("history.final_train", 1e-12, "training loss below 1e-12")')
+    edit(
+        lectures / "tiny" / "line.py",
+        'below("history.final_train", 10.0, "training loss below 10")',
+        'below("history.final_train", 1e-12, "training loss below 1e-12")',
+    )
     result = _build(lectures, out)
     _assert_previewed(out, result, "line")
     assert "claim 'training loss below 1e-12' is false" in result.output
@@ -70,6 +76,7 @@ def test_a_false_claim_leaves_the_release_and_previews_the_rest(released):
 
 def test_cuda_without_a_gpu_is_one_line_exit_3_and_writes_nothing(released):
     import torch
+
     if torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     lectures, out, before = released
@@ -83,9 +90,13 @@ def test_cuda_without_a_gpu_is_one_line_exit_3_and_writes_nothing(released):
 def test_a_topic_that_exits_fails_without_ending_the_build(released):
     lectures, out, before = released
     edit(lectures / "tiny" / "line.py", "def make_data(seed):\n", "def make_data(seed):\n    import os; os._exit(0)\n")
-    done = subprocess.run([sys.executable, "-m", "nnarch", "build", "--lectures", str(lectures),
-                           "--out", str(out)], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "COLUMNS": "200"})
+    done = subprocess.run(
+        [sys.executable, "-m", "nnarch", "build", "--lectures", str(lectures), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert done.returncode == 1, done.stdout + done.stderr
     assert "line.py: the process running this topic ended abruptly" in done.stderr
     assert _release(out) == before and (out / "preview" / "tiny" / "slides.html").exists()
@@ -112,7 +123,8 @@ def test_a_folder_without_a_manifest_keeps_what_nnarch_did_not_make(released):
 
 def test_a_switch_cut_short_is_finished_by_the_next_build(released):
     from nnarch.publish.staging import STAGING, SWITCH, sweep_temporaries
-    lectures, out, before = released
+
+    _lectures, out, _before = released
     staging = out / STAGING
     shutil.copytree(out / "tiny", staging / "tiny")
     (staging / "tiny" / "slides.html").write_text("new slides")
@@ -127,6 +139,7 @@ def test_a_switch_cut_short_is_finished_by_the_next_build(released):
 
 def test_a_release_half_staged_is_dropped_by_the_next_build(released):
     from nnarch.publish.staging import STAGING, sweep_temporaries
+
     _, out, before = released
     (out / STAGING / "tiny").mkdir(parents=True)
     (out / STAGING / "tiny" / "slides.html").write_text("half")
@@ -150,6 +163,7 @@ def test_the_no_op_digest_holds_no_machine_identity(released, monkeypatch, tmp_p
 
     from nnarch.build import Options
     from nnarch.plan import inputs_digest
+
     lectures, out, _ = released
     digest = inputs_digest(Options(lectures, out, "cpu"))
     monkeypatch.setattr(platform, "node", lambda: "another-host")
