@@ -18,10 +18,12 @@ else \
 fi
 endef
 
-.PHONY: slides test check bench bench-env serve clean tex test-tools help fresh-check
+.PHONY: slides test test-fast lint check bench bench-env serve clean tex test-tools help fresh-check
 help:
 	@echo "make slides   build every lecture into build/ (PDF, HTML, report.json)"
-	@echo "make test     run the test suite"
+	@echo "make test     run the test suite (every tier, two processes)"
+	@echo "make test-fast  the unit tier only: no training, LaTeX, browser or kernel (under a minute)"
+	@echo "make lint     ruff check, ruff format --check, mypy"
 	@echo "make check    validate the topic modules without training"
 	@echo "make serve    build, serve build/ at http://127.0.0.1:8000/ and rebuild on every save"
 	@echo "make fresh-check  make slides and make test in a new Debian 12 root (root; ~20 min)"
@@ -51,7 +53,15 @@ check: $(BIN)/.installed
 	$(BIN)/nnarch check
 
 test: $(BIN)/.installed tex test-tools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
+
+test-fast: $(BIN)/.installed tex
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 serve: $(BIN)/.installed tex
 	$(BIN)/nnarch serve

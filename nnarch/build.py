@@ -10,16 +10,15 @@ from pathlib import Path
 
 from nnarch.cache.store import Cache
 from nnarch.documents import lecture as documents
-from nnarch.documents.latex import Compiler, require_latexmk
+from nnarch.documents.latex import Compiler
 from nnarch.errors import NnarchError
 from nnarch.options import Options
-from nnarch.plan import inputs_digest, make_plan, record_success, up_to_date
+from nnarch.plan import check_environment, inputs_digest, make_plan, record_success, up_to_date
 from nnarch.publish.release import blocking, publish_lecture
 from nnarch.publish.staging import build_lock, ensure_writable, sweep_temporaries
 from nnarch.run.executor import run_topics
 from nnarch.run.outcome import Progress, TopicOutcome
 from nnarch.run.runner import restore, topic_record_key
-from nnarch.toolchain import slide_fonts
 
 
 @dataclass(frozen=True)
@@ -46,7 +45,7 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
 
     discovered = discover(options.lectures)
     plan = make_plan(discovered, options.topics, options.force)  # a usage error leaves nothing behind
-    _check_environment(options)
+    check_environment(options)
     ensure_writable(options.out)
     with build_lock(options.out):
         sweep_temporaries(options.out)
@@ -56,17 +55,6 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
         except BaseException:  # Ctrl-C, SIGTERM or a bug: no LaTeX goes on after the build
             compiler.stop()
             raise
-
-
-def _check_environment(options: Options) -> None:
-    """What the build needs outside the project, checked once before any topic runs (each missing
-    piece is one EnvironmentProblem, exit 3): LaTeX, the figures' fonts, the device asked for."""
-    require_latexmk()
-    slide_fonts()
-    if options.device == "cuda" and not options.scheduler:  # a cluster's workers have their own
-        from nnarch.run.train import resolve_device
-
-        resolve_device(options.device)
 
 
 def _build(options: Options, progress: Progress, discovered, plan, inputs: str, compiler) -> BuildResult:
@@ -128,7 +116,7 @@ def _run(options: Options, progress: Progress, plan) -> tuple[list[TopicOutcome]
                 break
     finally:
         ran.close()  # stops the workers when the loop ends early
-    cache.store_seconds({o.path: o.seconds for o in outcomes if o.status == "trained"})
+    cache.store_seconds({o.path: o.stages["train"] for o in outcomes if o.status == "trained"})
     return outcomes, done
 
 
@@ -150,14 +138,5 @@ def _lecture(lecture, discovered, done: dict, outcomes: list, options: Options, 
     # lecture.errors: its own Markdown, the schedule, the lab plan, and topics that do not read
     release = not (options.topics or failed or lecture.errors or problems)
     report = documents.report(lecture, mine, done, timings)
-    paths, released = publish_lecture(
-        lecture,
-        discovered.course,
-        [lec.lecture for lec in discovered.lectures],
-        files,
-        report,
-        release,
-        options.out,
-        progress,
-    )
+    paths, released = publish_lecture(lecture, discovered, files, report, release, options.out, progress)
     return paths, released, problems

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nnarch.errors import UsageError, did_you_mean
+from nnarch.options import Options
 
 if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser
     from nnarch.source.discover import Discovered, LectureSource, TopicSource
@@ -32,6 +33,20 @@ def make_plan(discovered: Discovered, wanted: tuple[str, ...] = (), forced: tupl
     chosen = [(lec, src) for lec, src in every if not wanted or src.name in wanted]
     lectures = [lec for lec in discovered.lectures if not wanted or any(name in wanted for name in lec.lecture.topics)]
     return Plan(tuple(lectures), tuple(src for _, src in chosen))
+
+
+def check_environment(options: Options) -> None:
+    """What the build needs outside the project, checked once before any topic runs (each missing
+    piece is one EnvironmentProblem, exit 3): LaTeX, the figures' fonts, the device asked for."""
+    from nnarch.documents.latex import require_latexmk
+    from nnarch.toolchain import slide_fonts
+
+    require_latexmk()
+    slide_fonts()
+    if options.device == "cuda" and not options.scheduler:  # a cluster's workers have their own
+        from nnarch.run.train import resolve_device
+
+        resolve_device(options.device)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -16,11 +16,28 @@ LECTURES = ROOT / "lectures"
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "lectures"
 
 
+# Tests that train, run LaTeX, a browser, a Jupyter kernel or a Dask cluster are `slow`: those that use
+# these fixtures are marked here, the others by their module (pytestmark). `make test-fast` runs the rest.
+SLOW_FIXTURES = {"lecture_out", "fixture_lectures", "released"}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
-def lecture_out(tmp_path_factory) -> Path:
-    """build/nn-architectures of a full build of the real lecture (trains every model, runs latexmk)."""
-    out = tmp_path_factory.mktemp("build")
-    result = build(Options(LECTURES, out, "cpu"))
+def lecture_out(tmp_path_factory, worker_id) -> Path:
+    """build/nn-architectures of a full build of the real lecture (trains every model, runs latexmk),
+    made once per test session: under pytest-xdist the first worker builds it, the others wait for
+    it and find it up to date."""
+    from filelock import FileLock
+
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    out = shared / "lecture-build"
+    with FileLock(str(shared / "lecture-build.lock")):
+        result = build(Options(LECTURES, out, "cpu"))
     assert result.ok, "\n".join(str(e) for e in result.errors)
     return out / "nn-architectures"
 

@@ -21,6 +21,8 @@ from nnarch.build import Options, Progress, build
 
 from .conftest import LECTURES, edit
 
+pytestmark = pytest.mark.slow  # see tests/conftest.py
+
 BIN = Path(sys.executable).parent
 
 

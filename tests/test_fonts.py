@@ -14,6 +14,8 @@ import pytest
 from nnarch.errors import EnvironmentProblem
 from nnarch.toolchain import slide_fonts
 
+pytestmark = pytest.mark.slow  # see tests/conftest.py
+
 # Drawn in a fresh interpreter, so that matplotlib builds its font cache in the MPLCONFIGDIR given.
 DRAW = """
 import json, sys

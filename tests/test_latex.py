@@ -11,6 +11,8 @@ from nnarch.documents.latex import PREAMBLE_END, Compiler, preamble
 from nnarch.documents.render import render_preamble
 from nnarch.errors import LatexError
 
+pytestmark = pytest.mark.slow  # see tests/conftest.py
+
 HEAD = "\\documentclass{article}\n\\usepackage{lmodern}\n"
 BODY = (
     "\\begin{document}\n\\pagestyle{empty}\nThe end is on page \\pageref{end}.\n\\newpage\nThe end.\\label{end}\n"

@@ -17,6 +17,8 @@ import pytest
 from .browser import page
 from .conftest import FIXTURE, edit
 
+pytestmark = pytest.mark.slow  # see tests/conftest.py
+
 BIN = Path(sys.executable).parent
 
 

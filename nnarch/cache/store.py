@@ -100,11 +100,11 @@ class Cache:
         write_atomic(self.root / "records" / f"{key}.json", json.dumps(data))
 
     def last_seconds(self, topic: Path) -> float:
-        """How long the topic module at `topic` took the last time it ran (0.0: never seen)."""
+        """How long the topic module at `topic` trained the last time (0.0: never seen)."""
         return self._timings().get(f"{topic.parent.name}/{topic.name}", 0.0)
 
     def store_seconds(self, seconds: dict[Path, float]) -> None:
-        """Remember how long topics took, for the next build to start the longest first."""
+        """Remember how long topics trained, for the next build to start the longest first."""
         timings = self._timings()
         timings.update({f"{path.parent.name}/{path.name}": round(s, 3) for path, s in seconds.items()})
         write_atomic(self.root / "timings.json", json.dumps(timings, sort_keys=True))

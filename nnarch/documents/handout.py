@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nnarch import __version__
-from nnarch.documents.render import Context, Html, Tex, blocks_view, format_value
+from nnarch.documents.render import Context, Html, Tex, blocks_view
 from nnarch.layout import HANDOUT_WIDTH
 from nnarch.source import markdown as md
+from nnarch.source.values import format_value
 from nnarch.toolchain import package_version
 
 

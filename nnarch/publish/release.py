@@ -11,7 +11,7 @@ from nnarch.publish.staging import stage_file, stage_folder, switch
 
 
 def publish_lecture(
-    lecture, course, lectures: list, files: dict, report: dict, release: bool, out: Path, progress
+    lecture, discovered, files: dict, report: dict, release: bool, out: Path, progress
 ) -> tuple[list[Path], bool]:
     """Stage and switch in out/<slug>, its zip and index.html together when `release`, else
     out/preview/<slug>: (the files published, whether it was a release)."""
@@ -28,8 +28,9 @@ def publish_lecture(
         switch(out, [name])
         return published, False
     stage_file(f"{slug}-student.zip", student_zip(staged, slug), out)
+    lectures = [lec.lecture for lec in discovered.lectures]
     folders = {lec.slug: out / lec.slug for lec in lectures if (out / lec.slug / "slides.pdf").exists()}
-    stage_file("index.html", course_page(course, lectures, {**folders, slug: staged}), out)
+    stage_file("index.html", course_page(discovered.course, lectures, {**folders, slug: staged}), out)
     switch(out, [slug, f"{slug}-student.zip", "index.html"])
     return [*published, out / f"{slug}-student.zip", out / "index.html"], True
 

@@ -2,7 +2,7 @@
 
 - in worker processes (the default: one per core, at most one per topic). They are forked from
   multiprocessing's fork server, which imports torch, PyG, matplotlib and nnarch's run code once, so
-  no worker imports them again; topics are handed out longest first (by the cache's last timings),
+  no worker imports them again; topics are handed out longest first (by their last training times),
   so that the longest does not start last. A worker that dies (os._exit, a signal, out of memory)
   fails its own topic only; every worker dies with the build.
 - in the build's own process (`--jobs 0`): one after the other, for a debugger;
@@ -115,7 +115,8 @@ class Workers:
         return ProcessPoolExecutor(count, mp_context=self.context, initializer=_start_worker, initargs=(self.events,))
 
     def run(self, sources: list[TopicSource], options: Options, keys: dict[str, str]) -> Iterator[Result]:
-        pool, lost = self._pool(self.count), list[TopicSource]()
+        pool = self._pool(self.count)
+        lost: list[TopicSource] = []
         try:
             futures = {pool.submit(_run_in_worker, options, s, keys[s.name]): s for s in sources}
             for future in as_completed(futures):

@@ -23,12 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
-from mdit_py_plugins.attrs import attrs_plugin
-from mdit_py_plugins.container import container_plugin
-from mdit_py_plugins.dollarmath import dollarmath_plugin
-from mdit_py_plugins.dollarmath.index import math_inline_dollar
 
 from nnarch.errors import did_you_mean
 from nnarch.source.blocks import (  # noqa: F401 - the blocks this parser builds, read as md.Para etc.
@@ -48,6 +43,7 @@ from nnarch.source.blocks import (  # noqa: F401 - the blocks this parser builds
     plain,
     walk,
 )
+from nnarch.source.dialect import parser
 from nnarch.source.values import VALUE_REF
 
 DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics", "minutes")
@@ -55,35 +51,7 @@ CONTAINERS = ("columns", "column", "hints", "answer")
 _OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
 
 
-def _parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False})  # raw HTML stays text: never trusted
-    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=False)
-    inline_math = math_inline_dollar(allow_space=False, allow_digits=False, allow_double=False)
-    md.inline.ruler.at("math_inline", _first_character_fix(inline_math))
-    md.use(container_plugin, "block", validate=lambda params, *_: bool(params.strip()))
-    md.use(attrs_plugin)
-    return md.enable("table")
-
-
-def _first_character_fix(rule):
-    """dollarmath looks at src[pos - 1] for a digit or backslash before an opening $, which at the
-    start of a paragraph wraps round to its last character: "$N^2$ entries, 0" was no math. Make
-    that look-behind see a space."""
-
-    def guarded(state, silent):
-        if state.pos != 0 or not state.src or state.src[-1] not in "0123456789\\":
-            return rule(state, silent)
-        src = state.src
-        state.src = src + " "
-        try:
-            return rule(state, silent)
-        finally:
-            state.src = src
-
-    return guarded
-
-
-_MD = _parser()
+_MD = parser()
 
 
 def parse_file(path: Path) -> Doc:

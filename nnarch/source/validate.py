@@ -191,8 +191,12 @@ def _notebook_names() -> frozenset[str]:
 
 def _defined(path: Path) -> dict[str, int]:
     """The names a module defines at its top level (functions, classes, assignments), with lines."""
-    names = {}
-    for node in ast.parse(path.read_text(), str(path)).body:
+    names: dict[str, int] = {}
+    try:
+        tree = ast.parse(path.read_text(), str(path))
+    except SyntaxError:
+        return names  # reported by the outline, with its line
+    for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             names[node.name] = node.lineno
         elif isinstance(node, (ast.Assign, ast.AnnAssign)):

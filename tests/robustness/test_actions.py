@@ -55,6 +55,17 @@ def start_build(lectures: Path, out: Path) -> subprocess.Popen:
     )
 
 
+def lines_of(proc: subprocess.Popen) -> list[bytes]:
+    """The lines a process prints, gathered as they come (by a thread, until it closes its output)."""
+    lines: list[bytes] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, b"")), daemon=True).start()
+    return lines
+
+
+def printed(lines: list[bytes], pattern: bytes) -> bool:
+    return any(re.search(pattern, line) for line in list(lines))
+
+
 def build_ok(lectures: Path, out: Path) -> dict:
     result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -89,10 +100,9 @@ def test_sigkill_during_training_leaves_the_last_build_intact(fixture_lectures, 
     before = published(out)
     with_slow_topic(lectures, epochs=10**7)
     proc = start_build(lectures, out)
-    # Training has begun once the build holds the lock and a few seconds of CPU have gone by.
-    wait_for(lambda: (out / ".lock").exists() and (out / ".lock").read_text().strip() == str(proc.pid))
-    time.sleep(5)
-    assert proc.poll() is None, proc.stdout.read().decode()
+    lines = lines_of(proc)
+    wait_for(lambda: printed(lines, rb"slow: started") or proc.poll() is not None, seconds=300)
+    assert proc.poll() is None, b"".join(lines).decode()  # training is under way
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert published(out) == before
@@ -318,6 +328,18 @@ def test_an_interrupt_stops_training_workers_and_says_so(fixture_lectures, tmp_p
     wait_for(lambda: _group_is_gone(proc.pid), seconds=10)  # no worker left training as an orphan
 
 
+def test_workers_die_with_a_killed_build(fixture_lectures, tmp_path):
+    """SIGKILL gives the build no chance to stop its workers: they notice and end themselves."""
+    lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
+    proc = start_build(lectures, out)
+    lines = lines_of(proc)
+    wait_for(lambda: printed(lines, rb"slow: started") or proc.poll() is not None, seconds=300)
+    assert proc.poll() is None, b"".join(lines).decode()
+    os.kill(proc.pid, signal.SIGKILL)  # the build alone, not its process group
+    proc.wait()
+    wait_for(lambda: _group_is_gone(proc.pid), seconds=60)
+
+
 def test_an_interrupt_during_latex_stops_pdflatex(fixture_lectures, tmp_path):
     lectures, out = with_slow_topic(fixture_lectures, epochs=5), tmp_path / "build"
     build_ok(lectures, out)
@@ -334,11 +356,11 @@ def test_an_interrupt_during_latex_stops_pdflatex(fixture_lectures, tmp_path):
 def test_without_a_terminal_a_long_training_still_reports_progress(fixture_lectures, tmp_path):
     lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
     proc = start_build(lectures, out)  # stdout and stderr are a pipe, not a terminal
-    time.sleep(14)
+    lines = lines_of(proc)
+    wait_for(lambda: printed(lines, rb"slow: epoch \d+/10000000, loss") or proc.poll() is not None, seconds=300)
     os.killpg(proc.pid, signal.SIGTERM)
-    output = proc.communicate(timeout=60)[0].decode()
-    assert "slow: started (10000000 epochs)" in output
-    assert len(re.findall(r"slow: epoch \d+/10000000, loss", output)) >= 1
+    proc.wait(timeout=60)
+    assert printed(lines, rb"slow: started \(10000000 epochs\)"), b"".join(lines).decode()
 
 
 def test_a_training_over_its_time_limit_is_that_topics_error(fixture_lectures, tmp_path):

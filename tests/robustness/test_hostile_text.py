@@ -7,6 +7,7 @@ import re
 import subprocess
 import unicodedata
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -132,6 +133,7 @@ def test_a_character_pdflatex_cannot_set_stops_the_build_naming_the_line(fixture
     assert re.search(r"line\.md:\d+: the character '漢' \(U\+6F22 .*\) has no form in the PDF", result.output)
 
 
+@pytest.mark.slow
 def test_every_character_tex_escape_maps_is_set_by_pdflatex(tmp_path):
     """Every character from U+0080 to U+2FFFF: refused with UnmappableCharacter, or escaped to a
     form that real pdflatex sets without an error, in the slides' and in the handouts' preamble.
