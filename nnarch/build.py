@@ -8,17 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nnarch.cache.store import Cache
-from nnarch.documents import lecture as documents
-from nnarch.documents.latex import Compiler
 from nnarch.errors import NnarchError
 from nnarch.options import Options
 from nnarch.plan import check_environment, inputs_digest, make_plan, record_success, up_to_date
-from nnarch.publish.release import blocking, publish_lecture
 from nnarch.publish.staging import build_lock, ensure_writable, sweep_temporaries
-from nnarch.run.executor import run_topics
 from nnarch.run.outcome import Progress, TopicOutcome
-from nnarch.run.runner import restore, topic_record_key
+
+# The stages below are imported in the functions that run them: a no-op build, decided from file
+# hashes, imports none of them (nor torch, nor Jinja2).
 
 
 @dataclass(frozen=True)
@@ -41,7 +38,8 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
     unchanged = up_to_date(options, inputs)
     if unchanged is not None:
         return BuildResult((), tuple(unchanged), (), up_to_date=True)
-    from nnarch.source.discover import discover  # the no-op check above stays light
+    from nnarch.documents.latex import Compiler
+    from nnarch.source.discover import discover
 
     discovered = discover(options.lectures)
     plan = make_plan(discovered, options.topics, options.force)  # a usage error leaves nothing behind
@@ -58,6 +56,8 @@ def build(options: Options, progress: Progress | None = None) -> BuildResult:
 
 
 def _build(options: Options, progress: Progress, discovered, plan, inputs: str, compiler) -> BuildResult:
+    from nnarch.documents import lecture as documents
+
     errors: list[NnarchError] = [e for lec in plan.lectures for e in lec.errors]
     if errors and options.fail_fast:
         return BuildResult((), (), tuple(errors))
@@ -94,6 +94,10 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str, 
 def _run(options: Options, progress: Progress, plan) -> tuple[list[TopicOutcome], dict]:
     """Every topic's outcome, and the run of each that succeeded: restored from its record without
     importing it, or run (executor.py). With fail_fast, the first failure stops the rest."""
+    from nnarch.cache.store import Cache
+    from nnarch.run.executor import run_topics
+    from nnarch.run.runner import restore, topic_record_key
+
     cache = Cache(options.cache_dir)
     keys = {s.name: topic_record_key(s, options) for s in plan.topics}
     outcomes, done, fresh = [], {}, []
@@ -124,6 +128,9 @@ def _lecture(lecture, discovered, done: dict, outcomes: list, options: Options, 
     """Render, compile and publish one lecture: (files, released, problems). It is released only when
     every topic, frame and document of it is fine; otherwise what did build goes to build/preview/
     with a frame for each failed topic, and the last release stays as it was."""
+    from nnarch.documents import lecture as documents
+    from nnarch.publish.release import blocking, publish_lecture
+
     slug, mine = lecture.lecture.slug, [o for o in outcomes if o.name in lecture.lecture.topics]
     problems = documents.unrenderable(discovered.course, done, mine)
     failed = {o.name: o.error for o in mine if o.error}
