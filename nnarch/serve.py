@@ -257,6 +257,9 @@ def serve(options: Options, port: int, console, progress_factory) -> None:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     rebuild = partial(_rebuild, options, events, site, console, progress_factory)
     rebuild()
+    from nnarch.run.executor import warm_up
+
+    threading.Thread(target=warm_up, daemon=True).start()  # the first model edit needs no imports
     url = f"http://127.0.0.1:{server.server_address[1]}/"
     watched = [p for p in (Path(options.lectures), TEMPLATES) if p.exists()]
     console.print(

@@ -166,6 +166,30 @@ def test_an_unreachable_scheduler_is_exit_3_naming_it(fixture_lectures, tmp_path
     assert not (tmp_path / "b" / "tiny").exists()
 
 
+def test_without_dask_the_scheduler_option_says_how_to_install_it(fixture_lectures, tmp_path):
+    """Dask is an extra: a machine without it gets one line that names the extra, exit 3."""
+    hide = "import sys; sys.modules['distributed'] = None; from nnarch.cli import main; main()"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            hide,
+            "build",
+            "--lectures",
+            fixture_lectures,
+            "--out",
+            tmp_path / "b",
+            "--scheduler",
+            "tcp://127.0.0.1:8786",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stderr
+    assert "pip install 'nnarch[cluster]'" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_worker_with_another_nnarch_is_refused_before_anything_trains(start_cluster, fixture_lectures, tmp_path):
     preload = tmp_path / "other_nnarch.py"
     preload.write_text("import nnarch\nnnarch.__version__ = '0.0.0-other'\n")

@@ -40,19 +40,7 @@ if TYPE_CHECKING:
 
 Result = tuple[TopicOutcome, "TopicRun | None"]  # a topic's outcome, and its run when it succeeded
 
-# What every worker needs, imported once in the fork server (a module that is not installed, such
-# as torch_geometric for a course without a GNN, is skipped).
-PRELOAD = [
-    "torch",
-    "torch._dynamo",
-    "torch_geometric",
-    "matplotlib.pyplot",
-    "nnarch.run.runner",
-    "nnarch.run.train",
-    "nnarch.run.measure",
-    "nnarch.run.figures",
-    "nnarch.source.load",
-]
+PRELOAD = ["nnarch.run.warm"]  # what every worker needs, imported once in the fork server
 RELAY_EVERY_S = 0.1  # a progress bar needs no more epochs than this (rich redraws ten times a second)
 
 
@@ -87,6 +75,13 @@ def _context() -> BaseContext:
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)
     return context
+
+
+def warm_up() -> None:
+    """Start the fork server now, so that a topic that must run later starts at once (it imports
+    what the workers need): `serve` calls it in the background after its first build."""
+    with ProcessPoolExecutor(1, mp_context=_context()) as pool:
+        pool.submit(os.getpid).result()
 
 
 class Workers:
