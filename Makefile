@@ -26,7 +26,7 @@ help:
 	@echo "make lint     ruff check, ruff format --check, mypy"
 	@echo "make check    validate the topic modules without training"
 	@echo "make serve    build, serve build/ at http://127.0.0.1:8000/ and rebuild on every save"
-	@echo "make fresh-check  make slides and make test in a new Debian 12 root (root; ~20 min)"
+	@echo "make fresh-check  make slides and make test in a new Debian 12 root (root; about 10 minutes)"
 	@echo "make bench    time nnarch against plain scripts and its peers (not part of make test)"
 	@echo "make clean    remove build/"
 

@@ -1,11 +1,12 @@
 """Serve: build, serve the build folder on 127.0.0.1, and rebuild on every save.
 
 This process stays warm for the author: a text edit re-renders from the records, and a topic whose
-record changed runs in a worker forked from the fork server that imported torch, PyG and matplotlib
-at the first build (run/executor.py). Open pages hear of each build over server-sent events: the
-deck's HTML is published as soon as it is rendered and its pages reload then, keeping their slide
-(the slide number is in the URL's hash); the PDF and handouts follow when LaTeX is done. A broken
-edit publishes nothing: the last good deck stays, with the error over it and on the console.
+record changed runs in a worker forked from the fork server, which imports torch, PyG and matplotlib
+once, started in the background after the first build (run/executor.py). Open pages hear of each
+build over server-sent events: the deck's HTML is published as soon as it is rendered and its pages
+reload then, keeping their slide (the slide number is in the URL's hash); the PDF and handouts
+follow when LaTeX is done. A broken edit publishes nothing: the last good deck stays, with the error
+over it and on the console.
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ def test_the_longest_topic_starts_first(fixture_lectures, tmp_path):
     assert again.order == ["plane", "line"]
 
 
-def test_a_build_with_nothing_to_train_starts_no_background_process(fixture_lectures, tmp_path, monkeypatch):
+def test_a_build_with_nothing_to_train_starts_no_worker_pool(fixture_lectures, tmp_path, monkeypatch):
     import nnarch.run.executor
 
     run(fixture_lectures, tmp_path / "b")

@@ -73,7 +73,7 @@ class Cache:
         return folder / f"{key}.pdf", folder / f"{key}.svg"
 
     def load_record(self, key: str) -> dict | None:
-        """A topic's record (see record.py) if it and every figure it names are intact, else None."""
+        """A topic's record (see run/record.py) if it and every figure it names are intact, else None."""
         path = self.root / "records" / f"{key}.json"
         try:
             data = json.loads(path.read_text())

@@ -79,8 +79,9 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
                 pdfs[name] = future.result()
             except LatexError as error:
                 problems.append(error)
-    except BaseException:  # a failure, Ctrl-C or SIGTERM: stop every latexmk now, not when it ends
-        compiler.stop()
+    except BaseException as stop:  # Ctrl-C or SIGTERM: stop every latexmk now, not when it ends
+        if not isinstance(stop, Exception):  # (a failure of this lecture leaves the next one's LaTeX)
+            compiler.stop()
         raise
     finally:
         latex.shutdown(wait=False, cancel_futures=True)

@@ -1,7 +1,7 @@
 """Notebooks: one runnable Jupyter notebook per topic, generated with nbformat from its module.
 
 Notebooks are self-contained: they hold the topic's own code (its classes, data and metric functions,
-constants), a short training loop equivalent to nnarch's, and the exercises, so a student needs
+constants), nnarch's training loop (runtime.py, copied from its source), and the exercises, so a student needs
 torch, matplotlib (and torch_geometric for the GNN) but not nnarch or this repository. Trained with
 the same seed on one thread, they reproduce the build's numbers.
 """
@@ -123,8 +123,9 @@ def _types() -> str:
     return "\n\n\n".join(
         [
             "# The nnarch types the topic's code uses, so that this notebook runs on its own.\n"
-            "from dataclasses import dataclass, field\nfrom typing import Any",
+            "from collections.abc import Callable\nfrom dataclasses import dataclass, field\nfrom typing import Any",
             types.listing("Splits"),
+            types.listing("Recipe"),
             types.listing("Run"),
             answers.listing("answer_key"),
             answers.listing("check_answer"),

@@ -1,6 +1,7 @@
 """Executor: where the topics run. One seam, chosen by the options:
 
-- in worker processes (the default: one per core, at most one per topic). They are forked from
+- in worker processes (the default: one per core, at most one per topic; `--jobs N` asks for N, and
+  gets at most one per core). They are forked from
   multiprocessing's fork server, which imports torch, PyG, matplotlib and nnarch's run code once, so
   no worker imports them again; topics are handed out longest first (by their last training times),
   so that the longest does not start last. A worker that dies (os._exit, a signal, out of memory)
@@ -8,7 +9,7 @@
 - in the build's own process (`--jobs 0`): one after the other, for a debugger;
 - on a Dask cluster (`--scheduler`): training there, measuring and drawing here (run/cluster.py).
 
-Each way yields every topic's (outcome, run) as it finishes.
+Each way yields every topic's (outcome, run): as it finishes, or on a cluster in the lecture's order.
 """
 
 from __future__ import annotations
@@ -55,8 +56,7 @@ def run_topics(
 
         yield from run_on_cluster(sources, options, progress, keys)
         return
-    workers = len(sources) if options.jobs is None else options.jobs
-    workers = min(workers, len(sources), os.cpu_count() or 1)
+    workers = min(len(sources) if options.jobs is None else options.jobs, len(sources), cores())
     if workers == 0:
         for source in sources:
             yield run_topic(source, options, progress, keys[source.name])
@@ -66,6 +66,11 @@ def run_topics(
     with Workers(workers, progress) as pool:
         progress.stage(f"running {len(sources)} topic(s) in {workers} worker process(es)")
         yield from pool.run(order, replace(options, on_html=None), keys)  # a callback does not travel
+
+
+def cores() -> int:
+    """The cores this process may run on (a container's share, not the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _context() -> BaseContext:
@@ -85,53 +90,80 @@ def warm_up() -> None:
 
 
 class Workers:
-    """A pool of worker processes running whole topics, with their epochs relayed to `progress`."""
+    """Pools of worker processes running whole topics, with their epochs relayed to `progress`."""
 
     def __init__(self, count: int, progress: Progress):
         self.count, self.progress = count, progress
         self.context = _context()
         self.events: Queue[tuple[Any, ...]] = self.context.Queue()
-        self.pids: set[int] = set()
-        threading.Thread(target=self._relay, daemon=True).start()
+        self.pids: dict[int, set[int]] = {}  # the workers of each pool not yet shut down, by its number
+        self.done: set[int] = set()  # pools shut down: their workers have ended
+        self.relay = threading.Thread(target=self._relay, daemon=True)
+        self.relay.start()
 
     def __enter__(self) -> Workers:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        """Stop every worker now: none may go on training as an orphan (after Ctrl-C, or a failed
-        topic with --fail-fast); after a normal build they are idle."""
+        """Stop every worker still running (after Ctrl-C, or a failed topic with --fail-fast): none may
+        go on training as an orphan. After a normal build every pool has been shut down."""
         self.events.cancel_join_thread()  # a killed worker may hold the queue's lock
         self.events.put(("stop",))
-        for pid in list(self.pids):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, signal.SIGKILL)
+        self.relay.join(timeout=5)  # every pid a worker reported has been read
+        for number, pids in self.pids.items():
+            for pid in pids if number not in self.done else ():
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
 
-    def _pool(self, count: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(count, mp_context=self.context, initializer=_start_worker, initargs=(self.events,))
+    def _pool(self, count: int) -> tuple[int, ProcessPoolExecutor]:
+        number = len(self.pids) + len(self.done) + 1
+        self.pids[number] = set()
+        pool = ProcessPoolExecutor(
+            count, mp_context=self.context, initializer=_start_worker, initargs=(self.events, number)
+        )
+        return number, pool
+
+    def _shut(self, number: int, pool: ProcessPoolExecutor, finished: bool) -> None:
+        """A pool whose topics all came back (or broke it) ends its workers now; one left early keeps
+        them, for __exit__ to kill."""
+        pool.shutdown(wait=finished, cancel_futures=True)
+        if finished:
+            self.done.add(number)
 
     def run(self, sources: list[TopicSource], options: Options, keys: dict[str, str]) -> Iterator[Result]:
-        pool = self._pool(self.count)
+        number, pool = self._pool(self.count)
         lost: list[TopicSource] = []
+        finished = False
         try:
-            futures = {pool.submit(_run_in_worker, options, s, keys[s.name]): s for s in sources}
+            futures = {}
+            for source in sources:
+                try:
+                    futures[pool.submit(_run_in_worker, options, source, keys[source.name])] = source
+                except BrokenProcessPool:
+                    lost.append(source)
             for future in as_completed(futures):
                 source = futures[future]
                 try:
                     yield _with_source(future.result(), source)
                 except BrokenProcessPool:
                     lost.append(source)
+            finished = True
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._shut(number, pool, finished)
         # A worker died, and the pool with it: which topic killed it is not known. Each topic the
         # pool lost runs again alone; one that kills its process again is the culprit.
         for source in lost:
             yield self._alone(source, options, keys[source.name])
 
     def _alone(self, source: TopicSource, options: Options, key: str) -> Result:
-        pool = self._pool(1)
+        number, pool = self._pool(1)
+        finished = False
         try:
-            return _with_source(pool.submit(_run_in_worker, options, source, key).result(), source)
+            result = _with_source(pool.submit(_run_in_worker, options, source, key).result(), source)
+            finished = True
+            return result
         except BrokenProcessPool:
+            finished = True
             error = TopicError(
                 f"{rel(source.path)}: the process running this topic ended abruptly "
                 "(os._exit, a signal, or out of memory); a topic must not exit: look for "
@@ -139,7 +171,7 @@ class Workers:
             )
             return TopicOutcome(source.name, source.path, "failed", error=error), None
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._shut(number, pool, finished)
 
     def _relay(self) -> None:
         """In the build (a daemon thread, gone with it): the workers' pids and epochs."""
@@ -151,7 +183,8 @@ class Workers:
             if event[0] == "stop":
                 return
             if event[0] == "pid":
-                self.pids.add(event[1])
+                if event[1] not in self.done:
+                    self.pids.setdefault(event[1], set()).add(event[2])
             elif event[0] == "start":
                 self.progress.topic_started(event[1], event[2])
             else:
@@ -167,11 +200,11 @@ def _with_source(result: Result, source: TopicSource) -> Result:
 _events: Queue[tuple[Any, ...]] | None = None  # in a worker: the queue its pid and epochs go to
 
 
-def _start_worker(events: Queue[tuple[Any, ...]]) -> None:
+def _start_worker(events: Queue[tuple[Any, ...]], pool: int) -> None:
     """A worker says who it is, and dies with the build that started it, even a SIGKILLed one."""
     global _events  # noqa: PLW0603 - a worker's queue, set once by the pool's initializer
     _events = events
-    events.put(("pid", os.getpid()))
+    events.put(("pid", pool, os.getpid()))
     parent = multiprocessing.parent_process()
     if parent is not None:
 

@@ -96,8 +96,9 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
 def training_key(topic: Topic, device: str, budget: str, data_files: str = "") -> str:
     """What training depends on: the model, data and step code (and the constants, tensors and
     arrays they use, by value), the recipe, the lecture's data files, versions, device."""
-    # where a topic may train (Recipe.resources) is not how: routing it to GPU workers retrains nothing
-    recipe = dataclasses.replace(topic.recipe_for(budget), resources=None)
+    # where a topic may train (Recipe.resources) and how long it may take (max_seconds) are not how it
+    # trains: routing it to GPU workers or changing its time limit retrains nothing
+    recipe = dataclasses.replace(topic.recipe_for(budget), resources=None, max_seconds=None)
     return fingerprint(
         topic.model,
         topic.data,

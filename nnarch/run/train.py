@@ -204,9 +204,15 @@ def loss_function(recipe: Recipe):
 
 
 def _check_output_shape(model, train, loss, where) -> None:
-    """Catch a last layer of the wrong size before MSE silently broadcasts it against the targets."""
-    with torch.no_grad():
-        output = call(model, train[0][:2], where=Path(where), what="model forward (on two samples)")
+    """Catch a last layer of the wrong size before MSE silently broadcasts it against the targets. In
+    eval mode, so that the probe changes nothing (a BatchNorm's running statistics): the notebook,
+    which has no probe, trains the same model."""
+    model.eval()
+    try:
+        with torch.no_grad():
+            output = call(model, train[0][:2], where=Path(where), what="model forward (on two samples)")
+    finally:
+        model.train()
     target = train[1][:2]
     ok = (
         output.ndim == 2 and output.shape[0] == target.shape[0] and target.ndim == 1

@@ -18,7 +18,13 @@ from nnarch.errors import TopicError, did_you_mean, rel
 from nnarch.source.load import declared, ensure_package, load_module, package_name
 from nnarch.source.markdown import Doc, Figure, Generated, Listing, parse_file, walk
 from nnarch.source.outline import Outline, declares, read
-from nnarch.source.validate import doc_problems, math_size_problems, notebook_clashes, unsettable_problems
+from nnarch.source.validate import (
+    doc_problems,
+    math_size_problems,
+    module_unsettable_problems,
+    notebook_clashes,
+    unsettable_problems,
+)
 from nnarch.source.values import Names, lecture_path_problem
 
 
@@ -193,6 +199,9 @@ def topic_source(folder: Path, name: str, module: str) -> TopicSource:
     problems = list(doc.problems) + doc_problems(doc, outline, names, outline.figures)
     if problems:
         raise _error(md, problems)
+    problems = module_unsettable_problems(outline, doc)  # what the handouts show of the module
+    if problems:
+        raise _error(path, problems)
     return TopicSource(name, path, doc, outline, module)
 
 

@@ -55,7 +55,7 @@ def load_module(path: Path, name: str, package: bool = False) -> ModuleType:
 
 def load_topic(source) -> tuple[t.Topic, ModuleType]:
     """Import a discovered topic's module, with fresh helper modules; validate its TOPIC. In a
-    process that did not discover it (a background job), its packages are set up first."""
+    process that did not discover it (a worker process), its packages are set up first."""
     package = source.module.rsplit(".", 1)[0]
     if package not in sys.modules:
         ensure_package(package.split(".")[0], source.path.parent.parent)

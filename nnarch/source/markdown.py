@@ -75,11 +75,13 @@ class _Builder:
         self.problems.append((line, message))
 
     def build(self, root: SyntaxTreeNode) -> Doc:
-        title, topics_at, self.minutes = "", None, None
+        title, topics_at = "", None
+        self.minutes: int | None = None
         frames: list[Frame] = []
         lab: list[Any] = []
         exercises: list[Exercise] = []
-        part, current, body = "slides", None, list[Any]()
+        part, body = "slides", list[Any]()
+        current: tuple[Any, ...] | None = None
 
         def close():
             nonlocal current, body

@@ -29,6 +29,8 @@ def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
     found = next((lec for lec in discover(lectures).lectures if lec.path.name == lecture), None)
     if found is None:
         raise UsageError(f"new: {folder} declares no LECTURE that nnarch can read; run 'nnarch check'")
+    init = folder / "__init__.py"
+    declaration = _with_topic(init.read_text(), name, init)  # before anything is written
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True
     )
@@ -39,8 +41,7 @@ def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
                 name=f'"{name}"', title=title or name.replace("_", " ").title(), lab=lab
             )
         )
-    init = folder / "__init__.py"
-    init.write_text(_with_topic(init.read_text(), name, init))
+    init.write_text(declaration)
     told = [f"wrote {targets[0]} and {targets[1]}, and added '{name}' to the topics in {init}"]
     if lab:
         parts = {"lecture.md": found.doc.minutes, **{f"{s.name}.md": s.doc.minutes for s in found.topics}}
@@ -59,15 +60,26 @@ def _with_topic(source: str, name: str, path: Path) -> str:
     lines = source.splitlines(keepends=True)
 
     def offset(line: int | None, column: int | None) -> int:
-        return sum(len(text) for text in lines[: (line or 1) - 1]) + (column or 0)
+        """The character offset in `source` of ast's (line, column), whose column counts UTF-8 bytes."""
+        before = lines[(line or 1) - 1].encode()[: column or 0].decode()
+        return sum(len(text) for text in lines[: (line or 1) - 1]) + len(before)
 
     for node in ast.walk(ast.parse(source, str(path))):
         if isinstance(node, ast.keyword) and node.arg == "topics" and isinstance(node.value, (ast.Tuple, ast.List)):
             if not node.value.elts:
                 at = offset(node.value.end_lineno, node.value.end_col_offset)
-                return source[: at - 1] + f'"{name}",' + source[at - 1 :]
+                return _parsed(source[: at - 1] + f'"{name}",' + source[at - 1 :], path)
             last = node.value.elts[-1]
             at = offset(last.end_lineno, last.end_col_offset)
             quote = source[offset(last.lineno, last.col_offset)]  # the file's own quotes
-            return source[:at] + f", {quote}{name}{quote}" + source[at:]
+            return _parsed(source[:at] + f", {quote}{name}{quote}" + source[at:], path)
     raise UsageError(f"new: {path}: found no topics=(...) in its Lecture(...); add '{name}' to it yourself")
+
+
+def _parsed(source: str, path: Path) -> str:
+    """The new declaration, once Python reads it: a file nnarch cannot edit is left as it was."""
+    try:
+        ast.parse(source, str(path))
+    except SyntaxError:
+        raise UsageError(f"new: {path}: cannot add the topic to its topics=(...) here; add it yourself") from None
+    return source

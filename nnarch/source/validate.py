@@ -162,6 +162,30 @@ def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
     return problems
 
 
+def module_unsettable_problems(outline: Outline, doc: Doc) -> list:
+    """(line, message) for each character the PDF cannot set in what the handouts show of a topic's
+    module: its classes (the model, as it was trained), the exercises' solutions and the claims'
+    texts."""
+    tree = ast.parse(outline.source)
+    shown = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
+    shown += [e.solution for e in doc.exercises if e.solution in outline.definitions]
+    found = [(outline.definitions[name][0], outline.listing(name), True) for name in shown]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.keyword) and node.arg == "claims":
+            found += [
+                (c.lineno, c.value, False)
+                for c in ast.walk(node.value)
+                if isinstance(c, ast.Constant) and isinstance(c.value, str)
+            ]
+    problems = []
+    for line, text, code in found:
+        try:
+            tex_escape(text, code=code)
+        except UnmappableCharacter as error:
+            problems.append((line, str(error)))
+    return sorted(problems)
+
+
 def _listing_problems(block: Listing, outline: Outline) -> list:
     if block.name not in outline.definitions:
         return [
@@ -185,8 +209,11 @@ NNARCH = Path(__file__).resolve().parents[1]
 @functools.cache
 def _notebook_names() -> frozenset[str]:
     """What a topic's notebook defines beside the topic's own code: the training loop
-    (runtime.py), the types (topic.py's Splits and Run) and the answer check (answers.py)."""
-    return frozenset(_defined(NNARCH / "runtime.py")) | {"Splits", "Run", "answer_key", "check_answer", "plot_loss"}
+    (runtime.py), the types (topic.py's Splits, Recipe and Run), the answer check (answers.py) and
+    the names its own cells bind."""
+    cells = {"SEED", "data", "model", "history", "recipe", "run", "results", "answer", "plot_loss", "plt", "json"}
+    types = {"Splits", "Recipe", "Run", "answer_key", "check_answer", "dataclass", "field", "Any", "Callable"}
+    return frozenset(_defined(NNARCH / "runtime.py")) | cells | types
 
 
 def _defined(path: Path) -> dict[str, int]:

@@ -129,3 +129,13 @@ def test_a_name_the_notebook_also_defines_is_a_check_error(fixture_lectures):
     result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
     assert result.exit_code == 1
     assert re.search(r"line\.py:\d+: 'fit' is also a name of nnarch's training loop", result.output), result.output
+
+
+def test_check_refuses_what_a_handout_would_show_of_the_module_but_cannot_set(fixture_lectures):
+    """The instructor's handout lists the model's class and the exercises' solutions, and states the
+    claims: a character the PDF cannot set there is a check error too, by the module's line."""
+    line = fixture_lectures / "tiny" / "line.py"
+    line.write_text(line.read_text() + "\n\nclass Unused:\n    pass  # Жук\n")
+    result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
+    assert result.exit_code == 1
+    assert re.search(r"line\.py:\d+: the character 'Ж'", result.output), result.output
