@@ -68,12 +68,14 @@ _VERSIONED = (
 def inputs_digest(options) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
-    from nnarch.cache.fingerprint import digest_files, files_under
+    from nnarch.cache.fingerprint import digest_files, files_under, user_closure
     from nnarch.toolchain import fonts_digest
 
     here = Path(__file__).resolve().parent
     root = Path(options.lectures).resolve()
     files = files_under(root)
+    # the user's modules outside the lectures folder that its code imports (PYTHONPATH), by name
+    outside = {p for f in files if f.suffix == ".py" for p in user_closure(f) if not p.is_relative_to(root)}
     versions = []
     for name in _VERSIONED:
         try:
@@ -83,12 +85,17 @@ def inputs_digest(options) -> str:
     settings = [options.device, options.budget, *options.topics, *versions, fonts_digest()]
     code = [p for p in here.rglob("*.py") if "__pycache__" not in p.parts]
     return digest_files(
-        files, root, (), [*settings, digest_files([*(here.parent / "templates").glob("*"), *code], here.parent)]
+        files,
+        root,
+        sorted(outside),
+        [*settings, digest_files([*(here.parent / "templates").glob("*"), *code], here.parent)],
     )
 
 
 def _stamp(options) -> Path:
-    return options.cache_dir / "stamp.json"
+    """The last successful build's inputs and outputs: in the output folder, not the cache, which
+    two output folders may share."""
+    return options.out / ".work" / "stamp.json"
 
 
 def up_to_date(options, inputs: str | None = None) -> list[Path] | None:

@@ -88,7 +88,7 @@ def test_a_build_from_the_records_writes_what_the_cold_build_wrote(fixture_lectu
     out = tmp_path / "b"
     assert build(Options(fixture_lectures, out, "cpu")).ok
     cold = {p: p.read_bytes() for p in (out / "tiny").rglob("*") if p.is_file() and p.name != "report.json"}
-    (out / ".cache" / "stamp.json").unlink()  # no longer up to date: everything renders from records
+    (out / ".work" / "stamp.json").unlink()  # no longer up to date: everything renders from records
     again = build(Options(fixture_lectures, out, "cpu"))
     assert again.ok and {o.status for o in again.outcomes} == {"cached"}
     assert "weight" in (out / "tiny" / "handout.html").read_text()

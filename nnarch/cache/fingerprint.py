@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib.util
 import inspect
 import re
 import sys
@@ -50,7 +51,14 @@ def _describe(obj, seen: set[int]) -> str:
         return "{" + ",".join(f"{k!r}:{_describe(v, seen)}" for k, v in sorted(obj.items(), key=repr)) + "}"
     if hasattr(obj, "__dataclass_fields__") and not inspect.isclass(obj):  # a Recipe, say
         fields = {name: getattr(obj, name) for name in obj.__dataclass_fields__}
-        return f"{type(obj).__name__}{_describe(fields, seen)}"
+        kind = _describe(type(obj), seen) if _is_user_code(type(obj)) else type(obj).__name__
+        return f"{kind}{_describe(fields, seen)}"  # a user's class by its code too: its methods run
+    if not inspect.isclass(obj) and not callable(obj) and _is_user_code(type(obj)):
+        if id(obj) in seen:
+            return f"<seen {_qualified(type(obj))}>"
+        seen.add(id(obj))
+        state = getattr(obj, "__dict__", None)  # an instance of the user's class: its code and state
+        return f"{_describe(type(obj), seen)}:" + (_describe(state, seen) if state is not None else repr(obj))
     if not _is_user_code(obj):
         return _qualified(obj)
     if id(obj) in seen:
@@ -169,9 +177,20 @@ def file_digest(paths) -> str:
     return digest.hexdigest()
 
 
+JUNK = re.compile(r"^(\..*|__pycache__|.*~|#.*#|Thumbs\.db|desktop\.ini)$")
+"""Names that are never a lecture's content, wherever they are: dot files and folders (.git, .env,
+.DS_Store, an editor's .line.md.swp), Python's bytecode cache, editors' backups (notes.md~,
+#notes.md#) and Windows' thumbnails."""
+
+
 def files_under(folder: Path) -> list[Path]:
-    """Every file below a folder that is not Python's bytecode cache."""
-    return [p for p in Path(folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    """Every file below a folder that is the lecture's content (no JUNK in its path)."""
+    folder = Path(folder)
+    return [
+        p
+        for p in folder.rglob("*")
+        if p.is_file() and not any(JUNK.match(part) for part in p.relative_to(folder).parts)
+    ]
 
 
 def digest_files(files, root: Path, absolute=(), values=()) -> str:
@@ -191,25 +210,71 @@ def code_closure(files, package_root: Path) -> list[Path]:
     """The files given and every module of the package they import, directly or not, read from
     their `import` statements: the code that can change what the given modules compute."""
     package_root = Path(package_root).resolve()
-    name = package_root.name
-    found, todo = set(), [Path(f).resolve() for f in files]
+
+    def within(module: str, _: Path) -> Path | None:
+        parts = module.split(".")
+        return package_root.joinpath(*parts[1:]) if parts[0] == package_root.name else None
+
+    return _closure([Path(f).resolve() for f in files], within)
+
+
+def user_closure(path: Path) -> list[Path]:
+    """The user's own modules a module imports, directly or not, read from `import` statements:
+    relative imports (a sibling folder of the lecture, say) and absolute ones found on sys.path
+    (PYTHONPATH included), but never the standard library, an installed package or nnarch. Nothing
+    is imported to find them."""
+
+    def where(module: str, importer: Path) -> Path | None:
+        if module.startswith("."):  # from ..shared import consts: relative to the importer's package
+            dots = len(module) - len(module.lstrip("."))
+            base = importer.parent.parents[dots - 2] if dots > 1 else importer.parent
+            return base.joinpath(*module.lstrip(".").split(".")) if module.lstrip(".") else base
+        top, *rest = module.split(".")
+        try:
+            spec = importlib.util.find_spec(top)  # a top-level name: found, not imported
+        except (ImportError, ValueError):
+            return None
+        if spec is None:
+            return None
+        if spec.submodule_search_locations:  # a package: its folder
+            target = Path(next(iter(spec.submodule_search_locations))).joinpath(*rest)
+        elif spec.origin and spec.origin.endswith(".py") and not rest:  # a module: its file, less .py
+            target = Path(spec.origin).with_suffix("")
+        else:
+            return None
+        return None if str(target.resolve()).startswith((*_LIBRARY_PATHS, _NNARCH)) else target
+
+    return [p for p in _closure([Path(path).resolve()], where) if p != Path(path).resolve()]
+
+
+def _closure(files: list[Path], where) -> list[Path]:
+    """Every file reached from `files` through imports that `where(module, importer)` places (a path
+    without its suffix), or None for modules that do not count."""
+    found: set[Path] = set()
+    todo = list(files)
     while todo:
         path = todo.pop()
         if path in found or not path.exists():
             continue
         found.add(path)
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        try:
+            tree = ast.parse(path.read_text(), str(path))
+        except (SyntaxError, UnicodeDecodeError):
+            continue  # reported where the file is read for what it declares
+        for node in ast.walk(tree):
             modules = []
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                modules = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                module = "." * node.level + (node.module or "")
+                modules = [module] + [
+                    f"{module}.{alias.name}" if node.module else module + alias.name for alias in node.names
+                ]
             for module in modules:
-                parts = module.split(".")
-                if parts[0] != name:
+                target = where(module, path)
+                if target is None:
                     continue
-                target = package_root.joinpath(*parts[1:])
                 for candidate in (target.with_suffix(".py"), target / "__init__.py"):
                     if candidate.exists():
-                        todo.append(candidate)
+                        todo.append(candidate.resolve())
     return sorted(found)

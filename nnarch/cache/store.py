@@ -73,10 +73,14 @@ class Cache:
         return folder / f"{key}.pdf", folder / f"{key}.svg"
 
     def load_record(self, key: str) -> dict | None:
-        """A topic's record (see run/record.py) if it and every figure it names are intact, else None."""
+        """A topic's record (see run/record.py) if it and every figure it names are intact, else None.
+        Its first line is the SHA-256 of the rest: an edited record is dropped, and the topic runs."""
         path = self.root / "records" / f"{key}.json"
         try:
-            data = json.loads(path.read_text())
+            checksum, _, text = path.read_bytes().partition(b"\n")
+            if hashlib.sha256(text).hexdigest().encode() != checksum:
+                raise ValueError("checksum mismatch")
+            data = json.loads(text)
             for figure in data["figures"].values():
                 for file, digest in zip(self.figure_paths(figure["key"]), figure["sha256"]):
                     if file.is_symlink() or _sha256(file) != digest:
@@ -97,7 +101,8 @@ class Cache:
             figure["sha256"] = [_sha256(p) for p in self.figure_paths(figure["key"])]
         # in the order the run made them, so that a restored record renders as the run did (a
         # metrics table in its declared order, not sorted)
-        write_atomic(self.root / "records" / f"{key}.json", json.dumps(data))
+        text = json.dumps(data).encode()
+        write_atomic(self.root / "records" / f"{key}.json", hashlib.sha256(text).hexdigest().encode() + b"\n" + text)
 
     def last_seconds(self, topic: Path) -> float:
         """How long the topic module at `topic` trained the last time (0.0: never seen)."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnarch import __version__
-from nnarch.cache.fingerprint import code_closure, digest_files, files_under, fingerprint
+from nnarch.cache.fingerprint import code_closure, digest_files, files_under, fingerprint, user_closure
 from nnarch.toolchain import fonts_digest, package_version
 
 if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser, no torch
@@ -76,9 +76,10 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
     """Every file the topic's run can depend on, by content and by path relative to `lectures`.
 
     That is the topic module, everything else in its lecture folder except the Markdown and the
-    other topic modules (unless it imports them), the lectures folder's own Python files, the code
-    of nnarch's run package and `topic.py` with every module they import, and the versions of the
-    packages that compute.
+    other topic modules (unless it imports them), the lectures folder's own Python files, every
+    module of the user's that the topic imports wherever it lives (a sibling folder, PYTHONPATH;
+    one outside `lectures` by its name), the code of nnarch's run package and `topic.py` with every
+    module they import, and the versions of the packages that compute.
     """
     root = Path(lectures).resolve()
     folder = source.path.parent
@@ -86,10 +87,13 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
     others = topics - {source.name} - source.outline.imports
     files = [p for p in files_under(folder) if p.suffix != ".md" and not (p.suffix == ".py" and p.stem in others)]
     files += [p for p in root.glob("*.py")]
+    imported = user_closure(source.path)
+    files += [p for p in imported if p.is_relative_to(root)]
+    outside = [p for p in imported if not p.is_relative_to(root)]
     versions = [f"{name}={package_version(name)}" for name in VERSIONED]
     run_code = code_digest(*sorted(RUN.glob("*.py")), NNARCH / "topic.py")
     return digest_files(
-        files, root, (), [source.name, device, budget, __version__, *versions, fonts_digest(), run_code]
+        files, root, outside, [source.name, device, budget, __version__, *versions, fonts_digest(), run_code]
     )
 
 
