@@ -158,6 +158,9 @@ def manifest(topic: Topic, trained: Trained) -> dict[str, Any]:
 
 def factory_call(factory: Callable[..., Any]) -> str:
     """Source text that builds the model: `Class()`, `function()`, or a lambda's body."""
+    if isinstance(factory, functools.partial):  # partial(Line, scale=1.0): Line(scale=1.0)
+        arguments = [repr(a) for a in factory.args] + [f"{k}={v!r}" for k, v in factory.keywords.items()]
+        return f"{factory.func.__name__}({', '.join(arguments)})"
     if getattr(factory, "__name__", "") != "<lambda>":
         return f"{factory.__name__}()"
     text = inspect.getsource(factory)

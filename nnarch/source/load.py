@@ -128,6 +128,17 @@ def _field_problems(topic: t.Topic):
     ]:
         if not ok:
             yield f"{name}: expected {want}, found {type(getattr(topic, name)).__name__}"
+    # the notebooks call these by their names: each must be a function (or class) of its own
+    named: list[tuple[str, object]] = [("data", topic.data)]
+    named += [(f"metrics.{k}", fn) for k, fn in (topic.metrics if isinstance(topic.metrics, dict) else {}).items()]
+    named += [(f"figures.{spec.name}.draw", spec.draw) for spec in topic.figures if getattr(spec, "draw", None)]
+    named += [("recipe.step", getattr(topic.recipe, "step", None))] if getattr(topic.recipe, "step", None) else []
+    for name, fn in named:
+        if callable(fn) and not hasattr(fn, "__name__"):
+            yield (
+                f"{name}: expected a function, found {type(fn).__name__}; the notebook calls it by its name, "
+                "so define a function (def) that calls it"
+            )
     for field, recipe in (("recipe", topic.recipe), ("quick", topic.quick)):
         if isinstance(recipe, t.Recipe):
             yield from (f"{field}.{p}" for p in _recipe_problems(recipe))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnarch import topic as t
-from nnarch.errors import did_you_mean
+from nnarch.errors import TopicError, did_you_mean, rel
 
 _DECLARATIONS = {cls.__name__: cls for cls in (t.Topic, t.Recipe, t.FigureSpec, t.Splits, t.Lecture, t.Course)}
 
@@ -46,7 +46,14 @@ class Outline:
 
 def read(path: Path) -> Outline:
     """The outline of a Python file; a syntax error is its one problem."""
-    source = Path(path).read_text(encoding="utf-8")
+    data = Path(path).read_bytes()
+    try:
+        source = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise TopicError(
+            f"{rel(path)}:{line}: byte 0x{data[error.start]:02x} is not UTF-8 text; save the file as UTF-8"
+        ) from None
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as error:

@@ -139,3 +139,36 @@ def test_check_refuses_what_a_handout_would_show_of_the_module_but_cannot_set(fi
     result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
     assert result.exit_code == 1
     assert re.search(r"line\.py:\d+: the character 'Ж'", result.output), result.output
+
+
+def test_a_model_made_by_functools_partial_builds_and_its_notebook_calls_it(fixture_lectures, tmp_path):
+    line = fixture_lectures / "tiny" / "line.py"
+    text = line.read_text().replace("import torch\n", "import functools\n\nimport torch\n", 1)
+    text = text.replace("    def __init__(self):\n", "    def __init__(self, scale=1.0):\n")
+    line.write_text(text.replace("    model=Line,", "    model=functools.partial(Line, scale=1.0),"))
+    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    notebook = (tmp_path / "b" / "tiny" / "notebooks" / "line.ipynb").read_text()
+    assert "model = Line(scale=1.0)" in notebook
+
+
+def test_a_data_function_made_by_functools_partial_is_one_clear_error(fixture_lectures, tmp_path):
+    line = fixture_lectures / "tiny" / "line.py"
+    text = line.read_text().replace("import torch\n", "import functools\n\nimport torch\n", 1)
+    line.write_text(text.replace("    data=make_data,", "    data=functools.partial(make_data),"))
+    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b")])
+    assert result.exit_code == 1
+    assert "data: expected a function, found partial" in result.output and "internal error" not in result.output
+
+
+def test_a_markdown_file_that_is_not_text_is_one_error_and_a_bom_is_fine(fixture_lectures):
+    md = fixture_lectures / "tiny" / "line.md"
+    text = md.read_bytes()
+    md.write_bytes(b"\xef\xbb\xbf" + text)  # what some Windows editors write first
+    assert CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)]).exit_code == 0
+    md.write_bytes(text + b"\n\x89PNG\x00\xff binary")
+    for command in ("check", "list"):
+        result = CliRunner().invoke(app, [command, "--lectures", str(fixture_lectures)])
+        errors = [line for line in result.output.splitlines() if line.startswith("error")]
+        assert len(errors) == 1 and re.search(r"line\.md:\d+: byte 0x89 is not UTF-8 text", errors[0]), result.output
+        assert "Traceback" not in result.output
