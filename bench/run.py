@@ -239,13 +239,14 @@ def serve_edits(lectures: Path, out: Path, edits: int = 5) -> tuple[list, list, 
     )
     try:
         for line in server.stdout:
-            found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            found = re.search(r"at (http://127\.0\.0\.1:\d+/)\?key=(\S+)", line)
             if found:
                 break
         else:
             sys.exit("bench: nnarch serve did not start")
         threading.Thread(target=server.stdout.read, daemon=True).start()
-        url, pdf = found[1] + "nn-architectures/slides.html", out / "nn-architectures" / "slides.pdf"
+        url = found[1] + f"nn-architectures/slides.html?key={found[2]}"
+        pdf = out / "nn-architectures" / "slides.pdf"
         to_html, to_pdf = [], []
         source = lectures / "nn_architectures" / "cnn.md"
         for n in range(edits):

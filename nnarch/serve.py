@@ -14,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import threading
 import time
 import traceback
 from dataclasses import replace
 from functools import partial
+from http.cookies import SimpleCookie
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -31,6 +33,7 @@ from nnarch.errors import EnvironmentProblem, NnarchError
 from nnarch.options import Options
 
 EVENTS = "/__nnarch/events"
+COOKIE = "nnarch-key"  # holds the session's key once the printed address was opened
 WATCHED = (".html", ".svg")  # what a page shows; a change to one reloads the pages that show it
 KEEPALIVE_S = 15
 
@@ -101,8 +104,8 @@ class Events:
 class Handler(SimpleHTTPRequestHandler):
     """Files of the build folder only; HTML with the reload script; the event stream."""
 
-    def __init__(self, *args, events: Events, site: Site, **kwargs):
-        self.events, self.site = events, site
+    def __init__(self, *args, events: Events, site: Site, key: str, **kwargs):
+        self.events, self.site, self.key, self.cookie = events, site, key, False
         super().__init__(*args, **kwargs)
 
     def do_GET(self):
@@ -126,6 +129,14 @@ class Handler(SimpleHTTPRequestHandler):
         host = (self.headers.get("Host") or "").rsplit(":", 1)[0]
         if host not in ("127.0.0.1", "localhost"):
             return self.send_error(403, "served to 127.0.0.1 and localhost only")
+        # The key in the address nnarch serve printed, or the cookie a first visit with it set: any
+        # other local user of the machine is refused (on a shared lab machine, the solutions).
+        given = parse_qs(urlsplit(self.path).query).get("key", [""])[0]
+        cookies = SimpleCookie(self.headers.get("Cookie") or "")
+        held = cookies[COOKIE].value if COOKIE in cookies else ""
+        if not (secrets.compare_digest(given, self.key) or secrets.compare_digest(held, self.key)):
+            return self.send_error(403, "this preview is its owner's: open the address nnarch serve printed")
+        self.cookie = bool(given)
         path = unquote(urlsplit(self.path).path)
         if path == EVENTS:
             return EVENTS
@@ -138,12 +149,17 @@ class Handler(SimpleHTTPRequestHandler):
         real = file.resolve()
         if not real.is_relative_to(root):  # a link that leads out of the build folder
             return self.send_error(403, "outside the served folder")
+        inside = file.relative_to(root) if file.is_relative_to(root) else Path()
+        if any((root / Path(*inside.parts[: n + 1])).is_symlink() for n in range(len(inside.parts))):
+            return self.send_error(403, "a link: the preview serves what nnarch published, not what links lead to")
         if any(part.startswith(".") for part in real.relative_to(root).parts):
             return self.send_error(404)
         return file
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")  # a reload must fetch what the build just wrote
+        if self.cookie:
+            self.send_header("Set-Cookie", f"{COOKIE}={self.key}; HttpOnly; SameSite=Strict; Path=/")
         super().end_headers()
 
     def log_message(self, *args):  # the console is for builds and errors
@@ -246,9 +262,10 @@ def serve(options: Options, port: int, console, progress_factory) -> None:
     out = Path(options.out)
     out.mkdir(parents=True, exist_ok=True)
     events, site = Events(), Site(out)
+    key = secrets.token_urlsafe(24)  # this session's: in the address printed, never in a file
     try:
         server = ThreadingHTTPServer(
-            ("127.0.0.1", port), partial(Handler, directory=str(out), events=events, site=site)
+            ("127.0.0.1", port), partial(Handler, directory=str(out), events=events, site=site, key=key)
         )
     except OSError as error:
         raise EnvironmentProblem(
@@ -261,7 +278,7 @@ def serve(options: Options, port: int, console, progress_factory) -> None:
     from nnarch.run.executor import warm_up
 
     threading.Thread(target=warm_up, daemon=True).start()  # the first model edit needs no imports
-    url = f"http://127.0.0.1:{server.server_address[1]}/"
+    url = f"http://127.0.0.1:{server.server_address[1]}/?key={key}"
     watched = [p for p in (Path(options.lectures), TEMPLATES) if p.exists()]
     console.print(
         f"serving {out} at {url} — watching {', '.join(str(p) for p in watched)}; Ctrl-C stops",

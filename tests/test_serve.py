@@ -22,6 +22,9 @@ pytestmark = pytest.mark.slow  # see tests/conftest.py
 BIN = Path(sys.executable).parent
 
 
+KEY: dict[str, str] = {}  # each served URL's key, as nnarch serve printed it
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """(lectures folder, build folder, base URL, server process) of one `nnarch serve`."""
@@ -39,14 +42,15 @@ def served(tmp_path_factory):
     )
     url = None
     for line in server.stdout:
-        found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+        found = re.search(r"at (http://127\.0\.0\.1:\d+/)\?key=(\S+)", line)
         if found:
-            url = found[1]
+            url, server.key = found[1], found[2]
             break
     assert url, "nnarch serve did not start"
     lines = []  # read all along: a full pipe would stop the server
     threading.Thread(target=lambda: [lines.append(line) for line in server.stdout], daemon=True).start()
     server.lines = lines
+    KEY[url] = server.key
     yield lectures, root / "build", url, server
     server.terminate()
     server.wait(timeout=30)
@@ -66,8 +70,9 @@ def _slide_text(tab) -> str:
 
 
 def _open_slide_with(tab, url: str, text: str) -> str:
-    """Open the deck at the slide that shows `text`; its hash, such as '#5'."""
-    tab.goto(url + "tiny/slides.html")
+    """Open the deck at the slide that shows `text`; its hash, such as '#5'. The first visit carries
+    the key nnarch serve printed; its cookie admits the rest."""
+    tab.goto(url + f"tiny/slides.html?key={KEY[url]}")
     number = tab.evaluate(
         "t => [...document.querySelectorAll('.slide')].findIndex(s => s.textContent.includes(t)) + 1", text
     )
@@ -128,11 +133,16 @@ def test_a_broken_save_shows_its_error_over_the_last_good_deck(served):
         _settled(server, seen)
 
 
-def _get(url: str, path: str, method: str = "GET", host: str | None = None) -> tuple[int, bytes]:
+def _get(
+    url: str, path: str, method: str = "GET", host: str | None = None, key: str | None = None
+) -> tuple[int, bytes]:
+    """A request as sent (http.client does not normalise '..'), with the session's key as a cookie
+    unless another `key` ('' for none) is given."""
     address, port = re.match(r"http://([\d.]+):(\d+)/", url).groups()
     connection = http.client.HTTPConnection(address, int(port), timeout=10)
-    # sent as written: http.client does not normalise '..'
-    connection.request(method, path, headers={"Host": host} if host else {})
+    key = KEY[url] if key is None else key
+    headers = {**({"Host": host} if host else {}), **({"Cookie": f"nnarch-key={key}"} if key else {})}
+    connection.request(method, path, headers=headers)
     response = connection.getresponse()
     return response.status, response.read()
 
@@ -149,7 +159,7 @@ def test_nothing_outside_the_build_folder_is_served(served):
         "/%2e%2e/secret.txt": 403,
         "/tiny/leak.txt": 403,
         "/.cache/stamp.json": 404,
-        "/tiny/cache-link/stamp.json": 404,
+        "/tiny/cache-link/stamp.json": 403,  # a link, refused before what it leads to
     }
     for path, status in refused.items():
         for method in ("GET", "HEAD"):
@@ -158,3 +168,17 @@ def test_nothing_outside_the_build_folder_is_served(served):
             assert b"not for the browser" not in body and b"inputs" not in body, (method, path)
     assert _get(url, "/tiny/slides.html", host="attacker.example:80")[0] == 403  # DNS rebinding
     assert _get(url, "/tiny/slides.html")[0] == 200
+
+
+def test_without_the_key_the_preview_is_refused(served):
+    """Another local user of the machine does not have the key nnarch serve printed: every page,
+    the solutions included, is 403 to them; the printed address admits its owner and sets a cookie."""
+    _, _, url, server = served
+    for path in ("/tiny/slides.html", "/tiny/handout-instructor.html", "/tiny/notebooks/line-solution.ipynb", "/"):
+        assert _get(url, path, key="")[0] == 403, path
+        assert _get(url, path, key="not-the-key")[0] == 403, path
+    address, port = re.match(r"http://([\d.]+):(\d+)/", url).groups()
+    connection = http.client.HTTPConnection(address, int(port), timeout=10)
+    connection.request("GET", f"/tiny/slides.html?key={server.key}")
+    response = connection.getresponse()
+    assert response.status == 200 and f"nnarch-key={server.key}" in (response.getheader("Set-Cookie") or "")
