@@ -43,6 +43,10 @@ def check_environment(options: Options) -> None:
 
     require_latexmk()
     slide_fonts()
+    if options.scheduler:
+        from nnarch.run.cluster import check_address
+
+        check_address(options.scheduler)
     if options.device == "cuda" and not options.scheduler:  # a cluster's workers have their own
         from nnarch.run.train import resolve_device
 

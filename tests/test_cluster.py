@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -226,3 +227,52 @@ def test_ctrl_c_cancels_the_submitted_tasks(start_cluster, tmp_path):
         while client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)):
             assert time.monotonic() < deadline, "tasks still on the scheduler after Ctrl-C"
             time.sleep(0.2)
+
+
+def test_a_port_that_is_no_scheduler_fails_within_the_timeout(fixture_lectures, tmp_path):
+    """A dashboard or any HTTP server accepts the connection but never speaks Dask."""
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    server = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        start = time.monotonic()
+        done = subprocess.run(
+            [
+                BIN / "nnarch",
+                "build",
+                "--lectures",
+                fixture_lectures,
+                "--out",
+                tmp_path / "b",
+                "--scheduler",
+                f"tcp://127.0.0.1:{port}",
+                "--scheduler-timeout",
+                "2",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 3 and "no Dask scheduler answered within 2 s" in done.stderr, done.stderr
+        assert time.monotonic() - start < 60
+        done = subprocess.run(
+            [
+                BIN / "nnarch",
+                "build",
+                "--lectures",
+                fixture_lectures,
+                "--out",
+                tmp_path / "b",
+                "--scheduler",
+                f"http://127.0.0.1:{port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 2 and "write tcp://HOST:PORT" in done.stderr, done.stderr
+        assert not (tmp_path / "b" / "tiny").exists()
+    finally:
+        server.shutdown()

@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from nnarch.cache.fingerprint import files_under
-from nnarch.errors import EnvironmentProblem, NnarchError, TrainingError, rel
+from nnarch.errors import EnvironmentProblem, NnarchError, TrainingError, UsageError, rel
 
 EVENTS = "nnarch-training"
+SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")  # Dask's comm protocols
 PACKAGES = ("torch", "torch-geometric", "numpy", "scipy")
 # torch's thread count is global to a process: a worker with several threads trains one topic at a
 # time, so that every training runs on exactly one thread, as it does locally.
@@ -180,6 +181,16 @@ def refuse_skew(worker: str, ours: dict, theirs: dict) -> None:
         )
 
 
+def check_address(address: str) -> None:
+    """A scheduler's address names one of Dask's protocols: http://… (its dashboard) is a usage error."""
+    scheme = address.split("://", 1)[0] if "://" in address else ""
+    if scheme not in SCHEMES:
+        raise UsageError(
+            f"--scheduler {address}: not a Dask scheduler's address; write tcp://HOST:PORT "
+            "(or tls://HOST:PORT for a cluster beyond your own machine)"
+        )
+
+
 def connect(address: str, timeout: float):
     try:
         from distributed import Client
@@ -188,8 +199,25 @@ def connect(address: str, timeout: float):
             f"--scheduler {address}: Dask is not installed here; install it with "
             "pip install 'nnarch[cluster]' (or -r requirements.lock)"
         ) from None
+    check_address(address)
+    # A port that accepts connections but is not a scheduler (its dashboard, any HTTP server) never
+    # answers Dask's handshake, and Client waits on: it is given the timeout, then abandoned.
+    made: list = []
+
+    def connecting() -> None:
+        try:
+            made.append(Client(address, timeout=timeout, set_as_default=False))
+        except Exception as error:
+            made.append(error)
+
+    thread = threading.Thread(target=connecting, daemon=True)
+    thread.start()
+    thread.join(timeout + 5)
+    result = made[0] if made else TimeoutError("no handshake")
+    if not isinstance(result, Exception):
+        return result
     try:
-        return Client(address, timeout=timeout, set_as_default=False)
+        raise result
     except (OSError, TimeoutError, ValueError) as error:
         raise EnvironmentProblem(
             f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
