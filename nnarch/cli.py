@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import signal
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -40,8 +41,25 @@ class Terminated(BaseException):
     """SIGTERM arrived: stop like Ctrl-C, with its own exit code."""
 
 
-def _terminated(signum, frame):
-    raise Terminated()
+def _stopping(signum, frame):
+    """SIGTERM or Ctrl-C: stop once, and let a second signal during the shutdown (what `timeout`
+    sends to the process and then its group) print nothing more."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+@contextmanager
+def _stoppable():
+    """SIGTERM and Ctrl-C handled by _stopping while the block runs; once one has arrived, the
+    others stay ignored until the command ends."""
+    previous = {sig: signal.signal(sig, _stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGTERM) is _stopping:  # no stop began: back as it was
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _error(error: BaseException) -> None:
@@ -111,9 +129,8 @@ def build(
         scheduler,
         scheduler_timeout,
     )
-    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        with RichProgress(console) as progress:
+        with _stoppable(), RichProgress(console) as progress:
             result = run_build(options, progress)
     except (KeyboardInterrupt, Terminated) as stop:
         code = 143 if isinstance(stop, Terminated) else 130
@@ -133,8 +150,6 @@ def build(
             ).with_traceback(error.__traceback__),
             debug,
         )
-    finally:
-        signal.signal(signal.SIGTERM, previous)
     if result.up_to_date:
         out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
         return
@@ -193,20 +208,18 @@ def serve(
     from nnarch.progress import RichProgress
     from nnarch.serve import serve as run_serve
 
-    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
-        run_serve(
-            Options(lectures, out_dir, device.value, budget=budget.value, jobs=None),
-            port,
-            console,
-            lambda: RichProgress(console),
-        )
+        with _stoppable():
+            run_serve(
+                Options(lectures, out_dir, device.value, budget=budget.value, jobs=None),
+                port,
+                console,
+                lambda: RichProgress(console),
+            )
     except (KeyboardInterrupt, Terminated):
         console.print("stopped serving", highlight=False)
     except NnarchError as error:
         _fail(error, debug)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @app.command("list")

@@ -204,6 +204,7 @@ def _start_worker(events: Queue[tuple[Any, ...]], pool: int) -> None:
     """A worker says who it is, and dies with the build that started it, even a SIGKILLed one."""
     global _events  # noqa: PLW0603 - a worker's queue, set once by the pool's initializer
     _events = events
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the build stops us
     events.put(("pid", pool, os.getpid()))
     parent = multiprocessing.parent_process()
     if parent is not None:

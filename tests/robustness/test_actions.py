@@ -384,3 +384,21 @@ def test_check_names_a_python_file_that_does_not_compile_and_a_non_ascii_topic(f
     assert result.exit_code == 1
     assert "notes.py:1: syntax error" in result.output
     assert "topics: 'plané' is not a module name; use ASCII letters" in result.output
+
+
+def test_sigterm_to_the_build_then_its_group_is_one_line(fixture_lectures, tmp_path):
+    """What `timeout` does: SIGTERM to the process, then to its whole group. The second signal
+    arrives while the build stops; it must not add a traceback to the one line."""
+    lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
+    for _ in range(2):
+        proc = start_build(lectures, out)
+        lines = lines_of(proc)
+        wait_for(lambda: printed(lines, rb"slow: started") or proc.poll() is not None, seconds=300)
+        os.kill(proc.pid, signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=120)
+        wait_for(lambda: _group_is_gone(proc.pid), seconds=30)
+        wait_for(lambda: printed(lines, rb"interrupted"), seconds=30)  # read to the end of its output
+        output = b"".join(lines).decode()
+        assert proc.returncode == 143, output
+        assert "Traceback" not in output and output.count("interrupted (SIGTERM)") == 1, output
