@@ -391,14 +391,18 @@ def test_sigterm_to_the_build_then_its_group_is_one_line(fixture_lectures, tmp_p
     arrives while the build stops; it must not add a traceback to the one line."""
     lectures, out = with_slow_topic(fixture_lectures, epochs=10**7), tmp_path / "build"
     for _ in range(2):
-        proc = start_build(lectures, out)
-        lines = lines_of(proc)
-        wait_for(lambda: printed(lines, rb"slow: started") or proc.poll() is not None, seconds=300)
-        os.kill(proc.pid, signal.SIGTERM)
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=120)
-        wait_for(lambda: _group_is_gone(proc.pid), seconds=30)
-        wait_for(lambda: printed(lines, rb"interrupted"), seconds=30)  # read to the end of its output
-        output = b"".join(lines).decode()
-        assert proc.returncode == 143, output
+        code, output = _stopped_as_timeout_does(lectures, out)
+        assert code == 143, output
         assert "Traceback" not in output and output.count("interrupted (SIGTERM)") == 1, output
+
+
+def _stopped_as_timeout_does(lectures: Path, out: Path) -> tuple[int, str]:
+    proc = start_build(lectures, out)
+    lines = lines_of(proc)
+    wait_for(lambda: printed(lines, rb"slow: started") or proc.poll() is not None, seconds=300)
+    os.kill(proc.pid, signal.SIGTERM)
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=120)
+    wait_for(lambda: _group_is_gone(proc.pid), seconds=30)
+    wait_for(lambda: printed(lines, rb"interrupted"), seconds=30)  # read to the end of its output
+    return proc.returncode, b"".join(lines).decode()
