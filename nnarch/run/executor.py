@@ -17,7 +17,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 import traceback
@@ -27,6 +29,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing.context import BaseContext
 from multiprocessing.queues import Queue
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnarch.cache.store import Cache
@@ -63,7 +66,7 @@ def run_topics(
         return
     cache = Cache(options.cache_dir)
     order = sorted(sources, key=lambda s: -cache.last_seconds(s.path))
-    with Workers(workers, progress) as pool:
+    with Workers(workers, progress, options.out / ".work" / "tmp") as pool:
         progress.stage(f"running {len(sources)} topic(s) in {workers} worker process(es)")
         yield from pool.run(order, replace(options, on_html=None), keys)  # a callback does not travel
 
@@ -92,8 +95,9 @@ def warm_up() -> None:
 class Workers:
     """Pools of worker processes running whole topics, with their epochs relayed to `progress`."""
 
-    def __init__(self, count: int, progress: Progress):
-        self.count, self.progress = count, progress
+    def __init__(self, count: int, progress: Progress, scratch: Path):
+        self.count, self.progress, self.scratch = count, progress, scratch
+        scratch.mkdir(parents=True, exist_ok=True)  # the workers' temporary files: gone with the pool
         self.context = _context()
         self.events: Queue[tuple[Any, ...]] = self.context.Queue()
         self.pids: dict[int, set[int]] = {}  # the workers of each pool not yet shut down, by its number
@@ -114,12 +118,13 @@ class Workers:
             for pid in pids if number not in self.done else ():
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.scratch, ignore_errors=True)  # PyG's generated modules, say
 
     def _pool(self, count: int) -> tuple[int, ProcessPoolExecutor]:
         number = len(self.pids) + len(self.done) + 1
         self.pids[number] = set()
         pool = ProcessPoolExecutor(
-            count, mp_context=self.context, initializer=_start_worker, initargs=(self.events, number)
+            count, mp_context=self.context, initializer=_start_worker, initargs=(self.events, number, str(self.scratch))
         )
         return number, pool
 
@@ -200,10 +205,12 @@ def _with_source(result: Result, source: TopicSource) -> Result:
 _events: Queue[tuple[Any, ...]] | None = None  # in a worker: the queue its pid and epochs go to
 
 
-def _start_worker(events: Queue[tuple[Any, ...]], pool: int) -> None:
-    """A worker says who it is, and dies with the build that started it, even a SIGKILLed one."""
+def _start_worker(events: Queue[tuple[Any, ...]], pool: int, scratch: str) -> None:
+    """A worker says who it is, dies with the build that started it (even a SIGKILLed one), and
+    keeps its temporary files in the build's scratch folder, which the build removes."""
     global _events  # noqa: PLW0603 - a worker's queue, set once by the pool's initializer
     _events = events
+    tempfile.tempdir = scratch
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the build stops us
     events.put(("pid", pool, os.getpid()))
     parent = multiprocessing.parent_process()

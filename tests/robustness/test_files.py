@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from nnarch.cli import app
 from nnarch.publish.staging import ensure_writable
+
+from ..conftest import LECTURES
 
 
 def clean(folder):
@@ -178,3 +183,21 @@ def test_a_build_killed_while_switching_sets_leaves_the_old_set(fixture_lectures
     (out / "tiny").rename(out / ".old-tiny")  # as a kill between the two renames leaves it
     sweep_temporaries(out)
     assert _published(out / "tiny") == before
+
+
+def test_a_build_leaves_no_generated_modules_in_the_temporary_folder(lecture_out, tmp_path):
+    """PyG writes a module for each message-passing layer it compiles: into the build's scratch
+    folder, which goes with the build, not into the system's temporary folder."""
+    out, scratch = tmp_path / "b", tmp_path / "tmp"
+    scratch.mkdir()
+    shutil.copytree(lecture_out.parent / ".cache", out / ".cache")
+    done = subprocess.run(
+        [sys.executable, "-m", "nnarch", "build", "--lectures", str(LECTURES), "--out", str(out), "--force", "gnn"],
+        env={**os.environ, "TMPDIR": str(scratch)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert not [p.name for p in scratch.rglob("*.py")], list(scratch.rglob("*"))
+    assert not (out / ".work" / "tmp").exists()
