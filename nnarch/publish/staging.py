@@ -151,6 +151,17 @@ def switch(out: Path, names: list[str]) -> None:
 
 
 def _finish_switch(out: Path) -> None:
+    try:
+        _renames(out)
+    except OSError as error:  # a mount point, a read-only folder, a file in use
+        target = Path(error.filename or out)
+        raise EnvironmentProblem(
+            f"{target}: cannot be replaced ({error.strerror}): it is a mount point, read-only or in use; "
+            "publish into another folder with --out DIR (the next build here tries again)"
+        ) from None
+
+
+def _renames(out: Path) -> None:
     staging = out / STAGING
     names = json.loads((staging / SWITCH).read_text())
     for name in names:

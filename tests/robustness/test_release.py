@@ -4,6 +4,7 @@ stays byte for byte, and what did build goes to build/preview/ with a frame per 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -119,6 +120,41 @@ def test_a_folder_without_a_manifest_keeps_what_nnarch_did_not_make(released):
     assert result.exit_code == 0, result.output
     assert (out / "tiny" / "my-notes.txt").read_text() == "mine"
     assert "kept 1 file(s) nnarch did not make: my-notes.txt" in result.output
+
+
+def test_a_large_file_someone_put_into_a_release_is_carried_without_being_read(released):
+    """It stays the same file (a hard link into the new release): never read into memory, never
+    written again, at every build."""
+    lectures, out, _ = released
+    large = out / "tiny" / "recording.mp4"
+    with open(large, "wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # sparse: 64 MB that take no disk
+    before = large.stat().st_ino
+    edit(lectures / "tiny" / "line.md", "parameters", "weights")
+    result = _build(lectures, out)
+    assert result.exit_code == 0, result.output
+    assert large.stat().st_ino == before and large.stat().st_size == 64 * 1024 * 1024
+
+
+def test_a_published_folder_that_cannot_be_replaced_is_one_line(released, monkeypatch):
+    """A mount point or a read-only folder where the release goes: exit 3, one line naming it."""
+    import errno
+
+    lectures, out, before = released
+    replace = os.replace
+
+    def busy(source, target):
+        if Path(source) == out / "tiny":
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(source), str(target))
+        replace(source, target)
+
+    monkeypatch.setattr(os, "replace", busy)
+    edit(lectures / "tiny" / "line.md", "parameters", "weights")
+    result = _build(lectures, out)
+    assert result.exit_code == 3, result.output
+    assert re.search(r"tiny: cannot be replaced \(Device or resource busy\)", result.output), result.output
+    assert "internal error" not in result.output
+    assert (out / "tiny" / "slides.pdf").read_bytes() == before["tiny/slides.pdf"]
 
 
 def test_a_switch_cut_short_is_finished_by_the_next_build(released):
