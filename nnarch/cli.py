@@ -99,6 +99,12 @@ def build(
     max_train_seconds: float | None = typer.Option(
         None, "--max-train-seconds", min=1, help="Stop any topic's training that takes longer."
     ),
+    max_topic_seconds: float | None = typer.Option(
+        None,
+        "--max-topic-seconds",
+        min=1,
+        help="Stop any topic that runs longer as a whole: import, data, training, measuring, drawing.",
+    ),
     scheduler: str | None = typer.Option(
         None,
         "--scheduler",
@@ -117,17 +123,18 @@ def build(
     from nnarch.progress import RichProgress
 
     options = Options(
-        lectures,
-        out_dir,
-        device.value,
-        tuple(topics or ()),
-        fail_fast,
-        budget.value,
-        tuple(force or ()),
-        jobs,
-        max_train_seconds,
-        scheduler,
-        scheduler_timeout,
+        lectures=lectures,
+        out=out_dir,
+        device=device.value,
+        topics=tuple(topics or ()),
+        fail_fast=fail_fast,
+        budget=budget.value,
+        force=tuple(force or ()),
+        jobs=jobs,
+        max_train_seconds=max_train_seconds,
+        max_topic_seconds=max_topic_seconds,
+        scheduler=scheduler,
+        scheduler_timeout=scheduler_timeout,
     )
     try:
         with _stoppable(), RichProgress(console) as progress:

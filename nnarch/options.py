@@ -30,6 +30,7 @@ class Options:
     force: tuple[str, ...] = ()  # topics to retrain even when cached; "all" for every one
     jobs: int | None = 0  # processes that run topics; 0: none (this process runs them); None: one per core
     max_train_seconds: float | None = None  # a limit for every topic's training
+    max_topic_seconds: float | None = None  # a limit for every topic as a whole (in worker processes)
     scheduler: str | None = None  # a Dask scheduler's address: train there (run/cluster.py)
     scheduler_timeout: float = 10.0  # seconds to wait for that scheduler to answer
     on_html: Callable[[Path, str], None] | None = None  # `serve`: (lecture folder, deck HTML) once rendered

@@ -24,7 +24,7 @@ import threading
 import time
 import traceback
 from collections.abc import Generator, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing.context import BaseContext
@@ -101,6 +101,8 @@ class Workers:
         self.context = _context()
         self.events: Queue[tuple[Any, ...]] = self.context.Queue()
         self.pids: dict[int, set[int]] = {}  # the workers of each pool not yet shut down, by its number
+        self.running: dict[str, tuple[int, float]] = {}  # topic -> (its worker's pid, when it began)
+        self.late: set[str] = set()  # topics stopped at their time limit
         self.done: set[int] = set()  # pools shut down: their workers have ended
         self.relay = threading.Thread(target=self._relay, daemon=True)
         self.relay.start()
@@ -146,12 +148,15 @@ class Workers:
                     futures[pool.submit(_run_in_worker, options, source, keys[source.name])] = source
                 except BrokenProcessPool:
                     lost.append(source)
-            for future in as_completed(futures):
+            for future in self._as_completed(futures, options.max_topic_seconds):
                 source = futures[future]
                 try:
                     yield _with_source(future.result(), source)
                 except BrokenProcessPool:
-                    lost.append(source)
+                    if source.name in self.late:  # stopped at its time limit: that is its failure
+                        yield self._late(source, options.max_topic_seconds)
+                    else:
+                        lost.append(source)
             finished = True
         finally:
             self._shut(number, pool, finished)
@@ -159,6 +164,27 @@ class Workers:
         # pool lost runs again alone; one that kills its process again is the culprit.
         for source in lost:
             yield self._alone(source, options, keys[source.name])
+
+    def _as_completed(self, futures: dict[Any, TopicSource], limit: float | None) -> Iterator[Any]:
+        """The futures as they finish; with a limit, a topic's worker is killed once the topic has
+        run longer (its import and data included): the pool breaks, and that topic fails."""
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=1.0 if limit else None, return_when=FIRST_COMPLETED)
+            yield from done
+            for name, (pid, started) in list(self.running.items()):
+                if limit and name not in self.late and time.monotonic() - started > limit:
+                    self.late.add(name)
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(pid, signal.SIGKILL)
+
+    def _late(self, source: TopicSource, limit: float | None) -> Result:
+        error = TopicError(
+            f"{rel(source.path)}: the topic ran longer than its {limit:g} s limit (--max-topic-seconds), "
+            "its import, data, training, measuring and drawing together; look for code that waits, "
+            "or raise the limit"
+        )
+        return TopicOutcome(source.name, source.path, "failed", error=error), None
 
     def _alone(self, source: TopicSource, options: Options, key: str) -> Result:
         number, pool = self._pool(1)
@@ -190,6 +216,9 @@ class Workers:
             if event[0] == "pid":
                 if event[1] not in self.done:
                     self.pids.setdefault(event[1], set()).add(event[2])
+            elif event[0] == "begin":
+                self.running[event[1]] = (event[2], time.monotonic())
+                self.progress.stage(f"{event[1]}: running (import, data, training, measuring, drawing)")
             elif event[0] == "start":
                 self.progress.topic_started(event[1], event[2])
             else:
@@ -224,6 +253,8 @@ def _start_worker(events: Queue[tuple[Any, ...]], pool: int, scratch: str) -> No
 
 
 def _run_in_worker(options: Options, source: TopicSource, key: str) -> Result:
+    assert _events is not None, "a worker's queue is set by the pool's initializer"
+    _events.put(("begin", source.name, os.getpid()))
     outcome, run = run_topic(source, options, _Relayed(_events), key)
     if outcome.error:  # its traceback does not travel with it: its text does, for --debug
         outcome.error.remote_trace = "".join(traceback.format_exception(outcome.error))

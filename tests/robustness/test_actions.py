@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 
 from nnarch.cli import app
 
+from ..conftest import edit
+
 SLOW_TOPIC = """
 import torch
 from torch import nn
@@ -406,3 +408,20 @@ def _stopped_as_timeout_does(lectures: Path, out: Path) -> tuple[int, str]:
     wait_for(lambda: _group_is_gone(proc.pid), seconds=30)
     wait_for(lambda: printed(lines, rb"interrupted"), seconds=30)  # read to the end of its output
     return proc.returncode, b"".join(lines).decode()
+
+
+def test_a_topic_that_blocks_is_stopped_at_its_time_limit_and_named(fixture_lectures, tmp_path):
+    """A data function that waits forever: --max-topic-seconds stops that topic (its import and
+    data count too), names it, and the other topic still builds."""
+    line = fixture_lectures / "tiny" / "line.py"
+    edit(line, "def make_data(seed):\n", "def make_data(seed):\n    __import__('time').sleep(10**6)\n")
+    start = time.monotonic()
+    result = CliRunner().invoke(
+        app, ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b"), "--max-topic-seconds", "5"]
+    )
+    assert result.exit_code == 1, result.output
+    assert "line: running" in result.output
+    assert re.search(r"line\.py: the topic ran longer than its 5 s limit \(--max-topic-seconds\)", result.output)
+    assert time.monotonic() - start < 120
+    report = json.loads((tmp_path / "b" / "preview" / "tiny" / "report.json").read_text())
+    assert report["topics"]["plane"]["status"] == "trained"
