@@ -44,3 +44,22 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "tolist"):
         return value.tolist()
     return str(value)
+
+
+def read_source(path: Path) -> str:
+    """A lecture's text file (Markdown or Python): UTF-8, a BOM allowed; anything else is one
+    TopicError at the line of the first byte that is not text."""
+    from nnarch.errors import TopicError, rel
+
+    data = Path(path).read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise TopicError(
+            f"{rel(path)}:{line}: byte 0x{data[error.start]:02x} is not UTF-8 text; save the file as UTF-8"
+        ) from None
+    if "\x00" in text:
+        line = text[: text.index("\x00")].count("\n") + 1
+        raise TopicError(f"{rel(path)}:{line}: a NUL byte: this is not a text file; save it as UTF-8 text")
+    return text

@@ -276,3 +276,30 @@ def test_a_port_that_is_no_scheduler_fails_within_the_timeout(fixture_lectures, 
         assert not (tmp_path / "b" / "tiny").exists()
     finally:
         server.shutdown()
+
+
+def test_ctrl_c_stops_the_training_on_the_workers(start_cluster, fixture_lectures, tmp_path):
+    """A cancelled task's training stops on its worker within seconds (it polls the build's cancel
+    event between epochs), so the next build does not wait behind it."""
+    from distributed import Client
+
+    from .robustness.test_actions import with_slow_topic
+
+    lectures = with_slow_topic(fixture_lectures, epochs=10**7)
+    address, _ = start_cluster(1)
+    build_ = subprocess.Popen(
+        [BIN / "nnarch", "build", "--lectures", lectures, "--out", tmp_path / "b", "--scheduler", address],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for line in build_.stdout:
+        if "slow: training on" in line:
+            break
+    build_.send_signal(signal.SIGINT)
+    assert build_.wait(timeout=60) == 130, build_.stdout.read()
+    with Client(address, set_as_default=False) as client:
+        deadline = time.monotonic() + 60
+        while any(client.run(lambda dask_worker: dask_worker.state.executing_count).values()):
+            assert time.monotonic() < deadline, "the worker still trains after the build was stopped"
+            time.sleep(0.2)

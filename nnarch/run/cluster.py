@@ -17,6 +17,7 @@ import platform
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -141,11 +142,19 @@ class ClusterTrainer:
         pending = [f for f, _ in self.futures if not f.done()]
         try:
             if pending:
+                from distributed import Event
+
+                Event(_cancel_event(self.build), client=self.client).set()  # training stops within a second
                 self.client.cancel(pending, force=True)
         except Exception:
             pass
         finally:
             self.client.close(timeout=5)
+
+
+def _cancel_event(build: str) -> str:
+    """The Dask event a build sets when it stops early: its tasks' training polls it."""
+    return f"nnarch-cancel-{build}"
 
 
 def versions() -> dict:
@@ -268,7 +277,7 @@ def _payload(
 def train_task(payload: dict) -> dict:
     """On a worker: unpack the lecture, train the topic, return its weights as bytes."""
     import torch
-    from distributed import get_worker
+    from distributed import Event, get_worker
 
     from nnarch.run.runner import train_one
     from nnarch.source.load import package_name
@@ -280,6 +289,15 @@ def train_task(payload: dict) -> dict:
         worker.log_event(
             EVENTS, {"build": payload["build"], "topic": payload["topic"], "worker": worker.address, **event}
         )
+
+    cancelled, checked = Event(_cancel_event(payload["build"])), [time.monotonic()]
+
+    def epoch(_, number, loss):
+        tell(epoch=number, loss=loss)
+        if time.monotonic() - checked[0] >= 1.0:  # the build stopped (Ctrl-C, --fail-fast): stop too
+            checked[0] = time.monotonic()
+            if cancelled.is_set():
+                raise TrainingError(f"{payload['topic']}: cancelled by the build that asked for it")
 
     with _ONE_AT_A_TIME, tempfile.TemporaryDirectory(prefix="nnarch-task-") as tmp:
         root = Path(tmp) / "lectures"
@@ -295,7 +313,7 @@ def train_task(payload: dict) -> dict:
                 payload["budget"],
                 payload["max_seconds"],
                 on_start=lambda _, epochs: tell(epochs=epochs),
-                on_epoch=lambda _, epoch, loss: tell(epoch=epoch, loss=loss),
+                on_epoch=epoch,
             )
         except NnarchError as error:  # the same one-line error as locally, naming the user's file
             raise type(error)(str(error).replace(str(root.resolve()), payload["shown_as"])) from None

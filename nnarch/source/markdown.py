@@ -25,7 +25,8 @@ from typing import Any
 
 from markdown_it.tree import SyntaxTreeNode
 
-from nnarch.errors import TopicError, did_you_mean, rel
+from nnarch.errors import did_you_mean
+from nnarch.files import read_source
 from nnarch.source.blocks import (  # noqa: F401 - the blocks this parser builds, read as md.Para etc.
     Code,
     Columns,
@@ -55,20 +56,8 @@ _MD = parser()
 
 
 def parse_file(path: Path) -> Doc:
-    """Parse one .md file; syntax problems are collected in `Doc.problems`. A file that is not UTF-8
-    text is one TopicError, at the line of its first bad byte (a BOM is accepted)."""
-    data = Path(path).read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise TopicError(
-            f"{rel(path)}:{line}: byte 0x{data[error.start]:02x} is not UTF-8 text; save the file as UTF-8"
-        ) from None
-    if "\x00" in text:
-        line = text[: text.index("\x00")].count("\n") + 1
-        raise TopicError(f"{rel(path)}:{line}: a NUL byte: this is not a text file; save it as UTF-8 text")
-    return parse(text, Path(path))
+    """Parse one .md file; syntax problems are collected in `Doc.problems` (not text: a TopicError)."""
+    return parse(read_source(path), Path(path))
 
 
 def parse(text: str, path: Path) -> Doc:

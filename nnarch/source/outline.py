@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnarch import topic as t
-from nnarch.errors import TopicError, did_you_mean, rel
+from nnarch.errors import did_you_mean
+from nnarch.files import read_source
 
 _DECLARATIONS = {cls.__name__: cls for cls in (t.Topic, t.Recipe, t.FigureSpec, t.Splits, t.Lecture, t.Course)}
 
@@ -46,14 +47,7 @@ class Outline:
 
 def read(path: Path) -> Outline:
     """The outline of a Python file; a syntax error is its one problem."""
-    data = Path(path).read_bytes()
-    try:
-        source = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise TopicError(
-            f"{rel(path)}:{line}: byte 0x{data[error.start]:02x} is not UTF-8 text; save the file as UTF-8"
-        ) from None
+    source = read_source(path)
     try:
         tree = ast.parse(source, filename=str(path))
     except SyntaxError as error:
