@@ -303,3 +303,35 @@ def test_ctrl_c_stops_the_training_on_the_workers(start_cluster, fixture_lecture
         while any(client.run(lambda dask_worker: dask_worker.state.executing_count).values()):
             assert time.monotonic() < deadline, "the worker still trains after the build was stopped"
             time.sleep(0.2)
+
+
+def test_a_lecture_too_large_to_send_is_one_line(start_cluster, fixture_lectures, tmp_path):
+    """Every task carries its lecture's files: a folder with a large data file is refused before
+    anything is sent, naming the file; dot files never travel."""
+    with open(fixture_lectures / "tiny" / "recording.bin", "wb") as handle:
+        handle.truncate(80 * 2**20)  # sparse
+    address, _ = start_cluster(1)
+    done = subprocess.run(
+        [BIN / "nnarch", "build", "--lectures", fixture_lectures, "--out", tmp_path / "b", "--scheduler", address],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 2, done.stderr
+    assert re.search(r"would carry 80 MB of files \(the largest \S*recording\.bin, 80 MB\)", done.stderr), done.stderr
+    assert not (tmp_path / "b" / "tiny").exists()
+
+
+def test_a_task_carries_the_lecture_and_the_helpers_it_imports_but_no_dot_files(fixture_lectures):
+    from nnarch.run.cluster import _payload
+
+    (fixture_lectures / "tiny" / ".env").write_text("TOKEN=secret\n")
+    (fixture_lectures / "tiny" / ".git").mkdir()
+    (fixture_lectures / "tiny" / ".git" / "config").write_text("[remote]\n")
+    (fixture_lectures / "shared").mkdir()
+    (fixture_lectures / "shared" / "consts.py").write_text("OFFSET = 1.0\n")
+    line = fixture_lectures / "tiny" / "line.py"
+    line.write_text("from ..shared.consts import OFFSET  # noqa\n" + line.read_text())
+    files = _payload(fixture_lectures, "tiny", "line", "cpu", "full", None, "b")["files"]
+    assert "shared/consts.py" in files and "tiny/line.py" in files
+    assert not [name for name in files if "/." in f"/{name}"], sorted(files)

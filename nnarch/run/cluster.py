@@ -22,11 +22,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from nnarch.cache.fingerprint import files_under
+from nnarch.cache.fingerprint import files_under, user_closure
 from nnarch.errors import EnvironmentProblem, NnarchError, TrainingError, UsageError, rel
 
 EVENTS = "nnarch-training"
 SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")  # Dask's comm protocols
+PAYLOAD_LIMIT = 64 * 2**20  # the files one task may carry to a worker
 PACKAGES = ("torch", "torch-geometric", "numpy", "scipy")
 # torch's thread count is global to a process: a worker with several threads trains one topic at a
 # time, so that every training runs on exactly one thread, as it does locally.
@@ -257,10 +258,19 @@ def check_workers(client, address: str) -> None:
 def _payload(
     lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds: float | None, build: str
 ) -> dict:
-    files = {
-        str(p.relative_to(lectures)): p.read_bytes()  # what the record key counts: root .py files too
-        for p in [*lectures.glob("*.py"), *files_under(lectures / lecture)]
-    }
+    root = lectures.resolve()
+    paths = [*lectures.glob("*.py"), *files_under(lectures / lecture)]  # what the record key counts
+    paths += [p for p in user_closure(lectures / lecture / f"{topic}.py") if p.is_relative_to(root)]
+    sizes = {p.resolve(): p.stat().st_size for p in paths}
+    if sum(sizes.values()) > PAYLOAD_LIMIT:
+        largest = max(sizes, key=lambda p: sizes[p])
+        raise UsageError(
+            f"--scheduler: each task of {lecture} would carry {sum(sizes.values()) / 2**20:.0f} MB of files "
+            f"(the largest {rel(largest)}, {sizes[largest] / 2**20:.0f} MB), over the "
+            f"{PAYLOAD_LIMIT / 2**20:.0f} MB a task may; keep large data out of the lecture folder "
+            "(a topic's data function can download or generate it)"
+        )
+    files = {str(p.relative_to(root)): p.read_bytes() for p in sizes}
     return {
         "files": files,
         "lecture": lecture,
