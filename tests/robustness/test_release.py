@@ -157,6 +157,22 @@ def test_a_published_folder_that_cannot_be_replaced_is_one_line(released, monkey
     assert (out / "tiny" / "slides.pdf").read_bytes() == before["tiny/slides.pdf"]
 
 
+def test_links_someone_put_into_a_release_stay_links(released, tmp_path):
+    """A link to a private file is never copied into a readable file, and a link to a folder is kept
+    (and said), not dropped."""
+    lectures, out, _ = released
+    private = tmp_path / "private.txt"
+    private.write_text("not for students")
+    private.chmod(0o600)
+    (out / "tiny" / "notes.txt").symlink_to(private)
+    (out / "tiny" / "extra").symlink_to(tmp_path, target_is_directory=True)
+    edit(lectures / "tiny" / "line.md", "parameters", "weights")
+    result = _build(lectures, out)
+    assert result.exit_code == 0, result.output
+    assert (out / "tiny" / "notes.txt").is_symlink() and (out / "tiny" / "extra").is_symlink()
+    assert "kept 2 file(s) nnarch did not make" in result.output
+
+
 def test_a_switch_cut_short_is_finished_by_the_next_build(released):
     from nnarch.publish.staging import STAGING, SWITCH, sweep_temporaries
 
