@@ -123,7 +123,7 @@ class Workers:
         shutil.rmtree(self.scratch, ignore_errors=True)  # PyG's generated modules, say
 
     def _pool(self, count: int) -> tuple[int, ProcessPoolExecutor]:
-        number = len(self.pids) + len(self.done) + 1
+        number = len(self.pids) + 1
         self.pids[number] = set()
         pool = ProcessPoolExecutor(
             count, mp_context=self.context, initializer=_start_worker, initargs=(self.events, number, str(self.scratch))
@@ -168,12 +168,15 @@ class Workers:
     def _as_completed(self, futures: dict[Any, TopicSource], limit: float | None) -> Iterator[Any]:
         """The futures as they finish; with a limit, a topic's worker is killed once the topic has
         run longer (its import and data included): the pool breaks, and that topic fails."""
-        pending = set(futures)
+        pending, finished = set(futures), set()
         while pending:
             done, pending = wait(pending, timeout=1.0 if limit else None, return_when=FIRST_COMPLETED)
+            finished |= {futures[future].name for future in done}
             yield from done
             for name, (pid, started) in list(self.running.items()):
-                if limit and name not in self.late and time.monotonic() - started > limit:
+                if name in finished:  # its worker goes on to another topic
+                    self.running.pop(name, None)
+                elif limit and name not in self.late and time.monotonic() - started > limit:
                     self.late.add(name)
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
