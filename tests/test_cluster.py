@@ -229,6 +229,12 @@ def test_ctrl_c_cancels_the_submitted_tasks(start_cluster, tmp_path):
             time.sleep(0.2)
 
 
+def _build(lectures, out, *options: str) -> subprocess.CompletedProcess:
+    """`nnarch build` of `lectures` into `out`, in its own process."""
+    command = [BIN / "nnarch", "build", "--lectures", lectures, "--out", out, *options]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300)
+
+
 def test_a_port_that_is_no_scheduler_fails_within_the_timeout(fixture_lectures, tmp_path):
     """A dashboard or any HTTP server accepts the connection but never speaks Dask."""
     from http.server import HTTPServer, SimpleHTTPRequestHandler
@@ -238,40 +244,12 @@ def test_a_port_that_is_no_scheduler_fails_within_the_timeout(fixture_lectures, 
     try:
         port = server.server_address[1]
         start = time.monotonic()
-        done = subprocess.run(
-            [
-                BIN / "nnarch",
-                "build",
-                "--lectures",
-                fixture_lectures,
-                "--out",
-                tmp_path / "b",
-                "--scheduler",
-                f"tcp://127.0.0.1:{port}",
-                "--scheduler-timeout",
-                "2",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
+        done = _build(
+            fixture_lectures, tmp_path / "b", "--scheduler", f"tcp://127.0.0.1:{port}", "--scheduler-timeout", "2"
         )
         assert done.returncode == 3 and "no Dask scheduler answered within 2 s" in done.stderr, done.stderr
         assert time.monotonic() - start < 60
-        done = subprocess.run(
-            [
-                BIN / "nnarch",
-                "build",
-                "--lectures",
-                fixture_lectures,
-                "--out",
-                tmp_path / "b",
-                "--scheduler",
-                f"http://127.0.0.1:{port}",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = _build(fixture_lectures, tmp_path / "b", "--scheduler", f"http://127.0.0.1:{port}")
         assert done.returncode == 2 and "write tcp://HOST:PORT" in done.stderr, done.stderr
         assert not (tmp_path / "b" / "tiny").exists()
     finally:
@@ -307,16 +285,11 @@ def test_ctrl_c_stops_the_training_on_the_workers(start_cluster, fixture_lecture
 
 def test_a_lecture_too_large_to_send_is_one_line(start_cluster, fixture_lectures, tmp_path):
     """Every task carries its lecture's files: a folder with a large data file is refused before
-    anything is sent, naming the file; dot files never travel."""
+    anything is sent, naming the file."""
     with open(fixture_lectures / "tiny" / "recording.bin", "wb") as handle:
         handle.truncate(80 * 2**20)  # sparse
     address, _ = start_cluster(1)
-    done = subprocess.run(
-        [BIN / "nnarch", "build", "--lectures", fixture_lectures, "--out", tmp_path / "b", "--scheduler", address],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = _build(fixture_lectures, tmp_path / "b", "--scheduler", address)
     assert done.returncode == 2, done.stderr
     assert re.search(r"would carry 80 MB of files \(the largest \S*recording\.bin, 80 MB\)", done.stderr), done.stderr
     assert not (tmp_path / "b" / "tiny").exists()

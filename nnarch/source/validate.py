@@ -153,13 +153,7 @@ def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
             if outline is not None and not _listing_problems(block, outline):
                 found.append((block.line, outline.listing(block.name, block.lines), True))
         found += [(block.line, text, code) for text, code in texts(spans)]
-    problems = []
-    for line, text, code in found:
-        try:
-            tex_escape(text, code=code)
-        except UnmappableCharacter as error:
-            problems.append((line, str(error)))
-    return problems
+    return _unsettable(found)
 
 
 def module_unsettable_problems(outline: Outline, doc: Doc) -> list:
@@ -177,13 +171,18 @@ def module_unsettable_problems(outline: Outline, doc: Doc) -> list:
                 for c in ast.walk(node.value)
                 if isinstance(c, ast.Constant) and isinstance(c.value, str)
             ]
+    return sorted(_unsettable(found))
+
+
+def _unsettable(found: list) -> list:
+    """(line, message) for each (line, text, is code) that LaTeX escaping refuses."""
     problems = []
     for line, text, code in found:
         try:
             tex_escape(text, code=code)
         except UnmappableCharacter as error:
             problems.append((line, str(error)))
-    return sorted(problems)
+    return problems
 
 
 def _listing_problems(block: Listing, outline: Outline) -> list:
