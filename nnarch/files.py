@@ -51,9 +51,9 @@ def read_source(path: Path) -> str:
     TopicError at the line of the first byte that is not text."""
     from nnarch.errors import TopicError, rel
 
-    data = Path(path).read_bytes()
+    data = Path(path).read_bytes().removeprefix(b"\xef\xbb\xbf")  # a BOM, as some editors write
     try:
-        text = data.decode("utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
         raise TopicError(

@@ -91,7 +91,7 @@ def inputs_digest(options) -> str:
     return digest_files(
         files,
         root,
-        sorted(outside),
+        sorted(outside, key=lambda p: p.name),
         [*settings, digest_files([*(here.parent / "templates").glob("*"), *code], here.parent)],
     )
 

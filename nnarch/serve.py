@@ -20,7 +20,6 @@ import time
 import traceback
 from dataclasses import replace
 from functools import partial
-from http.cookies import SimpleCookie
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -33,7 +32,7 @@ from nnarch.errors import EnvironmentProblem, NnarchError
 from nnarch.options import Options
 
 EVENTS = "/__nnarch/events"
-COOKIE = "nnarch-key"  # holds the session's key once the printed address was opened
+COOKIE = "nnarch-key"  # (and the port) holds the session's key once the printed address was opened
 WATCHED = (".html", ".svg")  # what a page shows; a change to one reloads the pages that show it
 KEEPALIVE_S = 15
 
@@ -132,9 +131,9 @@ class Handler(SimpleHTTPRequestHandler):
         # The key in the address nnarch serve printed, or the cookie a first visit with it set: any
         # other local user of the machine is refused (on a shared lab machine, the solutions).
         given = parse_qs(urlsplit(self.path).query).get("key", [""])[0]
-        cookies = SimpleCookie(self.headers.get("Cookie") or "")
-        held = cookies[COOKIE].value if COOKIE in cookies else ""
-        if not (secrets.compare_digest(given, self.key) or secrets.compare_digest(held, self.key)):
+        held = _cookie(self.headers.get("Cookie") or "", self._cookie_name())
+        key = self.key.encode()
+        if not (secrets.compare_digest(given.encode(), key) or secrets.compare_digest(held.encode(), key)):
             return self.send_error(403, "this preview is its owner's: open the address nnarch serve printed")
         self.cookie = bool(given)
         path = unquote(urlsplit(self.path).path)
@@ -142,25 +141,30 @@ class Handler(SimpleHTTPRequestHandler):
             return EVENTS
         if ".." in path.split("/"):
             return self.send_error(403, "outside the served folder")
-        file = Path(self.translate_path(self.path))
+        file = Path(self.translate_path(self.path)).absolute()
         if file.is_dir() and (file / "index.html").is_file() and path.endswith("/"):
             file = file / "index.html"
-        root = Path(self.directory).resolve()
+        root = Path(self.directory).absolute()
         real = file.resolve()
-        if not real.is_relative_to(root):  # a link that leads out of the build folder
+        if not real.is_relative_to(root.resolve()):  # a link that leads out of the build folder
             return self.send_error(403, "outside the served folder")
         inside = file.relative_to(root) if file.is_relative_to(root) else Path()
         if any((root / Path(*inside.parts[: n + 1])).is_symlink() for n in range(len(inside.parts))):
             return self.send_error(403, "a link: the preview serves what nnarch published, not what links lead to")
-        if any(part.startswith(".") for part in real.relative_to(root).parts):
+        if any(part.startswith(".") for part in real.relative_to(root.resolve()).parts):
             return self.send_error(404)
         return file
 
     def end_headers(self):
         self.send_header("Cache-Control", "no-store")  # a reload must fetch what the build just wrote
         if self.cookie:
-            self.send_header("Set-Cookie", f"{COOKIE}={self.key}; HttpOnly; SameSite=Strict; Path=/")
+            self.send_header("Set-Cookie", f"{self._cookie_name()}={self.key}; HttpOnly; SameSite=Strict; Path=/")
         super().end_headers()
+
+    def _cookie_name(self) -> str:
+        """Cookies ignore ports: each session's is named by its port, so two previews both work."""
+        port = self.headers.get("Host", "").rpartition(":")[2]  # the Host header: 127.0.0.1:PORT
+        return f"{COOKIE}-{port}"
 
     def log_message(self, *args):  # the console is for builds and errors
         pass
@@ -202,6 +206,16 @@ class Handler(SimpleHTTPRequestHandler):
     def _send(self, serial: int, kind: str, data: str) -> None:
         self.wfile.write(f"id: {serial}\nevent: {kind}\ndata: {data}\n\n".encode())
         self.wfile.flush()
+
+
+def _cookie(header: str, name: str) -> str:
+    """The value of one cookie in a Cookie header, read leniently: another local app's cookies, which
+    the browser sends to every port, may be anything."""
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value.strip()
+    return ""
 
 
 def _allow_events(html: str) -> str:

@@ -141,7 +141,8 @@ def _get(
     address, port = re.match(r"http://([\d.]+):(\d+)/", url).groups()
     connection = http.client.HTTPConnection(address, int(port), timeout=10)
     key = KEY[url] if key is None else key
-    headers = {**({"Host": host} if host else {}), **({"Cookie": f"nnarch-key={key}"} if key else {})}
+    cookie = f"other=x y; nnarch-key-{port}={key}"  # another local app's cookie, sent to every port
+    headers = {**({"Host": host} if host else {}), **({"Cookie": cookie} if key else {})}
     connection.request(method, path, headers=headers)
     response = connection.getresponse()
     return response.status, response.read()
@@ -181,4 +182,5 @@ def test_without_the_key_the_preview_is_refused(served):
     connection = http.client.HTTPConnection(address, int(port), timeout=10)
     connection.request("GET", f"/tiny/slides.html?key={server.key}")
     response = connection.getresponse()
-    assert response.status == 200 and f"nnarch-key={server.key}" in (response.getheader("Set-Cookie") or "")
+    assert response.status == 200 and f"nnarch-key-{port}={server.key}" in (response.getheader("Set-Cookie") or "")
+    assert _get(url, "/tiny/slides.html?key=%C3%A9", key="")[0] == 403  # not the key, not a crash

@@ -16,15 +16,23 @@ import hashlib
 import importlib.util
 import inspect
 import re
+import site
 import sys
 import sysconfig
 import types
 from pathlib import Path
 
-_LIBRARY_PATHS = tuple(
-    str(Path(p).resolve())
-    for p in {sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
-)
+
+def _library_paths() -> tuple[str, ...]:
+    """Where installed code lives: the standard library and every site- or dist-packages folder
+    (a venv's, the system's, the user's, one on sys.path), never the user's own modules."""
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths |= set(site.getsitepackages()) | {site.getusersitepackages()}
+    paths |= {p for p in sys.path if p.rstrip("/").endswith(("site-packages", "dist-packages"))}
+    return tuple(str(Path(p).resolve()) for p in sorted(paths) if p)
+
+
+_LIBRARY_PATHS = _library_paths()
 _NNARCH = str(Path(__file__).resolve().parent.parent)
 _PLAIN = (int, float, str, bool, bytes, type(None), complex)
 
@@ -53,12 +61,17 @@ def _describe(obj, seen: set[int]) -> str:
         fields = {name: getattr(obj, name) for name in obj.__dataclass_fields__}
         kind = _describe(type(obj), seen) if _is_user_code(type(obj)) else type(obj).__name__
         return f"{kind}{_describe(fields, seen)}"  # a user's class by its code too: its methods run
-    if not inspect.isclass(obj) and not callable(obj) and _is_user_code(type(obj)):
+    if (
+        not inspect.isclass(obj)
+        and not isinstance(obj, (types.FunctionType, types.MethodType, types.ModuleType))
+        and _is_user_code(type(obj))
+    ):  # an instance of the user's class (a callable one too): its class's code and its state
         if id(obj) in seen:
             return f"<seen {_qualified(type(obj))}>"
         seen.add(id(obj))
-        state = getattr(obj, "__dict__", None)  # an instance of the user's class: its code and state
-        return f"{_describe(type(obj), seen)}:" + (_describe(state, seen) if state is not None else repr(obj))
+        slots = [s for c in type(obj).__mro__ for s in getattr(c, "__slots__", ()) if hasattr(obj, s)]
+        state = {**{s: getattr(obj, s) for s in slots}, **getattr(obj, "__dict__", {})}
+        return f"{_describe(type(obj), seen)}:{_describe(state, seen)}"
     if not _is_user_code(obj):
         return _qualified(obj)
     if id(obj) in seen:
@@ -227,6 +240,8 @@ def user_closure(path: Path) -> list[Path]:
     def where(module: str, importer: Path) -> Path | None:
         if module.startswith("."):  # from ..shared import consts: relative to the importer's package
             dots = len(module) - len(module.lstrip("."))
+            if dots - 2 >= len(importer.parent.parents):
+                return None  # beyond the file system's root: Python refuses it too
             base = importer.parent.parents[dots - 2] if dots > 1 else importer.parent
             return base.joinpath(*module.lstrip(".").split(".")) if module.lstrip(".") else base
         top, *rest = module.split(".")
@@ -258,8 +273,8 @@ def _closure(files: list[Path], where) -> list[Path]:
             continue
         found.add(path)
         try:
-            tree = ast.parse(path.read_text(), str(path))
-        except (SyntaxError, UnicodeDecodeError):
+            tree = ast.parse(path.read_bytes(), str(path))  # bytes: a BOM is read as Python reads it
+        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
             continue  # reported where the file is read for what it declares
         for node in ast.walk(tree):
             modules = []
@@ -274,7 +289,9 @@ def _closure(files: list[Path], where) -> list[Path]:
                 target = where(module, path)
                 if target is None:
                     continue
+                if not target.name:
+                    continue  # the file system's root
                 for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-                    if candidate.exists():
+                    if candidate.is_file():
                         todo.append(candidate.resolve())
     return sorted(found)

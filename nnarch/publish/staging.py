@@ -50,7 +50,12 @@ def clean(folder: Path, cache_only: bool = False) -> bool:
             "Pass the folder you build into with --out, or remove it yourself"
         )
     with build_lock(folder):
-        targets = [folder / ".cache"] if cache_only else [p for p in folder.iterdir() if p.name != ".lock"]
+        # the cache, and the up-to-date stamp that would say the next build has nothing to do
+        targets = (
+            [folder / ".cache", folder / ".work" / "stamp.json"]
+            if cache_only
+            else [p for p in folder.iterdir() if p.name != ".lock"]
+        )
         for target in targets:
             _remove(target)
     if not cache_only:

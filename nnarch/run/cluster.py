@@ -193,7 +193,7 @@ def refuse_skew(worker: str, ours: dict, theirs: dict) -> None:
 
 def check_address(address: str) -> None:
     """A scheduler's address names one of Dask's protocols: http://… (its dashboard) is a usage error."""
-    scheme = address.split("://", 1)[0] if "://" in address else ""
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"  # HOST:PORT is Dask's tcp too
     if scheme not in SCHEMES:
         raise UsageError(
             f"--scheduler {address}: not a Dask scheduler's address; write tcp://HOST:PORT "
@@ -259,18 +259,20 @@ def _payload(
     lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds: float | None, build: str
 ) -> dict:
     root = lectures.resolve()
-    paths = [*lectures.glob("*.py"), *files_under(lectures / lecture)]  # what the record key counts
-    paths += [p for p in user_closure(lectures / lecture / f"{topic}.py") if p.is_relative_to(root)]
-    sizes = {p.resolve(): p.stat().st_size for p in paths}
+    named = {str(p.relative_to(lectures)): p for p in [*lectures.glob("*.py"), *files_under(lectures / lecture)]}
+    named |= {  # the helpers beside the lecture that the topic imports (found resolved)
+        str(p.relative_to(root)): p for p in user_closure(lectures / lecture / f"{topic}.py") if p.is_relative_to(root)
+    }
+    sizes = {name: path.stat().st_size for name, path in named.items()}
     if sum(sizes.values()) > PAYLOAD_LIMIT:
-        largest = max(sizes, key=lambda p: sizes[p])
+        largest = max(sizes, key=lambda name: sizes[name])
         raise UsageError(
             f"--scheduler: each task of {lecture} would carry {sum(sizes.values()) / 2**20:.0f} MB of files "
-            f"(the largest {rel(largest)}, {sizes[largest] / 2**20:.0f} MB), over the "
+            f"(the largest {rel(named[largest])}, {sizes[largest] / 2**20:.0f} MB), over the "
             f"{PAYLOAD_LIMIT / 2**20:.0f} MB a task may; keep large data out of the lecture folder "
             "(a topic's data function can download or generate it)"
         )
-    files = {str(p.relative_to(root)): p.read_bytes() for p in sizes}
+    files = {name: path.read_bytes() for name, path in named.items()}
     return {
         "files": files,
         "lecture": lecture,

@@ -66,7 +66,7 @@ def run_topics(
         return
     cache = Cache(options.cache_dir)
     order = sorted(sources, key=lambda s: -cache.last_seconds(s.path))
-    with Workers(workers, progress, options.out / ".work" / "tmp") as pool:
+    with Workers(workers, progress, (options.out / ".work" / ".scratch").absolute()) as pool:
         progress.stage(f"running {len(sources)} topic(s) in {workers} worker process(es)")
         yield from pool.run(order, replace(options, on_html=None), keys)  # a callback does not travel
 
@@ -193,9 +193,12 @@ class Workers:
         number, pool = self._pool(1)
         finished = False
         try:
-            result = _with_source(pool.submit(_run_in_worker, options, source, key).result(), source)
+            future = pool.submit(_run_in_worker, options, source, key)
+            result = _with_source(future.result(timeout=options.max_topic_seconds), source)
             finished = True
             return result
+        except TimeoutError:  # its time limit, alone too: the pool's worker is killed (on leaving)
+            return self._late(source, options.max_topic_seconds)
         except BrokenProcessPool:
             finished = True
             error = TopicError(

@@ -89,7 +89,7 @@ def record_key(source: TopicSource, lectures: Path, device: str, budget: str) ->
     files += [p for p in root.glob("*.py")]
     imported = user_closure(source.path)
     files += [p for p in imported if p.is_relative_to(root)]
-    outside = [p for p in imported if not p.is_relative_to(root)]
+    outside = sorted((p for p in imported if not p.is_relative_to(root)), key=lambda p: p.name)
     versions = [f"{name}={package_version(name)}" for name in VERSIONED]
     run_code = code_digest(*sorted(RUN.glob("*.py")), NNARCH / "topic.py")
     return digest_files(

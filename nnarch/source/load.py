@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -133,6 +134,11 @@ def _field_problems(topic: t.Topic):
     named += [(f"metrics.{k}", fn) for k, fn in (topic.metrics if isinstance(topic.metrics, dict) else {}).items()]
     named += [(f"figures.{spec.name}.draw", spec.draw) for spec in topic.figures if getattr(spec, "draw", None)]
     named += [("recipe.step", getattr(topic.recipe, "step", None))] if getattr(topic.recipe, "step", None) else []
+    if isinstance(topic.model, functools.partial) and not _literal_arguments(topic.model):
+        yield (
+            "model: a functools.partial's arguments must be plain values (numbers, strings, tuples), "
+            "which the notebook can write; define a function (def) that builds the model"
+        )
     for name, fn in named:
         if callable(fn) and not hasattr(fn, "__name__"):
             yield (
@@ -182,6 +188,16 @@ def _figure_problems(spec) -> list[str]:
             f"{spec.size!r}{did_you_mean(str(spec.size), SLOTS)}"
         )
     return problems
+
+
+def _literal_arguments(made: functools.partial) -> bool:
+    """Whether a partial's function has a name and its arguments are values a notebook can write."""
+    try:
+        for value in [*made.args, *made.keywords.values()]:
+            ast.literal_eval(repr(value))
+    except (ValueError, SyntaxError):
+        return False
+    return getattr(made.func, "__name__", "<lambda>") != "<lambda>"
 
 
 DECLARATIONS: dict[str, type] = {

@@ -191,3 +191,24 @@ def test_editors_and_systems_junk_changes_nothing(fixture_lectures, tmp_path, tr
     assert trainings == {"line": 1, "plane": 1}
     (tiny / "offset.txt").write_text("1.0\n")  # a data file any topic of the lecture may read
     assert statuses(fixture_lectures, out) == {"line": "trained", "plane": "trained"}
+
+
+def test_an_instance_is_keyed_by_its_state_never_by_its_address(tmp_path):
+    """Two equal instances of a user's class (with __slots__, or callable) give one key: nothing of
+    an object's address (its default repr) reaches a key."""
+    import importlib.util
+
+    from nnarch.cache.fingerprint import fingerprint
+
+    source = tmp_path / "user_module.py"
+    source.write_text(
+        "class Slotted:\n    __slots__ = ('scale',)\n\n    def __init__(self, scale):\n        self.scale = scale\n\n\n"
+        "class Scaler:\n    def __init__(self, scale):\n        self.scale = scale\n\n"
+        "    def __call__(self, x):\n        return self.scale * x\n"
+    )
+    spec = importlib.util.spec_from_file_location("user_module", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for kind in (module.Slotted, module.Scaler):
+        assert fingerprint(kind(2.0)) == fingerprint(kind(2.0))
+        assert fingerprint(kind(2.0)) != fingerprint(kind(3.0))
