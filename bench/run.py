@@ -36,6 +36,11 @@ TOPICS = ("ffnn", "gnn", "cnn", "lstm")
 NNARCH = [str(Path(sys.executable).parent / "nnarch")]
 
 
+def nnarch_build(lectures: Path, out: Path, *options: str) -> list[str]:
+    """The `nnarch build` command of a lectures folder into an output folder, on the CPU."""
+    return [*NNARCH, "build", "--lectures", str(lectures), "--out", str(out), "--device", "cpu", *options]
+
+
 def timed(cmd, cwd=ROOT) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB (of the process itself), and stdout of one command."""
     start = time.perf_counter()
@@ -77,7 +82,7 @@ def _main(work: Path) -> None:
         sys.exit(f"bench: the peers' environment is missing; run {problem}")
     lectures, out = work / "lectures", work / "build"
     shutil.copytree(ROOT / "lectures", lectures, ignore=shutil.ignore_patterns("__pycache__"))
-    build = NNARCH + ["build", "--lectures", str(lectures), "--out", str(out), "--device", "cpu"]
+    build = nnarch_build(lectures, out)
     rows, peak = [], 0.0
 
     reference = {}
@@ -92,20 +97,7 @@ def _main(work: Path) -> None:
     # run again right after nnarch, and nnarch is compared with the mean of the two runs around it.
     alone = work / "alone"
     shutil.copytree(ROOT / "lectures", alone / "lectures", ignore=shutil.ignore_patterns("__pycache__"))
-    by_itself_seconds, by_itself_rss, _ = timed(
-        NNARCH
-        + [
-            "build",
-            "--lectures",
-            str(alone / "lectures"),
-            "--out",
-            str(alone / "build"),
-            "--device",
-            "cpu",
-            "--jobs",
-            "1",
-        ]
-    )
+    by_itself_seconds, by_itself_rss, _ = timed(nnarch_build(alone / "lectures", alone / "build", "--jobs", "1"))
     by_itself = json.loads((alone / "build" / "nn-architectures" / "report.json").read_text())["topics"]
     for topic in TOPICS:
         reference[topic].append(_train_seconds(timed([sys.executable, str(ROOT / "bench" / f"{topic}.py")])[2]))
@@ -121,20 +113,7 @@ def _main(work: Path) -> None:
     for n in (2, 3, 4):
         gallery_colds.append(peers.sphinx_gallery_cold(work / f"gallery{n}"))
         if n < 4:
-            colds.append(
-                timed(
-                    NNARCH
-                    + [
-                        "build",
-                        "--lectures",
-                        str(lectures),
-                        "--out",
-                        str(work / f"cold{n}"),
-                        "--device",
-                        "cpu",
-                    ]
-                )[0]
-            )
+            colds.append(timed(nnarch_build(lectures, work / f"cold{n}"))[0])
 
     deck = work / "latex"
     shutil.copytree(out / ".work" / "nn_architectures", deck)
@@ -290,18 +269,7 @@ def two_at_once(work: Path) -> float:
     for n in (1, 2):
         lectures = work / f"loaded{n}" / "lectures"
         shutil.copytree(ROOT / "lectures", lectures, ignore=shutil.ignore_patterns("__pycache__"))
-        commands.append(
-            NNARCH
-            + [
-                "build",
-                "--lectures",
-                str(lectures),
-                "--out",
-                str(lectures.parent / "build"),
-                "--device",
-                "cpu",
-            ]
-        )  # as cold as (b)
+        commands.append(nnarch_build(lectures, lectures.parent / "build"))  # as cold as (b)
     start = time.perf_counter()
     running = [subprocess.Popen(c, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for c in commands]
     if any(p.wait() for p in running):
