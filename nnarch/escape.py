@@ -50,13 +50,36 @@ class UnmappableCharacter(ValueError):
     """A character pdflatex cannot set and no LaTeX command stands for."""
 
 
-def tex_escape(text: str, code: bool = False) -> str:
+# A one-letter name with primes (u'', f'(x)): a derivative, not a quotation mark. Not "it's",
+# "students'" or "d'Alembert", whose apostrophe follows or precedes a word.
+PRIMES = re.compile(r"(?<![A-Za-z])([A-Za-z])('{1,3})(?![A-Za-z'])")
+# Code shows the quotes typed: T1's typewriter font would set ' and ` as curly quotes.
+_UPRIGHT = {"'": r"\textquotesingle{}", "`": r"\textasciigrave{}"}
+
+
+def tex_escape(text: str, code: bool = False, typewriter: bool = False) -> str:
     """Escape text for LaTeX (pdflatex + T1); in `code` mode only what semiverbatim still interprets.
     Every other character becomes a LaTeX command (pylatexenc's table) or raises
-    UnmappableCharacter: nothing is silently replaced."""
+    UnmappableCharacter: nothing is silently replaced. Code and `typewriter` text keep upright
+    quotes; in other text a letter's primes are set as primes (u'' is u with two primes)."""
+    text = str(text)
+    if code or typewriter:
+        return _escape(text, code, typewriter=True)
+    parts = PRIMES.split(text)  # text, letter, primes, text, letter, primes, ..., text
+    return "".join(_primes(part) if i % 3 == 2 else _escape(part) for i, part in enumerate(parts))
+
+
+def _primes(primes: str) -> str:
+    """Primes in math, plain apostrophes in the PDF's outline."""
+    return rf"\texorpdfstring{{\ensuremath{{{primes}}}}}{{{primes}}}"
+
+
+def _escape(text: str, code: bool = False, typewriter: bool = False) -> str:
     out = []
-    for ch in str(text):
-        if code and ch in "\\{}":
+    for ch in text:
+        if typewriter and ch in _UPRIGHT:
+            out.append(_UPRIGHT[ch])
+        elif code and ch in "\\{}":
             out.append({"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}"}[ch])
         elif not code and ch in _TEX_SPECIAL:
             out.append(_TEX_SPECIAL[ch])

@@ -10,7 +10,7 @@ and does the work.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 # --------------------------------------------------------------------------------------------------
@@ -72,7 +72,7 @@ class Recipe:
 # --------------------------------------------------------------------------------------------------
 # Figures
 
-FIGURE_KINDS = ("loss_curve", "prediction", "compute_graph", "custom")
+FIGURE_KINDS = ("loss_curve", "prediction", "compute_graph", "seeds", "custom")
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,8 @@ class FigureSpec:
         kind: ``"loss_curve"`` (train and test loss per epoch), ``"prediction"`` (1-D regression: the
             truth from ``extras["x_dense"]``/``extras["y_dense"]``, the training samples and the
             model), ``"compute_graph"`` (forward modules and the autograd backward graph of the
-            trained model), or ``"custom"`` with ``draw``.
+            trained model), ``"seeds"`` (in a topic with `seeds`: the final test loss of the
+            model and each variant at every seed, a line per seed), or ``"custom"`` with ``draw``.
         draw: for ``"custom"``: ``draw(run) -> matplotlib Figure`` (``run`` is a `Run`); must not
             save or show it.
         size: the slot it is drawn for, at exactly the size it is shown (see nnarch/layout.py):
@@ -108,7 +109,9 @@ class FigureSpec:
 class Claim:
     """A statement about the run, checked after training; a false one fails the topic's build.
 
-    Build claims with `below`, `above`, `loss_decreases` and `within`, not by hand.
+    Build claims with `below`, `above`, `loss_decreases` and `within`, not by hand. In a topic
+    with `seeds`, a claim is checked at every seed and holds only where it holds at all of them,
+    or at `share` of them (``share=0.6``: at 3 of 5 seeds at least).
     """
 
     text: str
@@ -116,26 +119,27 @@ class Claim:
     op: str
     bound: Any = None
     factor: float = 1.0
+    share: float = 1.0
 
 
-def below(path: str, bound: float, text: str | None = None) -> Claim:
+def below(path: str, bound: float, text: str | None = None, share: float = 1.0) -> Claim:
     """The value at `path` is strictly below `bound`."""
-    return Claim(text or f"{path} below {bound:g}", path, "<", bound)
+    return Claim(text or f"{path} below {bound:g}", path, "<", bound, share=share)
 
 
-def above(path: str, bound: float, text: str | None = None) -> Claim:
+def above(path: str, bound: float, text: str | None = None, share: float = 1.0) -> Claim:
     """The value at `path` is at least `bound`."""
-    return Claim(text or f"{path} at least {bound:g}", path, ">=", bound)
+    return Claim(text or f"{path} at least {bound:g}", path, ">=", bound, share=share)
 
 
-def loss_decreases(split: str = "train", text: str | None = None) -> Claim:
+def loss_decreases(split: str = "train", text: str | None = None, share: float = 1.0) -> Claim:
     """The final loss of `split` ("train" or "test") is below its first-epoch loss."""
-    return Claim(text or f"{split} loss decreases", f"history.{split}", "decreases")
+    return Claim(text or f"{split} loss decreases", f"history.{split}", "decreases", share=share)
 
 
-def within(path: str, of: str, factor: float, text: str | None = None) -> Claim:
+def within(path: str, of: str, factor: float, text: str | None = None, share: float = 1.0) -> Claim:
     """The value at `path` is at most `factor` times the value at `of`."""
-    return Claim(text or f"{path} within {factor:g}x {of}", path, "within", of, factor)
+    return Claim(text or f"{path} within {factor:g}x {of}", path, "within", of, factor, share)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -190,6 +194,12 @@ class Topic:
             ``dataclasses.replace(RECIPE, epochs=...)``; a data function that accepts a ``budget``
             keyword gets ``"quick"`` or ``"full"`` and may make fewer samples. Claims are reported,
             not enforced, in quick builds.
+        seeds: repeat the whole run at these seeds too (``range(5)``): new data, initial weights
+            and batch order at each, for the model and every variant. The metrics, the variants'
+            losses and the exercises' numeric answers get their median, minimum and maximum
+            across the seeds (``{{metrics.test_mse:spread}}``, ``seeds.median.<path>`` in
+            report.json), and every claim must hold at each seed (or its ``share`` of them). The
+            recipe's seed is the run the figures and plain values show; it is always one of them.
     """
 
     name: str
@@ -203,10 +213,20 @@ class Topic:
     variants: dict[str, Callable[..., Any]] = field(default_factory=dict)
     headline: str = "history.final_test"
     quick: Recipe | None = None
+    seeds: Sequence[int] = ()
 
     def recipe_for(self, budget: str) -> Recipe:
         """The recipe a build with this budget uses: `quick` for previews when there is one."""
         return self.quick if budget == "quick" and self.quick else self.recipe
+
+    def all_seeds(self) -> list[int]:
+        """The seeds the run is made at: the recipe's first, then the other `seeds`."""
+        return [self.recipe.seed, *sorted(set(self.seeds) - {self.recipe.seed})]
+
+    def at_seed(self, seed: int) -> Topic:
+        """This topic with every recipe at `seed`: the run `seeds` asks to repeat."""
+        quick = self.quick and replace(self.quick, seed=seed)
+        return replace(self, recipe=replace(self.recipe, seed=seed), quick=quick)
 
 
 @dataclass(frozen=True)

@@ -65,3 +65,13 @@ def test_unknown_value_names_the_file_and_line(tmp_path):
     doc = parse("# T\n\n## Frame\n\nSee {{metrics.auc}}.\n", tmp_path / "topic.md")
     with pytest.raises(TopicError, match=r"topic.md:5: value 'metrics.auc' does not exist"):
         Html().inline(doc.frames[0].blocks[0].spans, Context(doc, RESULTS), 5)
+
+
+def test_one_number_format_per_kind_everywhere():
+    from nnarch.source.values import format_value
+
+    assert format_value(1944) == "1,944" and format_value(1944, math=True) == "1{,}944"
+    assert format_value(0.98213) == "0.982" and format_value(3.0) == "3"
+    # a loss is always scientific below 0.01, so that a column of them reads alike
+    assert [format_value(v) for v in (1.276e-5, 7.66e-4, 0.0112)] == ["1.28e-05", "7.66e-04", "0.0112"]
+    assert format_value(1.276e-5, math=True) == "1.28 \\times 10^{-5}"

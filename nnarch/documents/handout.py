@@ -16,7 +16,7 @@ from nnarch import __version__
 from nnarch.documents.render import Context, Html, Tex, blocks_view
 from nnarch.layout import HANDOUT_WIDTH
 from nnarch.source import markdown as md
-from nnarch.source.values import format_value
+from nnarch.source.values import format_spread, format_value
 from nnarch.toolchain import package_version
 
 
@@ -114,25 +114,37 @@ def label(name: str) -> str:
     return " ".join(w.upper() if w in ("mse", "rms", "roc", "auc", "mae") else w for w in name.split("_"))
 
 
+def _metric(results: dict, name: str) -> str:
+    """A metric of the run shown, and in a topic with seeds its median and range across them."""
+    value = format_value(results["metrics"][name])
+    if "seeds" not in results:
+        return value
+    return f"{value} (seed {results['recipe']['seed']}); {format_spread(results, f'metrics.{name}')}"
+
+
+def _verdict(claim) -> tuple:
+    words = "holds" if claim.ok else "fails"
+    words += f" at {claim.held} of {claim.runs} seeds" if claim.runs else ""
+    return _text(words) if claim.ok else (("em", _text(words)),)
+
+
 def _blocks(run, instructor: bool) -> list:
     results, recipe, model = run.results, run.manifest["recipe"], run.manifest["model_class"]
     rows = [[_text("parameters"), _text(format_value(results["params"]["total"]))]]
-    rows += [[_text(label(name)), _text(format_value(value))] for name, value in results["metrics"].items()]
+    history = results["history"]
+    rows += [[_text(label(name)), _text(_metric(results, name))] for name in results["metrics"]]
     rows += [
         [
             _text("final train / test loss"),
-            _text(f"{results['history']['final_train']:.3g} / {results['history']['final_test']:.3g}"),
+            _text(f"{format_value(history['final_train'])} / {format_value(history['final_test'])}"),
         ]
     ]
-    claims = [
-        [_text(c.text), _text(format_value(c.measured)), _text("holds") if c.ok else (("em", _text("fails")),)]
-        for c in run.claims
-    ]
+    claims = [[_text(c.text), _text(format_value(c.measured)), _verdict(c)] for c in run.claims]
     header = ["loss", "optimizer", "learning rate", "epochs", "batch size", "seed"]
     values = [
         recipe["loss"],
         recipe["optimizer"],
-        format_value(recipe["lr"]),
+        f"{recipe['lr']:g}",
         str(recipe["epochs"]),
         str(recipe["batch_size"]),
         str(recipe["seed"]),

@@ -4,6 +4,7 @@ its .tex is written, so pdflatex (one process, one core) runs while the rest is 
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -131,7 +132,7 @@ def report(lecture, outcomes, done: dict, timings: dict) -> dict:
             "seconds": round(outcome.seconds, 3),
             "stages": {k: round(v, 3) for k, v in outcome.stages.items()},
             "file": str(outcome.path.name),
-            "claims": [{"text": c.text, "measured": c.measured, "bound": c.bound, "ok": c.ok} for c in outcome.claims],
+            "claims": [dataclasses.asdict(c) for c in outcome.claims],
         }
         if outcome.error:
             entry["error"] = str(outcome.error)

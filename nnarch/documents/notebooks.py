@@ -19,6 +19,7 @@ from nnarch.documents.answers import digest
 from nnarch.documents.render import Context, Target
 from nnarch.source import markdown as md
 from nnarch.source.outline import read
+from nnarch.source.values import format_value
 
 NNARCH = Path(__file__).resolve().parents[1]
 RUNTIME, ANSWERS, TYPES = NNARCH / "runtime.py", NNARCH / "documents" / "answers.py", NNARCH / "topic.py"
@@ -45,7 +46,7 @@ def topic_notebook(run, solution: bool) -> str:
     recipe = manifest["recipe"]
     losses = {"mse": "nn.MSELoss()", "cross_entropy": "nn.CrossEntropyLoss()"}
     loss = recipe["loss"] if recipe["custom_loss"] else losses[recipe["loss"]]
-    numbers = ", ".join(f"{name} = {value:.4g}" for name, value in results["metrics"].items())
+    numbers = ", ".join(f"{name} = {format_value(value)}" for name, value in results["metrics"].items())
     ctx = Context(doc, results, run.figures)
     cells = [
         new_markdown_cell(

@@ -21,7 +21,7 @@ from markupsafe import Markup, escape
 from nnarch import TEMPLATES
 from nnarch.documents.tables import table_rows
 from nnarch.errors import TopicError
-from nnarch.escape import UnmappableCharacter, tex_escape
+from nnarch.escape import PRIMES, UnmappableCharacter, tex_escape
 from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem
 from nnarch.source import markdown as md
 from nnarch.source.values import MissingValue, fill
@@ -121,7 +121,7 @@ class Tex(Target):
         return f"${s}$"
 
     def code(self, s):
-        return r"\texttt{" + tex_escape(s) + "}"
+        return r"\texttt{" + tex_escape(s, typewriter=True) + "}"
 
     def emph(self, s):
         return r"\nnemph{" + s + "}"
@@ -143,11 +143,16 @@ class Tex(Target):
         return Markup(tex_escape(source, code=True))
 
 
+def html_primes(text: str) -> str:
+    """u'' as u″, f'(x) as f′(x): a letter's primes as the prime characters."""
+    return PRIMES.sub(lambda m: m[1] + "\u2032\u2033\u2034"[len(m[2]) - 1], text)
+
+
 class Html(Target):
     name = "html"
 
     def text(self, s):
-        return str(escape(s))
+        return str(escape(html_primes(s)))
 
     def math(self, s):
         return _to_mathml(s, "inline")
@@ -191,9 +196,15 @@ def _to_mathml(latex: str, display: str) -> str:
     for pattern, replacement in _MATHML_FRIENDLY:
         latex = pattern.sub(replacement, latex)
     try:
-        return _mathml(latex, display=display)
+        mathml = _mathml(latex, display=display)
     except Exception:  # latex2mathml knows less LaTeX than pdflatex; show the source rather than fail
         return f'<code class="tex">{escape(latex)}</code>'
+    while _GROUPED.search(mathml):  # 1{,}944: one number, not 1, an operator and 944
+        mathml = _GROUPED.sub(r"<mn>\1,\2</mn>", mathml)
+    return mathml
+
+
+_GROUPED = re.compile(r"<mn>([\d,]+)</mn><mrow><mo>&#x0002C;</mo></mrow><mn>(\d{3}(?:[.,]\d+)*)</mn>")
 
 
 def blocks_view(blocks, ctx: Context, target: Target, width: float = TEXT_WIDTH) -> list[dict]:
@@ -330,6 +341,7 @@ def html_environment() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=lambda v: html_primes(v) if isinstance(v, str) and not isinstance(v, Markup) else v,
     )
 
 

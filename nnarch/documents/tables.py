@@ -41,30 +41,45 @@ def table_rows(block: Any, ctx: Any) -> tuple[list[Any], list[Any]]:
             [code(row["name"]), _text(shape(row["input"])), _text(shape(row["output"]))] for row in r["shapes"]
         ]
     if block.kind == "variant":
-        texts = [
-            [
-                "this model",
-                r["params"]["architecture"],
-                format_value(r["params"]["total"]),
-                f"{r['history']['final_train']:.2e}",
-                f"{r['history']['final_test']:.2e}",
-            ]
-        ]
-        texts += [
-            [
-                name.replace("_", "-"),
-                v["architecture"],
-                format_value(v["params"]),
-                f"{v['final_train']:.2e}",
-                f"{v['final_test']:.2e}",
-            ]
-            for name, v in r["variants"].items()
-        ]
-        header = ["model", "layers", "parameters", "final train loss", "final test loss"]
-        return [_text(h) for h in header], [[_text(c) for c in row] for row in texts]
+        return _variants(r)
     if block.kind == "schedule":
         return _schedule(ctx.course, ctx.lecture)
     raise TopicError(f"{ctx.where(block.line)}: unknown block {type(block).__name__}")
+
+
+def _variants(r: dict) -> tuple[list, list]:
+    """The model and its variants side by side: their final losses, or in a topic with seeds the
+    median test loss across the seeds and its range."""
+    models = {"this model": (r["params"]["architecture"], r["params"]["total"], r["history"])}
+    models |= {name.replace("_", "-"): (v["architecture"], v["params"], v) for name, v in r["variants"].items()}
+    if "seeds" not in r:
+        rows = [
+            [name, layers, format_value(n), format_value(h["final_train"]), format_value(h["final_test"])]
+            for name, (layers, n, h) in models.items()
+        ]
+        header = ["model", "layers", "parameters", "final train loss", "final test loss"]
+        return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
+    seeds = r["seeds"]
+    paths = ["history"] + [f"variants.{name}" for name in r["variants"]]
+
+    def at(statistic: str, path: str) -> float:
+        value = seeds[statistic]
+        for part in f"{path}.final_test".split("."):
+            value = value[part]
+        return value
+
+    rows = [
+        [
+            name,
+            layers,
+            format_value(n),
+            format_value(at("median", path)),
+            f"{format_value(at('min', path))} to {format_value(at('max', path))}",
+        ]
+        for (name, (layers, n, _)), path in zip(models.items(), paths)
+    ]
+    header = ["model", "layers", "parameters", f"test loss, median of {seeds['count']} seeds", "range"]
+    return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
 
 
 def _schedule(course, lecture) -> tuple[list, list]:

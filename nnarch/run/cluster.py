@@ -44,31 +44,36 @@ def run_on_cluster(sources: list, options, progress, keys: dict):
     trainer = ClusterTrainer(options.scheduler, options.scheduler_timeout, progress)
     try:
         cache = Cache(options.cache_dir)
-        errors, training_keys, submitted = {}, {}, {}
+        errors: dict = {}
+        submitted: dict = {}  # topic -> {training key: task}
         for source in sources:
             try:
                 topic = load_topic(source)[0]
             except NnarchError as error:
                 errors[source.name] = error
                 continue
-            training_keys[source.name] = topic_training_key(source, topic, options)
-            if options.forced(source.name) or not cache.has_fit(training_keys[source.name]):
-                submitted[source.name] = trainer.submit(
-                    options.lectures,
-                    source.path.parent.name,
-                    source.name,
-                    device_for(topic, options),
-                    options.budget,
-                    options.max_train_seconds,
-                    resources(topic, options),
-                )
+            for seed in topic.all_seeds():  # a topic with seeds: one task per seed
+                key = topic_training_key(source, topic.at_seed(seed), options)
+                if options.forced(source.name) or not cache.has_fit(key):
+                    submitted.setdefault(source.name, {})[key] = trainer.submit(
+                        options.lectures,
+                        source.path.parent.name,
+                        source.name,
+                        device_for(topic, options),
+                        options.budget,
+                        options.max_train_seconds,
+                        resources(topic, options),
+                        None if seed == topic.recipe.seed else seed,
+                    )
         if submitted:
-            progress.stage(f"training {len(submitted)} topic(s) {trainer.where()}")
+            tasks = sum(len(s) for s in submitted.values())
+            progress.stage(f"training {len(submitted)} topic(s) in {tasks} task(s) {trainer.where()}")
         for source in sources:
             elsewhere: NnarchError | str | None = errors.get(source.name)
             if source.name in submitted:
                 try:
-                    cache.store_fit(training_keys[source.name], *trainer.result(submitted[source.name]))
+                    for key, task in submitted[source.name].items():
+                        cache.store_fit(key, *trainer.result(task))
                     elsewhere = "trained"
                 except NnarchError as error:
                     elsewhere = error
@@ -109,21 +114,23 @@ class ClusterTrainer:
         budget: str,
         max_seconds: float | None,
         resources: dict,
+        seed: int | None = None,
     ):
-        payload = _payload(lectures, lecture, topic, device, budget, max_seconds, self.build)
+        """Train `topic` there (at `seed` instead of its recipe's, for one of its `seeds`)."""
+        payload = {**_payload(lectures, lecture, topic, device, budget, max_seconds, self.build), "seed": seed}
+        label = topic if seed is None else f"{topic} seed {seed}"
         if resources and not any(
             all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
             for w in self.client.scheduler_info()["workers"].values()
         ):
             self.progress.stage(
-                f"{topic}: waiting for a worker with {resources} (start one with "
+                f"{label}: waiting for a worker with {resources} (start one with "
                 f"--resources {' '.join(f'{k}={v}' for k, v in resources.items())})"
             )
-        future = self.client.submit(
-            train_task, payload, key=f"nnarch-train-{topic}-{self.build[:8]}", resources=resources or None, pure=False
-        )
-        self.futures.append((future, topic))
-        return future, topic
+        task = f"nnarch-train-{topic}{'' if seed is None else f'-seed{seed}'}-{self.build[:8]}"
+        future = self.client.submit(train_task, payload, key=task, resources=resources or None, pure=False)
+        self.futures.append((future, label))
+        return future, label
 
     @staticmethod
     def result(submitted):
@@ -297,10 +304,10 @@ def train_task(payload: dict) -> dict:
     worker = get_worker()
     refuse_skew(worker.address, payload["versions"], versions())
 
+    label = payload["topic"] if payload.get("seed") is None else f"{payload['topic']} seed {payload['seed']}"
+
     def tell(**event):
-        worker.log_event(
-            EVENTS, {"build": payload["build"], "topic": payload["topic"], "worker": worker.address, **event}
-        )
+        worker.log_event(EVENTS, {"build": payload["build"], "topic": label, "worker": worker.address, **event})
 
     cancelled, checked = Event(_cancel_event(payload["build"])), [time.monotonic()]
 
@@ -326,6 +333,7 @@ def train_task(payload: dict) -> dict:
                 payload["max_seconds"],
                 on_start=lambda _, epochs: tell(epochs=epochs),
                 on_epoch=epoch,
+                seed=payload.get("seed"),
             )
         except NnarchError as error:  # the same one-line error as locally, naming the user's file
             raise type(error)(str(error).replace(str(root.resolve()), payload["shown_as"])) from None

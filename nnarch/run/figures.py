@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import statistics
 import warnings
 from dataclasses import replace
 from functools import cache
@@ -359,4 +360,23 @@ def _arrow(ax, x0, y0, x1, y1, color) -> None:
     ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": color, "lw": 1})
 
 
-KINDS = {"loss_curve": loss_curve, "prediction": prediction, "compute_graph": compute_graph}
+def seeds(run, spec) -> plt.Figure:
+    """The final test loss of the model and each variant at every seed: a grey line per seed (a
+    ranking that changes between seeds crosses), the median as a blue diamond."""
+    runs = run.results["seeds"]["runs"]
+    variants = list(run.results["variants"])
+    losses = [[r["history"]["final_test"], *(r["variants"][n]["final_test"] for n in variants)] for r in runs]
+    fig, ax = plt.subplots()
+    columns = range(len(variants) + 1)
+    for row in losses:
+        ax.plot(columns, row, color=GREY, marker="o", markersize=2.5, linewidth=0.7)
+    medians = [statistics.median(column) for column in zip(*losses)]
+    ax.plot(columns, medians, color=BLUE, marker="D", markersize=4, linestyle="none", label="median")
+    labels = [run.results["params"]["architecture"], *(run.results["variants"][n]["architecture"] for n in variants)]
+    ax.set_xticks(list(columns), labels)
+    ax.set(yscale="log", ylabel="final test loss", xlim=(-0.3, len(variants) + 0.3))
+    ax.legend(loc="upper left", title=f"{len(runs)} seeds")
+    return fig
+
+
+KINDS = {"loss_curve": loss_curve, "prediction": prediction, "compute_graph": compute_graph, "seeds": seeds}

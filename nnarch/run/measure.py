@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import statistics
 from dataclasses import dataclass
 
 import torch
@@ -182,6 +183,66 @@ def _plain(value):
     return value
 
 
+def across_seeds(measured: Measured, others: list[Measured], answers: list[dict]) -> Measured:
+    """`measured` (the run the slides show) with the runs at its topic's other seeds: each seed's
+    numbers under results["seeds"]["runs"], their median, minimum and maximum under
+    results["seeds"]["median" | "min" | "max"] (by the same paths as the run's own), and each
+    claim checked at every seed. `answers` are the exercises' answers, one dict per run."""
+    everyone = [measured, *others]
+    runs = [
+        {
+            "seed": m.trained.recipe.seed,
+            "history": {k: m.results["history"][k] for k in ("final_train", "final_test")},
+            "metrics": m.results["metrics"],
+            "variants": {n: {k: v[k] for k in ("final_train", "final_test")} for n, v in m.results["variants"].items()},
+            "answers": a,
+        }
+        for m, a in zip(everyone, answers)
+    ]
+    results = dict(measured.results)
+    results["seeds"] = {
+        "seeds": [r["seed"] for r in runs],
+        "count": len(runs),
+        "runs": runs,
+        **{name: _across([_without_seed(r) for r in runs], f) for name, f in STATISTICS.items()},
+    }
+    claims = tuple(_check_across(c, [m.results for m in everyone]) for c in measured.trained.topic.claims)
+    run = dataclasses.replace(measured.run, results=results)  # what figures and exercises see
+    return dataclasses.replace(measured, results=results, claims=claims, run=run)
+
+
+def _without_seed(run: dict) -> dict:
+    return {k: v for k, v in run.items() if k != "seed"}
+
+
+STATISTICS = {"median": statistics.median, "min": min, "max": max}
+
+
+def _across(values: list, statistic):
+    """The statistic of every number the runs hold at the same place (dicts by key, lists by index);
+    what is not a number in every run is left out."""
+    first = values[0]
+    if isinstance(first, dict) and all(isinstance(v, dict) for v in values):
+        out = {k: _across([v[k] for v in values], statistic) for k in first if all(k in v for v in values)}
+        return {k: v for k, v in out.items() if v is not None}
+    if isinstance(first, list) and all(isinstance(v, list) and len(v) == len(first) for v in values):
+        items = [_across([v[i] for v in values], statistic) for i in range(len(first))]
+        return items if all(v is not None for v in items) else None
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        return statistic(values)
+    return None
+
+
+def _check_across(claim, results: list[dict]) -> ClaimOutcome:
+    """A claim at every seed: it holds where it holds at `claim.share` of them; the value and bound
+    shown are those of the first run (the one the slides show)."""
+    outcomes = [_check(claim, r) for r in results]
+    held = sum(o.ok for o in outcomes)
+    needed = math.ceil(claim.share * len(outcomes) - 1e-9)
+    first = outcomes[0]
+    return ClaimOutcome(first.text, first.measured, first.bound, held >= needed, held, len(outcomes))
+
+
 def _check(claim, results) -> ClaimOutcome:
     value = lookup(results, claim.value)
     if claim.op == "decreases":
@@ -196,6 +257,7 @@ def claim_error(measured: Measured) -> ClaimError:
     lines = [
         f"claim '{c.text}' is false: measured {c.measured:.4g}"
         + (f", bound {c.bound:.4g}" if c.bound is not None else "")
+        + (f" (it holds at {c.held} of {c.runs} seeds)" if c.runs else "")
         for c in measured.failed_claims
     ]
     return ClaimError(

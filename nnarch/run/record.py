@@ -40,10 +40,15 @@ def code_digest(*modules: Path) -> str:
 
 @dataclass(frozen=True)
 class ClaimOutcome:
+    """A claim checked: the value and bound of the run the slides show, whether it holds, and in a
+    topic with seeds at how many of them it held (`held` of `runs`)."""
+
     text: str
     measured: float
     bound: float | None
     ok: bool
+    held: int | None = None
+    runs: int | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from nnarch.cache.fingerprint import fingerprint
 from nnarch.cache.store import Cache, data_files_digest
 from nnarch.errors import NnarchError
 from nnarch.files import copy_atomic
@@ -80,6 +81,11 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         measured = measure(trained)
         measured.results["answers"] = solve_exercises(source, module, measured.run)
         outcome.stages["measure"] = time.perf_counter() - t0
+        if topic.seeds:  # the figures may draw the other seeds' numbers: their keys count too
+            measured, seed_keys = _at_other_seeds(
+                source, topic, module, measured, options, progress, outcome, trained_elsewhere
+            )
+            train_key = fingerprint(train_key, *seed_keys)
         if measured.failed_claims and options.budget == "full":
             outcome.claims = measured.claims
             raise claim_error(measured)
@@ -96,6 +102,32 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         return outcome, None
     finally:
         outcome.seconds = sum(outcome.stages.values())
+
+
+def _at_other_seeds(source, topic, module, measured, options, progress, outcome, trained_elsewhere):
+    """The run repeated at the topic's other seeds (each trained or restored, measured and its
+    exercises solved), merged into `measured`: the spread across seeds, the claims at every seed;
+    and the seeds' training keys."""
+    from nnarch.run.measure import across_seeds, measure
+
+    others, answers, keys = [], [measured.results["answers"]], []
+    for seed in topic.all_seeds()[1:]:
+        t0 = time.perf_counter()
+        label = f"{source.name} seed {seed}"
+        progress.topic_started(label, topic.recipe_for(options.budget).epochs)
+        trained, status, key = _train_or_restore(
+            source, topic.at_seed(seed), options, progress, trained_elsewhere == "trained", label
+        )
+        keys.append(key)
+        if status == "trained":
+            outcome.status = "trained"
+            outcome.stages["train"] = outcome.stages.get("train", 0.0) + trained.seconds
+        t1 = time.perf_counter()
+        others.append(measure(trained))
+        answers.append(solve_exercises(source, module, others[-1].run))
+        outcome.stages["measure"] += time.perf_counter() - t1
+        outcome.stages["load"] += t1 - t0 - (trained.seconds if status == "trained" else 0.0)
+    return across_seeds(measured, others, answers), keys
 
 
 def _one_thread() -> None:
@@ -161,10 +193,16 @@ def topic_training_key(source: TopicSource, topic, options: Options) -> str:
 
 
 def _train_or_restore(
-    source: TopicSource, topic, options: Options, progress: Progress, trained_elsewhere: bool = False
+    source: TopicSource,
+    topic,
+    options: Options,
+    progress: Progress,
+    trained_elsewhere: bool = False,
+    label: str | None = None,
 ):
     """(Trained, "trained" or "cached", cache key): from the cache unless the key changed or forced
-    (or it was just put there by training elsewhere)."""
+    (or it was just put there by training elsewhere). Its epochs show under `label` (the topic's
+    name by default)."""
     from nnarch.run.train import checkpoint, restore_topic, train_topic
 
     cache = Cache(options.cache_dir)
@@ -182,7 +220,7 @@ def _train_or_restore(
         topic,
         source.path,
         options.device,
-        progress.epoch,
+        (lambda _, epoch, loss: progress.epoch(label, epoch, loss)) if label else progress.epoch,
         options.budget,
         options.max_train_seconds,
     )
@@ -191,10 +229,18 @@ def _train_or_restore(
 
 
 def train_one(
-    lectures: Path, lecture: str, topic: str, device: str, budget: str, max_seconds=None, on_start=None, on_epoch=None
+    lectures: Path,
+    lecture: str,
+    topic: str,
+    device: str,
+    budget: str,
+    max_seconds=None,
+    on_start=None,
+    on_epoch=None,
+    seed: int | None = None,
 ):
-    """Train one topic of a lectures folder in this process: (state dicts, entry), as cached. What a
-    Dask worker runs (run/cluster.py)."""
+    """Train one topic of a lectures folder in this process (at `seed`, one of its `seeds`, instead
+    of its recipe's): (state dicts, entry), as cached. What a Dask worker runs (run/cluster.py)."""
     from nnarch.run.train import checkpoint, train_topic
     from nnarch.source.discover import discover
     from nnarch.source.load import load_topic
@@ -202,6 +248,8 @@ def train_one(
     found = discover(lectures)
     source = next(s for lec in found.lectures if lec.path.name == lecture for s in lec.topics if s.name == topic)
     declared = load_topic(source)[0]
+    if seed is not None:
+        declared = declared.at_seed(seed)
     if on_start:
         on_start(topic, declared.recipe_for(budget).epochs)
     return checkpoint(train_topic(declared, source.path, device, on_epoch, budget=budget, max_seconds=max_seconds))

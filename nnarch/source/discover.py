@@ -195,7 +195,9 @@ def topic_source(folder: Path, name: str, module: str) -> TopicSource:
             f"('nnarch new {name} --lecture {folder.name}' writes both)"
         )
     doc = parse_file(md)
-    names = Names(outline.metrics, outline.facts, outline.variants, frozenset(e.solution for e in doc.exercises))
+    names = Names(
+        outline.metrics, outline.facts, outline.variants, frozenset(e.solution for e in doc.exercises), outline.seeds
+    )
     problems = list(doc.problems) + doc_problems(doc, outline, names, outline.figures)
     if problems:
         raise _error(md, problems)

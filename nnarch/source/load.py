@@ -85,11 +85,16 @@ def validate_topic(topic: t.Topic, source, module: ModuleType | None = None) -> 
     problems = list(_field_problems(topic))
     for spec in topic.figures:
         problems += _figure_problems(spec)
+        if getattr(spec, "kind", None) == "seeds" and not topic.seeds:
+            problems.append(
+                f"figures: '{spec.name}': kind 'seeds' draws the runs at several seeds; declare seeds=range(5)"
+            )
     names = Names(
         frozenset(topic.metrics),
         frozenset(topic.facts),
         frozenset(topic.variants),
         frozenset(e.solution for e in source.doc.exercises),
+        bool(topic.seeds) if isinstance(topic.seeds, (list, tuple, range)) else None,
     )
     for claim in topic.claims:
         problems += [f"claims: '{claim.text}': {p}" for p in _paths(claim.value, names)]
@@ -145,6 +150,15 @@ def _field_problems(topic: t.Topic):
                 f"{name}: expected a function, found {type(fn).__name__}; the notebook calls it by its name, "
                 "so define a function (def) that calls it"
             )
+    seeds = topic.seeds
+    if not isinstance(seeds, (list, tuple, range)) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in seeds
+    ):
+        yield f"seeds: expected seeds as non-negative ints, such as range(5), found {seeds!r}"
+    for claim in topic.claims:
+        share = getattr(claim, "share", 1.0)
+        if not isinstance(share, (int, float)) or isinstance(share, bool) or not 0 < share <= 1:
+            yield f"claims: '{claim.text}': share: expected a share of the seeds in (0, 1], found {share!r}"
     for field, recipe in (("recipe", topic.recipe), ("quick", topic.quick)):
         if isinstance(recipe, t.Recipe):
             yield from (f"{field}.{p}" for p in _recipe_problems(recipe))

@@ -45,7 +45,7 @@ from nnarch.source.blocks import (  # noqa: F401 - the blocks this parser builds
     walk,
 )
 from nnarch.source.dialect import parser
-from nnarch.source.values import VALUE_REF
+from nnarch.source.values import VALUE_REF, read_paths
 
 DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics", "minutes")
 CONTAINERS = ("columns", "column", "hints", "answer")
@@ -363,7 +363,7 @@ class _Builder:
         return self.spans(inline) if inline.children else ()
 
     def scan(self, text: str, line: int) -> None:
-        self.values += [(line, m.group(1)) for m in VALUE_REF.finditer(text)]
+        self.values += [(line, p) for m in VALUE_REF.finditer(text) for p in read_paths(m.group(1), m.group(2))]
 
 
 @dataclass(frozen=True)

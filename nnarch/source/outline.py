@@ -29,6 +29,7 @@ class Outline:
     metrics: frozenset | None
     facts: frozenset | None
     variants: frozenset | None
+    seeds: bool | None  # whether TOPIC names seeds; None if it could not be read statically
     imports: frozenset  # modules imported relative to the lecture package (".helpers" -> "helpers")
     problems: tuple  # (line, message)
 
@@ -55,6 +56,7 @@ def read(path: Path) -> Outline:
             path,
             source,
             {},
+            None,
             None,
             None,
             None,
@@ -90,6 +92,7 @@ def read(path: Path) -> Outline:
         _keys(keywords.get("metrics")),
         _keys(keywords.get("facts")),
         _keys(keywords.get("variants")),
+        _seeds(keywords["seeds"]) if "seeds" in keywords else (False if topic is not None else None),
         imports,
         tuple(sorted(problems)),
     )
@@ -102,6 +105,13 @@ def declares(path: Path, name: str) -> bool:
     except SyntaxError:
         return True  # reported as a syntax error instead
     return any(isinstance(n, ast.Assign) and any(getattr(x, "id", "") == name for x in n.targets) for n in tree.body)
+
+
+def _seeds(node) -> bool | None:
+    """Whether a `seeds=` argument asks for seeds: False for an empty literal, None if not literal."""
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return bool(node.elts)
+    return True if isinstance(node, ast.Call) and _called(node) == "range" else None
 
 
 def _span(node) -> tuple[int, int]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from nnarch.errors import did_you_mean
 
 VALUE_REF = re.compile(r"\{\{\s*([A-Za-z_][\w.]*)\s*(?::([^}]*))?\}\}")
-RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes", "data", "answers")
+RESULT_ROOTS = ("params", "history", "metrics", "facts", "variants", "recipe", "shapes", "data", "answers", "seeds")
+STATISTICS = ("median", "min", "max")
 VARIANT_FIELDS = ("params", "final_train", "final_test", "architecture")
 RECIPE_FIELDS = ("loss", "optimizer", "lr", "epochs", "batch_size", "seed")
 
@@ -31,6 +32,7 @@ class Names:
     facts: frozenset | None = None
     variants: frozenset | None = None
     answers: frozenset = field(default_factory=frozenset)
+    seeds: bool | None = None  # whether the topic repeats its run at several seeds
 
 
 def lookup(results: dict, path: str):
@@ -47,16 +49,47 @@ def lookup(results: dict, path: str):
 
 
 def format_value(value, spec: str | None = None, math: bool = False) -> str:
-    """A number as the slides show it: integers with thousands separators, floats to 3 digits."""
+    """A number as every document shows it, decided here: a count with thousands separators
+    (1,944); any other number to three significant digits, below 0.01 (a loss) or from 1e5 on
+    always in Python's scientific notation (0.982, 1.28e-05); in math a power of ten as one
+    (1.28 \\times 10^{-5})."""
     if spec:
         text = format(value, spec)
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         text = str(value)
     elif isinstance(value, int):
         text = f"{value:,}"
+    elif value and not 1e-2 <= abs(value) < 1e5:  # a loss: 9.31e-05 beside 7.66e-04, never 0.000766
+        text = f"{value:.2e}"
     else:
         text = f"{value:.3g}"
-    return text.replace(",", "{,}") if math and isinstance(value, (int, float)) else text
+    if not math or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return text
+    text = text.replace(",", "{,}")  # a comma in math is punctuation: 1,944 would get a space
+    mantissa, e, exponent = text.partition("e")
+    return f"{mantissa} \\times 10^{{{int(exponent)}}}" if e and exponent.lstrip("+-").isdigit() else text
+
+
+def spread_paths(path: str) -> list[str]:
+    """What `{{path:spread}}` reads: the median, minimum and maximum across the topic's seeds."""
+    head, rest = "", path
+    if path.startswith("topics."):  # a lecture's frame: topics.<topic>.seeds.median.<path>
+        head, rest = ".".join(path.split(".")[:2]) + ".", path.split(".", 2)[-1]
+    return [f"{head}seeds.{statistic}.{rest}" for statistic in ("median", "min", "max")]
+
+
+def read_paths(path: str, spec: str | None) -> list[str]:
+    """The paths a `{{path:spec}}` reference reads."""
+    return spread_paths(path) if spec is not None and spec.split(":")[0] == "spread" else [path]
+
+
+def format_spread(results: dict, path: str, spec: str | None = None, math: bool = False) -> str:
+    """`{{path:spread}}`: the median across the seeds and their range, '1.3e-04 (5.9e-06 to 2.2e-04,
+    5 seeds)'; `{{path:spread:.2f}}` formats each number so."""
+    median, low, high = (format_value(lookup(results, p), spec, math) for p in spread_paths(path))
+    count = lookup(results, "seeds.count")
+    words = (lambda s: f"\\text{{{s}}}") if math else (lambda s: s)
+    return f"{median}{words(' (')}{low}{words(' to ')}{high}{words(f', {count} seeds)')}"
 
 
 def fill(text: str, results: dict, math: bool = False) -> str:
@@ -64,8 +97,11 @@ def fill(text: str, results: dict, math: bool = False) -> str:
 
     def value(match):
         parts = match.group(1).split(".")
+        spec = match.group(2)
         try:
-            return format_value(lookup(results, match.group(1)), match.group(2), math)
+            if spec is not None and spec.split(":")[0] == "spread":
+                return format_spread(results, match.group(1), spec[len("spread:") :] or None, math)
+            return format_value(lookup(results, match.group(1)), spec, math)
         except MissingValue:
             if parts[0] == "topics" and len(parts) > 1 and parts[1] not in results.get("topics", {}):
                 return "n/a"  # that topic failed or was not selected; the summary still builds
@@ -83,6 +119,15 @@ def path_problem(path: str, names: Names) -> str | None:
             f"paths start with one of {', '.join(RESULT_ROOTS)}"
         )
     name = parts[1] if len(parts) > 1 else ""
+    if parts[0] == "seeds":
+        if names.seeds is False:
+            return f"value '{path}': the topic has no seeds; declare seeds=range(5) in TOPIC to repeat its run"
+        if name in STATISTICS:
+            rest = ".".join(parts[2:])
+            return path_problem(rest, names) if rest else f"value '{path}': name a value after '{name}'"
+        if name not in ("count", "seeds", "runs"):
+            return f"value '{path}': seeds has count, seeds, runs and {', '.join(STATISTICS)}"
+        return None
     for root in ("metrics", "facts", "variants", "answers"):
         declared = getattr(names, root)
         if parts[0] == root and declared is not None and name not in declared:

@@ -55,6 +55,7 @@ TEXT = st.text(alphabet=st.sampled_from(list("%&_#${}~^\\<>\"'`*ab →üαΔ") +
 
 def _tex_unescape(escaped: str) -> str:
     """Undo tex_escape for the ASCII specials, leaving any other command as a marker."""
+    escaped = re.sub(r"\\texorpdfstring\{\\ensuremath\{('+)\}\}\{'+\}", r"\1", escaped)  # a letter's primes
     reverse = {v: k for k, v in _TEX_SPECIAL.items()}
     pattern = "|".join(re.escape(v) for v in sorted(reverse, key=len, reverse=True))
     return re.sub(pattern, lambda m: reverse[m.group(0)], escaped)
@@ -64,6 +65,7 @@ def _active_left(text: str, escaped: str) -> set:
     """The LaTeX special characters of `escaped` that are not part of an escape sequence we emit."""
     stripped = escaped
     for pattern in (
+        r"\\texorpdfstring\{\\ensuremath\{'+\}\}\{'+\}",
         r"\\ensuremath\{(?:[^{}]|\{(?:[^{}]|\{[^{}]*\})*\})*\}",
         r"\\[\"'`^~=.]\\[a-zA-Z]+\{\}",
         r"\\[a-zA-Z]+\{[a-zA-Z]?\}",
@@ -123,6 +125,29 @@ def test_what_scientists_type_reaches_the_pdf(fixture_lectures, tmp_path):
     for piece in ("±", "∂u/∂t", "≤ ∞", "µm", "−1"):
         assert piece in text, (piece, text[-300:])
     assert "?" not in text
+
+
+def test_primes_are_primes_and_code_keeps_its_quotes_in_pdf_and_html(fixture_lectures, tmp_path):
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(
+        slides.read_text() + "\n## Solving u'' = -u\n\nWith f'(x), it's the students' turn.\n\n"
+        '```python\nstart = "u\'(0)"  # `x`\n```\n\n$$\nN = {{params.total}} \\cdot 1{,}000\n$$\n'
+    )
+    out = tmp_path / "build"
+    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(
+        subprocess.run(
+            ["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
+    assert "Solving u′′ = -u" in text and "it’s the students’ turn" in text and "f′" in text  # primes
+    assert 'start = "u\'(0)"' in text and "`x`" in text  # code as typed: copied from the PDF, it runs
+    tex = (out / "tiny" / "slides.tex").read_text()
+    assert "\\texorpdfstring{\\ensuremath{''}}{''}" in tex  # the outline says u'', not u”
+    html = (out / "tiny" / "slides.html").read_text()
+    assert "Solving u″ = -u" in html and "f′(x), it&#39;s the students&#39; turn" in html
+    assert "<mn>1,000</mn>" in html  # a grouped number is one number in MathML, not 1, comma, 000
 
 
 def test_a_character_pdflatex_cannot_set_stops_the_build_naming_the_line(fixture_lectures, tmp_path):

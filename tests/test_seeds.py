@@ -1,0 +1,78 @@
+"""A topic run at several seeds: the spread in report.json and on the slides, claims at every seed,
+each seed trained once and cached, and the check that names what a topic without seeds cannot show."""
+
+from __future__ import annotations
+
+import json
+import statistics
+
+from nnarch.build import Options, build
+from nnarch.source.values import format_value
+
+from .conftest import edit
+from .test_cli import invoke
+
+SEEDS = 'figures=[FigureSpec("loss", "loss_curve")],\n    seeds=range(3),'
+
+
+def _line(lectures):
+    return lectures / "tiny" / "line.py"
+
+
+def test_a_topic_with_seeds_reports_their_spread_and_shows_it(fixture_lectures, tmp_path, trainings):
+    edit(_line(fixture_lectures), 'figures=[FigureSpec("loss", "loss_curve")],', SEEDS)
+    edit(fixture_lectures / "tiny" / "line.md", "- {{params.total}} parameters", "- loss {{history.final_test:spread}}")
+    result = build(Options(fixture_lectures, tmp_path / "build", "cpu", jobs=0))
+    assert result.ok, result.errors
+    assert trainings["line"] == 3  # the recipe's seed (1) and seeds 0 and 2
+
+    topic = json.loads((tmp_path / "build" / "tiny" / "report.json").read_text())["topics"]["line"]
+    seeds = topic["seeds"]
+    assert seeds["seeds"] == [1, 0, 2] and seeds["count"] == 3
+    finals = [run["history"]["final_test"] for run in seeds["runs"]]
+    assert finals[0] == topic["history"]["final_test"]  # the first run is the one the slides show
+    assert len(set(finals)) == 3  # new data and weights at each seed
+    assert seeds["median"]["history"]["final_test"] == statistics.median(finals)
+    assert (seeds["min"]["history"]["final_test"], seeds["max"]["history"]["final_test"]) == (min(finals), max(finals))
+    assert [c["held"] for c in topic["claims"]] == [3, 3] and all(c["runs"] == 3 for c in topic["claims"])
+
+    html = (tmp_path / "build" / "tiny" / "slides.html").read_text()
+    median, low, high = (format_value(v) for v in (statistics.median(finals), min(finals), max(finals)))
+    shown = f"{median} ({low} to {high}, 3 seeds)"
+    assert shown in html
+
+    again = build(Options(fixture_lectures, tmp_path / "build", "cpu", jobs=0, force=("line",)))
+    assert again.ok and trainings["line"] == 6  # forced: every seed again, none twice
+
+
+def test_a_claim_must_hold_at_its_share_of_the_seeds(fixture_lectures, tmp_path):
+    line = _line(fixture_lectures)
+    edit(line, 'figures=[FigureSpec("loss", "loss_curve")],', SEEDS)
+    build_dir = tmp_path / "build"
+    assert build(Options(fixture_lectures, build_dir, "cpu", jobs=0)).ok
+    topic = json.loads((build_dir / "tiny" / "report.json").read_text())["topics"]["line"]
+    finals = sorted(run["history"]["final_train"] for run in topic["seeds"]["runs"])
+    bound = (finals[0] + finals[1]) / 2  # below it at one seed of three only
+
+    edit(
+        line,
+        'below("history.final_train", 10.0, "training loss below 10")',
+        f"below('history.final_train', {bound!r}, 'tight')",
+    )
+    result = build(Options(fixture_lectures, build_dir, "cpu", jobs=0))
+    assert not result.ok
+    message = "\n".join(map(str, result.errors))
+    assert "claim 'tight' is false" in message and "(it holds at 1 of 3 seeds)" in message
+
+    edit(line, "'tight')", "'tight', share=0.3)")
+    assert build(Options(fixture_lectures, build_dir, "cpu", jobs=0)).ok
+
+
+def test_check_refuses_a_spread_of_a_topic_without_seeds(fixture_lectures):
+    edit(fixture_lectures / "tiny" / "line.md", "- {{params.total}} parameters", "- {{history.final_test:spread}}")
+    result = invoke("check", "--lectures", fixture_lectures)
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert (
+        "line.md:5: value 'seeds.median.history.final_test': the topic has no seeds; declare seeds=range(5)" in output
+    )
