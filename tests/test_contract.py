@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from nnarch.run.figures import draw_figure
-from nnarch.run.measure import across_seeds, measure
+from nnarch.run.measure import conclude, measure
 from nnarch.run.train import build_model, train_topic
 from nnarch.source.discover import discover
 
@@ -48,7 +48,7 @@ def test_every_figure_draws_after_one_epoch(source, tmp_path):
     measured = measure(train_topic(quick, source.path, "cpu"))
     if topic.seeds:  # its figures may draw every seed: one more is enough to draw them
         other = measure(train_topic(quick.at_seed(quick.all_seeds()[1]), source.path, "cpu"))
-        measured = across_seeds(measured, [other], [{}, {}])
+        measured = conclude(measured, {}, ((other, {}),))
     for spec in quick.figures:
         fig = draw_figure(spec, measured.run, source.path)
         assert isinstance(fig, plt.Figure) and fig.axes

@@ -66,41 +66,40 @@ def make_data(seed, budget="full"):
                   extras={"grid": torch.linspace(-1, 1, GRID_POINTS), "validation": (x[n:], y[n:])})
 
 
-def train(model, x, y, epochs, lr, val=()):
+def train(model, x, y, epochs, lr,
+          seed=0, stop=None):
+    """The recipe in plain PyTorch."""
     loss_fn = nn.CrossEntropyLoss()
-    params = model.parameters()
-    opt = torch.optim.Adam(params, lr)
-    torch.manual_seed(0)  # the batch order
-    curve = []
+    opt = torch.optim.Adam(model.parameters(), lr)
+    torch.manual_seed(seed)  # the batch order
     for epoch in range(epochs):
         model.train()
         idx = torch.randperm(len(x))
         for batch in idx.split(BATCH_SIZE):
             opt.zero_grad()
             out = model(x[batch])
-            loss = loss_fn(out, y[batch])
-            loss.backward()
-            opt.step()
-        if val:  # early stopping on held-out data
-            curve.append(held_out_loss(model, *val, loss_fn))
-            if epoch - curve.index(min(curve)) >= PATIENCE:
-                break  # no better for PATIENCE epochs
-    return curve
-
-
-def held_out_loss(model, x, y, loss_fn):
-    model.eval()
-    with torch.no_grad():
-        return loss_fn(model(x), y).item()
+            loss = loss_fn(out, y[batch])  # error
+            loss.backward()  # its gradients
+            opt.step()  # a step against them
+        if stop and stop(model):
+            break  # early stopping
+    return model
 
 
 def best_epoch(run, most=12):
     """Early stopping on the validation split: train a fresh CNN and stop once the held-out loss
     has not improved for PATIENCE epochs; the best epoch before that. The recipe uses it."""
+    x_val, y_val = run.extras["validation"]
+    curve = []
+
+    def held_out(model):
+        model.eval()
+        with torch.no_grad():
+            curve.append(nn.functional.cross_entropy(model(x_val), y_val).item())
+        return len(curve) - 1 - curve.index(min(curve)) >= PATIENCE
+
     torch.manual_seed(run.recipe.seed)
-    model = FunctionClassifierCNN()
-    x, y = run.data.train
-    curve = train(model, x, y, most, run.recipe.lr, run.extras["validation"])
+    train(FunctionClassifierCNN(), *run.data.train, most, run.recipe.lr, run.recipe.seed, held_out)
     return curve.index(min(curve)) + 1
 
 
@@ -205,7 +204,7 @@ TOPIC = Topic(
             above("metrics.test_accuracy", 0.9, "test accuracy at least 0.9 at noise 0.3")],
     figures=[
         FigureSpec("examples", "custom", draw=draw_examples),
-        FigureSpec("loss", "loss_curve", size="column"),
+        FigureSpec("loss", "loss_curve", size="small"),
         FigureSpec("predictions", "custom", draw=draw_predictions, size="tall"),
         FigureSpec("confusion", "custom", draw=draw_confusion, size="tall"),
     ],

@@ -115,6 +115,33 @@ def recall(run):
     return (flagged & (labels == 1)).sum() / (labels == 1).sum()
 
 
+def false_alarm_rate(run):
+    """Share of the unseen normal sequences that the threshold flags."""
+    normal = reconstruction_error(run.model, run.data.test[0])
+    return (normal > threshold(run)).float().mean()
+
+
+def precision_at_rate(run, rate):
+    """The precision the same threshold would have where a share `rate` of sequences are
+    anomalies (the test set has one half): recall and false alarms weighted by the base rate."""
+    hits, alarms = recall(run) * rate, false_alarm_rate(run) * (1 - rate)
+    return hits / (hits + alarms)
+
+
+def precision_at_1_percent(run):
+    return precision_at_rate(run, 0.01)
+
+
+def encoder_parameters(run):
+    return sum(p.numel() for p in run.model.encoder.parameters())
+
+
+def second_biases(run):
+    """PyTorch's LSTM has two bias vectors per gate and layer (b_ih and b_hh), the equations one:
+    the parameters of the encoder's b_hh vectors."""
+    return sum(p.numel() for name, p in run.model.encoder.named_parameters() if name.startswith("bias_hh"))
+
+
 def precision_recall_at_90th(run):
     """Lower the threshold to the 90th percentile of training errors; return (precision, recall)."""
     scores, labels = _scores(run)
@@ -195,8 +222,10 @@ TOPIC = Topic(
     data=make_data,
     recipe=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=15, batch_size=32, seed=0),
     quick=Recipe(loss="mse", optimizer="adam", lr=5e-3, epochs=4, batch_size=32, seed=0),
-    metrics={"roc_auc": roc_auc, "precision": precision, "recall": recall, "threshold": threshold},
-    facts={"hidden_shape": hidden_shape, "percentile": round(100 * THRESHOLD_QUANTILE)},
+    metrics={"roc_auc": roc_auc, "precision": precision, "recall": recall, "threshold": threshold,
+             "false_alarm_rate": false_alarm_rate, "precision_at_1_percent": precision_at_1_percent},
+    facts={"hidden_shape": hidden_shape, "percentile": round(100 * THRESHOLD_QUANTILE),
+           "encoder_parameters": encoder_parameters, "second_biases": second_biases},
     headline="metrics.roc_auc",
     claims=[loss_decreases("train"), above("metrics.roc_auc", 0.95, "ROC-AUC at least 0.95")],
     figures=[

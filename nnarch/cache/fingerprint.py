@@ -171,6 +171,8 @@ def _qualified(obj) -> str:
 def _array_bytes(obj) -> str | None:
     """A torch tensor, numpy array or numpy scalar as its dtype, shape and a digest of its values."""
     kind = type(obj).__module__.split(".")[0]
+    if isinstance(obj, type):  # torch.Tensor itself, whose metaclass lives in torch
+        return None
     if kind == "torch" and hasattr(obj, "detach") and hasattr(obj, "dtype"):
         obj = obj.detach().cpu()
         data = obj.numpy().tobytes() if obj.dtype != getattr(obj, "bfloat16", None) else obj.float().numpy().tobytes()

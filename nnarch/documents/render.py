@@ -133,7 +133,7 @@ class Tex(Target):
         return s + r"\footnote{\url{" + tex_escape(href, code=True) + "}}"
 
     def linebreak(self):
-        return r"\\"
+        return r"\newline{}"  # in a table's cell too, where \\ would end the row
 
     def display(self, latex):
         body = rf"\begin{{aligned}}{latex}\end{{aligned}}" if r"\\" in latex else latex

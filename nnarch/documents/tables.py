@@ -83,20 +83,25 @@ def _variants(r: dict) -> tuple[list, list]:
 
 
 def _schedule(course, lecture) -> tuple[list, list]:
-    """The course's lecture sessions, day by day, with this lecture's in bold: labs and breaks are
-    left out, so that the whole week is readable on one frame."""
+    """The course's lecture sessions, day by day, with this lecture's in bold followed by the lab
+    that comes after it: the other labs and the breaks are left out, so that the whole week is
+    readable on one frame."""
 
     def shown(cells):
         filled = [c for c in cells if c.strip()]
         return len(filled) * 2 > len(cells) and len(set(filled)) > 1 and not all(c.startswith("Lab") for c in filled)
 
-    def cell(day, time, text):
-        today = lecture is not None and (day, time) == (lecture.day, lecture.session)
-        return (("strong", (("em", _text(text)),)),) if today else _text(text)
+    def cell(day, row, text):
+        today = lecture is not None and (day, course.slots[row][0]) == (lecture.day, lecture.session)
+        if not today:
+            return _text(text)
+        after = course.slots[row + 1][1][day - 1] if row + 1 < len(course.slots) else ""
+        lab = (("break",), *_text(f"then {after}")) if after.startswith("Lab") else ()
+        return (("strong", (("em", _text(text)),)), *lab)
 
     rows = [
-        [_text(time), *(cell(day, time, text) for day, text in enumerate(cells, start=1))]
-        for time, cells in course.slots
+        [_text(time), *(cell(day, row, text) for day, text in enumerate(cells, start=1))]
+        for row, (time, cells) in enumerate(course.slots)
         if shown(cells)
     ]
     return [_text(h) for h in ["", *course.days]], rows

@@ -58,7 +58,7 @@ def measure(trained: Trained) -> Measured:
     run = Run(fit.model, trained.data, fit, trained.recipe, results)
     results["metrics"] = {name: _metric(fn, run, trained.path, name) for name, fn in topic.metrics.items()}
     results["facts"] = {name: _fact(fn, run, trained.path, name) for name, fn in topic.facts.items()}
-    return Measured(trained, results, tuple(_check(c, results) for c in topic.claims), run)
+    return Measured(trained, results, (), run)  # claims are checked with the answers: `conclude`
 
 
 def count_parameters(model: nn.Module) -> dict:
@@ -183,31 +183,34 @@ def _plain(value):
     return value
 
 
-def across_seeds(measured: Measured, others: list[Measured], answers: list[dict]) -> Measured:
-    """`measured` (the run the slides show) with the runs at its topic's other seeds: each seed's
-    numbers under results["seeds"]["runs"], their median, minimum and maximum under
+def conclude(measured: Measured, answers: dict, others: tuple[tuple[Measured, dict], ...] = ()) -> Measured:
+    """`measured` (the run the slides show) with its exercises' `answers` and its claims checked.
+    In a topic with seeds, `others` are the runs at its other seeds with their answers: each
+    seed's numbers go under results["seeds"]["runs"], their median, minimum and maximum under
     results["seeds"]["median" | "min" | "max"] (by the same paths as the run's own), and each
-    claim checked at every seed. `answers` are the exercises' answers, one dict per run."""
-    everyone = [measured, *others]
-    runs = [
-        {
-            "seed": m.trained.recipe.seed,
-            "history": {k: m.results["history"][k] for k in ("final_train", "final_test")},
-            "metrics": m.results["metrics"],
-            "variants": {n: {k: v[k] for k in ("final_train", "final_test")} for n, v in m.results["variants"].items()},
-            "answers": a,
+    claim is checked at every seed."""
+    results = {**measured.results, "answers": answers}
+    everyone = [(measured, results), *((m, {**m.results, "answers": a}) for m, a in others)]
+    if others:
+        runs = [
+            {
+                "seed": m.trained.recipe.seed,
+                "history": {k: r["history"][k] for k in ("final_train", "final_test")},
+                "metrics": r["metrics"],
+                "variants": {n: {k: v[k] for k in ("final_train", "final_test")} for n, v in r["variants"].items()},
+                "answers": r["answers"],
+            }
+            for m, r in everyone
+        ]
+        results["seeds"] = {
+            "seeds": [r["seed"] for r in runs],
+            "count": len(runs),
+            "runs": runs,
+            **{name: _across([_without_seed(r) for r in runs], f) for name, f in STATISTICS.items()},
         }
-        for m, a in zip(everyone, answers)
-    ]
-    results = dict(measured.results)
-    results["seeds"] = {
-        "seeds": [r["seed"] for r in runs],
-        "count": len(runs),
-        "runs": runs,
-        **{name: _across([_without_seed(r) for r in runs], f) for name, f in STATISTICS.items()},
-    }
-    claims = tuple(_check_across(c, [m.results for m in everyone]) for c in measured.trained.topic.claims)
-    run = dataclasses.replace(measured.run, results=results)  # what figures and exercises see
+    topic = measured.trained.topic
+    claims = tuple(_check_across(c, [r for _, r in everyone]) if others else _check(c, results) for c in topic.claims)
+    run = dataclasses.replace(measured.run, results=results)  # what figures see
     return dataclasses.replace(measured, results=results, claims=claims, run=run)
 
 

@@ -57,7 +57,7 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
     run), the run None when it failed. `trained_elsewhere` is what training on a cluster gave:
     "trained" (the weights are in the cache), the topic's error, or None."""
     from nnarch.run.figures import draw_topic
-    from nnarch.run.measure import claim_error, measure
+    from nnarch.run.measure import claim_error, conclude, measure
     from nnarch.run.record import figure_key, manifest, to_json
     from nnarch.source.load import load_topic
 
@@ -79,13 +79,13 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         outcome.stages["load"] = time.perf_counter() - t0 - (0.0 if trained_elsewhere else outcome.stages["train"])
         t0 = time.perf_counter()
         measured = measure(trained)
-        measured.results["answers"] = solve_exercises(source, module, measured.run)
+        answers = solve_exercises(source, module, measured.run)
         outcome.stages["measure"] = time.perf_counter() - t0
+        others: tuple = ()
         if topic.seeds:  # the figures may draw the other seeds' numbers: their keys count too
-            measured, seed_keys = _at_other_seeds(
-                source, topic, module, measured, options, progress, outcome, trained_elsewhere
-            )
+            others, seed_keys = _at_other_seeds(source, topic, module, options, progress, outcome, trained_elsewhere)
             train_key = fingerprint(train_key, *seed_keys)
+        measured = conclude(measured, answers, others)
         if measured.failed_claims and options.budget == "full":
             outcome.claims = measured.claims
             raise claim_error(measured)
@@ -104,13 +104,12 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         outcome.seconds = sum(outcome.stages.values())
 
 
-def _at_other_seeds(source, topic, module, measured, options, progress, outcome, trained_elsewhere):
-    """The run repeated at the topic's other seeds (each trained or restored, measured and its
-    exercises solved), merged into `measured`: the spread across seeds, the claims at every seed;
-    and the seeds' training keys."""
-    from nnarch.run.measure import across_seeds, measure
+def _at_other_seeds(source, topic, module, options, progress, outcome, trained_elsewhere):
+    """The run repeated at the topic's other seeds, each trained or restored, measured and its
+    exercises solved: ((Measured, answers) per seed, their training keys)."""
+    from nnarch.run.measure import measure
 
-    others, answers, keys = [], [measured.results["answers"]], []
+    others, keys = [], []
     for seed in topic.all_seeds()[1:]:
         t0 = time.perf_counter()
         label = f"{source.name} seed {seed}"
@@ -123,11 +122,11 @@ def _at_other_seeds(source, topic, module, measured, options, progress, outcome,
             outcome.status = "trained"
             outcome.stages["train"] = outcome.stages.get("train", 0.0) + trained.seconds
         t1 = time.perf_counter()
-        others.append(measure(trained))
-        answers.append(solve_exercises(source, module, others[-1].run))
+        measured = measure(trained)
+        others.append((measured, solve_exercises(source, module, measured.run)))
         outcome.stages["measure"] += time.perf_counter() - t1
         outcome.stages["load"] += t1 - t0 - (trained.seconds if status == "trained" else 0.0)
-    return across_seeds(measured, others, answers), keys
+    return tuple(others), keys
 
 
 def _one_thread() -> None:
