@@ -18,8 +18,10 @@ MIN_TEXT_PT = 8.0  # nothing on a slide is smaller (the footline aside)
 SLOTS = {"full": (398.0, 120.0), "column": (191.0, 128.0), "tall": (191.0, 170.0), "small": (120.0, 95.0)}
 
 # Listings, in the slides' font sizes: (LaTeX size, points, width of one monospace character,
-# baseline skip). The first that fits the listing's longest line is used.
-CODE_SIZES = (("\\footnotesize", 9.0, 4.725, 11.0), ("\\scriptsize", 8.0, 4.25, 9.5))
+# baseline skip). The largest that fits the listing's longest line, and its lines in the height a
+# frame has for a listing, is used: code as large as the room allows, 8 pt at the least.
+CODE_SIZES = (("\\small", 10.0, 5.25, 12.0), ("\\footnotesize", 9.0, 4.725, 11.0), ("\\scriptsize", 8.0, 4.25, 9.5))
+LISTING_HEIGHT = 170.0  # of a frame's body, for a listing's lines (its caption has the rest)
 
 
 def column_widths(fractions: list[float | None]) -> list[float]:
@@ -30,10 +32,12 @@ def column_widths(fractions: list[float | None]) -> list[float]:
     return [f or share for f in fractions]
 
 
-def code_size(longest: int, width: float) -> tuple | None:
-    """The largest code size whose longest line fits `width` points; None if none does."""
+def code_size(longest: int, width: float, lines: int = 0) -> tuple | None:
+    """The largest code size whose longest line fits `width` points and whose `lines` fit the
+    frame's height (the smallest size needs only the width); None if none fits the width."""
     for size in CODE_SIZES:
-        if longest * size[2] <= width - 8:  # semiverbatim sets lines a little in from the margin
+        tall = lines * size[3] > LISTING_HEIGHT and size is not CODE_SIZES[-1]
+        if longest * size[2] <= width - 8 and not tall:  # semiverbatim sets lines a little in
             return size
     return None
 

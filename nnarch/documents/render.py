@@ -20,10 +20,11 @@ from markupsafe import Markup, escape
 
 from nnarch import TEMPLATES
 from nnarch.documents.tables import table_rows
-from nnarch.errors import TopicError
+from nnarch.errors import TopicError, rel
 from nnarch.escape import PRIMES, UnmappableCharacter, tex_escape
 from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem
 from nnarch.source import markdown as md
+from nnarch.source.validate import shape_comment_problems
 from nnarch.source.values import MissingValue, fill
 
 
@@ -240,9 +241,13 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -
         return _figure_view(block, ctx, target)
     if isinstance(block, (md.Listing, md.Code)):
         source = ctx.outline.listing(block.name, block.lines) if isinstance(block, md.Listing) else block.source
+        if isinstance(block, md.Listing) and "shapes" in ctx.results:  # its "# (B, 16, 50)" comments
+            wrong = shape_comment_problems(ctx.outline, block.name, ctx.results["shapes"])
+            if wrong:
+                raise TopicError(f"{rel(ctx.outline.path)}:{wrong[0][0]}: listing '{block.name}': {wrong[0][1]}")
         caption = getattr(block, "caption", None)
         longest = max((len(line) for line in source.splitlines()), default=0)
-        size = code_size(longest, width)
+        size = code_size(longest, width, len(source.splitlines()))
         if size is None:
             problem = listing_problem(getattr(block, "name", "code"), source, width, width < TEXT_WIDTH - 20)
             raise TopicError(f"{ctx.where(block.line)}: {problem}")

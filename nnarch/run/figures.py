@@ -352,7 +352,7 @@ def _box(ax, x, y, label, color) -> None:
         va="center",
         color=color,
         linespacing=1.1,
-        bbox={"boxstyle": "round,pad=0.25", "facecolor": "white", "edgecolor": color},
+        bbox={"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": color},
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +259,48 @@ def placed(blocks, width: float = TEXT_WIDTH, in_column: bool = False):
         elif isinstance(block, ListBlock):
             for item in block.items:
                 yield from placed(item, width - 14, in_column)  # the list's indent
+
+
+# "# (B, 16, 50)" after code: the shape a line's result has, as a listing's comment says it. Only
+# shapes of numbers and the batch axis are checked; "(B, T, H)" names sizes the trace cannot.
+_SHAPE_COMMENT = re.compile(r"#\s*(?:[\w ]+:\s*)?\((B(?:,\s*\d+)+)\)")
+_MODULE_CALL = re.compile(r"self\.(\w+)\(")
+
+
+def shape_comment_problems(outline: Outline, name: str, shapes: list[dict]) -> list[tuple[int, str]]:
+    """(line of the module, message) for each `# (B, ...)` comment of a listing that the traced
+    shapes contradict: on a line that calls a traced module, its output shape; on another line,
+    some traced input or output shape."""
+    if name not in outline.definitions or not shapes:
+        return []
+    first, last = outline.definitions[name]
+    traced = {row["name"]: row for row in shapes}
+    every = {_shape_text(s) for row in shapes for s in (row["input"], row["output"]) if s}
+    problems = []
+    for line, text in enumerate(outline.source.splitlines()[first - 1 : last], start=first):
+        said = _SHAPE_COMMENT.search(text)
+        if not said:
+            continue
+        comment = "(" + ", ".join(p.strip() for p in said.group(1).split(",")) + ")"
+        calls = [c for c in _MODULE_CALL.findall(text[: said.start()]) if c in traced]
+        if calls and comment != _shape_text(traced[calls[0]]["output"]):
+            problems.append(
+                (
+                    line,
+                    f"the comment says {comment}, but {calls[0]}'s output was traced as "
+                    f"{_shape_text(traced[calls[0]]['output'])}; correct the comment",
+                )
+            )
+        elif not calls and comment not in every:
+            problems.append(
+                (
+                    line,
+                    f"the comment says {comment}, a shape no layer had in the traced forward pass "
+                    f"({', '.join(sorted(every))}); correct the comment",
+                )
+            )
+    return problems
+
+
+def _shape_text(shape: list) -> str:
+    return "(" + ", ".join(map(str, shape)) + ")"
