@@ -18,6 +18,7 @@ GRID_POINTS = 50
 TRAIN_NOISE, TEST_NOISE = 0.1, 0.3
 BATCH_SIZE = 64
 PATIENCE = 2  # early stopping: epochs without a better validation loss
+SHIFT = 10  # grid points, for the equivariance figure
 
 
 class FunctionClassifierCNN(nn.Module):
@@ -145,6 +146,40 @@ def draw_examples(run):
     return fig
 
 
+def draw_equivariance(run):
+    """A Gaussian test function and the same function shifted by SHIFT points (top), and what one trained
+    kernel of conv1 makes of each (bottom): the feature map shifts with the input."""
+    (x, y), grid = run.data.test, run.extras["grid"]
+    signal = x[y == CLASS_NAMES.index("Gaussian")][0, 0]  # one bump: its shift is easy to follow
+    shifted = torch.roll(signal, SHIFT)
+    shifted[:SHIFT] = signal[0]  # extend the left edge, do not wrap around
+    with torch.no_grad():
+        maps = torch.relu(run.model.conv1(torch.stack([signal, shifted]).unsqueeze(1)))
+    kernel = int(maps[0].amax(dim=-1).argmax())  # the one that responds most to this bump
+    maps = maps[:, kernel]
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True)
+    for row, (ax, pair) in enumerate(((top, (signal, shifted)), (bottom, maps))):
+        ax.plot(grid, pair[0], color="#1f5fa8", linewidth=1, label="input" if row == 0 else None)
+        ax.plot(grid, pair[1], color="#c0392b", linestyle="--", linewidth=1,
+                label=f"shifted by {SHIFT}" if row == 0 else None)
+    top.set_ylabel("input")
+    bottom.set_ylabel(f"kernel {kernel}")
+    bottom.set_xlabel("$x$")
+    fig.legend(loc="outside upper center", ncols=2)
+    return fig
+
+
+def draw_kernels(run):
+    """The trained first-layer kernels, one small bar chart each: the local patterns it looks for."""
+    weights = run.model.conv1.weight.detach()[:, 0]  # (16, 5)
+    fig, axes = plt.subplots(2, 8, sharex=True, sharey=True)
+    for ax, kernel in zip(axes.flat, weights):
+        ax.bar(range(len(kernel)), kernel, color=["#1f5fa8" if w >= 0 else "#c0392b" for w in kernel.tolist()])
+        ax.axhline(0, color="#8c8c8c", linewidth=0.5)
+        ax.set_axis_off()
+    return fig
+
+
 def draw_predictions(run):
     """The first four test functions, then the first two the CNN gets wrong: blue right, red wrong."""
     (x, y), grid = run.data.test, run.extras["grid"]
@@ -204,6 +239,8 @@ TOPIC = Topic(
             above("metrics.test_accuracy", 0.9, "test accuracy at least 0.9 at noise 0.3")],
     figures=[
         FigureSpec("examples", "custom", draw=draw_examples),
+        FigureSpec("equivariance", "custom", draw=draw_equivariance),
+        FigureSpec("kernels", "custom", draw=draw_kernels, size="small"),
         FigureSpec("loss", "loss_curve", size="small"),
         FigureSpec("predictions", "custom", draw=draw_predictions, size="tall"),
         FigureSpec("confusion", "custom", draw=draw_confusion, size="tall"),

@@ -72,6 +72,24 @@ def draw_layers(run):
     return fig
 
 
+def draw_features(run):
+    """What the hidden layers of the trained network compute: each unit's output over x."""
+    x = run.extras["x_dense"]
+    layers = list(run.model.net)
+    fig, axes = plt.subplots(1, 2, sharex=True, sharey=True)
+    h = x
+    with torch.no_grad():
+        for ax, title in zip(axes, ["hidden layer 1", "hidden layer 2"]):
+            while layers:
+                h = layers.pop(0)(h)
+                if isinstance(h, torch.Tensor) and (not layers or isinstance(layers[0], nn.Linear)):
+                    break
+            ax.plot(x[:, 0], h, linewidth=0.8)
+            ax.set_title(title)
+            ax.set_xlabel("$x$")
+    return fig
+
+
 def train(model, data, epochs, lr):
     """The recipe in plain PyTorch: all 64 samples in one batch, Adam, mean squared error."""
     x, y = data.train
@@ -146,6 +164,7 @@ TOPIC = Topic(
         FigureSpec("loss", "loss_curve", size="column"),
         FigureSpec("graph", "compute_graph"),
         FigureSpec("layers", "custom", draw=draw_layers, size="column"),
+        FigureSpec("features", "custom", draw=draw_features, size="column"),
         FigureSpec("seeds", "seeds", size="column"),
     ],
 )
