@@ -275,7 +275,8 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -
     # as wide as their text. A table is never scaled.
     widest = [max(len(md.plain(row[i])) for row in [header, *rows]) for i in range(len(header))]
     wraps = [n > 16 for n in widest]
-    spec = "".join(">{\\raggedright\\arraybackslash}X" if w else "l" for w in wraps)
+    # a strut ends each wrapped cell: its last line's descenders keep their distance from the rule
+    spec = "".join(">{\\raggedright\\arraybackslash}X<{\\strut}" if w else "l" for w in wraps)
     small = any(wraps) or len(rows) > 6 or width < TEXT_WIDTH - 20  # 8 pt, else 9 pt
     return {
         "kind": "table",
