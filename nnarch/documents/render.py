@@ -178,11 +178,7 @@ class Html(Target):
         return Markup(_to_mathml(body, "block"))
 
     def listing(self, source):
-        from pygments import highlight
-        from pygments.formatters import HtmlFormatter
-        from pygments.lexers import PythonLexer
-
-        return Markup(highlight(source, PythonLexer(), HtmlFormatter(nowrap=True, noclasses=True)))
+        return Markup(escape(source))  # plain, as in the PDF: one code style in both decks
 
 
 # LaTeX that latex2mathml turns into MathML Chromium draws wrongly, and what it draws right.
@@ -202,9 +198,28 @@ def _to_mathml(latex: str, display: str) -> str:
         return f'<code class="tex">{escape(latex)}</code>'
     while _GROUPED.search(mathml):  # 1{,}944: one number, not 1, an operator and 944
         mathml = _GROUPED.sub(r"<mn>\1,\2</mn>", mathml)
+    for pattern, replacement in _MATHML_FIXES:
+        mathml = pattern.sub(replacement, mathml)
     return mathml
 
 
+# MathML that Chromium draws off-centre: an arrow under a label, set as an identifier (italic, the
+# label right of its middle); a hat as ASCII ^, high and to the right.
+_MATHML_FIXES = [
+    (re.compile(r"<mover><mrow><mi>(&#x027F6;)</mi></mrow>"), r'<mover><mo lspace="0" rspace="0">\1</mo>'),
+    (re.compile(r'(<mover accent="true">.*?)<mo>&#x0005E;</mo>'), r'\1<mo stretchy="false">&#x02C6;</mo>'),
+    # a prime as a superscript is raised twice (its glyph is already high): beside its letter instead
+    (
+        re.compile(
+            r"<msubsup>(<mi>[^<]*</mi>)(<mi>[^<]*</mi>|<mrow>(?:(?!</?msubsup).)*?</mrow>)<mi>(&#x0203[234];)</mi></msubsup>"
+        ),
+        r'<msub><mrow>\1<mi mathvariant="normal">\3</mi></mrow>\2</msub>',
+    ),
+    (
+        re.compile(r"<msup>(<mi>[^<]*</mi>)<mi>(&#x0203[234];)</mi></msup>"),
+        r'<mrow>\1<mi mathvariant="normal">\2</mi></mrow>',
+    ),
+]
 _GROUPED = re.compile(r"<mn>([\d,]+)</mn><mrow><mo>&#x0002C;</mo></mrow><mn>(\d{3}(?:[.,]\d+)*)</mn>")
 
 
