@@ -51,8 +51,8 @@ class UnmappableCharacter(ValueError):
 
 
 # A one-letter name with primes (u'', f'(x)): a derivative, not a quotation mark. Not "it's",
-# "students'" or "d'Alembert", whose apostrophe follows or precedes a word.
-PRIMES = re.compile(r"(?<![A-Za-z])([A-Za-z])('{1,3})(?![A-Za-z'])")
+# "students'" or "d'Alembert", whose apostrophe follows or precedes a word, nor a quoted 'x'.
+PRIMES = re.compile(r"(?<![A-Za-z'])([A-Za-z])('{1,3})(?![A-Za-z'])")
 # Code shows the quotes typed: T1's typewriter font would set ' and ` as curly quotes.
 _UPRIGHT = {"'": r"\textquotesingle{}", "`": r"\textasciigrave{}"}
 

@@ -205,3 +205,23 @@ def test_a_topic_saved_while_it_runs_is_not_recorded_under_its_old_sources(fixtu
     cache = Cache(tmp_path / "b" / ".cache")
     assert not cache.has_record(before["line"])  # its results come from code that was not its sources
     assert cache.has_record(before["plane"])
+
+
+def test_a_model_class_keys_the_same_before_and_after_its_first_instance(tmp_path, monkeypatch):
+    """PyG's MessagePassing attaches generated code to the user's class when the first layer is
+    built: a training key computed before (a cluster build) and after (the topic's other seeds)
+    must agree, or the weights trained elsewhere are never found."""
+    from nnarch.cache.fingerprint import fingerprint
+
+    (tmp_path / "layer.py").write_text(
+        "import torch\nfrom torch_geometric.nn import MessagePassing\n\n\n"
+        "class Conv(MessagePassing):\n    def __init__(self):\n        super().__init__(aggr='add')\n\n"
+        "    def forward(self, x, edge_index):\n        return self.propagate(edge_index, x=x)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import layer
+
+    before = fingerprint(layer.Conv)
+    layer.Conv()
+    assert "propagate" in vars(layer.Conv)  # PyG did attach its code
+    assert fingerprint(layer.Conv) == before

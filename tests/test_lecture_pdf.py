@@ -11,6 +11,7 @@ import torch
 from nnarch.run.train import build_model
 from nnarch.source.discover import discover
 from nnarch.source.load import load_topic
+from nnarch.source.values import format_value
 
 from .conftest import LECTURES
 
@@ -20,9 +21,14 @@ def pdf_text(pdf) -> str:
     return re.sub(r"[ \t]+", " ", text)
 
 
+def topic_of_ffnn():
+    sources = {s.name: s for lec in discover(LECTURES).lectures for s in lec.topics}
+    return load_topic(sources["ffnn"])[0]
+
+
 def ffnn_model():
     sources = {s.name: s for lec in discover(LECTURES).lectures for s in lec.topics}
-    return build_model(load_topic(sources["ffnn"])[0], sources["ffnn"].path)
+    return build_model(topic_of_ffnn(), sources["ffnn"].path)
 
 
 def test_pdf_parameter_count_equals_the_models(lecture_out):
@@ -46,10 +52,12 @@ def test_report_records_what_the_slides_show(lecture_out):
     ffnn = report["topics"]["ffnn"]
     assert ffnn["status"] == "trained"
     assert ffnn["params"]["total"] == sum(p.numel() for p in ffnn_model().parameters())
-    assert all(claim["ok"] for claim in ffnn["claims"]) and len(ffnn["claims"]) == 3
+    assert all(claim["ok"] for claim in ffnn["claims"]) and len(ffnn["claims"]) == len(topic_of_ffnn().claims)
+    assert all(claim["runs"] == len(ffnn["seeds"]["runs"]) == 5 for claim in ffnn["claims"])
     assert ffnn["history"]["final_train"] < ffnn["history"]["train"][0]
     text = pdf_text(lecture_out / "slides.pdf")
-    assert f"{ffnn['metrics']['test_mse']:.1e}" in text
+    assert format_value(ffnn["metrics"]["test_mse"]) in text
+    assert format_value(ffnn["seeds"]["median"]["metrics"]["test_mse"]) in text
 
 
 def test_published_files_are_complete(lecture_out):

@@ -19,6 +19,7 @@ import re
 import site
 import sys
 import sysconfig
+import tempfile
 import types
 from pathlib import Path
 
@@ -118,8 +119,21 @@ def _describe_class(cls: type, seen: set[int]) -> str:
         if (name.startswith("__") and name not in ("__init__", "__call__")) or name == "__doc__":
             continue
         function = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+        if _generated(cls, function):
+            continue
         parts.append(f"{name}={_describe(function, seen)}")
     return "class(" + ";".join(parts) + ")"
+
+
+def _generated(cls: type, function) -> bool:
+    """A function a library attached to the class at run time, its own or one it generated in the
+    temporary folder (PyG's MessagePassing keeps `_orig_propagate` and writes a `propagate` on the
+    first instance): not the user's code, and not there before the first model was built."""
+    code = getattr(function, "__code__", None)
+    if code is None or getattr(function, "__module__", None) == cls.__module__:
+        return False
+    temporary = Path(code.co_filename).resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
+    return temporary or not _is_user_code(function)
 
 
 def _code(code: types.CodeType) -> str:

@@ -76,9 +76,16 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+# The fork server listens on a Unix socket in the temporary folder, whose path may not exceed 107
+# bytes (Linux; 103 on macOS): multiprocessing adds "/pymp-XXXXXXXX/listener-XXXXXXXX" to it.
+SOCKET_PATH_MAX = 100
+
+
 def _context() -> BaseContext:
-    """Workers forked from the fork server where the platform has one (Linux, macOS), else spawned."""
-    if "forkserver" not in multiprocessing.get_all_start_methods():
+    """Workers forked from the fork server where the platform has one (Linux, macOS), else spawned;
+    spawned too where the temporary folder's path is too long for the fork server's socket."""
+    socket = os.path.join(tempfile.gettempdir(), "pymp-xxxxxxxx", "listener-xxxxxxxx")
+    if "forkserver" not in multiprocessing.get_all_start_methods() or len(os.fsencode(socket)) > SOCKET_PATH_MAX:
         return multiprocessing.get_context("spawn")
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(PRELOAD)

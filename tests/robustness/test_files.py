@@ -201,3 +201,30 @@ def test_a_build_leaves_no_generated_modules_in_the_temporary_folder(lecture_out
     assert done.returncode == 0, done.stdout + done.stderr
     assert not [p.name for p in scratch.rglob("*.py")], list(scratch.rglob("*"))
     assert not (out / ".work" / "tmp").exists()
+
+
+def test_a_temporary_folder_too_deep_for_a_unix_socket_still_builds(fixture_lectures, tmp_path):
+    """The fork server's socket lives in the temporary folder, and a socket's path is short (107
+    bytes on Linux): a deeper TMPDIR gets spawned workers, not a crash."""
+    deep = tmp_path / ("t" * 60) / ("m" * 60)
+    deep.mkdir(parents=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "nnarch",
+            "build",
+            "--lectures",
+            str(fixture_lectures),
+            "--out",
+            str(tmp_path / "b"),
+            "--jobs",
+            "2",
+        ],
+        env={**os.environ, "TMPDIR": str(deep)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "b" / "tiny" / "slides.pdf").exists()
