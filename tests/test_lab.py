@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -126,14 +127,34 @@ def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out,
 
     number = SOURCES[topic].doc.exercises.index(exercise) + 1
     answer = json.loads((lecture_out / "report.json").read_text())["topics"][topic]["answers"][exercise.solution]
-    key = re.search(r"check_answer\(answer, '([0-9a-f]+)', \d+\)", _check_cell(lecture_out, topic, number)).group(1)
-    answers.check_answer(answer, key, number)
+    found = re.search(r"check_answer\(answer, '([0-9a-f]+)', \d+, '([^']+)'\)", _check_cell(lecture_out, topic, number))
+    key, form = found.group(1), found.group(2)
+    assert form == answers.answer_form(answer)
+    answers.check_answer(answer, key, number, form)
     nudged = json.loads(json.dumps(answer), parse_float=lambda s: float(s) * 1.5 + 0.01, parse_int=lambda s: int(s) + 1)
-    for wrong in (nudged, 0, [] if isinstance(answer, list) else -1):
-        with pytest.raises(AssertionError, match=f"Exercise {number}: .* is not the answer yet"):
-            answers.check_answer(wrong, key, number)
+    with pytest.raises(AssertionError, match=f"Exercise {number}: .* is not the answer yet"):
+        answers.check_answer(nudged, key, number, form)
+    for other in ("a text", [1.0] * 7 if not isinstance(answer, list) else 0.5):  # another form: said so
+        with pytest.raises(AssertionError, match=f"Exercise {number}: the answer should be {re.escape(form)}, but"):
+            answers.check_answer(other, key, number, form)
     with pytest.raises(NotImplementedError, match=f"Exercise {number}: fill in"):
-        answers.check_answer(None, key, number)
+        answers.check_answer(None, key, number, form)
+    if isinstance(answer, float):  # rounding at the third digit either way is within the tolerance
+        for near in (answer * (1 + 4e-4), answer * (1 - 4e-4)):
+            answers.check_answer(near, key, number, form)
+
+
+def test_an_answer_of_the_wrong_form_hears_what_was_expected(lecture_out):
+    """The topic's own check runs before the comparison, and the form is checked before the value:
+    an accuracy of 829, and the spike's two values where the whole field is asked for."""
+    from nnarch.documents import answers
+
+    cnn = {**vars(answers), "accuracy_at_noise_05": lambda run: 829, "run": None}
+    with pytest.raises(AssertionError, match="an accuracy is a share between 0 and 1"):
+        exec(_check_cell(lecture_out, "cnn", 1), cnn)
+    gnn = {**vars(answers), "spike_after_one_step": lambda run: [0.2, 0.8], "run": None}
+    with pytest.raises(AssertionError, match=r"should be a list of 40 numbers, but it is a pair of .*: \[0\.2, 0\.8\]"):
+        exec(_check_cell(lecture_out, "gnn", 1), gnn)
 
 
 def _shown_numbers(answer) -> list[str]:
@@ -179,9 +200,11 @@ METRIC_TOLERANCE = 1e-6
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_path):
-    notebook = nbformat.read(lecture_out / "notebooks" / f"{name}-solution.ipynb", as_version=4)
+    folder = tmp_path / "notebooks"  # a notebook runs beside nnarch_lab.py, as in the student zip
+    shutil.copytree(lecture_out / "notebooks", folder)
+    notebook = nbformat.read(folder / f"{name}-solution.ipynb", as_version=4)
     NotebookClient(
-        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+        notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     ).execute()
     results = next(c for c in notebook.cells if "results" in c.metadata.get("tags", []))
     measured = json.loads(results.outputs[0]["text"])
@@ -195,16 +218,20 @@ def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_
 
 def test_notebooks_carry_the_build_s_own_training_loop_and_types(lecture_out):
     """The loop a student runs is the module the build runs (runtime.py), and the types are
-    topic.py's: copied from their source, never a second copy that could drift."""
+    topic.py's: copied from their source into nnarch_lab.py beside the notebooks, never a second
+    copy that could drift; the notebooks import it and start with the topic's own code."""
     from nnarch.source.outline import read
 
     runtime, types = read(NNARCH / "runtime.py"), read(NNARCH / "topic.py")
-    for name in SOURCES:
+    lab = (lecture_out / "notebooks" / "nnarch_lab.py").read_text()
+    for function in ("make_optimizer", "supervised_step", "train_epoch", "evaluate", "fit"):
+        assert runtime.listing(function) in lab, function
+    assert types.listing("Splits") in lab and types.listing("Run") in lab
+    for name, source in SOURCES.items():
         notebook = nbformat.read(lecture_out / "notebooks" / f"{name}.ipynb", as_version=4)
-        code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-        for function in ("make_optimizer", "supervised_step", "train_epoch", "evaluate", "fit"):
-            assert runtime.listing(function) in code, (name, function)
-        assert types.listing("Splits") in code and types.listing("Run") in code
+        code = [c.source for c in notebook.cells if c.cell_type == "code"]
+        assert "from nnarch_lab import" in code[0] and "def train_epoch" not in "".join(code)
+        assert source.outline.listing(next(iter(source.outline.definitions))) in code[1]  # the topic's code
 
 
 def test_handouts_carry_provenance_and_results(lecture_out):
@@ -242,6 +269,10 @@ def test_student_zip_holds_the_student_files_only(lecture_out):
         names = archive.namelist()
     assert sorted(names) == sorted(
         [
+            "nn-architectures/README.md",
+            "nn-architectures/requirements.txt",
+            "nn-architectures/environment.yml",
+            "nn-architectures/notebooks/nnarch_lab.py",
             "nn-architectures/slides.pdf",
             "nn-architectures/slides.html",
             "nn-architectures/handout.pdf",

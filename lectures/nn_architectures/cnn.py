@@ -197,12 +197,26 @@ def draw_predictions(run):
     return fig
 
 
+def confusion(model, x, y):
+    """Counts of true class (rows) against predicted class (columns)."""
+    n = len(CLASS_NAMES)
+    return torch.bincount(y * n + predict(model, x), minlength=n * n).reshape(n, n)
+
+
+def most_confused(model, x, y):
+    """The pair of classes mixed up most often, either way round, and how often."""
+    counts = confusion(model, x, y)
+    mixed = counts + counts.T
+    mixed.fill_diagonal_(0)
+    i, j = divmod(int(mixed.argmax()), len(CLASS_NAMES))
+    return f"{CLASS_NAMES[i]} and {CLASS_NAMES[j]} ({int(mixed[i, j])} of {len(y)})"
+
+
 def draw_confusion(run):
     """Counts of true class (rows) against predicted class (columns) on the test set."""
     x, y = run.data.test
-    predicted = predict(run.model, x)
+    counts = confusion(run.model, x, y)
     n = len(CLASS_NAMES)
-    counts = torch.bincount(y * n + predicted, minlength=n * n).reshape(n, n)
     fig, ax = plt.subplots()
     ax.imshow(counts, cmap="Blues")
     for i in range(n):
@@ -230,7 +244,10 @@ TOPIC = Topic(
     metrics={"test_accuracy": test_accuracy, "best_epoch": best_epoch},
     facts={"train_noise": TRAIN_NOISE, "test_noise": TEST_NOISE, "dense_share": dense_share,
            "validation_size": lambda run: len(run.extras["validation"][1]), "patience": PATIENCE,
-           "noise_ratio": round(TEST_NOISE / TRAIN_NOISE)},
+           "noise_ratio": round(TEST_NOISE / TRAIN_NOISE),
+           "most_confused": lambda run: most_confused(run.model, *run.data.test),
+           "most_confused_at_05": lambda run: most_confused(
+               run.model, *sample_functions(1000, 0.5, torch.Generator().manual_seed(1)))},
     headline="metrics.test_accuracy",
     claims=[loss_decreases("train"),
             # the epochs were chosen on the validation split, never on the test set

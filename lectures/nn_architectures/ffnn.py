@@ -52,6 +52,19 @@ def test_mse(run):
         return nn.functional.mse_loss(run.model(x), y)
 
 
+def fastest_fall(run, window=50):
+    """The epoch from which the training loss falls the most (by its logarithm) in `window` epochs."""
+    log = torch.tensor(run.history.train_loss).log10()
+    return int((log[:-window] - log[window:]).argmax()) + 1
+
+
+def flat_from(run):
+    """The first epoch from which the training loss stays within a factor of 2 of its final value."""
+    loss = torch.tensor(run.history.train_loss)
+    above = torch.nonzero(loss > 2 * loss[-1]).flatten()
+    return int(above[-1]) + 2 if len(above) else 1
+
+
 def draw_layers(run):
     """The trained network's units, layer by layer, every connection a line."""
     linears = [m for m in run.model.modules() if isinstance(m, nn.Linear)]
@@ -135,6 +148,7 @@ TOPIC = Topic(
     recipe=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=1500, batch_size=64, seed=0),
     quick=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=200, batch_size=64, seed=0),
     metrics={"test_mse": test_mse},
+    facts={"fastest_fall": fastest_fall, "flat_from": flat_from},
     # Equal budgets of 169 parameters: one wide hidden layer against three narrow ones.
     variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),
               "deep_narrow": lambda: MLP(hidden_sizes=(8, 8, 8))},

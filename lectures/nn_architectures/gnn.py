@@ -103,6 +103,18 @@ def persistence_mse(run):
     return nn.functional.mse_loss(x, y)
 
 
+def trust_steps(run, tolerance=0.1):
+    """Steps of rollout, over the whole test set, before the learned field's relative RMS error
+    against the scheme first exceeds `tolerance`."""
+    learned = true = run.data.test[0]
+    with torch.no_grad():
+        for step in range(1, ROLLOUT_STEPS + 1):
+            learned, true = run.model(learned), upwind_step(true)
+            if (learned - true).pow(2).mean().sqrt() > tolerance * true.pow(2).mean().sqrt():
+                return step - 1
+    return ROLLOUT_STEPS
+
+
 def rollout_error(run):
     """Relative RMS error of the learned field after 100 steps, over the whole test set."""
     x, _ = run.data.test
@@ -281,6 +293,7 @@ TOPIC = Topic(
         "courant": COURANT,
         "rollout_steps": ROLLOUT_STEPS,
         "upwind_damping": upwind_damping,
+        "trust_steps": trust_steps,
     },
     seeds=range(5),
     headline="metrics.test_mse",

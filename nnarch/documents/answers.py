@@ -1,10 +1,15 @@
 """Answers: how a lab notebook checks a student's answer without containing it.
 
 The build runs each exercise's solution and keeps the answer (report.json, instructor edition).
-The student notebook gets only a digest of it: `check_answer` compares the digest of the student's
-answer, written at three significant digits, with that one. The two functions below are copied into
-every notebook as they are, so they import nothing but the standard library.
+The student notebook gets the answer's form ("a number", "a list of 40 numbers") and a digest of
+the answer written at three significant digits. `check_answer` first says when the form is wrong,
+then compares digests, allowing for rounding at the third digit (a relative tolerance of 0.05 %).
+The digests keep the answers from being read off the page; they do not resist a search: a number
+at three significant digits has a few thousand possible values. The functions below are copied
+into every notebook as they are, so they import nothing but the standard library.
 """
+
+TOLERANCE = 5e-4  # relative: an answer within it of the build's is right, whichever way it rounds
 
 
 def answer_key(value) -> str:
@@ -20,15 +25,50 @@ def answer_key(value) -> str:
     return str(value)
 
 
-def check_answer(answer, digest, exercise):
-    """Raise unless `answer` is the build's answer to exercise number `exercise`."""
+def answer_form(value) -> str:
+    """What kind of answer a value is, in words: 'a number', 'a list of 40 numbers', 'a pair of
+    (a number, a number)'. A tensor or array counts as the list of its values."""
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, bool):
+        return "True or False"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a text"
+    if isinstance(value, (list, tuple)):
+        forms = [answer_form(v) for v in value]
+        if forms and all(f == "a number" for f in forms) and len(forms) > 2:
+            return f"a list of {len(forms)} numbers"
+        return f"{'a pair' if len(forms) == 2 else f'{len(forms)} values'} of ({', '.join(forms)})"
+    return f"a {type(value).__name__}"
+
+
+def check_answer(answer, digest, exercise, form):
+    """Raise unless `answer` is the build's answer to exercise number `exercise`, saying what is
+    wrong: no answer yet, an answer of another form than `form`, or another value."""
     import hashlib
 
     if answer is None:
         raise NotImplementedError(f"Exercise {exercise}: fill in the function above, then run this cell")
-    if hashlib.sha256(answer_key(answer).encode()).hexdigest()[:16] != digest:
+    if answer_form(answer) != form:
         raise AssertionError(
-            f"Exercise {exercise}: {answer_key(answer)} is not the answer yet; read the hints and try again"
+            f"Exercise {exercise}: the answer should be {form}, but it is {answer_form(answer)}: "
+            f"{answer_key(answer)}; read the question and the function's docstring again"
+        )
+
+    def scaled(value, factor):
+        if hasattr(value, "tolist"):
+            value = value.tolist()
+        if isinstance(value, (list, tuple)):
+            return [scaled(v, factor) for v in value]
+        return value * factor if isinstance(value, float) else value
+
+    keys = {answer_key(scaled(answer, 1 + s * TOLERANCE)) for s in (-1, 0, 1)}  # either side of a rounding
+    if not any(hashlib.sha256(k.encode()).hexdigest()[:16] == digest for k in keys):
+        raise AssertionError(
+            f"Exercise {exercise}: {answer_key(answer)} is not the answer yet (compared at three significant "
+            "digits); read the hints and try again"
         )
     print(f"Exercise {exercise}: correct")
 

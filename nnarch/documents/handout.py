@@ -149,8 +149,11 @@ def _blocks(run, instructor: bool) -> list:
         str(recipe["batch_size"]),
         str(recipe["seed"]),
     ]
+    doc = run.source.doc
+    answers = [md.Para((("strong", _text("Answers to the steps")),), 1), *doc.lab_answers] if instructor else []
     return [
-        *run.source.doc.lab,
+        *doc.lab,
+        *(answers if doc.lab_answers else []),
         *(
             [md.Listing(model, None, _text("The model, as it was trained"), 1)]
             if model in run.source.outline.definitions

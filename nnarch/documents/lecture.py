@@ -13,8 +13,9 @@ from pathlib import Path
 from nnarch import __version__
 from nnarch.documents.deck import assemble, render_topic
 from nnarch.documents.handout import assemble_handout, provenance
+from nnarch.documents.kit import kit_documents
 from nnarch.documents.latex import Compiler, layout_problems
-from nnarch.documents.notebooks import topic_notebook
+from nnarch.documents.notebooks import LAB_MODULE, lab_module, topic_notebook
 from nnarch.documents.render import render_html, render_preamble, render_tex
 from nnarch.errors import LatexError, LayoutError, NnarchError
 from nnarch.files import write_atomic
@@ -108,8 +109,8 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
 
 
 def lab_documents(lecture, course, runs, lectures: Path) -> dict:
-    """{name: text}: the handouts in two editions (.tex to compile, .html) and the notebooks in two
-    versions."""
+    """{name: text}: the handouts in two editions (.tex to compile, .html), the notebooks in two
+    versions, and the kit that installs what they need."""
     documents = {}
     devices = sorted({run.manifest["device"] for run in runs}) or ["cpu"]
     prov = provenance(lectures, ", ".join(devices))
@@ -120,6 +121,8 @@ def lab_documents(lecture, course, runs, lectures: Path) -> dict:
     for run in runs:
         documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False)
         documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True)
+    documents[f"notebooks/{LAB_MODULE}.py"] = lab_module()
+    documents.update(kit_documents(lecture, [f"{run.name}.ipynb" for run in runs]))
     return documents
 
 

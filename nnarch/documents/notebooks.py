@@ -1,9 +1,11 @@
 """Notebooks: one runnable Jupyter notebook per topic, generated with nbformat from its module.
 
-Notebooks are self-contained: they hold the topic's own code (its classes, data and metric functions,
-constants), nnarch's training loop (runtime.py, copied from its source), and the exercises, so a student needs
-torch, matplotlib (and torch_geometric for the GNN) but not nnarch or this repository. Trained with
-the same seed on one thread, they reproduce the build's numbers.
+A notebook holds the topic's own code (its classes, data and metric functions, constants) first,
+then trains, measures, draws and asks its exercises. What nnarch adds (the types the topic's code
+uses, the training loop of runtime.py, the answer checks and the plots) is one small module beside
+the notebooks, `nnarch_lab.py`, made from those sources: a student needs torch, matplotlib (and
+torch_geometric for the GNN) but not nnarch. Trained with the same seed on one thread, the
+notebooks reproduce the build's numbers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nnarch.documents.answers import digest
+from nnarch.documents.answers import TOLERANCE, answer_form, digest
 from nnarch.documents.render import Context, Target
 from nnarch.source import markdown as md
 from nnarch.source.outline import read
@@ -23,19 +25,63 @@ from nnarch.source.values import format_value
 
 NNARCH = Path(__file__).resolve().parents[1]
 RUNTIME, ANSWERS, TYPES = NNARCH / "runtime.py", NNARCH / "documents" / "answers.py", NNARCH / "topic.py"
+IMPORT = ("import ", "from ")
+LAB_MODULE = "nnarch_lab"  # notebooks/nnarch_lab.py
+LAB_NAMES = ("Splits", "Recipe", "Run", "fit", "check_answer", "plot_loss", "plot_prediction")
 
 PLOTS = '''\
-import matplotlib.pyplot as plt
-
-
 def plot_loss(history):
     """Training and test loss per epoch, as the lecture's figure."""
     fig, ax = plt.subplots(figsize=(5, 3))
-    ax.semilogy(history.train_loss, label="train")
-    ax.semilogy(history.test_loss, label="test", linestyle="--")
+    ax.semilogy(history.train_loss, label="train (mean over the epoch)")
+    ax.semilogy(history.test_loss, label="test (after the epoch)", linestyle="--")
     ax.set(xlabel="epoch", ylabel="loss")
     ax.legend()
+    return fig
+
+
+def plot_prediction(run):
+    """1-D regression, as the lecture's figure: the truth, the training samples and the model."""
+    x, y = run.data.extras["x_dense"], run.data.extras["y_dense"]
+    with torch.no_grad():
+        predicted = run.model(x)
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.plot(x[:, 0], y[:, 0], color="black", label="truth")
+    ax.scatter(run.data.train[0][:, 0], run.data.train[1][:, 0], s=8, color="grey", label="samples")
+    ax.plot(x[:, 0], predicted[:, 0], linestyle="--", color="red", label="network")
+    ax.set(xlabel="x", ylabel="y")
+    ax.legend()
     return fig'''
+
+
+@functools.lru_cache(maxsize=1)
+def lab_module() -> str:
+    """notebooks/nnarch_lab.py: the nnarch types the topics' code uses and the answer checks (from
+    topic.py and answers.py), the training loop (runtime.py) and the plots, copied from their source."""
+    types, answers = read(TYPES), read(ANSWERS)
+    runtime = RUNTIME.read_text()
+    loop = runtime.splitlines()[ast.parse(runtime).body[1].lineno - 1 :]  # after its docstring
+    return (
+        "\n\n\n".join(
+            [
+                '"""What nnarch adds to the lab\'s notebooks, so that they run without it: the types the\n'
+                "topics' code uses, the training loop that made the lecture's numbers, the answer checks and\n"
+                'the plots. Made by nnarch from its own source; the notebooks import it from this folder."""\n\n'
+                "from collections.abc import Callable\nfrom dataclasses import dataclass, field\nfrom types import "
+                "SimpleNamespace\nfrom typing import Any\n\nimport matplotlib.pyplot as plt\nimport torch",
+                types.listing("Splits"),
+                types.listing("Recipe"),
+                types.listing("Run"),
+                f"TOLERANCE = {TOLERANCE!r}  # relative, for the answer checks",
+                answers.listing("answer_key"),
+                answers.listing("answer_form"),
+                answers.listing("check_answer"),
+                "\n".join(line for line in loop if not line.startswith(IMPORT)).strip(),
+                PLOTS,
+            ]
+        )
+        + "\n"
+    )
 
 
 def topic_notebook(run, solution: bool) -> str:
@@ -54,18 +100,25 @@ def topic_notebook(run, solution: bool) -> str:
             "Run the cells in order. The lecture's build measured "
             f"**{results['params']['total']:,} parameters** and {numbers}; with the "
             "same seed you should get the same "
-            f"numbers.{'' if solution else ' Exercises are at the end.'}"
+            "numbers."
+            + (
+                ""
+                if solution
+                else " Exercises are at the end: each is a function that raises `NotImplementedError` until you "
+                "fill it in, so *Run All* stops at the first one. That is expected: solve it, run its check, go on."
+            )
         ),
         new_code_cell(
-            _imports(module_source) + "\n\ntorch.set_num_threads(1)  # the build's numbers were computed on one thread"
+            _imports(module_source)
+            + f"\nfrom types import SimpleNamespace\n\nfrom {LAB_MODULE} import {', '.join(LAB_NAMES)}"
+            + "\n\ntorch.set_num_threads(1)  # the build's numbers were computed on one thread"
         ),
-        new_code_cell(_types()),
+        new_markdown_cell("## The topic's code\n\nThe model, the data and the measures, as the lecture ran them."),
         new_code_cell(_definitions(module_source, skip=solutions)),
         new_markdown_cell(
-            "## Training\n\nThe loop nnarch ran, copied from its source (`nnarch/runtime.py`): the optimizer, "
-            "one step, one epoch and the fit."
+            f"## Training\n\n`fit` is the loop nnarch ran (in `{LAB_MODULE}.py` beside this notebook): a seeded "
+            "batch order, one optimizer step per batch, the training and test loss per epoch."
         ),
-        new_code_cell(_runtime()),
         new_code_cell(
             f"SEED = {recipe['seed']}\n"
             f"data = {manifest['data']}(SEED)\n"
@@ -94,14 +147,9 @@ def topic_notebook(run, solution: bool) -> str:
         ),
     ]
     cells.append(new_markdown_cell("## Figures\n\nThe loss curve and the lecture's own figures, drawn from your run."))
-    cells.append(
-        new_code_cell(
-            PLOTS
-            + "\n\n\nplot_loss(history)\n"
-            + "".join(f"{draw}(run)\n" for draw in manifest["custom_figures"])
-            + "plt.show()"
-        )
-    )
+    drawn = ["plot_loss(history)"] + [f"{kind}(run)" for kind in manifest.get("plots", ())]
+    drawn += [f"{draw}(run)" for draw in manifest["custom_figures"]]
+    cells.append(new_code_cell("import matplotlib.pyplot as plt\n\n" + "\n".join(drawn) + "\nplt.show()"))
     cells += _exercise_cells(doc, source.outline, ctx, solution)
     for number, cell in enumerate(cells):
         cell["id"] = f"{source.name}-{number}"  # nbformat's default ids are random; builds must repeat
@@ -114,32 +162,6 @@ def topic_notebook(run, solution: bool) -> str:
         },
     )
     return nbformat.writes(notebook)
-
-
-@functools.lru_cache(maxsize=1)
-def _types() -> str:
-    """The nnarch types a topic's code uses (from topic.py) and the answer check (from answers.py),
-    copied from their source, so that the notebook runs without nnarch."""
-    types, answers = read(TYPES), read(ANSWERS)
-    return "\n\n\n".join(
-        [
-            "# The nnarch types the topic's code uses, so that this notebook runs on its own.\n"
-            "from collections.abc import Callable\nfrom dataclasses import dataclass, field\nfrom typing import Any",
-            types.listing("Splits"),
-            types.listing("Recipe"),
-            types.listing("Run"),
-            answers.listing("answer_key"),
-            answers.listing("check_answer"),
-        ]
-    )
-
-
-@functools.lru_cache(maxsize=1)
-def _runtime() -> str:
-    """nnarch's training loop, the source of runtime.py without its docstring."""
-    source = RUNTIME.read_text()
-    body = ast.parse(source).body
-    return "\n".join(source.splitlines()[body[1].lineno - 1 :]).strip()
 
 
 class MarkdownText(Target):
@@ -204,10 +226,12 @@ def _exercise_cells(doc, outline, ctx: Context, solution: bool) -> list:
         code = outline.listing(exercise.solution)
         starter = _starter(code, number, exercise.solution)
         cells.append(_tagged(new_code_cell(code), "solution") if solution else new_code_cell(starter))
-        key = digest(ctx.results["answers"][exercise.solution])
-        call = f"answer = {exercise.solution}(run)\nprint(answer)\ncheck_answer(answer, {key!r}, {number})"
-        if exercise.check:  # the topic's own test of the answer: hints, never the answer itself
-            call = f"{outline.listing(exercise.check)}\n\n\n{call}\n{exercise.check}(answer, run)"
+        built = ctx.results["answers"][exercise.solution]
+        call = f"answer = {exercise.solution}(run)\nprint(answer)\n"
+        if exercise.check:  # the topic's own test of the answer first: it says what is off, never the answer
+            own = f"if answer is not None:\n    {exercise.check}(answer, run)\n"
+            call = f"{outline.listing(exercise.check)}\n\n\n{call}{own}"
+        call += f"check_answer(answer, {digest(built)!r}, {number}, {answer_form(built)!r})"
         cells.append(_tagged(new_code_cell(call), "check"))
     return cells
 

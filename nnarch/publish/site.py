@@ -5,24 +5,37 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from nnarch.documents.render import html_environment
 from nnarch.publish.staging import published_files
 
-STUDENT_FILES = ("slides.pdf", "slides.html", "handout.pdf", "handout.html")
+STUDENT_FILES = (
+    "README.md",
+    "requirements.txt",
+    "environment.yml",
+    "slides.pdf",
+    "slides.html",
+    "handout.pdf",
+    "handout.html",
+    "notebooks/nnarch_lab.py",
+)
 
 
-def student_files(folder: Path) -> list[Path]:
+def student_files(folder: Path, order: Sequence[str] = ()) -> list[Path]:
     """What a student should have of a built lecture, from the files nnarch published there (its
-    manifest): never an instructor edition, a solution, or a file someone else put there."""
+    manifest): never an instructor edition, a solution, or a file someone else put there. The
+    notebooks in the topics' `order` (the handout's)."""
     published = published_files(folder)
     names = [name for name in STUDENT_FILES if name in published]
-    names += sorted(
+    notebooks = [
         n
         for n in published
         if n.startswith("notebooks/") and n.endswith(".ipynb") and not n.endswith("-solution.ipynb")
-    )
+    ]
+    rank = {f"notebooks/{topic}.ipynb": i for i, topic in enumerate(order)}
+    names += sorted(notebooks, key=lambda n: (rank.get(n, len(rank)), n))
     return [folder / name for name in names]
 
 
@@ -55,7 +68,7 @@ def course_page(course, lectures, folders: dict) -> str:
         lab = [("handout (PDF)", f"{lecture.slug}/handout.pdf"), ("handout (HTML)", f"{lecture.slug}/handout.html")]
         lab += [
             (f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}")
-            for p in student_files(folder)
+            for p in student_files(folder, lecture.topics)
             if p.suffix == ".ipynb"
         ]
         lab.append(("everything for students (zip)", f"{lecture.slug}-student.zip"))

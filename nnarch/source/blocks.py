@@ -111,6 +111,7 @@ class Doc:
     minutes: int | None = None  # the lab part's share of the lab session
     problems: tuple = ()
     values: tuple = ()  # (line, path) of every {{value}}
+    lab_answers: tuple = ()  # the lab part's own ::: answer: the instructor's answers to its steps
 
     def where(self, line: int) -> str:
         return f"{rel(self.path)}:{line}"

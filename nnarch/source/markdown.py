@@ -13,7 +13,8 @@ One dialect, parsed by markdown-it-py with mdit-py-plugins; nothing here imports
   ``:caption: …``), ``{param-table}``, ``{shape-table}``, ``{variant-table}``, ``{schedule}``,
   ``{exercise} solution_function`` (option ``:check: check_function``) and, in a lecture's file,
   ``{topics}`` where the topics' frames go.
-- In an exercise: ``::: hints`` and ``::: answer`` (the answer is for the instructor edition only).
+- In an exercise: ``::: hints`` and ``::: answer`` (the answer is for the instructor edition only);
+  an ``::: answer`` in the lab part before its exercises answers the questions of its steps.
 """
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ class _Builder:
         self.minutes: int | None = None
         frames: list[Frame] = []
         lab: list[Any] = []
+        lab_answers: list[Any] = []
         exercises: list[Exercise] = []
         part, body = "slides", list[Any]()
         current: tuple[Any, ...] | None = None
@@ -97,8 +99,12 @@ class _Builder:
                     frames.append(Frame(current[0], current[1], tuple(body), current[2]))
                 else:
                     exercises.append(self.exercise(current, body))
-            elif body and part == "lab":
-                lab.extend(body)
+            elif body and part == "lab":  # before its exercises; its ::: answer is the instructor's
+                answers = [b for b in body if isinstance(b, _Box) and b.kind == "answer"]
+                lab.extend(b for b in body if not isinstance(b, (_ExerciseDirective, _Box)))
+                lab_answers.extend(block for box in answers for block in box.blocks)
+                for stray in [b for b in body if isinstance(b, (_ExerciseDirective, _Box)) and b not in answers]:
+                    self.problem(stray.line or 1, "::: hints and {exercise} belong to an exercise, a '## Title'")
             elif body:
                 self.problem(body[0].line, "text before the first frame; start a frame with '## Title'")
             current, body = None, []
@@ -138,6 +144,7 @@ class _Builder:
             minutes=self.minutes,
             problems=tuple(sorted(self.problems)),
             values=tuple(self.values),
+            lab_answers=tuple(lab_answers),
         )
 
     def exercise(self, current, body) -> Exercise:

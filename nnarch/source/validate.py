@@ -135,7 +135,7 @@ def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
                 yield from texts(span[2])
 
     found = [(1, doc.title, False)] + [(frame.line, frame.plain_title, False) for frame in doc.frames]
-    blocks = [b for frame in doc.frames for b in frame.blocks] + list(doc.lab)
+    blocks = [b for frame in doc.frames for b in frame.blocks] + list(doc.lab) + list(doc.lab_answers)
     for exercise in doc.exercises:
         found.append((exercise.line, exercise.title, False))
         blocks += [*exercise.prompt, *exercise.hints, *exercise.answer]

@@ -1,0 +1,104 @@
+"""The lab kit in the student zip: requirements.txt pinned to the versions the build used (torch's
+CPU wheels by default, Jupyter included), an environment.yml for conda, and a README.md that says
+how to install, open the notebooks, and what an unsolved exercise does."""
+
+from __future__ import annotations
+
+from nnarch.toolchain import package_version
+
+# What the notebooks import, by the build's own versions. Jupyter is not part of a build: the
+# release the kit asks for is fixed here, and `make test` installs the kit to prove it.
+PINNED = ("torch", "torch-geometric", "numpy", "matplotlib")
+JUPYTER = ("jupyterlab==4.6.6",)
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+
+
+def kit_documents(lecture, notebooks: list[str]) -> dict[str, str]:
+    """{name: text} of the kit, for a lecture whose student notebooks are `notebooks` (in the
+    handout's order)."""
+    slug = lecture.lecture.slug
+    return {
+        "requirements.txt": requirements(),
+        "environment.yml": environment(slug),
+        "README.md": readme(lecture, notebooks),
+    }
+
+
+def pins() -> list[str]:
+    """name==version of each package the notebooks need, as this build has them (a local version
+    label such as +cpu dropped: the index decides the build)."""
+    return [f"{name}=={package_version(name).split('+')[0]}" for name in PINNED]
+
+
+def requirements() -> str:
+    return "\n".join(
+        [
+            "# The lab's packages, at the versions that built these notebooks' numbers.",
+            "# torch's CPU build (a few hundred MB); for a CUDA build, delete the next line.",
+            f"--extra-index-url {CPU_INDEX}",
+            *pins(),
+            *JUPYTER,
+            "",
+        ]
+    )
+
+
+def environment(slug: str) -> str:
+    """conda: Python from conda-forge, the packages from requirements.txt with pip."""
+    return "\n".join(
+        [
+            f"name: {slug}-lab",
+            "channels:",
+            "  - conda-forge",
+            "dependencies:",
+            "  - python=3.11",
+            "  - pip",
+            "  - pip:",
+            "      - -r requirements.txt",
+            "",
+        ]
+    )
+
+
+def readme(lecture, notebooks: list[str]) -> str:
+    slug, title = lecture.lecture.slug, lecture.lecture.title
+    lab = lecture.lecture.lab or f"the lab of {title}"
+    listed = "\n".join(f"{n}. `notebooks/{name}`" for n, name in enumerate(notebooks, start=1))
+    return f"""# {lab}
+
+The slides of *{title}* (`slides.pdf`, or `slides.html` in any browser, offline), the lab handout
+(`handout.pdf`, `handout.html`) and one notebook per topic.
+
+## Install (about 5 minutes)
+
+Python 3.11, as the build used. In this folder, with one of:
+
+- **venv**: `python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt`
+  (Windows: `py -m venv .venv`, `.venv\\Scripts\\activate`, then the same `pip install`)
+- **conda**: `conda env create -f environment.yml && conda activate {slug}-lab`
+- **uv**: `uv venv && . .venv/bin/activate && uv pip install -r requirements.txt`
+
+`requirements.txt` pins the versions that made the numbers in the slides and takes torch's CPU
+build, about 1 GB installed. For a CUDA build, delete its `--extra-index-url` line first.
+
+## Open the notebooks
+
+`jupyter lab`, then open them in the handout's order:
+
+{listed}
+
+Run the cells from the top. Each notebook trains the lecture's model with the lecture's seed and
+prints the numbers the slides show: yours should match them to three significant digits.
+
+## The exercises
+
+Each exercise is a function for you to fill in; until you do, it raises `NotImplementedError`, and
+the cell after it says which exercise is still open. So *Run All* stops at the first exercise: that
+is expected. Solve it, run its cell and the check below it, and go on. The checks tell you when an
+answer has the wrong form (a list where a number is wanted, a share above 1) and whether it is
+right within the stated tolerance.
+
+The notebooks do not contain the answers: a check compares a digest of your answer, rounded to
+three significant digits, with the build's. That keeps an answer from being read off the page;
+it does not stop anyone determined to search for it.
+"""
