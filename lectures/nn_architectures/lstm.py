@@ -166,7 +166,8 @@ def check_precision_recall_at_90th(answer, run):
 def hidden_shape(run):
     """The encoder's final hidden state for a batch of 2, as (L, B, H)."""
     _, (h, _) = run.model.encoder(run.data.test[0][:2])
-    return "(" + ", ".join(["B" if i == 1 else str(d) for i, d in enumerate(h.shape)]) + ")"
+    # no-break spaces: a shape is never split across lines
+    return "(" + ",\u00a0".join(["B" if i == 1 else str(d) for i, d in enumerate(h.shape)]) + ")"
 
 
 def draw_inconsistency(run):

@@ -139,7 +139,15 @@ def _blocks(run, instructor: bool) -> list:
             _text(f"{format_value(history['final_train'])} / {format_value(history['final_test'])}"),
         ]
     ]
-    claims = [[_text(c.text), _text(format_value(c.measured)), _verdict(c)] for c in run.claims]
+    claims = [
+        [
+            _text(c.text),
+            _text(format_value(c.measured)),
+            _text("" if c.bound is None else format_value(c.bound)),
+            _verdict(c),
+        ]
+        for c in run.claims
+    ]
     header = ["loss", "optimizer", "learning rate", "epochs", "batch size", "seed"]
     values = [
         recipe["loss"],
@@ -166,7 +174,7 @@ def _blocks(run, instructor: bool) -> list:
         *(
             [
                 md.Table(
-                    (_text("claim checked at build time"), _text("measured"), _text("outcome")),
+                    (_text("claim checked at build time"), _text("measured"), _text("against"), _text("outcome")),
                     tuple(tuple(r) for r in claims),
                     1,
                 )

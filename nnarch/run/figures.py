@@ -371,11 +371,12 @@ def seeds(run, spec) -> plt.Figure:
     for row in losses:
         ax.plot(columns, row, color=GREY, marker="o", markersize=2.5, linewidth=0.7)
     medians = [statistics.median(column) for column in zip(*losses)]
+    ax.plot([], [], color=GREY, marker="o", markersize=2.5, linewidth=0.7, label=f"one seed (of {len(runs)})")
     ax.plot(columns, medians, color=BLUE, marker="D", markersize=4, linestyle="none", label="median")
     labels = [run.results["params"]["architecture"], *(run.results["variants"][n]["architecture"] for n in variants)]
     ax.set_xticks(list(columns), labels)
     ax.set(yscale="log", ylabel="final test loss", xlim=(-0.3, len(variants) + 0.3))
-    ax.legend(loc="upper left", title=f"{len(runs)} seeds")
+    fig.legend(loc="outside upper center", ncols=2)
     return fig
 
 

@@ -86,7 +86,11 @@ def read_paths(path: str, spec: str | None) -> list[str]:
 def format_spread(results: dict, path: str, spec: str | None = None, math: bool = False) -> str:
     """`{{path:spread}}`: the median across the seeds and their range, '1.3e-04 (5.9e-06 to 2.2e-04,
     5 seeds)'; `{{path:spread:.2f}}` formats each number so."""
-    median, low, high = (format_value(lookup(results, p), spec, math) for p in spread_paths(path))
+    values = [lookup(results, p) for p in spread_paths(path)]
+    if spec is None and all(isinstance(v, float) for v in values):  # one format for the three numbers
+        scientific = any(v and not 1e-2 <= abs(v) < 1e5 for v in values)
+        spec = ".2e" if scientific else "#.3g"
+    median, low, high = (format_value(v, spec, math) for v in values)
     count = lookup(results, "seeds.count")
     words = (lambda s: f"\\text{{{s}}}") if math else (lambda s: s)
     return f"{median}{words(' (')}{low}{words(' to ')}{high}{words(f', {count} seeds)')}"
