@@ -345,6 +345,33 @@ def new(
 
 
 @app.command()
+def grade(
+    submissions: Path = typer.Argument(
+        ..., help="The folder of handed-in notebooks: one per file, or one folder per student."
+    ),
+    lecture: str = typer.Option(
+        "nn-architectures", "--lecture", help="The built lecture they belong to (its folder under --out)."
+    ),
+    out_dir: Path = OUT,
+    report: Path = typer.Option(None, "--report", help="Where the reports go (default: SUBMISSIONS-graded beside it)."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds one cell may run."),
+    memory: int = typer.Option(4096, "--memory", help="Megabytes a notebook's kernel may use."),
+) -> None:
+    """Run each student notebook in a fresh kernel (time and memory limited) against the build's
+    checks; write grades.csv, grades.html and a feedback file per student."""
+    from nnarch.grade import grade as run_grades
+
+    target = report or submissions.with_name(submissions.name + "-graded")
+    try:
+        said = lambda text: out.print(f"[dim]{escape(text)}[/]")  # noqa: E731
+        marks = run_grades(submissions, out_dir / lecture, target, timeout, memory, progress=said)
+    except NnarchError as error:
+        _fail(error, False)
+    right = sum(m.result == "correct" for m in marks)
+    out.print(f"{right} of {len(marks)} exercise answers correct; wrote {target / 'grades.html'}", highlight=False)
+
+
+@app.command()
 def clean(
     out_dir: Path = OUT, cache: bool = typer.Option(False, "--cache", help="Empty only the cache (build/.cache).")
 ) -> None:

@@ -254,10 +254,31 @@ class Lecture:
 
 
 @dataclass(frozen=True)
+class Launch:
+    """Where a course's built notebooks live online, so that the course page and the handouts can
+    open them in Colab, Binder or a JupyterHub.
+
+    Args:
+        repo: the GitHub repository, ``"owner/name"``, that holds the build folder's contents.
+        branch: its branch.
+        folder: the build folder's path in the repository (``""`` if it is the root): a
+            lecture's notebooks are at ``FOLDER/SLUG/notebooks/TOPIC.ipynb``.
+        jupyterhub: a JupyterHub's address (``"https://hub.example.org"``), for nbgitpuller links.
+    """
+
+    repo: str
+    branch: str = "main"
+    folder: str = ""
+    jupyterhub: str = ""
+
+
+@dataclass(frozen=True)
 class Course:
-    """The course: its title and the schedule, ``slots`` of (time, [one entry per day])."""
+    """The course: its title and the schedule, ``slots`` of (time, [one entry per day]); `launch`
+    says where its notebooks live online, if they do."""
 
     title: str
     days: Sequence[str]
     slots: Sequence[tuple[str, Sequence[str]]]
     short_title: str = ""
+    launch: Launch | None = None

@@ -88,7 +88,7 @@ def test_every_topic_has_exercises_with_solutions():
 def test_no_solution_reaches_any_student_artifact(lecture_out):
     out = lecture_out.parent
     texts = {name: squash(text) for name, text in student_texts(out).items()}
-    assert len([n for n in texts if n.startswith("zip:")]) == 8
+    assert len([n for n in texts if n.startswith("zip:")]) == 12
     instructor = squash(visible(lecture_out / "handout-instructor.html", "handout-instructor.html"))
     report = json.loads((lecture_out / "report.json").read_text())["topics"]
     for topic, exercise in EXERCISES:

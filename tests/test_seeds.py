@@ -7,7 +7,6 @@ import json
 import statistics
 
 from nnarch.build import Options, build
-from nnarch.source.values import format_value
 
 from .conftest import edit
 from .test_cli import invoke
@@ -37,8 +36,9 @@ def test_a_topic_with_seeds_reports_their_spread_and_shows_it(fixture_lectures, 
     assert [c["held"] for c in topic["claims"]] == [3, 3] and all(c["runs"] == 3 for c in topic["claims"])
 
     html = (tmp_path / "build" / "tiny" / "slides.html").read_text()
-    median, low, high = (format_value(v) for v in (statistics.median(finals), min(finals), max(finals)))
-    shown = f"{median} ({low} to {high}, 3 seeds)"
+    three = (statistics.median(finals), min(finals), max(finals))
+    spec = ".2e" if min(three) < 0.01 else "#.3g"  # one format for the three, by the smallest
+    shown = "{} ({} to {}, 3 seeds)".format(*(format(v, spec) for v in three))
     assert shown in html
 
     again = build(Options(fixture_lectures, tmp_path / "build", "cpu", jobs=0, force=("line",)))

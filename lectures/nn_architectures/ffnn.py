@@ -55,7 +55,8 @@ def test_mse(run):
 def fastest_fall(run, window=50):
     """The epoch from which the training loss falls the most (by its logarithm) in `window` epochs."""
     log = torch.tensor(run.history.train_loss).log10()
-    return int((log[:-window] - log[window:]).argmax()) + 1
+    window = min(window, len(log) - 1)
+    return int((log[:-window] - log[window:]).argmax()) + 1 if window > 0 else 1
 
 
 def flat_from(run):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nnarch import __version__
+from nnarch.documents.launch import launch_links
 from nnarch.documents.render import Context, Html, Tex, blocks_view
 from nnarch.layout import HANDOUT_WIDTH
 from nnarch.source import markdown as md
@@ -78,6 +79,7 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
                         _exercise(e, n, ctx, target, instructor) for n, e in enumerate(doc.exercises, start=1)
                     ],
                     "notebook": f"notebooks/{run.name}.ipynb",
+                    "launch": target.inline(_launch(course, lecture.lecture.slug, run.name), ctx),
                     "seed": run.manifest["recipe"]["seed"],
                     "device": run.manifest["device"],
                 }
@@ -93,6 +95,17 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
             "provenance": prov,
         }
     return views
+
+
+def _launch(course, slug: str, name: str) -> tuple:
+    """' Open it in Colab, Binder, JupyterHub.' as spans, for a course that says where its notebooks live."""
+    links = launch_links(getattr(course, "launch", None), slug, f"{name}.ipynb")
+    if not links:
+        return ()
+    spans: list = [("text", " Open it in ")]
+    for i, (label, url) in enumerate(links):
+        spans += [("text", ", " if i else ""), ("link", url, _text(label))]
+    return (*spans, ("text", "."))
 
 
 def _text(s: str) -> tuple:

@@ -13,8 +13,9 @@ from pathlib import Path
 from nnarch import __version__
 from nnarch.documents.deck import assemble, render_topic
 from nnarch.documents.handout import assemble_handout, provenance
-from nnarch.documents.kit import kit_documents
+from nnarch.documents.kit import kit_documents, pins
 from nnarch.documents.latex import Compiler, layout_problems
+from nnarch.documents.launch import raw_url, setup_cell
 from nnarch.documents.notebooks import LAB_MODULE, lab_module, topic_notebook
 from nnarch.documents.render import render_html, render_preamble, render_tex
 from nnarch.errors import LatexError, LayoutError, NnarchError
@@ -118,9 +119,11 @@ def lab_documents(lecture, course, runs, lectures: Path) -> dict:
         views = assemble_handout(lecture, course, runs, prov, instructor=edition == "instructor")
         documents[f"handout{suffix}.tex"] = render_tex("handout", views)
         documents[f"handout{suffix}.html"] = render_html("handout", views)
+    launch, slug = getattr(course, "launch", None), lecture.lecture.slug
+    setup = setup_cell(pins(), raw_url(launch, slug, f"{LAB_MODULE}.py"))
     for run in runs:
-        documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False)
-        documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True)
+        documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False, setup)
+        documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True, setup)
     documents[f"notebooks/{LAB_MODULE}.py"] = lab_module()
     documents.update(kit_documents(lecture, [f"{run.name}.ipynb" for run in runs]))
     return documents

@@ -72,7 +72,7 @@ def lab_module() -> str:
                 types.listing("Splits"),
                 types.listing("Recipe"),
                 types.listing("Run"),
-                f"TOLERANCE = {TOLERANCE!r}  # relative, for the answer checks",
+                f"TOLERANCE = {TOLERANCE:.0e}  # relative, for the answer checks",
                 answers.listing("answer_key"),
                 answers.listing("answer_form"),
                 answers.listing("check_answer"),
@@ -84,8 +84,9 @@ def lab_module() -> str:
     )
 
 
-def topic_notebook(run, solution: bool) -> str:
-    """The notebook of one topic as JSON text: the student version, or the complete solution."""
+def topic_notebook(run, solution: bool, setup: str = "") -> str:
+    """The notebook of one topic as JSON text: the student version, or the complete solution;
+    `setup` is its first code cell (launch.setup_cell: what a hosted kernel installs first)."""
     source, manifest, results = run.source, run.manifest, run.results
     doc, module_source = source.doc, source.outline.source
     solutions = {e.solution for e in doc.exercises}
@@ -108,6 +109,7 @@ def topic_notebook(run, solution: bool) -> str:
                 "fill it in, so *Run All* stops at the first one. That is expected: solve it, run its check, go on."
             )
         ),
+        *([_tagged(new_code_cell(setup), "setup")] if setup else []),
         new_code_cell(
             _imports(module_source)
             + f"\nfrom types import SimpleNamespace\n\nfrom {LAB_MODULE} import {', '.join(LAB_NAMES)}"

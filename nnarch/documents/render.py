@@ -131,7 +131,8 @@ class Tex(Target):
         return r"\textbf{" + s + "}"
 
     def link(self, href, s):
-        return s + r"\footnote{\url{" + tex_escape(href, code=True) + "}}"
+        url = tex_escape(href, code=True).replace("%", r"\%").replace("#", r"\#")  # \url's own escapes
+        return s + r"\footnote{\url{" + url + "}}"
 
     def linebreak(self):
         return r"\newline{}"  # in a table's cell too, where \\ would end the row

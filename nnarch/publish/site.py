@@ -8,6 +8,7 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from nnarch.documents.launch import launch_links
 from nnarch.documents.render import html_environment
 from nnarch.publish.staging import published_files
 
@@ -66,11 +67,12 @@ def course_page(course, lectures, folders: dict) -> str:
             ("slides (HTML)", f"{lecture.slug}/slides.html"),
         ]
         lab = [("handout (PDF)", f"{lecture.slug}/handout.pdf"), ("handout (HTML)", f"{lecture.slug}/handout.html")]
-        lab += [
-            (f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}")
-            for p in student_files(folder, lecture.topics)
-            if p.suffix == ".ipynb"
-        ]
+        for p in student_files(folder, lecture.topics):
+            if p.suffix == ".ipynb":
+                lab.append((f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}"))
+                lab += [
+                    (f"{p.stem} in {label}", url) for label, url in launch_links(course.launch, lecture.slug, p.name)
+                ]
         lab.append(("everything for students (zip)", f"{lecture.slug}-student.zip"))
         lab_time = next(
             (

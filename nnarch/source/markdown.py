@@ -7,8 +7,7 @@ One dialect, parsed by markdown-it-py with mdit-py-plugins; nothing here imports
 - ``:::: columns`` holding ``::: column`` blocks splits a frame (the outer fence needs more colons).
 - ``$…$`` and ``$$…$$`` math (``\\\\`` and ``&`` align the lines of a display); ``costs $5 and $10``
   stays text; ``\\$`` and ``\\*`` are the characters themselves.
-- ``{{metrics.test_mse:.1e}}``: a value from the run.
-- ``![caption](figure-name){fig-alt="what it shows"}``: a figure the topic declares.
+- ``{{metrics.test_mse}}``: a value from the run; ``![caption](name){fig-alt="…"}``: a figure of the topic.
 - Fenced directives for what nnarch computes: ```` ```{listing} MLP ```` (options ``:lines: 3-9``,
   ``:caption: …``), ``{param-table}``, ``{shape-table}``, ``{variant-table}``, ``{schedule}``,
   ``{exercise} solution_function`` (option ``:check: check_function``) and, in a lecture's file,
@@ -251,13 +250,8 @@ class _Builder:
             what = "a class or function of the module" if name == "listing" else "its solution function"
             self.problem(line, f"{{{name}}}: name {what} after the braces")
         if name == "listing":
-            caption = options.get("caption")
-            return Listing(
-                argument,
-                self.line_range(options.get("lines"), line),
-                self.spans_of(caption, line) if caption else None,
-                line,
-            )
+            caption = options.get("caption") and self.spans_of(options["caption"], line)
+            return Listing(argument, self.line_range(options.get("lines"), line), caption or None, line)
         if name == "exercise":
             return _ExerciseDirective(argument, options.get("check"), line)
         if name == "topics":

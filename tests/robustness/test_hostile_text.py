@@ -105,7 +105,8 @@ def test_html_inline_markup_never_emits_markup_from_text(text):
     assert "<" not in plain and ">" not in plain
     assert "<script" not in rendered
     if text.isprintable() and not re.search(r"[$`*\\&_<>\[\]!]|\{\{|\s\s", text):
-        assert html.unescape(rendered).strip() == text.strip()  # no Markdown syntax: it round-trips
+        shown = html.unescape(rendered).replace("\u2034", "'''").replace("\u2033", "''").replace("\u2032", "'")
+        assert shown.strip() == text.strip()  # no Markdown syntax: it round-trips (a letter's primes shown as primes)
 
 
 SCIENCE = "240 W/m² ± 5, CO₂ and ∂u/∂t; β₁ ≤ ∞; 3 µm; −1"

@@ -1,0 +1,68 @@
+"""Launch: links that open a built notebook in Colab, Binder or a JupyterHub (with nbgitpuller),
+for a course that declares where its notebooks live (`Course.launch`), and the setup a hosted
+kernel needs before a notebook's first cell: the packages it lacks, at the build's versions, and
+nnarch_lab.py."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+# A notebook's module on PyPI, by the name the kit pins it under: what a hosted kernel may lack.
+MODULES = {"torch": "torch", "torch-geometric": "torch_geometric", "numpy": "numpy", "matplotlib": "matplotlib"}
+
+
+def notebook_path(launch, slug: str, name: str) -> str:
+    """The notebook's path in the repository."""
+    return "/".join(p for p in (launch.folder.strip("/"), slug, "notebooks", name) if p)
+
+
+def launch_links(launch, slug: str, name: str) -> list[tuple[str, str]]:
+    """[(label, URL)] that open notebook `name` of lecture `slug`; none for a course without `launch`."""
+    if launch is None:
+        return []
+    path = notebook_path(launch, slug, name)
+    links = [
+        ("Colab", f"https://colab.research.google.com/github/{launch.repo}/blob/{quote(launch.branch)}/{quote(path)}"),
+        ("Binder", f"https://mybinder.org/v2/gh/{launch.repo}/{quote(launch.branch)}?{urlencode({'labpath': path})}"),
+    ]
+    if launch.jupyterhub:
+        query = urlencode(
+            {
+                "repo": f"https://github.com/{launch.repo}",
+                "branch": launch.branch,
+                "urlpath": f"lab/tree/{launch.repo.split('/')[-1]}/{path}",
+            }
+        )
+        links.append(("JupyterHub", f"{launch.jupyterhub.rstrip('/')}/hub/user-redirect/git-pull?{query}"))
+    return links
+
+
+def raw_url(launch, slug: str, name: str) -> str | None:
+    """Where a hosted kernel downloads a file of the lecture's notebooks folder from."""
+    if launch is None:
+        return None
+    path = quote(notebook_path(launch, slug, name))
+    return f"https://raw.githubusercontent.com/{launch.repo}/{quote(launch.branch)}/{path}"
+
+
+def setup_cell(pins: list[str], lab_url: str | None) -> str:
+    """The first code cell of every notebook: on Colab (or with NNARCH_HOSTED=1 on another hosted
+    Jupyter), pip-install the pinned packages whose module is missing, and fetch nnarch_lab.py;
+    elsewhere, nothing (the kit installed everything)."""
+    wanted = {pin: MODULES[pin.split("==")[0]] for pin in pins if pin.split("==")[0] in MODULES}
+    fetch = (
+        f"        urllib.request.urlretrieve({lab_url!r}, 'nnarch_lab.py')"
+        if lab_url
+        else "        raise FileNotFoundError('upload nnarch_lab.py from the student zip beside this notebook')"
+    )
+    return f"""# Hosted (Colab, or NNARCH_HOSTED=1): install what this lab needs and the kernel lacks, at the
+# versions that built the lecture; with the kit's requirements.txt installed, this does nothing.
+import importlib.util, os, pathlib, subprocess, sys, urllib.request
+
+if "google.colab" in sys.modules or os.environ.get("NNARCH_HOSTED") == "1":
+    wanted = {wanted!r}
+    missing = [pin for pin, module in wanted.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    if not pathlib.Path("nnarch_lab.py").exists():
+{fetch}"""

@@ -1,0 +1,73 @@
+"""Launch anywhere: a course that says where its notebooks live gets Colab, Binder and JupyterHub
+links in its handouts, and each notebook's first cell sets up a hosted kernel: tested with Colab
+simulated (a google.colab module, a package missing, pip and the download recorded)."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+import types
+import urllib.request
+
+import nbformat
+import pytest
+
+from nnarch.build import Options, build
+from nnarch.documents.kit import pins
+
+from .conftest import edit
+
+LAUNCH = 'launch=Launch(repo="ecmwf/course", branch="main", folder="site", jupyterhub="https://hub.example.org"),'
+RAW = "https://raw.githubusercontent.com/ecmwf/course/main/site/tiny/notebooks/nnarch_lab.py"
+
+
+@pytest.fixture
+def launched(fixture_lectures, tmp_path):
+    course = fixture_lectures / "course.py"
+    edit(course, "from nnarch.topic import Course", "from nnarch.topic import Course, Launch")
+    edit(course, 'COURSE = Course(title="Fixture Course",', f'COURSE = Course(title="Fixture Course", {LAUNCH}')
+    result = build(Options(fixture_lectures, tmp_path / "build", "cpu"))
+    assert result.ok, result.errors
+    return tmp_path / "build" / "tiny"
+
+
+def test_a_course_that_says_where_its_notebooks_live_gets_launch_links(launched):
+    handout = (launched / "handout.html").read_text()
+    colab = "https://colab.research.google.com/github/ecmwf/course/blob/main/site/tiny/notebooks/line.ipynb"
+    assert f'href="{colab}"' in handout
+    assert "https://mybinder.org/v2/gh/ecmwf/course/main?labpath=site%2Ftiny%2Fnotebooks%2Fline.ipynb" in handout
+    assert (
+        "https://hub.example.org/hub/user-redirect/git-pull?repo=https%3A%2F%2Fgithub.com%2Fecmwf%2Fcourse" in handout
+    )
+    notebook = nbformat.read(launched / "notebooks" / "line.ipynb", as_version=4)
+    first = next(c for c in notebook.cells if c.cell_type == "code")
+    assert first.metadata["tags"] == ["setup"] and RAW in first.source
+
+
+def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monkeypatch, tmp_path):
+    notebook = nbformat.read(launched / "notebooks" / "line.ipynb", as_version=4)
+    setup = next(c.source for c in notebook.cells if c.cell_type == "code")
+    installed, fetched = [], []
+    found = importlib.util.find_spec
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "torch_geometric" else found(name))
+    monkeypatch.setattr(subprocess, "run", lambda args, **kw: installed.append(args[4:]))
+    monkeypatch.setattr(urllib.request, "urlretrieve", lambda url, name: fetched.append((url, name)))
+    monkeypatch.chdir(tmp_path)
+
+    exec(setup, {})
+
+    geometric = next(p for p in pins() if p.startswith("torch-geometric=="))
+    assert installed == [["--quiet", geometric]]  # Colab has torch: only the missing package, pinned
+    assert fetched == [(RAW, "nnarch_lab.py")]
+
+
+def test_off_colab_the_first_cell_does_nothing(launched, monkeypatch, tmp_path):
+    notebook = nbformat.read(launched / "notebooks" / "line.ipynb", as_version=4)
+    setup = next(c.source for c in notebook.cells if c.cell_type == "code")
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.delenv("NNARCH_HOSTED", raising=False)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("installed on a local kernel"))
+    monkeypatch.chdir(tmp_path)
+    exec(setup, {})
