@@ -17,7 +17,7 @@ from nnarch.documents.kit import kit_documents, pins
 from nnarch.documents.latex import Compiler, layout_problems
 from nnarch.documents.launch import raw_url, setup_cell
 from nnarch.documents.notebooks import LAB_MODULE, lab_module, topic_notebook
-from nnarch.documents.render import render_html, render_preamble, render_tex
+from nnarch.documents.render import html_environment, render_html, render_preamble, render_tex
 from nnarch.errors import LatexError, LayoutError, NnarchError
 from nnarch.files import write_atomic
 from nnarch.toolchain import package_version
@@ -125,6 +125,11 @@ def lab_documents(lecture, course, runs, lectures: Path) -> dict:
         documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False, setup)
         documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True, setup)
     documents[f"notebooks/{LAB_MODULE}.py"] = lab_module()
+    documents["instructor.html"] = (
+        html_environment()
+        .get_template("instructor.html.j2")
+        .render(title=lecture.lecture.title, slug=slug, solutions=[f"{run.name}-solution.ipynb" for run in runs])
+    )
     documents.update(kit_documents(lecture, [f"{run.name}.ipynb" for run in runs]))
     return documents
 

@@ -25,9 +25,10 @@ from nnarch.source.values import format_value
 
 NNARCH = Path(__file__).resolve().parents[1]
 RUNTIME, ANSWERS, TYPES = NNARCH / "runtime.py", NNARCH / "documents" / "answers.py", NNARCH / "topic.py"
+FIGURES = NNARCH / "run" / "figures.py"  # the computational graph's walk, as the slides' figure takes it
 IMPORT = ("import ", "from ")
 LAB_MODULE = "nnarch_lab"  # notebooks/nnarch_lab.py
-LAB_NAMES = ("Splits", "Recipe", "Run", "fit", "check_answer", "plot_loss", "plot_prediction")
+LAB_NAMES = ("Splits", "Recipe", "Run", "fit", "check_answer", "plot_loss", "plot_prediction", "print_backward")
 
 PLOTS = '''\
 def plot_loss(history):
@@ -51,14 +52,25 @@ def plot_prediction(run):
     ax.plot(x[:, 0], predicted[:, 0], linestyle="--", color="red", label="network")
     ax.set(xlabel="x", ylabel="y")
     ax.legend()
-    return fig'''
+    return fig
+
+
+def print_backward(run, loss_fn):
+    """The computational graph of the lecture's figure, as text: the autograd nodes backpropagation
+    visits from the loss, each with the parameters it gives a gradient for."""
+    x, y = run.data.train[:2]
+    with torch.enable_grad():
+        loss = loss_fn(run.model(x[:4]), y[:4])
+    names = {id(p): n for n, p in run.model.named_parameters()}
+    for node, grads in _backward_chain(loss.grad_fn, names):
+        print(node + (f"  ->  dL/d {', '.join(grads)}" if grads else ""))'''
 
 
 @functools.lru_cache(maxsize=1)
 def lab_module() -> str:
     """notebooks/nnarch_lab.py: the nnarch types the topics' code uses and the answer checks (from
     topic.py and answers.py), the training loop (runtime.py) and the plots, copied from their source."""
-    types, answers = read(TYPES), read(ANSWERS)
+    types, answers, figures = read(TYPES), read(ANSWERS), read(FIGURES)
     runtime = RUNTIME.read_text()
     loop = runtime.splitlines()[ast.parse(runtime).body[1].lineno - 1 :]  # after its docstring
     return (
@@ -76,6 +88,7 @@ def lab_module() -> str:
                 answers.listing("answer_key"),
                 answers.listing("answer_form"),
                 answers.listing("check_answer"),
+                *(figures.listing(name) for name in ("_backward_chain", "_leaf_param", "_depth")),
                 "\n".join(line for line in loop if not line.startswith(IMPORT)).strip(),
                 PLOTS,
             ]
@@ -150,6 +163,7 @@ def topic_notebook(run, solution: bool, setup: str = "") -> str:
     ]
     cells.append(new_markdown_cell("## Figures\n\nThe loss curve and the lecture's own figures, drawn from your run."))
     drawn = ["plot_loss(history)"] + [f"{kind}(run)" for kind in manifest.get("plots", ())]
+    drawn += [f"print_backward(run, {loss})" for _ in range(manifest.get("graphs", 0))]
     drawn += [f"{draw}(run)" for draw in manifest["custom_figures"]]
     cells.append(new_code_cell("import matplotlib.pyplot as plt\n\n" + "\n".join(drawn) + "\nplt.show()"))
     cells += _exercise_cells(doc, source.outline, ctx, solution)

@@ -208,23 +208,10 @@ def test_a_temporary_folder_too_deep_for_a_unix_socket_still_builds(fixture_lect
     bytes on Linux): a deeper TMPDIR gets spawned workers, not a crash."""
     deep = tmp_path / ("t" * 60) / ("m" * 60)
     deep.mkdir(parents=True)
+    build = ["build", "--lectures", str(fixture_lectures), "--out", str(tmp_path / "b"), "--jobs", "2"]
+    env = {**os.environ, "TMPDIR": str(deep)}
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "nnarch",
-            "build",
-            "--lectures",
-            str(fixture_lectures),
-            "--out",
-            str(tmp_path / "b"),
-            "--jobs",
-            "2",
-        ],
-        env={**os.environ, "TMPDIR": str(deep)},
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [sys.executable, "-m", "nnarch", *build], env=env, capture_output=True, text=True, timeout=600
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "b" / "tiny" / "slides.pdf").exists()

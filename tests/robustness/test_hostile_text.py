@@ -109,6 +109,14 @@ def test_html_inline_markup_never_emits_markup_from_text(text):
         assert shown.strip() == text.strip()  # no Markdown syntax: it round-trips (a letter's primes shown as primes)
 
 
+def _built_slides_text(lectures, out) -> str:
+    """Build `lectures` into `out` with the command line; the words of its tiny lecture's PDF."""
+    result = CliRunner().invoke(app, ["build", "--lectures", str(lectures), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    pdf = str(out / "tiny" / "slides.pdf")
+    return " ".join(subprocess.run(["pdftotext", pdf, "-"], capture_output=True, text=True, check=True).stdout.split())
+
+
 SCIENCE = "240 W/m² ± 5, CO₂ and ∂u/∂t; β₁ ≤ ∞; 3 µm; −1"
 
 
@@ -116,13 +124,7 @@ def test_what_scientists_type_reaches_the_pdf(fixture_lectures, tmp_path):
     slides = fixture_lectures / "tiny" / "line.md"
     slides.write_text(slides.read_text() + f"\n## Units\n\n{SCIENCE}\n")
     out = tmp_path / "build"
-    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    text = " ".join(
-        subprocess.run(
-            ["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
+    text = _built_slides_text(fixture_lectures, out)
     for piece in ("±", "∂u/∂t", "≤ ∞", "µm", "−1"):
         assert piece in text, (piece, text[-300:])
     assert "?" not in text
@@ -135,13 +137,7 @@ def test_primes_are_primes_and_code_keeps_its_quotes_in_pdf_and_html(fixture_lec
         '```python\nstart = "u\'(0)"  # `x`\n```\n\n$$\nN = {{params.total}} \\cdot 1{,}000\n$$\n'
     )
     out = tmp_path / "build"
-    result = CliRunner().invoke(app, ["build", "--lectures", str(fixture_lectures), "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    text = " ".join(
-        subprocess.run(
-            ["pdftotext", str(out / "tiny" / "slides.pdf"), "-"], capture_output=True, text=True, check=True
-        ).stdout.split()
-    )
+    text = _built_slides_text(fixture_lectures, out)
     assert "Solving u′′ = -u" in text and "it’s the students’ turn" in text and "f′" in text  # primes
     assert 'start = "u\'(0)"' in text and "`x`" in text  # code as typed: copied from the PDF, it runs
     tex = (out / "tiny" / "slides.tex").read_text()
