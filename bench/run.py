@@ -66,6 +66,25 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
+def without_seeds(folder: Path) -> None:
+    """The lecture as it would be with no `seeds`: the run at the recipe's seed alone, the slides
+    showing its values where they show the medians, no seeds figure, no claim about a share."""
+    for module in folder.glob("*.py"):
+        text = re.sub(r"\n    seeds=range\(\d+\),", "", module.read_text())
+        text = re.sub(r'\n        FigureSpec\("seeds", "seeds"[^\n]*', "", text)
+        text = re.sub(r"\n        within\([^()]*?share=[\d.]+\),", "", text, flags=re.S)
+        module.write_text(text)
+    for slides in folder.glob("*.md"):
+        text = re.sub(
+            r"\{\{([\w.]+):spread(?::([^}]*))?\}\}",
+            lambda m: "{{" + m[1] + (f":{m[2]}" if m[2] else "") + "}}",
+            slides.read_text(),
+        )
+        text = re.sub(r"\{\{((?:topics\.\w+\.)?)seeds\.median\.", r"{{\1", text)
+        text = re.sub(r"\{\{(?:topics\.\w+\.)?seeds\.count\}\}", "1", text)
+        slides.write_text(re.sub(r"!\[[^\]]*\]\(seeds\)\{[^}]*\}\n", "", text))
+
+
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="nnarch-bench-"))
     (work / "tmp").mkdir()
@@ -140,6 +159,11 @@ def _main(work: Path) -> None:
     rows.append(("(e) rebuild after a model edit (gnn)", model_edit, rss))
     after_model = json.loads((out / "nn-architectures" / "report.json").read_text())["topics"]
     rows.append(("(i) cold build, --jobs 1: one topic at a time", by_itself_seconds, by_itself_rss))
+    single = work / "single"
+    shutil.copytree(ROOT / "lectures", single / "lectures", ignore=shutil.ignore_patterns("__pycache__"))
+    without_seeds(single / "lectures" / "nn_architectures")
+    one_seed, one_seed_rss, _ = timed(nnarch_build(single / "lectures", single / "build"))
+    rows.append(("(j) cold build with one seed per topic (what the seeds add: (b) - (j))", one_seed, one_seed_rss))
     peak = max(peak, *(r[2] for r in rows))
     to_html, to_pdf, model_html, gnn_training = serve_edits(lectures, out)
     loaded = two_at_once(work)
