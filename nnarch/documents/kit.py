@@ -79,7 +79,7 @@ Python 3.11, as the build used. In this folder, with one of:
 - **uv**: `uv venv && . .venv/bin/activate && uv pip install -r requirements.txt`
 
 `requirements.txt` pins the versions that made the numbers in the slides and takes torch's CPU
-build, about 1 GB installed. For a CUDA build, delete its `--extra-index-url` line first.
+build, about 1.3 GB installed. For a CUDA build, delete its `--extra-index-url` line first.
 
 ## Open the notebooks
 
