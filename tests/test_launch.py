@@ -1,6 +1,7 @@
 """Launch anywhere: a course that says where its notebooks live gets Colab, Binder and JupyterHub
-links in its handouts, and each notebook's first cell sets up a hosted kernel: tested with Colab
-simulated (a google.colab module, a package missing, pip and the download recorded)."""
+links in its handouts, and each notebook's first cell sets up a hosted kernel: tested with Colab,
+Binder and a JupyterHub simulated (a google.colab module or the host's environment variable, a
+package missing, pip and the download recorded)."""
 
 from __future__ import annotations
 
@@ -45,12 +46,16 @@ def test_a_course_that_says_where_its_notebooks_live_gets_launch_links(launched)
     assert first.metadata["tags"] == ["setup"] and RAW in first.source
 
 
-def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monkeypatch, tmp_path):
+@pytest.mark.parametrize("host", ["colab", "BINDER_LAUNCH_HOST", "JUPYTERHUB_API_URL"])
+def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monkeypatch, tmp_path, host):
     notebook = nbformat.read(launched / "notebooks" / "line.ipynb", as_version=4)
     setup = next(c.source for c in notebook.cells if c.cell_type == "code")
     installed, fetched = [], []
     found = importlib.util.find_spec
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    if host == "colab":
+        monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    else:  # Binder and JupyterHub say so in the kernel's environment
+        monkeypatch.setenv(host, "https://hosted.example.org/")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "torch_geometric" else found(name))
     monkeypatch.setattr(subprocess, "run", lambda args, **kw: installed.append(args[4:]))
     monkeypatch.setattr(urllib.request, "urlretrieve", lambda url, name: fetched.append((url, name)))
@@ -67,7 +72,14 @@ def test_off_colab_the_first_cell_does_nothing(launched, monkeypatch, tmp_path):
     notebook = nbformat.read(launched / "notebooks" / "line.ipynb", as_version=4)
     setup = next(c.source for c in notebook.cells if c.cell_type == "code")
     monkeypatch.delitem(sys.modules, "google.colab", raising=False)
-    monkeypatch.delenv("NNARCH_HOSTED", raising=False)
+    for name in (
+        "NNARCH_HOSTED",
+        "BINDER_LAUNCH_HOST",
+        "BINDER_SERVICE_HOST",
+        "JUPYTERHUB_API_URL",
+        "COLAB_RELEASE_TAG",
+    ):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("installed on a local kernel"))
     monkeypatch.chdir(tmp_path)
     exec(setup, {})

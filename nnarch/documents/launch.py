@@ -46,20 +46,23 @@ def raw_url(launch, slug: str, name: str) -> str | None:
 
 
 def setup_cell(pins: list[str], lab_url: str | None) -> str:
-    """The first code cell of every notebook: on Colab (or with NNARCH_HOSTED=1 on another hosted
-    Jupyter), pip-install the pinned packages whose module is missing, and fetch nnarch_lab.py;
-    elsewhere, nothing (the kit installed everything)."""
+    """The first code cell of every notebook: on a hosted kernel (Colab, Binder, a JupyterHub, each
+    known by its own environment, or NNARCH_HOSTED=1), pip-install the pinned packages whose module
+    is missing, and fetch nnarch_lab.py; elsewhere, nothing (the kit installed everything)."""
     wanted = {pin: MODULES[pin.split("==")[0]] for pin in pins if pin.split("==")[0] in MODULES}
     fetch = (
         f"        urllib.request.urlretrieve({lab_url!r}, 'nnarch_lab.py')"
         if lab_url
         else "        raise FileNotFoundError('upload nnarch_lab.py from the student zip beside this notebook')"
     )
-    return f"""# Hosted (Colab, or NNARCH_HOSTED=1): install what this lab needs and the kernel lacks, at the
-# versions that built the lecture; with the kit's requirements.txt installed, this does nothing.
+    return f"""# Hosted (Colab, Binder, a JupyterHub, or NNARCH_HOSTED=1): install what this lab needs and the
+# kernel lacks, at the versions that built the lecture; on your own machine, with the kit installed,
+# this does nothing.
 import importlib.util, os, pathlib, subprocess, sys, urllib.request
 
-if "google.colab" in sys.modules or os.environ.get("NNARCH_HOSTED") == "1":
+hosts = ("BINDER_LAUNCH_HOST", "BINDER_SERVICE_HOST", "JUPYTERHUB_API_URL", "COLAB_RELEASE_TAG")
+hosted = "google.colab" in sys.modules or any(os.environ.get(name) for name in hosts)
+if hosted or os.environ.get("NNARCH_HOSTED") == "1":
     wanted = {wanted!r}
     missing = [pin for pin, module in wanted.items() if importlib.util.find_spec(module) is None]
     if missing:
