@@ -26,7 +26,6 @@ from nnarch.errors import UsageError, rel
 from nnarch.files import write_atomic
 
 OUTPUT_LIMIT = 2**20  # bytes a notebook may print before its output is cut and the fact reported
-EXERCISE = re.compile(r"^### Exercise (\d+): (.*)$", re.M)
 
 
 @dataclass(frozen=True)
@@ -106,11 +105,9 @@ def _grade_one(path: Path, student: str, lecture: Path, work: Path, kernels: Pat
             Mark(student, str(topic or path.stem), 0, "", "error", "", f"{path.name} is not a notebook of this lab")
         ]
     reference = nbformat.read(built, as_version=4)
-    exercises = [
-        (int(n), t.strip())
-        for n, t in EXERCISE.findall("\n".join(c.source for c in reference.cells if c.cell_type == "markdown"))
-    ]
-    checks = [c.source for c in reference.cells if "check" in c.metadata.get("tags", [])]
+    references = [c for c in reference.cells if "check" in c.metadata.get("tags", [])]
+    exercises = [(c.metadata["nnarch"]["exercise"], c.metadata["nnarch"]["title"]) for c in references]
+    checks = [c.source for c in references]
     theirs = [c for c in notebook.cells if "check" in c.metadata.get("tags", [])]
     if len(theirs) != len(checks):
         return [

@@ -52,7 +52,10 @@ def test_mse(run):
         return nn.functional.mse_loss(run.model(x), y)
 
 
-def fastest_fall(run, window=50):
+FALL_WINDOW = 50  # epochs, over which the steepest fall of the loss is measured
+
+
+def fastest_fall(run, window=FALL_WINDOW):
     """The epoch from which the training loss falls the most (by its logarithm) in `window` epochs."""
     log = torch.tensor(run.history.train_loss).log10()
     window = min(window, len(log) - 1)
@@ -149,7 +152,7 @@ TOPIC = Topic(
     recipe=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=1500, batch_size=64, seed=0),
     quick=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=200, batch_size=64, seed=0),
     metrics={"test_mse": test_mse},
-    facts={"fastest_fall": fastest_fall, "flat_from": flat_from},
+    facts={"fastest_fall": fastest_fall, "flat_from": flat_from, "fall_window": FALL_WINDOW},
     # Equal budgets of 169 parameters: one wide hidden layer against three narrow ones.
     variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),
               "deep_narrow": lambda: MLP(hidden_sizes=(8, 8, 8))},

@@ -18,6 +18,8 @@ from nnarch.topic import FigureSpec, Recipe, Splits, Topic, loss_decreases, with
 N_NODES = 40       # points on the periodic ring
 COURANT = 0.5      # c = u·Δt/Δx; upwind is stable for 0 < c ≤ 1
 ROLLOUT_STEPS = 100
+DAMPED_WAVES = 3   # the wave whose damping by the scheme the slides show
+TRUST = 0.1        # the relative error up to which a rollout is trusted
 
 
 def ring_graph(n):
@@ -103,7 +105,7 @@ def persistence_mse(run):
     return nn.functional.mse_loss(x, y)
 
 
-def trust_steps(run, tolerance=0.1):
+def trust_steps(run, tolerance=TRUST):
     """Steps of rollout, over the whole test set, before the learned field's relative RMS error
     against the scheme first exceeds `tolerance`."""
     learned = true = run.data.test[0]
@@ -123,10 +125,11 @@ def rollout_error(run):
 
 
 def upwind_damping(run):
-    """What the scheme itself does to a pure wave: the amplitude of mode k = 3 after ROLLOUT_STEPS
-    upwind steps (exact advection would keep all of it; numerical diffusion takes the rest)."""
+    """What the scheme itself does to a pure wave: the amplitude of a wave of DAMPED_WAVES periods
+    around the ring after ROLLOUT_STEPS upwind steps (exact advection would keep all of it;
+    numerical diffusion takes the rest)."""
     x = torch.arange(N_NODES) * 2 * math.pi / N_NODES
-    z = torch.sin(3 * x)
+    z = torch.sin(DAMPED_WAVES * x)
     for _ in range(ROLLOUT_STEPS):
         z = upwind_step(z)
     return (z.abs().max() / 1.0).item()
@@ -294,6 +297,8 @@ TOPIC = Topic(
         "rollout_steps": ROLLOUT_STEPS,
         "upwind_damping": upwind_damping,
         "trust_steps": trust_steps,
+        "damped_waves": DAMPED_WAVES,
+        "trust": TRUST,
     },
     seeds=range(5),
     headline="metrics.test_mse",

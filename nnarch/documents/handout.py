@@ -99,7 +99,7 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
 
 def _launch(course, slug: str, name: str) -> tuple:
     """' Open it in Colab, Binder, JupyterHub.' as spans, for a course that says where its notebooks live."""
-    links = launch_links(getattr(course, "launch", None), slug, f"{name}.ipynb")
+    links = launch_links(course.launch, slug, f"{name}.ipynb")
     if not links:
         return ()
     spans: list = [("text", " Open it in ")]

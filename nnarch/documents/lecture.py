@@ -119,7 +119,7 @@ def lab_documents(lecture, course, runs, lectures: Path) -> dict:
         views = assemble_handout(lecture, course, runs, prov, instructor=edition == "instructor")
         documents[f"handout{suffix}.tex"] = render_tex("handout", views)
         documents[f"handout{suffix}.html"] = render_html("handout", views)
-    launch, slug = getattr(course, "launch", None), lecture.lecture.slug
+    launch, slug = course.launch, lecture.lecture.slug
     setup = setup_cell(pins(), raw_url(launch, slug, f"{LAB_MODULE}.py"))
     for run in runs:
         documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False, setup)

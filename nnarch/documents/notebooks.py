@@ -162,8 +162,8 @@ def topic_notebook(run, solution: bool, setup: str = "") -> str:
         ),
     ]
     cells.append(new_markdown_cell("## Figures\n\nThe loss curve and the lecture's own figures, drawn from your run."))
-    drawn = ["plot_loss(history)"] + [f"{kind}(run)" for kind in manifest.get("plots", ())]
-    drawn += [f"print_backward(run, {loss})" for _ in range(manifest.get("graphs", 0))]
+    plots = {"prediction": "plot_prediction(run)", "compute_graph": f"print_backward(run, {loss})"}
+    drawn = ["plot_loss(history)"] + [plots[kind] for kind in manifest["plots"]]
     drawn += [f"{draw}(run)" for draw in manifest["custom_figures"]]
     cells.append(new_code_cell("import matplotlib.pyplot as plt\n\n" + "\n".join(drawn) + "\nplt.show()"))
     cells += _exercise_cells(doc, source.outline, ctx, solution)
@@ -248,7 +248,9 @@ def _exercise_cells(doc, outline, ctx: Context, solution: bool) -> list:
             own = f"if answer is not None:\n    {exercise.check}(answer, run)\n"
             call = f"{outline.listing(exercise.check)}\n\n\n{call}{own}"
         call += f"check_answer(answer, {digest(built)!r}, {number}, {answer_form(built)!r})"
-        cells.append(_tagged(new_code_cell(call), "check"))
+        check = _tagged(new_code_cell(call), "check")
+        check.metadata["nnarch"] = {"exercise": number, "title": exercise.title}  # what nnarch grade reads
+        cells.append(check)
     return cells
 
 

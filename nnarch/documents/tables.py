@@ -7,7 +7,7 @@ from typing import Any
 
 from nnarch.errors import TopicError
 from nnarch.source import markdown as md
-from nnarch.source.values import format_value
+from nnarch.source.values import format_value, lookup, range_spec, spread_paths
 
 
 def _text(s: str) -> tuple:
@@ -59,26 +59,14 @@ def _variants(r: dict) -> tuple[list, list]:
         ]
         header = ["model", "layers", "parameters", "final train loss", "final test loss"]
         return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
-    seeds = r["seeds"]
     paths = ["history"] + [f"variants.{name}" for name in r["variants"]]
-
-    def at(statistic: str, path: str) -> float:
-        value = seeds[statistic]
-        for part in f"{path}.final_test".split("."):
-            value = value[part]
-        return value
-
-    rows = [
-        [
-            name,
-            layers,
-            format_value(n),
-            format_value(at("median", path)),
-            f"{format_value(at('min', path))} to {format_value(at('max', path))}",
-        ]
-        for (name, (layers, n, _)), path in zip(models.items(), paths)
-    ]
-    header = ["model", "layers", "parameters", f"test loss, median of {seeds['count']} seeds", "range"]
+    rows = []
+    for (name, (layers, n, _)), path in zip(models.items(), paths):
+        median, low, high = (lookup(r, p) for p in spread_paths(f"{path}.final_test"))
+        spec = range_spec([median, low, high])
+        shown = [format_value(v, spec) for v in (median, low, high)]
+        rows.append([name, layers, format_value(n), shown[0], f"{shown[1]} to {shown[2]}"])
+    header = ["model", "layers", "parameters", f"test loss, median of {r['seeds']['count']} seeds", "range"]
     return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
 
 

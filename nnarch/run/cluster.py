@@ -118,7 +118,9 @@ class ClusterTrainer:
     ):
         """Train `topic` there (at `seed` instead of its recipe's, for one of its `seeds`)."""
         payload = {**_payload(lectures, lecture, topic, device, budget, max_seconds, self.build), "seed": seed}
-        label = topic if seed is None else f"{topic} seed {seed}"
+        from nnarch.run.runner import seed_label
+
+        label = seed_label(topic, seed)
         if resources and not any(
             all(w.get("resources", {}).get(k, 0) >= v for k, v in resources.items())
             for w in self.client.scheduler_info()["workers"].values()
@@ -298,13 +300,13 @@ def train_task(payload: dict) -> dict:
     import torch
     from distributed import Event, get_worker
 
-    from nnarch.run.runner import train_one
+    from nnarch.run.runner import seed_label, train_one
     from nnarch.source.load import package_name
 
     worker = get_worker()
     refuse_skew(worker.address, payload["versions"], versions())
 
-    label = payload["topic"] if payload.get("seed") is None else f"{payload['topic']} seed {payload['seed']}"
+    label = seed_label(payload["topic"], payload.get("seed"))
 
     def tell(**event):
         worker.log_event(EVENTS, {"build": payload["build"], "topic": label, "worker": worker.address, **event})

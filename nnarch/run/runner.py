@@ -112,7 +112,7 @@ def _at_other_seeds(source, topic, module, options, progress, outcome, trained_e
     others, keys = [], []
     for seed in topic.all_seeds()[1:]:
         t0 = time.perf_counter()
-        label = f"{source.name} seed {seed}"
+        label = seed_label(source.name, seed)
         progress.topic_started(label, topic.recipe_for(options.budget).epochs)
         trained, status, key = _train_or_restore(
             source, topic.at_seed(seed), options, progress, trained_elsewhere == "trained", label
@@ -127,6 +127,11 @@ def _at_other_seeds(source, topic, module, options, progress, outcome, trained_e
         outcome.stages["measure"] += time.perf_counter() - t1
         outcome.stages["load"] += t1 - t0 - (trained.seconds if status == "trained" else 0.0)
     return tuple(others), keys
+
+
+def seed_label(topic: str, seed: int | None) -> str:
+    """How a run at one of a topic's other seeds shows in the progress: 'ffnn seed 3'."""
+    return topic if seed is None else f"{topic} seed {seed}"
 
 
 def _one_thread() -> None:

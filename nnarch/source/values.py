@@ -59,7 +59,7 @@ def format_value(value, spec: str | None = None, math: bool = False) -> str:
         text = str(value)
     elif isinstance(value, int):
         text = f"{value:,}"
-    elif value and not 1e-2 <= abs(value) < 1e5:  # a loss: 9.31e-05 beside 7.66e-04, never 0.000766
+    elif _scientific(value):  # a loss: 9.31e-05 beside 7.66e-04, never 0.000766
         text = f"{value:.2e}"
     else:
         text = f"{value:.3g}"
@@ -70,12 +70,22 @@ def format_value(value, spec: str | None = None, math: bool = False) -> str:
     return f"{mantissa} \\times 10^{{{int(exponent)}}}" if e and exponent.lstrip("+-").isdigit() else text
 
 
+def _scientific(value: float) -> bool:
+    return bool(value) and not 1e-2 <= abs(value) < 1e5
+
+
+def _seeds_root(path: str) -> tuple[str, str]:
+    """('seeds', path), or in a lecture's frame ('topics.<topic>.seeds', the topic's path)."""
+    if path.startswith("topics."):
+        topic, rest = path.split(".", 2)[1:]
+        return f"topics.{topic}.seeds", rest
+    return "seeds", path
+
+
 def spread_paths(path: str) -> list[str]:
     """What `{{path:spread}}` reads: the median, minimum and maximum across the topic's seeds."""
-    head, rest = "", path
-    if path.startswith("topics."):  # a lecture's frame: topics.<topic>.seeds.median.<path>
-        head, rest = ".".join(path.split(".")[:2]) + ".", path.split(".", 2)[-1]
-    return [f"{head}seeds.{statistic}.{rest}" for statistic in ("median", "min", "max")]
+    root, rest = _seeds_root(path)
+    return [f"{root}.{statistic}.{rest}" for statistic in STATISTICS]
 
 
 def read_paths(path: str, spec: str | None) -> list[str]:
@@ -87,13 +97,20 @@ def format_spread(results: dict, path: str, spec: str | None = None, math: bool 
     """`{{path:spread}}`: the median across the seeds and their range, '1.3e-04 (5.9e-06 to 2.2e-04,
     5 seeds)'; `{{path:spread:.2f}}` formats each number so."""
     values = [lookup(results, p) for p in spread_paths(path)]
-    if spec is None and all(isinstance(v, float) for v in values):  # one format for the three numbers
-        scientific = any(v and not 1e-2 <= abs(v) < 1e5 for v in values)
-        spec = ".2e" if scientific else "#.3g"
+    if spec is None:
+        spec = range_spec(values)
     median, low, high = (format_value(v, spec, math) for v in values)
-    count = lookup(results, "seeds.count")
+    count = lookup(results, f"{_seeds_root(path)[0]}.count")
     words = (lambda s: f"\\text{{{s}}}") if math else (lambda s: s)
     return f"{median}{words(' (')}{low}{words(' to ')}{high}{words(f', {count} seeds)')}"
+
+
+def range_spec(values: list) -> str | None:
+    """One format for numbers shown together (a median and its range): scientific for all of them
+    if any needs it; None (each its own) unless they are all floats."""
+    if not all(isinstance(v, float) for v in values):
+        return None
+    return ".2e" if any(_scientific(v) for v in values) else "#.3g"
 
 
 def fill(text: str, results: dict, math: bool = False) -> str:
