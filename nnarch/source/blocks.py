@@ -27,6 +27,7 @@ class ListBlock:
     items: tuple  # one tuple of blocks per item
     ordered: bool
     line: int
+    incremental: bool = False  # ::: incremental: on the slides, one item per step
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,28 @@ class Columns:
 
 
 @dataclass(frozen=True)
+class Pause:
+    """``. . .``: on the slides, what follows appears at the next step."""
+
+    line: int
+
+
+@dataclass(frozen=True)
+class Fragment:
+    """``::: fragment``: on the slides, these blocks appear at a step of their own."""
+
+    blocks: tuple
+    line: int
+
+
+@dataclass(frozen=True)
 class Frame:
     title: tuple
     plain_title: str
     blocks: tuple
     line: int
+    notes: tuple = ()  # ::: notes: the speaker's, never shown to the audience
+    minutes: float | None = None  # {minutes} N: its share of the lecture's slot
 
 
 @dataclass(frozen=True)
@@ -112,6 +130,7 @@ class Doc:
     problems: tuple = ()
     values: tuple = ()  # (line, path) of every {{value}}
     lab_answers: tuple = ()  # the lab part's own ::: answer: the instructor's answers to its steps
+    pitfalls: tuple = ()  # the lab part's ::: pitfalls: what to expect, for the instructor edition
 
     def where(self, line: int) -> str:
         return f"{rel(self.path)}:{line}"
@@ -127,6 +146,8 @@ def walk(blocks):
         elif isinstance(block, ListBlock):
             for item in block.items:
                 yield from walk(item)
+        elif isinstance(block, Fragment):
+            yield from walk(block.blocks)
 
 
 def plain(spans) -> str:

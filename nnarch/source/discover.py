@@ -16,7 +16,7 @@ from pathlib import Path
 from nnarch import topic as t
 from nnarch.errors import TopicError, did_you_mean, rel
 from nnarch.source.load import declared, ensure_package, load_module, package_name
-from nnarch.source.markdown import Doc, Figure, Generated, Listing, parse_file, walk
+from nnarch.source.markdown import Doc, Figure, Frame, Generated, Listing, parse_file, walk
 from nnarch.source.outline import Outline, declares, read
 from nnarch.source.validate import (
     doc_problems,
@@ -94,7 +94,8 @@ def _lecture(folder: Path, package: str, course: t.Course) -> LectureSource:
             broken.append((name, error))
     # the lab plan adds up every topic's minutes: with one unread, its sum would be a false error
     plan = None if broken else lab_plan_problem(lecture, course, doc, topics)
-    for problem in filter(None, (slot_problem(lecture, course), plan)):
+    timing = None if broken else timing_problem(lecture, doc, topics)
+    for problem in filter(None, (slot_problem(lecture, course), plan, timing)):
         errors.append(TopicError(f"{rel(init)}: {problem}"))
     return LectureSource(folder, lecture, doc, tuple(topics), tuple(errors), tuple(broken))
 
@@ -112,15 +113,58 @@ def slot_problem(lecture: t.Lecture, course: t.Course) -> str | None:
     return None
 
 
+def slot_minutes(time: str) -> int | None:
+    """The length of a slot of the schedule, '09:00–10:00', in minutes."""
+    match = re.fullmatch(r"(\d+):(\d+)\s*[–-]\s*(\d+):(\d+)", time.strip())
+    if not match:
+        return None
+    h0, m0, h1, m1 = map(int, match.groups())
+    return (h1 * 60 + m1) - (h0 * 60 + m0)
+
+
 def lab_session_minutes(lecture: t.Lecture, course: t.Course) -> int | None:
     """The length of the lecture's lab in the course schedule, from its slot's time."""
     for time, cells in course.slots:
         if len(cells) >= lecture.day and cells[lecture.day - 1] == lecture.lab:
-            match = re.fullmatch(r"(\d+):(\d+)\s*[–-]\s*(\d+):(\d+)", time.strip())
-            if match:
-                h0, m0, h1, m1 = map(int, match.groups())
-                return (h1 * 60 + m1) - (h0 * 60 + m0)
+            return slot_minutes(time)
     return None
+
+
+def timed_frames(doc: Doc, topics) -> list[tuple[Doc, Frame]]:
+    """Every frame of the lecture in the order it is shown: the lecture's, its topics', the rest."""
+    split = len(doc.frames) if doc.topics_at is None else doc.topics_at
+    return [
+        *((doc, f) for f in doc.frames[:split]),
+        *((s.doc, f) for s in topics for f in s.doc.frames),
+        *((doc, f) for f in doc.frames[split:]),
+    ]
+
+
+def timing_problem(lecture: t.Lecture, doc: Doc, topics) -> str | None:
+    """Once any frame declares its {minutes}, every frame does, and they add up to the lecture's slot
+    (its session in the schedule), as the lab plan adds up to the lab's."""
+    frames = timed_frames(doc, topics)
+    if all(f.minutes is None for _, f in frames):
+        return None
+    missing = [f"{d.where(f.line)} '{f.plain_title}'" for d, f in frames if f.minutes is None]
+    if missing:
+        return (
+            "the lecture's timing needs every frame's minutes: add ```{minutes} N``` to "
+            + "; ".join(missing[:5])
+            + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        )
+    slot = slot_minutes(lecture.session)
+    total = sum(f.minutes or 0 for _, f in frames)
+    if slot is None or abs(total - slot) < 1e-9:
+        return None
+    longest = sorted(frames, key=lambda df: -(df[1].minutes or 0))[:3]
+    what = f"trim {total - slot:g}" if total > slot else f"give {slot - total:g} more"
+    return (
+        f"the frames' minutes add up to {total:g}, but the lecture's slot {lecture.session} is {slot} minutes: "
+        f"{what} minutes (the longest frames: "
+        + "; ".join(f"{d.where(f.line)} '{f.plain_title}' {f.minutes:g}" for d, f in longest)
+        + ")"
+    )
 
 
 def lab_plan_problem(lecture: t.Lecture, course: t.Course, doc: Doc, topics) -> str | None:

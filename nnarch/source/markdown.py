@@ -18,6 +18,7 @@ One dialect, parsed by markdown-it-py with mdit-py-plugins; nothing here imports
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,13 @@ from markdown_it.tree import SyntaxTreeNode
 
 from nnarch.errors import did_you_mean
 from nnarch.files import read_source
-from nnarch.source.blocks import (  # noqa: F401 - the blocks this parser builds, read as md.Para etc.
+from nnarch.source.blocks import (  # the blocks this parser builds, read as md.Para etc.
     Code,
     Columns,
     Doc,
     Exercise,
     Figure,
+    Fragment,
     Frame,
     Generated,
     Heading,
@@ -40,16 +42,16 @@ from nnarch.source.blocks import (  # noqa: F401 - the blocks this parser builds
     Listing,
     MathBlock,
     Para,
+    Pause,
     Table,
     plain,
     walk,
 )
 from nnarch.source.dialect import parser
+from nnarch.source.directives import DIRECTIVES, ExerciseDirective, Minutes, directive, fence  # noqa: F401
 from nnarch.source.values import VALUE_REF, read_paths
 
-DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics", "minutes")
-CONTAINERS = ("columns", "column", "hints", "answer")
-_OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
+CONTAINERS = ("columns", "column", "notes", "incremental", "fragment", "hints", "answer", "pitfalls")
 
 
 _MD = parser()
@@ -79,31 +81,19 @@ class _Builder:
         title, topics_at = "", None
         self.minutes: int | None = None
         frames: list[Frame] = []
-        lab: list[Any] = []
-        lab_answers: list[Any] = []
         exercises: list[Exercise] = []
+        lab: dict[str, list[Any]] = {"lab": [], "answer": [], "pitfalls": []}
         part, body = "slides", list[Any]()
         current: tuple[Any, ...] | None = None
 
         def close():
             nonlocal current, body
-            if current is not None:
-                if part == "slides":
-                    for stray in [b for b in body if isinstance(b, (_ExerciseDirective, _Box))]:
-                        self.problem(
-                            stray.line or current[2],
-                            "{exercise}, ::: hints and ::: answer belong to exercises, after '# Lab'",
-                        )
-                    body = [b for b in body if not isinstance(b, (_ExerciseDirective, _Box))]
-                    frames.append(Frame(current[0], current[1], tuple(body), current[2]))
-                else:
-                    exercises.append(self.exercise(current, body))
-            elif body and part == "lab":  # before its exercises; its ::: answer is the instructor's
-                answers = [b for b in body if isinstance(b, _Box) and b.kind == "answer"]
-                lab.extend(b for b in body if not isinstance(b, (_ExerciseDirective, _Box)))
-                lab_answers.extend(block for box in answers for block in box.blocks)
-                for stray in [b for b in body if isinstance(b, (_ExerciseDirective, _Box)) and b not in answers]:
-                    self.problem(stray.line or 1, "::: hints and {exercise} belong to an exercise, a '## Title'")
+            if current is not None and part == "slides":
+                frames.append(self.frame(current, body))
+            elif current is not None:
+                exercises.append(self.exercise(current, body))
+            elif body and part == "lab":  # before its exercises: its minutes and the instructor's boxes
+                self.lab_intro(body, lab)
             elif body:
                 self.problem(body[0].line, "text before the first frame; start a frame with '## Title'")
             current, body = None, []
@@ -127,62 +117,114 @@ class _Builder:
                 inline = node.children[0]
                 spans = self.spans(inline)
                 current = (spans, plain(spans).strip(), _line(node), [])
-            elif node.type == "fence" and _directive(node)[0] == "topics":
+            elif node.type == "fence" and directive(node)[0] == "topics":
                 close()
                 topics_at = len(frames)
             else:
-                body.extend(self.blocks([node], current))
+                body.extend(self.blocks([node]))
         close()
         return Doc(
             self.path,
             title,
             tuple(frames),
-            tuple(lab),
+            tuple(lab["lab"]),
             tuple(exercises),
             topics_at,
             minutes=self.minutes,
             problems=tuple(sorted(self.problems)),
             values=tuple(self.values),
-            lab_answers=tuple(lab_answers),
+            lab_answers=tuple(lab["answer"]),
+            pitfalls=tuple(lab["pitfalls"]),
         )
+
+    def frame(self, current, body) -> Frame:
+        """A slide: its blocks, its speaker notes and its minutes; whatever belongs elsewhere is a problem."""
+        spans, title, line = current[0], current[1], current[2]
+        blocks, notes, minutes = [], [], None
+        for b in body:
+            if isinstance(b, _Box) and b.kind == "notes":
+                notes.extend(b.blocks)
+            elif isinstance(b, Minutes):
+                if minutes is not None:
+                    self.problem(b.line, f"frame '{title}': one {{minutes}} per frame")
+                minutes = b.minutes
+            elif isinstance(b, (ExerciseDirective, _Box)):
+                self.problem(b.line or line, "{exercise}, ::: hints, ::: answer and ::: pitfalls belong after '# Lab'")
+            else:
+                blocks.append(b)
+        for b in walk(blocks):
+            if isinstance(b, (Minutes, _Box, ExerciseDirective)):
+                self.problem(b.line, "{minutes} and ::: notes belong to the frame itself, not inside a column or list")
+        for b in walk(notes):
+            if isinstance(b, (Pause, Fragment, Figure, Listing, Generated, Minutes, _Box, ExerciseDirective)):
+                self.problem(b.line, "speaker notes hold text, lists and math; no steps, figures, tables or code")
+        if blocks and isinstance(blocks[-1], Pause):
+            self.problem(blocks[-1].line, "'. . .' ends the frame, so its last step would be empty; remove it")
+        return Frame(spans, title, tuple(blocks), line, tuple(notes), minutes)
+
+    def lab_intro(self, body, lab: dict) -> None:
+        """The lab part before its exercises: text for the sheet, its {minutes}, the instructor's
+        ::: answer (to the questions of its steps) and ::: pitfalls."""
+        for b in body:
+            if isinstance(b, Minutes) and b.minutes == int(b.minutes):
+                self.minutes = int(b.minutes)
+            elif isinstance(b, Minutes):
+                self.problem(b.line, "{minutes} N after '# Lab': the lab part's minutes, a whole number")
+            elif isinstance(b, _Box) and b.kind in ("answer", "pitfalls"):
+                lab[b.kind].extend(b.blocks)
+            elif isinstance(b, (ExerciseDirective, _Box)) and getattr(b, "kind", "hints") == "hints":
+                self.problem(b.line or 1, "::: hints and {exercise} belong to an exercise, a '## Title'")
+            elif isinstance(b, (_Box, Pause, Fragment)):
+                self.problem(b.line or 1, "::: notes, ::: fragment and '. . .' belong to frames, before '# Lab'")
+            else:
+                lab["lab"].append(b)
 
     def exercise(self, current, body) -> Exercise:
         title, line = current[1], current[2]
-        directives = [b for b in body if isinstance(b, _ExerciseDirective)]
+        directives = [b for b in body if isinstance(b, ExerciseDirective)]
         if len(directives) != 1:
             self.problem(
                 line,
                 f"exercise '{title}': expected one ```{{exercise}} solution_function``` "
                 "naming the function that solves it",
             )
-        found = directives[0] if directives else _ExerciseDirective("", None, line)
+        for b in body:
+            if isinstance(b, (Minutes, Pause, Fragment)) or (isinstance(b, _Box) and b.kind not in ("hints", "answer")):
+                self.problem(
+                    b.line or line,
+                    f"exercise '{title}': an exercise holds its prompt, ::: hints and ::: answer; "
+                    "{minutes} and ::: pitfalls go after '# Lab', before the first exercise",
+                )
+        found = directives[0] if directives else ExerciseDirective("", None, line)
         hints = tuple(b for c in body if isinstance(c, _Box) and c.kind == "hints" for b in c.blocks)
         answer = tuple(b for c in body if isinstance(c, _Box) and c.kind == "answer" for b in c.blocks)
-        prompt = tuple(b for b in body if not isinstance(b, (_ExerciseDirective, _Box)))
+        prompt = tuple(b for b in body if not isinstance(b, (ExerciseDirective, _Box, Minutes, Pause, Fragment)))
         return Exercise(title, found.solution, found.check, prompt, hints, answer, line)
 
     # ----------------------------------------------------------------------------------------------
     # Blocks
 
-    def blocks(self, nodes, frame) -> list:
+    def blocks(self, nodes) -> list:
         out = []
         for node in nodes:
-            block = self.block(node, frame)
+            block = self.block(node)
             if block is not None:
                 out.append(block)
         return out
 
-    def block(self, node, frame):
+    def block(self, node):
         line = _line(node)
         kind = node.type
         if kind == "paragraph":
             inline = node.children[0]
+            if inline.content.strip() == ". . .":
+                return Pause(line)
             figure = self.figure(inline)
             return figure if figure is not None else Para(self.spans(inline), line)
         if kind == "heading":
             return Heading(self.spans(node.children[0]), line)
         if kind in ("bullet_list", "ordered_list"):
-            items = tuple(tuple(self.blocks(item.children, frame)) for item in node.children)
+            items = tuple(tuple(self.blocks(item.children)) for item in node.children)
             return ListBlock(items, kind == "ordered_list", line)
         if kind == "math_block":
             self.scan(node.content, line)
@@ -191,13 +233,13 @@ class _Builder:
             self.problem(node, "labelled display math ($$ … $$ (label)) is not supported; drop the label")
             return None
         if kind == "fence":
-            return self.fence(node, frame)
+            return fence(self, node, line)
         if kind == "code_block":
             return Code(node.content.rstrip("\n"), line)
         if kind == "table":
             return self.table(node)
         if kind == "container_block":
-            return self.container(node, frame)
+            return self.container(node)
         if kind == "hr":
             self.problem(node, "'---' does nothing on a slide; start a new frame with '## Title'")
             return None
@@ -223,51 +265,6 @@ class _Builder:
         self.scan(alt, line)
         return Figure(str(image.attrs.get("src", "")), self.spans(image), alt, line)
 
-    def fence(self, node, frame=None):
-        line = _line(node)
-        name, argument = _directive(node)
-        if name is None:
-            return Code(node.content.rstrip("\n"), line)
-        options = {}
-        for text in node.content.splitlines():
-            match = _OPTION.match(text.strip())
-            if match:
-                options[match.group(1)] = match.group(2).strip()
-            elif text.strip():
-                self.problem(line, f"{{{name}}}: '{text.strip()}' is not an option; write ':name: value'")
-        if name not in DIRECTIVES:
-            self.problem(
-                line,
-                f"unknown directive '{{{name}}}'{did_you_mean(name, DIRECTIVES)}; the "
-                f"directives are {', '.join(DIRECTIVES)}",
-            )
-            return None
-        allowed = {"listing": ("lines", "caption"), "exercise": ("check",)}.get(name, ())
-        for option in options:
-            if option not in allowed:
-                self.problem(line, f"{{{name}}}: unknown option ':{option}:'{did_you_mean(option, allowed)}")
-        if name in ("listing", "exercise") and not argument:
-            what = "a class or function of the module" if name == "listing" else "its solution function"
-            self.problem(line, f"{{{name}}}: name {what} after the braces")
-        if name == "listing":
-            caption = options.get("caption") and self.spans_of(options["caption"], line)
-            return Listing(argument, self.line_range(options.get("lines"), line), caption or None, line)
-        if name == "exercise":
-            return _ExerciseDirective(argument, options.get("check"), line)
-        if name == "topics":
-            self.problem(line, "{topics} belongs between frames of a lecture's Markdown file")
-            return None
-        if name == "minutes":
-            if frame is not None or not argument.isdigit():
-                self.problem(
-                    line,
-                    "{minutes} N: the lab part's minutes, a whole number, after '# Lab' and before its first exercise",
-                )
-            else:
-                self.minutes = int(argument)
-            return None
-        return Generated(name.removesuffix("-table"), line)
-
     def column_width(self, node) -> float | None:
         words = node.info.strip().split()[1:]
         if not words:
@@ -282,15 +279,6 @@ class _Builder:
             return None
         return int(match.group(1)) / 100
 
-    def line_range(self, text, line):
-        if text is None:
-            return None
-        match = re.fullmatch(r"(\d+)\s*-\s*(\d+)", text)
-        if not match or int(match.group(1)) < 1 or int(match.group(2)) < int(match.group(1)):
-            self.problem(line, f"{{listing}}: ':lines: {text}': expected a range like 3-12")
-            return None
-        return int(match.group(1)), int(match.group(2))
-
     def table(self, node):
         rows = []
         for section in node.children:
@@ -298,8 +286,8 @@ class _Builder:
                 rows.append(tuple(self.spans(cell.children[0]) if cell.children else () for cell in row.children))
         return Table(rows[0], tuple(rows[1:]), _line(node))
 
-    def container(self, node, frame):
-        name = node.info.strip().split()[0] if node.info.strip() else ""
+    def container(self, node):
+        name = _container_name(node)
         line = _line(node)
         if name not in CONTAINERS:
             self.problem(
@@ -309,15 +297,13 @@ class _Builder:
             )
             return None
         if name == "columns":
-            columns = [
-                c for c in node.children if c.type == "container_block" and c.info.strip().split()[0] == "column"
-            ]
+            columns = [c for c in node.children if c.type == "container_block" and _container_name(c) == "column"]
             if len(columns) != len(node.children) or not columns:
                 self.problem(line, ":::: columns holds only '::: column' blocks")
             widths = tuple(self.column_width(c) for c in columns)
             if sum(w or 0 for w in widths) > 0.96 + 1e-9:
                 self.problem(line, "the columns' widths add up to more than 96%; leave room between them")
-            return Columns(tuple(tuple(self.blocks(c.children, frame)) for c in columns), line, widths)
+            return Columns(tuple(tuple(self.blocks(c.children)) for c in columns), line, widths)
         if name == "column":
             self.problem(
                 line,
@@ -325,7 +311,17 @@ class _Builder:
                 "(:::: columns … ::::) so that the inner ':::' do not close them",
             )
             return None
-        return _Box(name, tuple(self.blocks(node.children, frame)), line)
+        blocks = tuple(self.blocks(node.children))
+        if name == "incremental":  # Quarto's: the list's items appear one step after another
+            if len(blocks) != 1 or not isinstance(blocks[0], ListBlock):
+                self.problem(line, "::: incremental holds one list, whose items then appear one per step")
+                return None
+            return dataclasses.replace(blocks[0], incremental=True)
+        if name == "fragment":
+            if not blocks:
+                self.problem(line, "::: fragment is empty; put what should appear at the next step inside it")
+            return Fragment(blocks, line)
+        return _Box(name, blocks, line)
 
     # ----------------------------------------------------------------------------------------------
     # Inline text
@@ -368,24 +364,16 @@ class _Builder:
 
 
 @dataclass(frozen=True)
-class _ExerciseDirective:
-    solution: str
-    check: str | None
-    line: int
-
-
-@dataclass(frozen=True)
 class _Box:
     kind: str
     blocks: tuple
     line: int = 0
 
 
-def _directive(node) -> tuple[str | None, str]:
-    match = re.match(r"^\{([^}]*)\}\s*(.*)$", node.info.strip())
-    if not match:
-        return None, ""
-    return match.group(1).strip(), match.group(2).strip()
+def _container_name(node) -> str:
+    """'::: notes', and Quarto's '::: {.notes}', are the container 'notes'."""
+    words = node.info.strip().split()
+    return words[0].strip("{}").lstrip(".") if words else ""
 
 
 def _line(node) -> int:
