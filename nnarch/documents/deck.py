@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from nnarch.documents.presenting import notes_text
 from nnarch.documents.render import Context, Html, Tex, frame_view
 from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.source import markdown as md
-from nnarch.source.discover import LectureSource
+from nnarch.source.discover import LectureSource, slot_minutes
 from nnarch.topic import Course
 
 
@@ -37,32 +38,36 @@ def assemble(
     pages: dict[int, Any] = {}
     decks: dict[str, Any] = {}
     for target in [t for t in (Tex(), Html()) if t.name in targets]:
-        sections, outline, index, page = [], [], 0, 2  # the title page and the outline come first
+        sections, outline, index, page, count = [], [], 0, 2, 2  # the title page and the outline come first
         for title, frames, ctx in parts:
             views = []
             if title:
-                page += 1  # the section's divider
+                page, count = page + 1, count + 1  # the section's divider
                 pages[page] = (f"{title} (section divider)", ctx.where(1))
                 outline.append({"title": title, "page": page})
             for frame in frames:
-                index += 1
+                index, count = index + 1, count + 1
                 view = frame_view(frame, ctx, target)
-                view["index"] = index
+                view["index"], view["number"] = index, count
+                view["notes_text"] = notes_text(frame.notes, ctx)
                 titles[index] = (frame.plain_title, ctx.where(frame.line))
-                page += 1
-                pages[page] = titles[index]
+                for _ in range(view["steps"]):  # a page per step
+                    page += 1
+                    pages[page] = titles[index]
                 views.append(view)
             sections.append({"title": title, "frames": views})
-        # one frame, one page: the number of frames and the outline's pages, for a first pass (latex.py)
+        # the number of frames and the outline's pages, for a first pass (latex.py)
         decks[target.name] = {
             "title": lec.title,
             "subtitle": lec.subtitle,
             "course": course.title,
             "day": lec.day,
             "session": lec.session,
+            "slot": slot_minutes(lec.session),
             "sections": sections,
-            "frames": page,
+            "frames": count,
             "outline": outline,
+            "preamble": "slides",
         }
     return {**decks, "titles": titles, "pages": pages}
 

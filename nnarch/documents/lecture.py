@@ -17,12 +17,18 @@ from nnarch.documents.kit import kit_documents, pins
 from nnarch.documents.latex import Compiler, layout_problems
 from nnarch.documents.launch import raw_url, setup_cell
 from nnarch.documents.notebooks import LAB_MODULE, lab_module, topic_notebook
+from nnarch.documents.presenting import pdfpc
 from nnarch.documents.render import html_environment, render_html, render_preamble, render_tex
 from nnarch.errors import LatexError, LayoutError, NnarchError
 from nnarch.files import write_atomic
 from nnarch.toolchain import package_version
 
-DOCUMENTS = {"slides.tex": "slides", "handout.tex": "handout", "handout-instructor.tex": "handout"}
+DOCUMENTS = {
+    "slides.tex": "slides",
+    "slides-notes.tex": "slides-notes",
+    "handout.tex": "handout",
+    "handout-instructor.tex": "handout",
+}
 """Each LaTeX document of a lecture, and the template its preamble comes from."""
 
 
@@ -60,12 +66,12 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
     try:
         deck = assemble(lecture, course, runs, targets=("tex",), failed=failed)
         tex = render_tex("slides", deck)
-        write_atomic(work / "slides.tex", tex)
-        pending = {
-            "slides.pdf": latex.submit(
-                compiler.compile, work / "slides.tex", deck["titles"], preamble=DOCUMENTS["slides.tex"]
+        pending = {}
+        for name, text in (("slides.tex", tex), ("slides-notes.tex", render_tex("slides", _notes(deck)))):
+            write_atomic(work / name, text)
+            pending[name.replace(".tex", ".pdf")] = latex.submit(
+                compiler.compile, work / name, deck["titles"], preamble=DOCUMENTS[name]
             )
-        }
         html = render_html("slides", assemble(lecture, course, runs, targets=("html",), failed=failed))
         if on_html:
             on_html(html)
@@ -92,10 +98,13 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
     problems += [
         LayoutError(p)
         for name in pdfs
-        for p in layout_problems(work / name.replace(".pdf", ".tex"), deck["pages"] if name == "slides.pdf" else {})
+        for p in layout_problems(
+            work / name.replace(".pdf", ".tex"), deck["pages"] if name.startswith("slides") else {}
+        )
     ]
     files = {
         "slides.tex": tex,
+        "slides.pdfpc": pdfpc(deck["tex"]),
         "slides.html": html,
         **lab,
         **pdfs,
@@ -107,6 +116,11 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
         },
     }
     return files, timings, problems
+
+
+def _notes(deck: dict) -> dict:
+    """The deck for the presenter: the same frames, its notes beside each slide."""
+    return {**deck, "tex": {**deck["tex"], "preamble": "slides-notes"}}
 
 
 def lab_documents(lecture, course, runs, lectures: Path) -> dict:

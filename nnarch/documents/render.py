@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import base64
 import functools
-import re
 from dataclasses import dataclass
 from typing import Any
 
 import jinja2
-from latex2mathml.converter import convert as _mathml
 from markupsafe import Markup, escape
 
 from nnarch import TEMPLATES
+from nnarch.documents.mathml import html_primes, to_mathml
 from nnarch.documents.tables import table_rows
 from nnarch.errors import TopicError, rel
-from nnarch.escape import PRIMES, UnmappableCharacter, tex_escape
+from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem
 from nnarch.source import markdown as md
 from nnarch.source.validate import shape_comment_problems
@@ -145,11 +144,6 @@ class Tex(Target):
         return Markup(tex_escape(source, code=True))
 
 
-def html_primes(text: str) -> str:
-    """u'' as u″, f'(x) as f′(x): a letter's primes as the prime characters."""
-    return PRIMES.sub(lambda m: m[1] + "\u2032\u2033\u2034"[len(m[2]) - 1], text)
-
-
 class Html(Target):
     name = "html"
 
@@ -157,7 +151,7 @@ class Html(Target):
         return str(escape(html_primes(s)))
 
     def math(self, s):
-        return _to_mathml(s, "inline")
+        return to_mathml(s, "inline")
 
     def code(self, s):
         return f"<code>{escape(s)}</code>"
@@ -176,64 +170,41 @@ class Html(Target):
 
     def display(self, latex):
         body = rf"\begin{{split}}{latex}\end{{split}}" if r"\\" in latex else latex
-        return Markup(_to_mathml(body, "block"))
+        return Markup(to_mathml(body, "block"))
 
     def listing(self, source):
         return Markup(escape(source))  # plain, as in the PDF: one code style in both decks
 
 
-# LaTeX that latex2mathml turns into MathML Chromium draws wrongly, and what it draws right.
-_MATHML_FRIENDLY = [
-    (re.compile(r"\\xrightarrow\{((?:[^{}]|\{[^{}]*\})*)\}"), r"\\overset{\1}{\\longrightarrow}"),
-    (re.compile(r"\\lVert\b"), r"\\left\\|"),
-    (re.compile(r"\\rVert\b"), r"\\right\\|"),
-]
+class Steps:
+    """Where a slide is in its steps while its blocks are rendered: each view carries the step it
+    appears at (1: with the slide). A '. . .' and a ::: fragment start the next step; each item of
+    an incremental list after its first takes one more."""
+
+    def __init__(self) -> None:
+        self.at = 1
 
 
-def _to_mathml(latex: str, display: str) -> str:
-    for pattern, replacement in _MATHML_FRIENDLY:
-        latex = pattern.sub(replacement, latex)
-    try:
-        mathml = _mathml(latex, display=display)
-    except Exception:  # latex2mathml knows less LaTeX than pdflatex; show the source rather than fail
-        return f'<code class="tex">{escape(latex)}</code>'
-    while _GROUPED.search(mathml):  # 1{,}944: one number, not 1, an operator and 944
-        mathml = _GROUPED.sub(r"<mn>\1,\2</mn>", mathml)
-    for pattern, replacement in _MATHML_FIXES:
-        mathml = pattern.sub(replacement, mathml)
-    return mathml
-
-
-# MathML that Chromium draws off-centre: an arrow under a label, set as an identifier (italic, the
-# label right of its middle); a hat as ASCII ^, high and to the right.
-_MATHML_FIXES = [
-    (re.compile(r"<mover><mrow><mi>(&#x027F6;)</mi></mrow>"), r'<mover><mo lspace="0" rspace="0">\1</mo>'),
-    (re.compile(r'(<mover accent="true">.*?)<mo>&#x0005E;</mo>'), r'\1<mo stretchy="false">&#x02C6;</mo>'),
-    # a prime as a superscript is raised twice (its glyph is already high): beside its letter instead
-    (
-        re.compile(
-            r"<msubsup>(<mi>[^<]*</mi>)(<mi>[^<]*</mi>|<mrow>(?:(?!</?msubsup).)*?</mrow>)<mi>(&#x0203[234];)</mi></msubsup>"
-        ),
-        r'<msub><mrow>\1<mi mathvariant="normal">\3</mi></mrow>\2</msub>',
-    ),
-    (
-        re.compile(r"<msup>(<mi>[^<]*</mi>)<mi>(&#x0203[234];)</mi></msup>"),
-        r'<mrow>\1<mi mathvariant="normal">\2</mi></mrow>',
-    ),
-]
-_GROUPED = re.compile(r"<mn>([\d,]+)</mn><mrow><mo>&#x0002C;</mo></mrow><mn>(\d{3}(?:[.,]\d+)*)</mn>")
-
-
-def blocks_view(blocks, ctx: Context, target: Target, width: float = TEXT_WIDTH) -> list[dict]:
+def blocks_view(
+    blocks, ctx: Context, target: Target, width: float = TEXT_WIDTH, steps: Steps | None = None
+) -> list[dict]:
     """Blocks as dicts of finished markup for one target, set in `width` points; templates only
-    arrange these."""
-    views = [block_view(b, ctx, target, width) for b in blocks]
+    arrange these. Without `steps` (handouts, notes) every block shows at once."""
+    views = []
+    for b in blocks:
+        if isinstance(b, (md.Pause, md.Fragment)) and steps:
+            steps.at += 1
+        if isinstance(b, md.Fragment):
+            views += blocks_view(b.blocks, ctx, target, width, steps)
+        elif not isinstance(b, md.Pause):
+            at = steps.at if steps else 1
+            views.append({**block_view(b, ctx, target, width, steps), "step": at})
     for view, following in zip(views, views[1:] + [None]):
         view["tight"] = following is not None and following["kind"] == "list"  # a lead-in sits on its list
     return views
 
 
-def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -> dict:
+def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH, steps: Steps | None = None) -> dict:
     inline = lambda spans: target.inline(spans, ctx, block.line)  # noqa: E731
     if isinstance(block, md.Para):
         return {"kind": "text", "text": inline(block.spans)}
@@ -241,13 +212,16 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -
         return {"kind": "heading", "text": inline(block.spans)}
     if isinstance(block, md.ListBlock):
         items = []
-        for item in block.items:
+        for n, item in enumerate(block.items):
+            if steps and block.incremental and n:
+                steps.at += 1
             first = item[0] if item and isinstance(item[0], md.Para) else None
             rest = item[1:] if first else item
             items.append(
                 {
                     "text": inline(first.spans) if first else Markup(""),
-                    "sub": blocks_view(rest, ctx, target, width - 14),
+                    "sub": blocks_view(rest, ctx, target, width - 14, steps),
+                    "step": steps.at if steps else 1,
                 }
             )
         return {"kind": "list", "ordered": block.ordered, "items": items}
@@ -282,7 +256,7 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH) -
         return {
             "kind": "columns",
             "columns": [
-                {"width": share, "blocks": blocks_view(column, ctx, target, share * TEXT_WIDTH)}
+                {"width": share, "blocks": blocks_view(column, ctx, target, share * TEXT_WIDTH, steps)}
                 for share, column in zip(shares, block.columns)
             ],
         }
@@ -317,12 +291,17 @@ def _figure_view(block: md.Figure, ctx: Context, target: Target) -> dict:
 
 
 def frame_view(frame: md.Frame, ctx: Context, target: Target) -> dict:
-    """A frame as finished markup; `fragile` marks Beamer frames holding verbatim code."""
-    blocks = blocks_view(frame.blocks, ctx, target)
+    """A frame as finished markup, in `steps` steps, with its speaker notes; `fragile` marks Beamer
+    frames holding verbatim code."""
+    steps = Steps()
+    blocks = blocks_view(frame.blocks, ctx, target, steps=steps)
     return {
         "title": target.inline(frame.title, ctx, frame.line),
         "plain_title": frame.plain_title,
         "blocks": blocks,
+        "steps": steps.at,
+        "notes": blocks_view(frame.notes, ctx, target),
+        "minutes": frame.minutes,
         "fragile": any(_has_listing(b) for b in blocks),
     }
 

@@ -299,7 +299,11 @@ class _Builder:
         if name == "columns":
             columns = [c for c in node.children if c.type == "container_block" and _container_name(c) == "column"]
             if len(columns) != len(node.children) or not columns:
-                self.problem(line, ":::: columns holds only '::: column' blocks")
+                self.problem(
+                    line,
+                    ":::: columns holds only '::: column' blocks; a container inside a column needs "
+                    "fewer colons than the column's fence (::::: columns, :::: column, ::: notes)",
+                )
             widths = tuple(self.column_width(c) for c in columns)
             if sum(w or 0 for w in widths) > 0.96 + 1e-9:
                 self.problem(line, "the columns' widths add up to more than 96%; leave room between them")
