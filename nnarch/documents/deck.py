@@ -17,38 +17,23 @@ def assemble(
 ) -> dict:
     """The template variables of each target, plus the frame titles by index for LaTeX errors.
     `failed`: the error of each topic that did not build, shown on a frame of its own (a preview)."""
-    lec, doc = lecture.lecture, lecture.doc
-    overview = {"topics": {run.name: run.results for run in runs}}
-    split = len(doc.frames) if doc.topics_at is None else doc.topics_at
-    parts: list[tuple[str | None, tuple[Any, ...], Context]] = [
-        (None, doc.frames[:split], Context(doc, overview, {}, course, lecture=lec))
-    ]
-    by_name, sources = {run.name: run for run in runs}, {s.name: s for s in lecture.topics}
-    for name in lec.topics:
-        if name in by_name:
-            run = by_name[name]
-            parts.append((run.source.title, run.source.doc.frames, _topic_context(run, course)))
-        elif name in (failed or {}):
-            heading = sources[name].title if name in sources else name
-            parts.append((heading, (failure_frame(name, (failed or {})[name]),), Context(None, {}, {}, course)))
-    if doc.frames[split:]:
-        parts.append(("Summary", doc.frames[split:], Context(doc, overview, {}, course, lecture=lec)))
-
+    lec = lecture.lecture
+    numbered = number_frames(parts(lecture, course, runs, failed))
     titles: dict[int, tuple[str, str]] = {}
     pages: dict[int, Any] = {}
     decks: dict[str, Any] = {}
     for target in [t for t in (Tex(), Html()) if t.name in targets]:
-        sections, outline, index, page, count = [], [], 0, 2, 2  # the title page and the outline come first
-        for title, frames, ctx in parts:
+        sections, outline, index, page = [], [], 0, 2  # the title page and the outline come first
+        for title, frames, ctx in numbered:
             views = []
             if title:
-                page, count = page + 1, count + 1  # the section's divider
+                page += 1  # the section's divider
                 pages[page] = (f"{title} (section divider)", ctx.where(1))
                 outline.append({"title": title, "page": page})
-            for frame in frames:
-                index, count = index + 1, count + 1
+            for number, frame in frames:
+                index += 1
                 view = frame_view(frame, ctx, target)
-                view["index"], view["number"] = index, count
+                view["index"], view["number"] = index, number
                 view["notes_text"] = notes_text(frame.notes, ctx)
                 titles[index] = (frame.plain_title, ctx.where(frame.line))
                 for _ in range(view["steps"]):  # a page per step
@@ -65,11 +50,48 @@ def assemble(
             "session": lec.session,
             "slot": slot_minutes(lec.session),
             "sections": sections,
-            "frames": count,
+            "frames": frame_count(numbered),
             "outline": outline,
             "preamble": "slides",
         }
     return {**decks, "titles": titles, "pages": pages}
+
+
+def parts(lecture: LectureSource, course: Course, runs: list, failed: dict | None = None) -> list:
+    """(section title or None, frames, context) of each part of the deck, in order: the lecture's
+    opening frames, each topic's (a failed one's as a frame saying so), the closing ones."""
+    lec, doc = lecture.lecture, lecture.doc
+    overview = {"topics": {run.name: run.results for run in runs}}
+    split = len(doc.frames) if doc.topics_at is None else doc.topics_at
+    found: list[tuple[str | None, tuple[Any, ...], Context]] = [
+        (None, doc.frames[:split], Context(doc, overview, {}, course, lecture=lec))
+    ]
+    by_name, sources = {run.name: run for run in runs}, {s.name: s for s in lecture.topics}
+    for name in lec.topics:
+        if name in by_name:
+            run = by_name[name]
+            found.append((run.source.title, run.source.doc.frames, _topic_context(run, course)))
+        elif name in (failed or {}):
+            heading = sources[name].title if name in sources else name
+            found.append((heading, (failure_frame(name, (failed or {})[name]),), Context(None, {}, {}, course)))
+    if doc.frames[split:]:
+        found.append(("Summary", doc.frames[split:], Context(doc, overview, {}, course, lecture=lec)))
+    return found
+
+
+def number_frames(found: list) -> list:
+    """The parts with each frame's number as the deck shows it: the title page is 1, the outline 2,
+    and a section's divider is a frame of its own."""
+    numbered, count = [], 2
+    for title, frames, ctx in found:
+        count += 1 if title else 0
+        numbered.append((title, [(count + i, frame) for i, frame in enumerate(frames, start=1)], ctx))
+        count += len(frames)
+    return numbered
+
+
+def frame_count(numbered: list) -> int:
+    return 2 + sum(bool(title) + len(frames) for title, frames, _ in numbered)
 
 
 def _topic_context(run, course: Course) -> Context:

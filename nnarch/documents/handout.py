@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from nnarch import __version__
+from nnarch.documents.deck import number_frames, parts
 from nnarch.documents.launch import launch_links
+from nnarch.documents.presenting import timing_table
 from nnarch.documents.render import Context, Html, Tex, blocks_view
 from nnarch.layout import HANDOUT_WIDTH
 from nnarch.source import markdown as md
@@ -85,6 +87,7 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
                 }
             )
         views[target.name] = {
+            "presenting": _presenting(lecture, course, runs, target) if instructor else None,
             "title": lecture.lecture.title,
             "course": course.title,
             "lab": lecture.lecture.lab or f"Lab: {lecture.lecture.title}",
@@ -95,6 +98,35 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
             "provenance": prov,
         }
     return views
+
+
+def _presenting(lecture, course, runs: list, target) -> dict:
+    """The instructor's part on presenting the lecture: its time plan and each frame's notes."""
+    numbered = number_frames(parts(lecture, course, runs))
+    table = timing_table(numbered)
+    overview = Context(lecture.doc, {"topics": {run.name: run.results for run in runs}}, {}, course)
+    pitfalls = [md.Para((("strong", _text("Pitfalls to expect")),), 1), *lecture.doc.pitfalls]
+    return {
+        "timing": blocks_view([table], overview, target, HANDOUT_WIDTH) if table else [],
+        "pitfalls": blocks_view(pitfalls, overview, target, HANDOUT_WIDTH) if lecture.doc.pitfalls else [],
+        "frames": [
+            {
+                "title": target.inline(
+                    (
+                        ("text", f"{number}. "),
+                        *frame.title,
+                        ("text", f" ({frame.minutes:g} min)" if frame.minutes else ""),
+                    ),
+                    ctx,
+                    frame.line,
+                ),
+                "blocks": blocks_view(frame.notes, ctx, target, HANDOUT_WIDTH),
+            }
+            for _, frames, ctx in numbered
+            for number, frame in frames
+            if frame.notes
+        ],
+    }
 
 
 def _launch(course, slug: str, name: str) -> tuple:
@@ -172,9 +204,11 @@ def _blocks(run, instructor: bool) -> list:
     ]
     doc = run.source.doc
     answers = [md.Para((("strong", _text("Answers to the steps")),), 1), *doc.lab_answers] if instructor else []
+    pitfalls = [md.Para((("strong", _text("Pitfalls to expect")),), 1), *doc.pitfalls] if instructor else []
     return [
         *doc.lab,
         *(answers if doc.lab_answers else []),
+        *(pitfalls if doc.pitfalls else []),
         *(
             [md.Listing(model, None, _text("The model, as it was trained"), 1)]
             if model in run.source.outline.definitions

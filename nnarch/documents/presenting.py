@@ -72,13 +72,28 @@ def pdfpc(deck: dict) -> str:
     return json.dumps({**document, "pages": pages}, indent=1, ensure_ascii=False) + "\n"
 
 
-def timing(deck: dict) -> list[tuple[int, str, str, float, float]]:
-    """(frame number, section, frame title, its minutes, minutes elapsed at its end) of each frame
-    that declares its minutes, in the order they are shown."""
+def timing_table(numbered: list) -> md.Table | None:
+    """The lecture's time plan: each frame's number, title and minutes, and the minute it should end
+    at; None for a lecture whose frames declare no minutes."""
     rows, elapsed = [], 0.0
-    for section in deck["sections"]:
-        for frame in section["frames"]:
-            if frame["minutes"] is not None:
-                elapsed += frame["minutes"]
-                rows.append((frame["number"], section["title"] or "", frame["plain_title"], frame["minutes"], elapsed))
-    return rows
+    for section, frames, _ in numbered:
+        for number, frame in frames:
+            if frame.minutes is None:
+                return None
+            elapsed += frame.minutes
+            rows.append(
+                (
+                    _text(str(number)),
+                    _text(section or ""),
+                    frame.title,
+                    _text(f"{frame.minutes:g}"),
+                    _text(f"{elapsed:g}"),
+                )
+            )
+    if not rows:
+        return None
+    return md.Table(tuple(_text(h) for h in ("frame", "section", "title", "minutes", "ends at minute")), tuple(rows), 1)
+
+
+def _text(s: str) -> tuple:
+    return (("text", s),)
