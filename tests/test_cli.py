@@ -155,6 +155,7 @@ def test_new_in_the_real_lecture_builds_with_its_lab_plan(lecture_out, tmp_path)
     result = invoke("new", "attention", "--lecture", "nn_architectures", "--lectures", lectures)
     assert result.exit_code == 0, result.output
     assert "move minutes to it from the others" in result.output and "ffnn.md 12" in result.output
+    assert "its frame has 0 minutes" in result.output  # the lecture's timing, too, still adds up
     assert invoke("check", "--lectures", lectures).exit_code == 0
     result = invoke("build", "--lectures", lectures, "--out", out, "--device", "cpu")
     assert result.exit_code == 0, result.output

@@ -26,13 +26,18 @@ def test_arrow_keys_reach_the_last_slide_and_stop_there(lecture_out):
         first, total = map(int, re.match(r"(\d+) / (\d+)", tab.inner_text("#counter")).groups())
         assert first == 1 and total > 6
         shown = []
-        for _ in range(total + 2):  # two presses past the end must not move further
+        while not tab.inner_text("#counter").startswith(f"{total} / "):  # a slide with steps takes several
+            tab.keyboard.press("ArrowRight")
+            shown.append(tab.evaluate("() => document.querySelector('.slide:not([hidden])').id"))
+            assert len(shown) < 10 * total
+        for _ in range(2):  # two presses past the end must not move further
             tab.keyboard.press("ArrowRight")
             shown.append(tab.evaluate("() => document.querySelector('.slide:not([hidden])').id"))
         assert tab.inner_text("#counter") == f"{total} / {total}"
         assert tab.inner_text(".slide:not([hidden]) h2") == "Neural Network Architectures — Chapter Summary"
-        assert shown[: total - 1] == [f"slide-{n}" for n in range(2, total + 1)]  # each shown once, in order
-        assert shown[-2:] == [f"slide-{total}"] * 2
+        distinct = [s for i, s in enumerate(shown) if i == 0 or s != shown[i - 1]]
+        assert distinct == [f"slide-{n}" for n in range(2, total + 1)]  # each shown, in order
+        assert shown[-3:] == [f"slide-{total}"] * 3
         tab.keyboard.press("ArrowLeft")
         assert tab.inner_text("#counter") == f"{total - 1} / {total}"
 

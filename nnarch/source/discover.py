@@ -155,7 +155,12 @@ def timing_problem(lecture: t.Lecture, doc: Doc, topics) -> str | None:
         )
     slot = slot_minutes(lecture.session)
     total = sum(f.minutes or 0 for _, f in frames)
-    if slot is None or abs(total - slot) < 1e-9:
+    if slot is None:
+        return (
+            f"LECTURE.session '{lecture.session}' has no end, so its frames' minutes ({total:g}) cannot "
+            "be checked against it: write the slot as start–end, e.g. 09:00–10:00, in the schedule and here"
+        )
+    if abs(total - slot) < 1e-9:
         return None
     longest = sorted(frames, key=lambda df: -(df[1].minutes or 0))[:3]
     what = f"trim {total - slot:g}" if total > slot else f"give {slot - total:g} more"

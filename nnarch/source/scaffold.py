@@ -11,7 +11,7 @@ import jinja2
 
 from nnarch import TEMPLATES
 from nnarch.errors import UsageError
-from nnarch.source.discover import discover
+from nnarch.source.discover import discover, timed_frames
 
 
 def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
@@ -35,10 +35,11 @@ def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
         loader=jinja2.FileSystemLoader(TEMPLATES), keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True
     )
     lab = bool(found.lecture.lab)
+    timed = any(frame.minutes is not None for _, frame in timed_frames(found.doc, found.topics))
     for target in targets:
         target.write_text(
             env.get_template(f"topic{target.suffix}.j2").render(
-                name=f'"{name}"', title=title or name.replace("_", " ").title(), lab=lab
+                name=f'"{name}"', title=title or name.replace("_", " ").title(), lab=lab, timed=timed
             )
         )
     init.write_text(declaration)
@@ -50,6 +51,11 @@ def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
             "its exercise is written, move minutes to it from the others' {minutes} ("
             + ", ".join(f"{part} {minutes}" for part, minutes in parts.items() if minutes)
             + ")"
+        )
+    if timed:
+        told.append(
+            "its frame has 0 minutes, so that the lecture's frames still add up to its slot; give it "
+            "minutes from the other frames' {minutes} when you present it"
         )
     told.append("next: 'nnarch build' shows its frame; edit both files to make it yours")
     return told

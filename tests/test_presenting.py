@@ -1,0 +1,291 @@
+"""Presenting the lecture: speaker notes, steps and timing, from the Markdown to both decks, the
+presenter's PDF and .pdfpc, the instructor edition, and the HTML presenter window in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nnarch.source import markdown as md
+from nnarch.source.discover import discover, slot_minutes, timed_frames
+
+from .conftest import FIXTURE, LECTURES, edit
+from .test_lecture_pdf import pdf_text
+
+SLIDES = """# Topic
+
+## Steps
+
+::: incremental
+- one
+- two
+- three
+:::
+
+. . .
+
+Then this.
+
+::::: columns
+:::: column
+Left.
+::::
+:::: column
+::: fragment
+Right, last.
+:::
+::::
+:::::
+
+```{minutes} 2.5
+```
+
+::: notes
+Say **this**; ask *that*.
+:::
+"""
+
+
+def parse(text: str) -> md.Doc:
+    return md.parse(text, Path("topic.md"))
+
+
+def test_notes_steps_and_minutes_are_read_from_quartos_syntax():
+    doc = parse(SLIDES)
+    assert doc.problems == ()
+    frame = doc.frames[0]
+    assert frame.minutes == 2.5
+    assert md.plain(frame.notes[0].spans) == "Say this; ask that."
+    listing, pause = frame.blocks[0], frame.blocks[1]
+    assert isinstance(listing, md.ListBlock) and listing.incremental and isinstance(pause, md.Pause)
+    fragment = frame.blocks[3].columns[1][0]
+    assert isinstance(fragment, md.Fragment) and md.plain(fragment.blocks[0].spans) == "Right, last."
+    braced = parse("# T\n\n## F\n\n::: {.incremental}\n- a\n- b\n:::\n\n::: {.notes}\nN.\n:::\n")
+    assert braced.problems == () and braced.frames[0].blocks[0].incremental and braced.frames[0].notes
+
+
+@pytest.mark.parametrize(
+    "text, line, words",
+    [
+        ("# T\n\n## F\n\nText.\n\n. . .\n", 7, "'. . .' ends the frame"),
+        ('# T\n\n## F\n\n::: notes\n![x](loss){fig-alt="y"}\n:::\n', 6, "speaker notes hold text"),
+        ("# T\n\n## F\n\n```{minutes} 1\n```\n\n```{minutes} 2\n```\n", 8, "one {minutes} per frame"),
+        ("# T\n\n## F\n\n```{minutes} soon\n```\n", 5, "write the minutes as a number"),
+        ("# T\n\n## F\n\n::: incremental\nNo list.\n:::\n", 5, "holds one list"),
+        ("# T\n\n## F\n\n:::: columns\n::: column\n::: notes\nN.\n:::\n:::\n::::\n", 5, "fewer colons"),
+        ("# T\n\n## F\n\nA.\n\n# Lab\n\n::: notes\nN.\n:::\n", 9, "belong to frames, before '# Lab'"),
+    ],
+)
+def test_misplaced_presenting_syntax_names_its_line(text, line, words):
+    problems = parse(text).problems
+    assert problems and problems[0][0] == line and words in problems[0][1], problems
+
+
+def timed_fixture(tmp_path: Path, slot: str = "09:00–09:10") -> Path:
+    lectures = tmp_path / "lectures"
+    shutil.copytree(FIXTURE, lectures, ignore=shutil.ignore_patterns("__pycache__"))
+    edit(lectures / "course.py", '"09:00"', f'"{slot}"')
+    edit(lectures / "tiny" / "__init__.py", 'session="09:00"', f'session="{slot}"')
+    return lectures
+
+
+def check_errors(lectures: Path) -> str:
+    return "\n".join(str(e) for lec in discover(lectures).lectures for e in lec.errors)
+
+
+def test_a_lectures_frames_add_up_to_its_slot_or_check_says_which_to_trim(tmp_path):
+    lectures = timed_fixture(tmp_path)
+    assert check_errors(lectures) == ""  # no frame declares minutes: the timing is not planned
+    edit(
+        lectures / "tiny" / "line.md",
+        "- {{params.total}} parameters",
+        "- {{params.total}} parameters\n\n```{minutes} 6\n```\n",
+    )
+    errors = check_errors(lectures)
+    assert "needs every frame's minutes" in errors and "lecture.md:1 'Welcome'" in errors and "plane.md:" in errors
+    edit(
+        lectures / "tiny" / "lecture.md",
+        "A fixture lecture for the tests.",
+        "A fixture lecture.\n\n```{minutes} 3\n```\n",
+    )
+    plane = lectures / "tiny" / "plane.md"
+    plane.write_text(re.sub(r"(## [^\n]*\n)", r"\1\n```{minutes} 4\n```\n", plane.read_text(), count=1))
+    errors = check_errors(lectures)
+    assert "add up to 13, but the lecture's slot 09:00–09:10 is 10 minutes: trim 3 minutes" in errors
+    assert "line.md:3 'Fitting a Line' 6" in errors  # the longest frame first
+    edit(lectures / "tiny" / "line.md", "```{minutes} 6", "```{minutes} 3")
+    assert check_errors(lectures) == ""
+
+
+def test_every_frame_of_the_lecture_has_notes_and_the_timing_fills_the_slot():
+    lecture = discover(LECTURES).lectures[0]
+    frames = timed_frames(lecture.doc, lecture.topics)
+    assert len(frames) >= 30 and lecture.errors == ()
+    assert [f.plain_title for _, f in frames if not f.notes] == []
+    assert sum(f.minutes for _, f in frames) == slot_minutes(lecture.lecture.session) == 60
+
+
+def expected_pages(lecture) -> tuple[int, list[int]]:
+    """Pages of slides.pdf counted from the Markdown: the title, the outline, a divider per section,
+    and per frame 1 + each pause, fragment and further item of an incremental list."""
+    steps = []
+    for _, frame in timed_frames(lecture.doc, lecture.topics):
+        blocks = list(md.walk(frame.blocks))
+        extra = sum(isinstance(b, (md.Pause, md.Fragment)) for b in blocks)
+        extra += sum(len(b.items) - 1 for b in blocks if isinstance(b, md.ListBlock) and b.incremental)
+        steps.append(1 + extra)
+    return 2 + len(lecture.topics) + 1 + sum(steps), steps
+
+
+def pages_of(pdf: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(pdf)], check=True, capture_output=True, text=True).stdout
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1))
+
+
+def page_text(pdf: Path, page: int) -> str:
+    return pdf_text_range(pdf, page, page)
+
+
+def pdf_text_range(pdf: Path, first: int, last: int) -> str:
+    cmd = ["pdftotext", "-f", str(first), "-l", str(last), str(pdf), "-"]
+    return re.sub(r"\s+", " ", subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+
+
+def test_slides_pdf_has_a_page_per_step_revealed_in_order(lecture_out):
+    lecture = discover(LECTURES).lectures[0]
+    total, steps = expected_pages(lecture)
+    assert sum(s > 1 for s in steps) >= 4  # the FFNN's layers, message passing, the LSTM's gates
+    pdf = lecture_out / "slides.pdf"
+    assert pages_of(pdf) == total
+    text = pdf_text(pdf)
+    first = text.index("A directed graph")
+    page = text[:first].count("\f") + 1  # the page the FFNN's incremental list starts on
+    shown = [page_text(pdf, page + i) for i in range(4)]
+    assert "Signals travel" not in shown[0] and "Signals travel" in shown[1] and "No memory" not in shown[1]
+    assert "No memory" in shown[2] and "Where they are used" not in shown[2] and "Where they are used" in shown[3]
+    assert all("6 / " in s for s in shown)  # one frame: its number stays
+
+
+def test_the_presenters_pdf_and_pdfpc_carry_the_notes(lecture_out):
+    notes_pdf, pdfpc = lecture_out / "slides-notes.pdf", json.loads((lecture_out / "slides.pdfpc").read_text())
+    assert pages_of(notes_pdf) == pages_of(lecture_out / "slides.pdf") == len(pdfpc["pages"])
+    text = pdf_text(notes_pdf)
+    assert "two affine maps compose to one affine map" in re.sub(r"\s+", " ", text)
+    assert "{{" not in text and "321" in text  # the values in the notes are filled in
+    assert pdfpc["pdfpcFormat"] == 2 and pdfpc["duration"] == 60
+    pages = pdfpc["pages"]
+    assert [p["idx"] for p in pages] == list(range(len(pages)))
+    ffnn = [p for p in pages if "two affine maps" in p.get("note", "")]
+    assert [p["overlay"] for p in ffnn] == [0, 1, 2, 3] and len({p["label"] for p in ffnn}) == 1
+    assert sum(1 for p in pages if p["overlay"] == 0 and p.get("note")) == len(
+        timed_frames(discover(LECTURES).lectures[0].doc, discover(LECTURES).lectures[0].topics)
+    )
+
+
+def test_handouts_show_each_figure_once_and_only_the_instructor_edition_the_notes(lecture_out):
+    for name in ("handout.html", "handout-instructor.html"):
+        images = re.findall(r'<img src="(data:[^"]+)"', (lecture_out / name).read_text())
+        assert len(images) >= 10 and len(images) == len(set(images)), name  # the steps' figures once
+        assert 'class="step"' not in (lecture_out / name).read_text()
+    student, instructor = (
+        (lecture_out / "handout.html").read_text(),
+        (lecture_out / "handout-instructor.html").read_text(),
+    )
+    assert "Presenting the lecture" not in student and "Pitfalls to expect" not in student
+    assert "two affine maps compose to one affine map" not in student
+    assert "Presenting the lecture" in instructor and "ends at minute" in instructor
+    assert instructor.count("Pitfalls to expect") == 4 and "two affine maps compose" in instructor
+    assert "Presenting the lecture" in pdf_text(lecture_out / "handout-instructor.pdf")
+
+
+# --------------------------------------------------------------------------------------------------
+# The HTML deck in Chromium: steps, the presenter window, blanking, print, accessibility
+
+
+def visible_steps(tab) -> list[int]:
+    """The steps of the current slide whose elements are shown (each step's elements all or none)."""
+    shown, hidden = tab.eval_on_selector_all(
+        ".slide:not([hidden]) [data-step]",
+        "els => [true, false].map(v => els.filter(e => (getComputedStyle(e).visibility === 'visible') === v)"
+        ".map(e => +e.dataset.step))",
+    )
+    assert not set(shown) & set(hidden)
+    return sorted(set(shown))
+
+
+def test_steps_reveal_in_order_and_the_url_records_slide_and_step(lecture_out):
+    from .browser import page
+
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri() + "#6")
+        assert visible_steps(tab) == []  # step 1: only the first item of the incremental list
+        seen = []
+        for _ in range(3):
+            tab.keyboard.press("ArrowRight")
+            seen.append(visible_steps(tab))
+        assert seen == [[2], [2, 3], [2, 3, 4]] and tab.evaluate("location.hash") == "#6.4"
+        assert "3/4" not in tab.inner_text("#counter") and "4/4" in tab.inner_text("#counter")
+        tab.keyboard.press("ArrowRight")
+        assert tab.evaluate("location.hash") == "#7"  # the next slide, at its first step
+        tab.keyboard.press("ArrowLeft")
+        assert tab.evaluate("location.hash") == "#6.4"  # back: the previous slide whole
+        tab.goto((lecture_out / "slides.html").as_uri() + "#6.2")
+        tab.reload()
+        assert tab.inner_text("#counter").endswith("2/4") and visible_steps(tab) == [2]
+
+
+def test_presenter_window_shows_next_slide_notes_and_timer_and_follows_both_ways(lecture_out):
+    from axe_playwright_python.sync_playwright import Axe
+
+    from .browser import page
+
+    with page() as (audience, _):
+        audience.goto((lecture_out / "slides.html").as_uri() + "#6")
+        with audience.context.expect_page() as opened:
+            audience.keyboard.press("p")
+        presenter = opened.value
+        presenter.wait_for_function("() => document.body.classList.contains('presenter')")
+        assert presenter.inner_text("#counter").startswith("6 / ")
+        assert "step 2 of 4" in presenter.text_content("#next-label")
+        assert "two affine maps compose to one affine map" in presenter.inner_text("#notes")
+        presenter.wait_for_function("() => document.getElementById('elapsed').textContent !== '0:00'")
+        assert "of 60 min" in presenter.inner_text("#bar")
+        presenter.wait_for_function("() => document.getElementById('pace').textContent.includes('plan')")
+
+        presenter.keyboard.press("ArrowRight")  # the presenter moves the audience
+        audience.wait_for_function("() => location.hash === '#6.2'")
+        for _ in range(3):
+            audience.keyboard.press("ArrowRight")  # the audience moves the presenter
+        presenter.wait_for_function("() => document.getElementById('counter').textContent.startsWith('7 / ')")
+        assert "Mathematical Mapping" in presenter.inner_text("#deck .slide:not([hidden]) h2")
+        assert "build the map one layer per step" in presenter.inner_text("#notes")
+
+        presenter.keyboard.press("b")  # blank the audience's screen, and show it again
+        audience.wait_for_function("() => !document.getElementById('blank').hidden")
+        presenter.keyboard.press("b")
+        audience.wait_for_function("() => document.getElementById('blank').hidden")
+
+        for tab in (audience, presenter):
+            result = Axe().run(tab)
+            assert result.violations_count == 0, result.generate_snapshot()
+
+
+def test_print_shows_every_step_one_slide_per_page(lecture_out, tmp_path):
+    from .browser import page
+
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri() + "#6")
+        tab.emulate_media(media="print")
+        hidden = tab.eval_on_selector_all(
+            "[data-step]", "els => els.filter(e => getComputedStyle(e).visibility !== 'visible').length"
+        )
+        notes = tab.eval_on_selector_all("aside.notes", "els => els.filter(e => e.offsetParent !== null).length")
+        slides = tab.eval_on_selector_all(".slide", "els => els.length")
+        tab.pdf(path=str(tmp_path / "printed.pdf"), prefer_css_page_size=True)
+    assert hidden == 0 and notes == 0
+    assert pages_of(tmp_path / "printed.pdf") == slides
