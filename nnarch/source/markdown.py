@@ -140,7 +140,9 @@ class _Builder:
     def frame(self, current, body) -> Frame:
         """A slide: its blocks, its speaker notes and its minutes; whatever belongs elsewhere is a problem."""
         spans, title, line = current[0], current[1], current[2]
-        blocks, notes, minutes = [], [], None
+        blocks: list[Any] = []
+        notes: list[Any] = []
+        minutes: float | None = None
         for b in body:
             if isinstance(b, _Box) and b.kind == "notes":
                 notes.extend(b.blocks)
