@@ -77,19 +77,13 @@ def timing_table(numbered: list) -> md.Table | None:
     at; None for a lecture whose frames declare no minutes."""
     rows, elapsed = [], 0.0
     for section, frames, _ in numbered:
-        for number, frame in frames:
+        for i, (number, frame) in enumerate(frames):
             if frame.minutes is None:
                 return None
             elapsed += frame.minutes
-            rows.append(
-                (
-                    _text(str(number)),
-                    _text(section or ""),
-                    frame.title,
-                    _text(f"{frame.minutes:g}"),
-                    _text(f"{elapsed:g}"),
-                )
-            )
+            name = "" if i else section or ("Opening" if not rows else "")  # each section named once
+            minutes, end = _text(f"{frame.minutes:g}"), _text(f"{elapsed:g}")
+            rows.append((_text(str(number)), _text(name), frame.title, minutes, end))
     if not rows:
         return None
     return md.Table(tuple(_text(h) for h in ("frame", "section", "title", "minutes", "ends at minute")), tuple(rows), 1)
