@@ -120,7 +120,7 @@ def build(
 ) -> None:
     """Train every topic (or reuse the cache), check its claims, build slides and report.json."""
     from nnarch.build import build as run_build
-    from nnarch.progress import RichProgress
+    from nnarch.progress import RichProgress, summary_table
 
     options = Options(
         lectures=lectures,
@@ -160,7 +160,7 @@ def build(
     if result.up_to_date:
         out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
         return
-    _summary(result)
+    out.print(summary_table(result))
     for problem in result.errors:
         if debug:
             console.print(_trace(problem), markup=False)
@@ -177,29 +177,6 @@ def build(
         )
         console.print(f"[bold red]nothing was published[/]: the last release is unchanged{where}", highlight=False)
         raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
-
-
-def _summary(result) -> None:
-    table = Table(title="nnarch build")
-    for column in ("topic", "result", "time", "parameters", "headline", "claims"):
-        table.add_column(column, justify="right" if column in ("time", "parameters") else "left")
-    for o in result.outcomes:
-        headline = f"{o.headline[0].split('.')[-1]} = {o.headline[1]:.4g}" if o.headline else "–"
-        if o.error:  # the reason, in short; the whole message follows the table
-            reason = str(o.error).splitlines()[-1].strip()
-            headline = escape(reason if len(reason) <= 60 else reason[:59] + "…")
-        passed = sum(c.ok for c in o.claims)
-        claims = f"{passed}/{len(o.claims)}" if o.claims else "–"
-        colour = "green" if o.status != "failed" else "red"
-        table.add_row(
-            o.name,
-            f"[{colour}]{o.status}[/]",
-            f"{o.seconds:.1f} s",
-            f"{o.params:,}" if o.params is not None else "–",
-            headline,
-            claims,
-        )
-    out.print(table)
 
 
 @app.command()
@@ -305,6 +282,7 @@ def params(
         sources = {s.name: s for lec in found.lectures for s in lec.topics}
         if topic not in sources:
             raise NnarchError(f"no valid topic '{topic}'{did_you_mean(topic, sources)}; 'nnarch list' shows the topics")
+        from nnarch.progress import parameter_table
         from nnarch.run.measure import count_parameters
         from nnarch.run.train import build_model
         from nnarch.source.load import load_topic
@@ -314,14 +292,7 @@ def params(
         counted = count_parameters(model)
     except NnarchError as error:
         _fail(error, debug)
-    table = Table(title=f"{topic}: {type(model).__name__}")
-    for column in ("layer", "type", "tensors", "parameters"):
-        table.add_column(column, justify="right" if column == "parameters" else "left")
-    for layer in counted["layers"]:
-        tensors = " + ".join("×".join(map(str, s)) for s in layer["shapes"])
-        table.add_row(layer["name"], layer["type"], tensors, f"{layer['count']:,}")
-    table.add_row("total", "", "", f"{counted['total']:,}", style="bold")
-    out.print(table)
+    out.print(parameter_table(f"{topic}: {type(model).__name__}", counted))
     if counted["formula"]:
         out.print(f"formula: {counted['formula'].replace(chr(92) + 'cdot', '·')}", highlight=False)
 

@@ -1,5 +1,5 @@
 """Progress: rich progress bars for the build (topic, epoch, loss) on a terminal; on anything else
-(CI, a log file) a plain line per topic every few seconds."""
+(CI, a log file) a plain line per topic every few seconds. And the tables the commands print."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import threading
 import time
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from nnarch.run.outcome import Progress as BuildProgress
 
@@ -71,3 +73,39 @@ class RichProgress(BuildProgress):
 
     def stage(self, text):
         self.bars.console.print(f"[dim]{text}[/]")
+
+
+def summary_table(result) -> Table:
+    """The build's summary: per topic its result, time, parameters, headline number and claims."""
+    table = Table(title="nnarch build")
+    for column in ("topic", "result", "time", "parameters", "headline", "claims"):
+        table.add_column(column, justify="right" if column in ("time", "parameters") else "left")
+    for o in result.outcomes:
+        headline = f"{o.headline[0].split('.')[-1]} = {o.headline[1]:.4g}" if o.headline else "–"
+        if o.error:  # the reason, in short; the whole message follows the table
+            reason = str(o.error).splitlines()[-1].strip()
+            headline = escape(reason if len(reason) <= 60 else reason[:59] + "…")
+        passed = sum(c.ok for c in o.claims)
+        claims = f"{passed}/{len(o.claims)}" if o.claims else "–"
+        colour = "green" if o.status != "failed" else "red"
+        table.add_row(
+            o.name,
+            f"[{colour}]{o.status}[/]",
+            f"{o.seconds:.1f} s",
+            f"{o.params:,}" if o.params is not None else "–",
+            headline,
+            claims,
+        )
+    return table
+
+
+def parameter_table(title: str, counted: dict) -> Table:
+    """A model's parameters, layer by layer, and their total."""
+    table = Table(title=title)
+    for column in ("layer", "type", "tensors", "parameters"):
+        table.add_column(column, justify="right" if column == "parameters" else "left")
+    for layer in counted["layers"]:
+        tensors = " + ".join("×".join(map(str, s)) for s in layer["shapes"])
+        table.add_row(layer["name"], layer["type"], tensors, f"{layer['count']:,}")
+    table.add_row("total", "", "", f"{counted['total']:,}", style="bold")
+    return table

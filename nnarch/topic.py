@@ -200,6 +200,8 @@ class Topic:
             across the seeds (``{{metrics.test_mse:spread}}``, ``seeds.median.<path>`` in
             report.json), and every claim must hold at each seed (or its ``share`` of them). The
             recipe's seed is the run the figures and plain values show; it is always one of them.
+        tolerances: ``{metric: relative tolerance}`` for ``nnarch diff``: how far this metric may
+            move from the accepted baseline before the change is reported (default 2 %).
     """
 
     name: str
@@ -214,6 +216,7 @@ class Topic:
     headline: str = "history.final_test"
     quick: Recipe | None = None
     seeds: Sequence[int] = ()
+    tolerances: dict[str, float] = field(default_factory=dict)
 
     def recipe_for(self, budget: str) -> Recipe:
         """The recipe a build with this budget uses: `quick` for previews when there is one."""

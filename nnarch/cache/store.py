@@ -22,6 +22,10 @@ def data_files_digest(folder: Path) -> str:
     return digest_files([p for p in files_under(folder) if p.suffix not in (".py", ".md")], folder)
 
 
+FIGURE_FORMATS = (".pdf", ".svg", ".png")
+"""Each figure as PDF (for LaTeX), SVG (for HTML) and a small PNG (for `nnarch diff`'s baseline)."""
+
+
 class Cache:
     """The cache folder, normally build/.cache."""
 
@@ -68,9 +72,10 @@ class Cache:
         # entry.json last: an entry without it is incomplete and never read.
         write_atomic(folder / "entry.json", json.dumps({**entry, "sha256": hashlib.sha256(data).hexdigest()}))
 
-    def figure_paths(self, key: str) -> tuple[Path, Path]:
+    def figure_paths(self, key: str) -> tuple[Path, ...]:
+        """A figure's files, one per format of FIGURE_FORMATS."""
         folder = self.root / "figures"
-        return folder / f"{key}.pdf", folder / f"{key}.svg"
+        return tuple(folder / f"{key}{suffix}" for suffix in FIGURE_FORMATS)
 
     def load_record(self, key: str) -> dict | None:
         """A topic's record (see run/record.py) if it and every figure it names are intact, else None.
@@ -82,6 +87,8 @@ class Cache:
                 raise ValueError("checksum mismatch")
             data = json.loads(text)
             for figure in data["figures"].values():
+                if len(figure["sha256"]) != len(FIGURE_FORMATS):
+                    raise ValueError("a figure format is missing")
                 for file, digest in zip(self.figure_paths(figure["key"]), figure["sha256"]):
                     if file.is_symlink() or _sha256(file) != digest:
                         raise ValueError(f"{file} changed")

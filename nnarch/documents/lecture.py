@@ -19,6 +19,7 @@ from nnarch.documents.launch import raw_url, setup_cell
 from nnarch.documents.notebooks import LAB_MODULE, lab_module, topic_notebook
 from nnarch.documents.presenting import pdfpc
 from nnarch.documents.render import html_environment, render_html, render_preamble, render_tex
+from nnarch.documents.snapshot import dumps, snapshot
 from nnarch.errors import LatexError, LayoutError, NnarchError
 from nnarch.files import write_atomic
 from nnarch.toolchain import package_version
@@ -87,7 +88,8 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
             try:
                 pdfs[name] = future.result()
             except LatexError as error:
-                problems.append(error)
+                if name != "slides-notes.pdf" or "slides.pdf" in pdfs:  # the same frames: said once
+                    problems.append(error)
     except BaseException as stop:  # Ctrl-C or SIGTERM: stop every latexmk now, not when it ends
         if not isinstance(stop, Exception):  # (a failure of this lecture leaves the next one's LaTeX)
             compiler.stop()
@@ -105,6 +107,7 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
     files = {
         "slides.tex": tex,
         "slides.pdfpc": pdfpc(deck["tex"]),
+        "snapshot.json": dumps(snapshot(lecture, course, runs)),
         "slides.html": html,
         **lab,
         **pdfs,
@@ -112,7 +115,7 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
             f"figures/{source.name}": source
             for run in runs
             for figure in run.figures.values()
-            for source in (figure.pdf, figure.svg)
+            for source in figure.paths
         },
     }
     return files, timings, problems

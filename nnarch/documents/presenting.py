@@ -75,7 +75,8 @@ def pdfpc(deck: dict) -> str:
 def timing_table(numbered: list) -> md.Table | None:
     """The lecture's time plan: each frame's number, title and minutes, and the minute it should end
     at; None for a lecture whose frames declare no minutes."""
-    rows, elapsed = [], 0.0
+    rows: list[tuple] = []
+    elapsed = 0.0
     for section, frames, _ in numbered:
         for i, (number, frame) in enumerate(frames):
             if frame.minutes is None:

@@ -85,27 +85,28 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
     run = measured.run
     files = {}
     for spec in topic.figures:
-        stem = out_dir / f"{topic.name}-{spec.name}"
+        files[spec.name] = drawn = FigureFiles.at(spec.name, out_dir / f"{topic.name}-{spec.name}", spec.size)
         cached = cache.figure_paths(figure_key(train_key, spec)) if cache and train_key else None
         if cached and all(map(intact, cached)):
-            for source, suffix in zip(cached, (".pdf", ".svg")):
-                copy_atomic(source, stem.with_suffix(suffix))
+            for source, target in zip(cached, drawn.paths):
+                copy_atomic(source, target)
         else:
-            save_figure(draw_figure(spec, run, measured.trained.path), stem)
+            save_figure(draw_figure(spec, run, measured.trained.path), drawn.pdf.with_suffix(""))
             if cached:
-                for target, suffix in zip(cached, (".pdf", ".svg")):
-                    copy_atomic(stem.with_suffix(suffix), target)
-        files[spec.name] = FigureFiles(spec.name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"), spec.size)
+                for target, source in zip(cached, drawn.paths):
+                    copy_atomic(source, target)
     return files
 
 
 def intact(path: Path) -> bool:
-    """A cached figure file that is what it claims to be: a whole PDF or SVG, not a link."""
+    """A cached figure file that is what it claims to be: a whole PDF, PNG or SVG, not a link."""
     if path.is_symlink() or not path.is_file():
         return False
     data = path.read_bytes()
     if path.suffix == ".pdf":
         return data.startswith(b"%PDF") and data.rstrip().endswith(b"%%EOF")
+    if path.suffix == ".png":
+        return data.startswith(b"\x89PNG") and data.endswith(b"IEND\xaeB`\x82")
     return b"<svg" in data[:2048] and data.rstrip().endswith(b"</svg>")
 
 
@@ -241,16 +242,23 @@ def _overlap(a, b, tolerance: float = 1.0) -> bool:
 
 
 def save_figure(fig: plt.Figure, stem: Path) -> None:
-    """Save a drawn figure as stem.pdf and stem.svg, as it was laid out (see SAVING), and close it."""
+    """Save a drawn figure as stem.pdf, stem.svg and a small stem.png, as it was laid out (see
+    SAVING), and close it."""
     with plt.rc_context(SAVING):
         _save(fig, stem.with_suffix(".pdf"), metadata={"CreationDate": None, "ModDate": None})
         _save(fig, stem.with_suffix(".svg"), metadata={"Date": None})
+        _save(fig, stem.with_suffix(".png"), metadata={"Software": None}, dpi=PNG_DPI)
     plt.close(fig)
 
 
-def _save(fig, path: Path, metadata: dict) -> None:
+PNG_DPI = 50
+"""The PNG is for comparing a release with its baseline (`nnarch diff`): small, and coarse enough
+that a figure's text looks alike whatever the FreeType that drew it."""
+
+
+def _save(fig, path: Path, metadata: dict, **options) -> None:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=path.suffix[1:], metadata=metadata)  # exactly the slot's size
+    fig.savefig(buffer, format=path.suffix[1:], metadata=metadata, **options)  # exactly the slot's size
     write_atomic(path, buffer.getvalue())
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nnarch import __version__
 from nnarch.cache.fingerprint import code_closure, digest_files, files_under, fingerprint, user_closure
+from nnarch.cache.store import FIGURE_FORMATS
 from nnarch.toolchain import fonts_digest, package_version
 
 if TYPE_CHECKING:  # the no-op check stays light: no Markdown parser, no torch
@@ -53,12 +54,25 @@ class ClaimOutcome:
 
 @dataclass(frozen=True)
 class FigureFiles:
-    """A drawn figure: its PDF (for LaTeX) and SVG (for HTML), and the slot size it was drawn for."""
+    """A drawn figure: its PDF (for LaTeX), SVG (for HTML) and small PNG (for comparing releases),
+    and the slot size it was drawn for."""
 
     name: str
     pdf: Path
     svg: Path
     size: str
+
+    @classmethod
+    def at(cls, name: str, stem: Path, size: str) -> FigureFiles:
+        return cls(name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"), size)
+
+    @property
+    def png(self) -> Path:
+        return self.pdf.with_suffix(".png")
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(self.pdf.with_suffix(suffix) for suffix in FIGURE_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -158,6 +172,7 @@ def manifest(topic: Topic, trained: Trained) -> dict[str, Any]:
         "plots": [spec.kind for spec in topic.figures if spec.kind in ("prediction", "compute_graph")],
         "figures": {spec.name: spec.size for spec in topic.figures},
         "headline": topic.headline,
+        "tolerances": dict(topic.tolerances),
         "device": trained.device,
     }
 

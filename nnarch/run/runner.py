@@ -36,9 +36,9 @@ def restore(source: TopicSource, cache: Cache, key: str, options: Options):
     folder = options.work_dir(source.path.parent) / "figures"
     for name, figure in data["figures"].items():
         stem = folder / f"{source.name}-{name}"
-        for cached, suffix in zip(cache.figure_paths(figure["key"]), (".pdf", ".svg")):
-            copy_atomic(cached, stem.with_suffix(suffix))
-        figures[name] = FigureFiles(name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"), figure["size"])
+        figures[name] = FigureFiles.at(name, stem, figure["size"])
+        for cached, target in zip(cache.figure_paths(figure["key"]), figures[name].paths):
+            copy_atomic(cached, target)
     run = from_json(source, data, figures)
     outcome = TopicOutcome(source.name, source.path, "cached", stages={"load": time.perf_counter() - t0})
     summarise(outcome, run)
