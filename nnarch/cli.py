@@ -342,6 +342,41 @@ def grade(
     out.print(f"{right} of {len(marks)} exercise answers correct; wrote {target / 'grades.html'}", highlight=False)
 
 
+LECTURE = typer.Argument(None, help="The lecture (its folder under --lectures, or its slug); default: the only one.")
+
+
+@app.command()
+def accept(lecture: str = LECTURE, lectures: Path = LECTURES, out_dir: Path = OUT) -> None:
+    """Record the built lecture as its baseline, in LECTURE/baseline/ beside its topics, for version
+    control: what its slides and handouts show, and each figure as a small PNG."""
+    from nnarch import baseline
+
+    try:
+        folder, release, _ = baseline.locate(lectures, out_dir, lecture)
+        size = baseline.accept(release, folder)
+    except NnarchError as error:
+        _fail(error, False)
+    out.print(f"accepted {release} as the baseline: {folder} ({size / 1024:.0f} KB)", highlight=False)
+
+
+@app.command()
+def diff(lecture: str = LECTURE, lectures: Path = LECTURES, out_dir: Path = OUT) -> None:
+    """What the built lecture changes against its accepted baseline: a summary here, every change in
+    OUT/LECTURE/diff.html. Exit 0 when nothing moved beyond tolerance, 1 when something did."""
+    from nnarch import baseline
+
+    try:
+        folder, release, title = baseline.locate(lectures, out_dir, lecture)
+        changes = baseline.compare(folder, release)
+        baseline.write_report(changes, title, release / "diff.html")
+    except NnarchError as error:
+        _fail(error, False)
+    for line in changes.summary() + [f"  {title}" for title in changes.frame_titles()]:
+        out.print(line, highlight=False)
+    out.print(f"wrote {release / 'diff.html'}", highlight=False)
+    raise typer.Exit(1 if changes else 0)
+
+
 @app.command()
 def clean(
     out_dir: Path = OUT, cache: bool = typer.Option(False, "--cache", help="Empty only the cache (build/.cache).")

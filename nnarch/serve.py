@@ -40,7 +40,7 @@ KEEPALIVE_S = 15
 # A page listens from the event its HTML was served at (so it misses no build), and only while it is
 # visible: a browser gives a host six connections, and hidden tabs must not hold them.
 SCRIPT = """<script>/* nnarch serve */(function () {
-  var box = null, events = null, after = __AFTER__;
+  var box = null, events = null, after = __AFTER__, banner = null;
   function uses(paths) {
     var here = [location.pathname.replace(/\\/$/, "/index.html")].concat([].map.call(document.images, function (i) {
       return new URL(i.src, location.href).pathname; }));
@@ -56,6 +56,19 @@ SCRIPT = """<script>/* nnarch serve */(function () {
     });
     on("failed", failed);
     on("built", function () { if (box) { box.remove(); box = null; } });
+    on("diff", function (e) { differs(JSON.parse(e.data).text); });
+  }
+  function differs(text) {  /* the frames that differ from the accepted baseline (nnarch diff) */
+    if (!text) { if (banner) { banner.remove(); banner = null; } return; }
+    if (!banner) {
+      banner = document.createElement("div");
+      banner.id = "nnarch-diff";
+      banner.setAttribute("role", "status");
+      banner.style.cssText = "position:fixed;left:0;right:0;bottom:2.6rem;margin:0;padding:.4em 1.2em;" +
+        "background:#fff3cd;color:#4d3800;font:14px/1.4 sans-serif;white-space:pre-wrap;z-index:2147483646";
+      document.body.appendChild(banner);
+    }
+    banner.textContent = text;
   }
   function failed(e) {
     if (!box) {
@@ -74,6 +87,7 @@ SCRIPT = """<script>/* nnarch serve */(function () {
     else if (!document.hidden && !events) listen();
   });
   if (!document.hidden) listen();
+  differs(__DIFF__);
 })();</script>""".replace("__EVENTS__", EVENTS)
 
 
@@ -173,7 +187,8 @@ class Handler(SimpleHTTPRequestHandler):
         early = self.site.early.get(file)  # the deck of the build under way, before its PDF
         text = _allow_events(early if early is not None else file.read_text(encoding="utf-8"))
         at = text.rfind("</body>")
-        script = SCRIPT.replace("__AFTER__", str(self.events.serial))
+        diff = json.dumps(self.site.diff).replace("</", "<\\/")
+        script = SCRIPT.replace("__AFTER__", str(self.events.serial)).replace("__DIFF__", diff)
         body = (text[:at] + script + text[at:] if at >= 0 else text + script).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -239,6 +254,7 @@ class Site:
     def __init__(self, out: Path):
         self.out = out
         self.early: dict[Path, str] = {}
+        self.diff = ""  # the frames that differ from the accepted baselines (banner)
         self.digests = self._digests()
 
     def show_early(self, path: Path, html: str) -> list[str]:
@@ -341,6 +357,28 @@ def _rebuild(options: Options, events: Events, site: Site, console, progress_fac
     events.send("built")
     if changed:
         events.send("reload", paths=changed)
+    site.diff = _differences(options)
+    events.send("diff", text=site.diff)
     assert result is not None  # no problems: the build returned
     what = "up to date" if result.up_to_date else f"built in {time.perf_counter() - started:.2f} s"
     console.print(what, highlight=False)
+
+
+def _differences(options: Options) -> str:
+    """What `nnarch diff` would report, in short: per lecture with an accepted baseline, the frames
+    that differ from it ('' when none does)."""
+    from nnarch import baseline
+    from nnarch.source.discover import discover
+
+    lines = []
+    for lecture in discover(Path(options.lectures)).lectures:
+        folder = lecture.path / baseline.BASELINE
+        if (folder / "snapshot.json").exists():
+            try:
+                changes = baseline.compare(folder, Path(options.out) / lecture.lecture.slug)
+            except NnarchError:
+                continue
+            if changes:
+                what = "; ".join(changes.frame_titles() or changes.summary())
+                lines.append(f"{lecture.lecture.title} differs from its accepted baseline ('nnarch diff'): {what}")
+    return "\n".join(lines)

@@ -30,7 +30,10 @@ LAYERS = [
     ("publish", {"nnarch.publish"}),
     ("plan", {"nnarch.plan"}),
     ("build", {"nnarch.build"}),
-    ("front ends", {"nnarch.progress", "nnarch.serve", "nnarch.grade", "nnarch.cli", "nnarch.__main__"}),
+    (
+        "front ends",
+        {"nnarch.progress", "nnarch.serve", "nnarch.grade", "nnarch.baseline", "nnarch.cli", "nnarch.__main__"},
+    ),
 ]
 
 

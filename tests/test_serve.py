@@ -6,6 +6,7 @@ from __future__ import annotations
 import http.client
 import os
 import re
+import shutil
 import subprocess
 import sys
 import threading
@@ -28,8 +29,6 @@ KEY: dict[str, str] = {}  # each served URL's key, as nnarch serve printed it
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """(lectures folder, build folder, base URL, server process) of one `nnarch serve`."""
-    import shutil
-
     root = tmp_path_factory.mktemp("serve")
     lectures = root / "lectures"
     shutil.copytree(FIXTURE, lectures, ignore=shutil.ignore_patterns("__pycache__"))
@@ -184,3 +183,25 @@ def test_without_the_key_the_preview_is_refused(served):
     response = connection.getresponse()
     assert response.status == 200 and f"nnarch-key-{port}={server.key}" in (response.getheader("Set-Cookie") or "")
     assert _get(url, "/tiny/slides.html?key=%C3%A9", key="")[0] == 403  # not the key, not a crash
+
+
+def test_a_save_that_changes_the_accepted_slides_names_the_frames_in_a_banner(served):
+    """With a baseline accepted (`nnarch accept`), each build says on the open deck which frames now
+    differ from it, and says nothing once they are back as accepted."""
+    lectures, out, url, server = served
+    subprocess.run([BIN / "nnarch", "accept", "--lectures", lectures, "--out", out], check=True, capture_output=True)
+    with page() as (tab, _):
+        _open_slide_with(tab, url, "Fitting a Plane")
+        seen = len(server.lines)
+        edit(lectures / "tiny" / "plane.md", "parameters, test loss", "weights, test loss")
+        tab.wait_for_function(
+            "() => (document.getElementById('nnarch-diff') || {}).textContent?.includes('Fitting a Plane')",
+            timeout=60_000,
+        )
+        assert "Fitting a Line" not in tab.inner_text("#nnarch-diff")
+        _settled(server, seen)
+        seen = len(server.lines)
+        edit(lectures / "tiny" / "plane.md", "weights, test loss", "parameters, test loss")
+        tab.wait_for_selector("#nnarch-diff", state="detached", timeout=60_000)
+        _settled(server, seen)
+    shutil.rmtree(lectures / "tiny" / "baseline")

@@ -51,6 +51,7 @@ def snapshot(lecture, course, runs: list) -> dict[str, Any]:
             "shapes": results.get("shapes", []),
             "claims": [
                 {"text": c.text, "measured": c.measured, "bound": c.bound, "ok": c.ok, "held": c.held, "runs": c.runs}
+                | {"kind": "metric:claim"}  # a measured value: a metric's tolerance
                 for c in run.claims
             ],
             "handout": _handout_numbers(results, run.manifest.get("tolerances", {})),

@@ -1,0 +1,105 @@
+"""`nnarch accept` and `nnarch diff`: what a build changes on the slides against the accepted
+baseline, on the fixture lecture (two small topics: `line` with a loss figure, `plane`)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .conftest import FIXTURE, edit
+from .test_cli import invoke
+
+pytestmark = pytest.mark.slow  # see tests/conftest.py
+
+
+@pytest.fixture
+def accepted(tmp_path):
+    """(lectures, build folder) of the fixture lecture, built and accepted as its baseline."""
+    lectures, out = tmp_path / "lectures", tmp_path / "build"
+    shutil.copytree(FIXTURE, lectures, ignore=shutil.ignore_patterns("__pycache__"))
+    build(lectures, out)
+    result = invoke("accept", "--lectures", lectures, "--out", out)
+    assert result.exit_code == 0 and "accepted" in result.output, result.output
+    return lectures, out
+
+
+def build(lectures, out) -> None:
+    result = invoke("build", "--lectures", lectures, "--out", out, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+
+
+def diff(lectures, out):
+    return invoke("diff", "tiny", "--lectures", lectures, "--out", out)
+
+
+def test_after_accept_nothing_differs_and_the_baseline_is_small_and_has_no_paths(accepted, tmp_path):
+    lectures, out = accepted
+    result = diff(lectures, out)
+    assert result.exit_code == 0 and "nothing changed beyond tolerance" in result.output, result.output
+    baseline = lectures / "tiny" / "baseline"
+    files = sorted(p.relative_to(baseline).as_posix() for p in baseline.rglob("*") if p.is_file())
+    assert files == ["figures/line-loss.png", "snapshot.json"]
+    assert sum((baseline / f).stat().st_size for f in files) < 40_000
+    text = (baseline / "snapshot.json").read_text()
+    assert str(tmp_path) not in text and "/root" not in text and "/home" not in text
+    # the same sources in other folders give the same bytes
+    again = tmp_path / "elsewhere"
+    shutil.copytree(lectures, again / "lectures", ignore=shutil.ignore_patterns("__pycache__", "baseline"))
+    build(again / "lectures", again / "build")
+    assert (again / "build" / "tiny" / "snapshot.json").read_text() == text
+
+
+def test_a_text_edit_shows_as_that_frame_only(accepted):
+    lectures, out = accepted
+    edit(lectures / "tiny" / "line.md", "- {{params.total}} parameters", "- {{params.total}} trainable weights")
+    build(lectures, out)
+    result = diff(lectures, out)
+    assert result.exit_code == 1, result.output
+    assert "1 frame added, removed or reworded" in result.output and "Fitting a Line" in result.output
+    assert not re.search(r"number|claim|figure|model", result.output.split("wrote")[0].split("reworded")[1])
+    page = (out / "tiny" / "diff.html").read_text()
+    assert "<del>parameters</del>" in page and "<ins>trainable weights</ins>" in page
+    assert "Fitting a Plane" not in page
+
+
+def test_a_new_training_seed_moves_its_topics_numbers_and_figure_and_nothing_else(accepted):
+    lectures, out = accepted
+    edit(lectures / "tiny" / "line.py", "batch_size=8, seed=1)", "batch_size=8, seed=4)")
+    build(lectures, out)
+    result = diff(lectures, out)
+    assert result.exit_code == 1, result.output
+    assert "frame" not in result.output.split("\n")[0]  # no frame reworded
+    page = (out / "tiny" / "diff.html").read_text()
+    numbers = re.findall(r"<tr><td>([^<]*)</td><td><code>([^<]*)</code>", page)
+    assert numbers and all("Line" in where or "line" in where for where, _ in numbers), numbers
+    assert any(ref.startswith("history.final") or ref.startswith("metrics") for _, ref in numbers)
+    assert "line-loss" in page and "plane" not in page.lower().replace("fitting a plane", "")
+    assert "1 figure differs" in result.output
+
+
+def test_a_figure_change_below_the_tolerance_is_not_reported(accepted):
+    lectures, out = accepted
+    png = out / "tiny" / "figures" / "line-loss.png"
+    pixels = np.asarray(Image.open(png).convert("RGB")).copy()
+    # a few pixels a shade darker: how another FreeType smooths a glyph's edge
+    pixels[10:12, 10:14] = np.clip(pixels[10:12, 10:14].astype(int) - 60, 0, 255)
+    Image.fromarray(pixels).save(png)
+    assert diff(lectures, out).exit_code == 0
+    pixels[:, : pixels.shape[1] // 3] = 0  # a third of it: a different figure
+    Image.fromarray(pixels).save(png)
+    result = diff(lectures, out)
+    assert result.exit_code == 1 and "1 figure differs beyond RMS" in result.output
+
+
+def test_diff_without_a_baseline_says_how_to_make_one(fixture_lectures, tmp_path):
+    build(fixture_lectures, tmp_path / "b")
+    result = invoke("diff", "--lectures", fixture_lectures, "--out", tmp_path / "b")
+    assert result.exit_code == 2 and "nnarch accept" in result.output
+    result = invoke("diff", "nope", "--lectures", fixture_lectures, "--out", tmp_path / "b")
+    assert result.exit_code == 2 and "no lecture 'nope'" in result.output and "tiny" in result.output
+    assert json.loads((tmp_path / "b" / "tiny" / "snapshot.json").read_text())["lecture"] == "tiny"
