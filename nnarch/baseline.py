@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nnarch.cache.fingerprint import BASELINE
 from nnarch.errors import UsageError
 
-BASELINE = "baseline"
+__all__ = ["BASELINE", "Changes", "accept", "compare", "locate", "write_report"]
 FIGURE_RMS = 2.0
 """The RMS (0–255) of a figure's difference image beyond which it has changed: pytest-mpl's default."""
 

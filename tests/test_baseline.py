@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import FIXTURE, edit
+from .conftest import FIXTURE, LECTURES, edit
 from .test_cli import invoke
 
 pytestmark = pytest.mark.slow  # see tests/conftest.py
@@ -41,6 +41,8 @@ def test_after_accept_nothing_differs_and_the_baseline_is_small_and_has_no_paths
     lectures, out = accepted
     result = diff(lectures, out)
     assert result.exit_code == 0 and "nothing changed beyond tolerance" in result.output, result.output
+    again = invoke("build", "--lectures", lectures, "--out", out, "--device", "cpu")
+    assert "up to date" in again.output  # the baseline is not the lecture's content: nothing to rebuild
     baseline = lectures / "tiny" / "baseline"
     files = sorted(p.relative_to(baseline).as_posix() for p in baseline.rglob("*") if p.is_file())
     assert files == ["figures/line-loss.png", "snapshot.json"]
@@ -103,3 +105,13 @@ def test_diff_without_a_baseline_says_how_to_make_one(fixture_lectures, tmp_path
     result = invoke("diff", "nope", "--lectures", fixture_lectures, "--out", tmp_path / "b")
     assert result.exit_code == 2 and "no lecture 'nope'" in result.output and "tiny" in result.output
     assert json.loads((tmp_path / "b" / "tiny" / "snapshot.json").read_text())["lecture"] == "tiny"
+
+
+def test_the_lecture_shows_what_its_accepted_baseline_shows(lecture_out):
+    """The course's own CI recipe: this repository's lecture, built fresh on this machine, against
+    the baseline accepted and committed beside it. A change of what students see fails here until
+    it is reviewed (`nnarch diff`) and accepted (`nnarch accept`)."""
+    from nnarch.baseline import compare
+
+    changes = compare(LECTURES / "nn_architectures" / "baseline", lecture_out)
+    assert not changes, "\n".join(changes.summary() + changes.frame_titles())

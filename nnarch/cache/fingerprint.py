@@ -212,14 +212,28 @@ JUNK = re.compile(r"^(\..*|__pycache__|.*~|#.*#|Thumbs\.db|desktop\.ini)$")
 #notes.md#) and Windows' thumbnails."""
 
 
+BASELINE = "baseline"
+"""A lecture's accepted release (`nnarch accept`): beside its topics, for version control, but not
+its content: accepting a release retrains nothing and leaves a build up to date."""
+
+
 def files_under(folder: Path) -> list[Path]:
-    """Every file below a folder that is the lecture's content (no JUNK in its path)."""
+    """Every file below a folder that is the lecture's content (no JUNK in its path, not in a baseline)."""
     folder = Path(folder)
     return [
         p
         for p in folder.rglob("*")
-        if p.is_file() and not any(JUNK.match(part) for part in p.relative_to(folder).parts)
+        if p.is_file()
+        and not any(JUNK.match(part) for part in p.relative_to(folder).parts)
+        and not _in_baseline(folder, p.relative_to(folder).parts)
     ]
+
+
+def _in_baseline(folder: Path, parts: tuple[str, ...]) -> bool:
+    return any(
+        part == BASELINE and (folder.joinpath(*parts[: i + 1]) / "snapshot.json").is_file()
+        for i, part in enumerate(parts[:-1])
+    )
 
 
 def digest_files(files, root: Path, absolute=(), values=()) -> str:
