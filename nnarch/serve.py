@@ -60,25 +60,20 @@ SCRIPT = """<script>/* nnarch serve */(function () {
   }
   function differs(text) {  /* the frames that differ from the accepted baseline (nnarch diff) */
     if (!text) { if (banner) { banner.remove(); banner = null; } return; }
-    if (!banner) {
-      banner = document.createElement("div");
-      banner.id = "nnarch-diff";
-      banner.setAttribute("role", "status");
-      banner.style.cssText = "position:fixed;left:0;right:0;bottom:2.6rem;margin:0;padding:.4em 1.2em;" +
-        "background:#fff3cd;color:#4d3800;font:14px/1.4 sans-serif;white-space:pre-wrap;z-index:2147483646";
-      document.body.appendChild(banner);
-    }
+    banner = banner || overlay("div", "nnarch-diff", "status", "bottom:2.6rem;padding:.4em 1.2em;" +
+      "background:#fff3cd;color:#4d3800;font:14px/1.4 sans-serif;z-index:2147483646");
     banner.textContent = text;
   }
+  function overlay(tag, id, role, css) {
+    var element = document.createElement(tag);
+    element.id = id;
+    element.setAttribute("role", role);
+    element.style.cssText = "position:fixed;left:0;right:0;margin:0;white-space:pre-wrap;" + css;
+    return document.body.appendChild(element);
+  }
   function failed(e) {
-    if (!box) {
-      box = document.createElement("pre");
-      box.id = "nnarch-error";
-      box.setAttribute("role", "alert");
-      box.style.cssText = "position:fixed;left:0;right:0;top:0;margin:0;padding:1em 1.5em;" +
-        "background:#8b0000;color:#fff;font:18px/1.4 monospace;white-space:pre-wrap;z-index:2147483647";
-      document.body.appendChild(box);
-    }
+    box = box || overlay("pre", "nnarch-error", "alert", "top:0;padding:1em 1.5em;" +
+      "background:#8b0000;color:#fff;font:18px/1.4 monospace;z-index:2147483647");
     box.textContent = "nnarch: the last save did not build; this is the last good version.\\n" +
       JSON.parse(e.data).message;
   }
