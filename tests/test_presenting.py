@@ -289,3 +289,13 @@ def test_print_shows_every_step_one_slide_per_page(lecture_out, tmp_path):
         tab.pdf(path=str(tmp_path / "printed.pdf"), prefer_css_page_size=True)
     assert hidden == 0 and notes == 0
     assert pages_of(tmp_path / "printed.pdf") == slides
+
+
+def test_on_a_phone_every_slide_is_read_whole(lecture_out):
+    from .browser import page
+
+    with page(390, 800) as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri() + "#6")
+        assert visible_steps(tab) == [2, 3, 4] and re.fullmatch(r"6 / \d+", tab.inner_text("#counter"))
+        tab.keyboard.press("ArrowRight")
+        assert re.fullmatch(r"7 / \d+", tab.inner_text("#counter"))  # the next slide, not a step
