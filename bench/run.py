@@ -275,7 +275,7 @@ def serve_edits(lectures: Path, out: Path, edits: int = 5) -> tuple[list, list, 
         report = out / "nn-architectures" / "report.json"
         old_total = json.loads(report.read_text())["topics"]["gnn"]["params"]["total"]
         saved = time.perf_counter()
-        edit(lectures / "nn_architectures" / "gnn.py", "hidden_size=8)", "hidden_size=16)")
+        edit(lectures / "nn_architectures" / "gnn.py", "hidden_size=8)", "hidden_size=10)")
         while deck() == before:  # gnn's figures and numbers change
             time.sleep(0.005)
         model_html = time.perf_counter() - saved
