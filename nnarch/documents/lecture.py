@@ -68,20 +68,21 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
         deck = assemble(lecture, course, runs, targets=("tex",), failed=failed)
         tex = render_tex("slides", deck)
         pending = {}
-        for name, text in (("slides.tex", tex), ("slides-notes.tex", render_tex("slides", _notes(deck)))):
+
+        def compile_later(name: str, text: str, titles: dict) -> None:
             write_atomic(work / name, text)
             pending[name.replace(".tex", ".pdf")] = latex.submit(
-                compiler.compile, work / name, deck["titles"], preamble=DOCUMENTS[name]
+                compiler.compile, work / name, titles, preamble=DOCUMENTS[name]
             )
+
+        compile_later("slides.tex", tex, deck["titles"])
         html = render_html("slides", assemble(lecture, course, runs, targets=("html",), failed=failed))
-        if on_html:
+        if on_html:  # before the notes deck's LaTeX takes the other core
             on_html(html)
+        compile_later("slides-notes.tex", render_tex("slides", _notes(deck)), deck["titles"])
         lab = lab_documents(lecture, course, runs, lectures)
         for name in [n for n in lab if n.endswith(".tex")]:
-            write_atomic(work / name, lab.pop(name))
-            pending[name.replace(".tex", ".pdf")] = latex.submit(
-                compiler.compile, work / name, {}, preamble=DOCUMENTS[name]
-            )
+            compile_later(name, lab.pop(name), {})
         timings["render"] = time.perf_counter() - t0
         pdfs = {}
         for name, future in pending.items():
