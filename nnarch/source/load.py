@@ -101,6 +101,14 @@ def validate_topic(topic: t.Topic, source, module: ModuleType | None = None) -> 
         if claim.op == "within":
             problems += [f"claims: '{claim.text}': {p}" for p in _paths(claim.bound, names)]
     problems += [f"headline: {p}" for p in _paths(topic.headline, names)]
+    for metric, tolerance in dict(topic.tolerances).items():
+        if metric not in topic.metrics:
+            known = ", ".join(topic.metrics) or "none declared"
+            problems.append(
+                f"tolerances: '{metric}' is no metric{did_you_mean(metric, topic.metrics)}; metrics: {known}"
+            )
+        elif isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or tolerance < 0:
+            problems.append(f"tolerances: '{metric}': expected a relative tolerance such as 0.05, found {tolerance!r}")
     for exercise in source.doc.exercises:
         for name in filter(None, (exercise.solution, exercise.check)):
             if module is not None and not inspect.isfunction(getattr(module, name, None)):

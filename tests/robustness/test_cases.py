@@ -26,6 +26,11 @@ EXPECTED = {
         r"case\.py: 2 problem\(s\) in TOPIC:\s+recipe\.epochs: expected a positive int, "
         r"found 'many'\s+recipe\.lr: expected a positive number, found -1",
     ),
+    "unknown_tolerance": (
+        1,
+        r"case\.py: 2 problem\(s\) in TOPIC:\s+tolerances: 'acuracy' is no metric \(did you mean "
+        r"'accuracy'\?\); metrics: accuracy\s+tolerances: 'accuracy': expected a relative tolerance",
+    ),
     "unknown_figure": (
         1,
         r"case\.md:7: figure 'los': no such figure \(did you mean 'loss'\?\); declare it "
