@@ -23,6 +23,10 @@ from nnarch.cache.fingerprint import BASELINE
 from nnarch.errors import UsageError
 
 __all__ = ["BASELINE", "Changes", "accept", "compare", "locate", "write_report"]
+DEFAULT_TOLERANCE = {"count": 0.0, "metric": 0.02, "number": 0.005}
+"""How far a number may move, relative to the baseline's, before it is reported: counts exactly;
+measured metrics, losses and claims 2 % (what another CPU or a library's patch release moves);
+every other number 0.5 %. A topic's `tolerances` set its own metrics' (recorded in the snapshot)."""
 FIGURE_RMS = 2.0
 """The RMS (0–255) of a figure's difference image beyond which it has changed: pytest-mpl's default."""
 
@@ -108,7 +112,7 @@ def compare(folder: Path, release: Path) -> Changes:
             continue
         _topic(name, was, now, changes)
         for stem in sorted(set(was["figures"]) | set(now["figures"])):
-            where = next((f"frame {f['number']}: {f['title']}" for f in new["frames"] if stem in f["figures"]), "")
+            where = next((_label(f) for f in new["frames"] if stem in f["figures"]), "")
             figure = _figure(folder / "figures" / f"{stem}.png", release / "figures" / f"{stem}.png")
             if figure:
                 changes.figures.append({"name": stem, "where": where, **figure})
@@ -116,23 +120,16 @@ def compare(folder: Path, release: Path) -> Changes:
 
 
 def _frames(old: list[dict], new: list[dict], changes: Changes) -> None:
-    keys_old, keys_new = [f["key"] for f in old], [f["key"] for f in new]
-    matcher = difflib.SequenceMatcher(a=keys_old, b=keys_new, autojunk=False)
+    """Frames matched by file and title, in order; a frame whose title changed is still the same
+    frame, reworded (a replaced run pairs its frames up, the rest were added or removed)."""
+    matcher = difflib.SequenceMatcher(a=[f["key"] for f in old], b=[f["key"] for f in new], autojunk=False)
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
-        pairs = list(zip(old[i1:i2], new[j1:j2]))
-        if op == "replace":  # a frame whose title changed is still the same frame, reworded
-            for a, b in pairs:
-                _frame(a, b, changes)
-            rest_old, rest_new = old[i1 + len(pairs) : i2], new[j1 + len(pairs) : j2]
-        elif op == "equal":
-            for a, b in pairs:
-                _frame(a, b, changes)
-            rest_old, rest_new = [], []
-        else:
-            rest_old, rest_new = old[i1:i2], new[j1:j2]
-        for f in rest_old:
+        pairs = list(zip(old[i1:i2], new[j1:j2])) if op in ("equal", "replace") else []
+        for a, b in pairs:
+            _frame(a, b, changes)
+        for f in old[i1 + len(pairs) : i2]:
             changes.frames.append({"status": "removed", "title": _label(f), "words": [("delete", f["text"])]})
-        for f in rest_new:
+        for f in new[j1 + len(pairs) : j2]:
             changes.frames.append({"status": "added", "title": _label(f), "words": [("insert", f["text"])]})
 
 
@@ -143,7 +140,7 @@ def _frame(a: dict, b: dict, changes: Changes) -> None:
     for v in b["values"]:
         was = old_values.get(v["ref"])
         if was is not None and _moved(was, v):
-            changes.numbers.append(_number(f"frame {b['number']}: {b['title']}", was, v))
+            changes.numbers.append(_number(_label(b), was, v))
 
 
 def _label(frame: dict) -> str:
@@ -175,10 +172,18 @@ def _verdict(claim: dict) -> str:
     return f"{claim['measured']:.4g}: {'holds' if claim['ok'] else 'fails'}{held}"
 
 
+def tolerance(entry: dict) -> float:
+    """The relative tolerance of a number of the snapshot: its own, or its kind's."""
+    if "tolerance" in entry:
+        return entry["tolerance"]
+    kind = entry.get("kind", "number")
+    if kind.startswith("metric:"):
+        kind = "metric"
+    return DEFAULT_TOLERANCE.get(kind, DEFAULT_TOLERANCE["number"])
+
+
 def _moved(was: dict, now: dict, key: str = "value") -> bool:
     """Whether a number moved beyond the relative tolerance of its kind (the new entry's)."""
-    from nnarch.documents.snapshot import tolerance
-
     a, b = was.get(key), now.get(key)
     if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
         return was.get("shown") != now.get("shown")

@@ -148,8 +148,7 @@ def _grade_one(path: Path, student: str, lecture: Path, work: Path, kernels: Pat
         problem = (
             problem + "; " if problem else ""
         ) + f"it printed {printed / 2**20:.1f} MB (the limit is {OUTPUT_LIMIT // 2**20} MB)"
-    cells = [c for c in notebook.cells if "check" in c.metadata.get("tags", [])]
-    return [_mark(student, topic, n, t, cell, problem) for (n, t), cell in zip(exercises, cells)]
+    return [_mark(student, topic, n, t, cell, problem) for (n, t), cell in zip(exercises, theirs)]
 
 
 def _mark(student: str, topic: str, number: int, title: str, cell, problem: str) -> Mark:

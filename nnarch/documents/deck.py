@@ -34,7 +34,7 @@ def assemble(
                 index += 1
                 view = frame_view(frame, ctx, target)
                 view["index"], view["number"] = index, number
-                view["notes_text"] = notes_text(frame.notes, ctx)
+                view["notes_text"] = notes_text(frame.notes, ctx) if target.name == "tex" else ""  # .pdfpc
                 titles[index] = (frame.plain_title, ctx.where(frame.line))
                 for _ in range(view["steps"]):  # a page per step
                     page += 1

@@ -19,6 +19,7 @@ from nnarch.documents.presenting import timing_table
 from nnarch.documents.render import Context, Html, Tex, blocks_view
 from nnarch.layout import HANDOUT_WIDTH
 from nnarch.source import markdown as md
+from nnarch.source.blocks import text_spans
 from nnarch.source.values import format_spread, format_value
 from nnarch.toolchain import package_version
 
@@ -105,7 +106,7 @@ def _presenting(lecture, course, runs: list, target) -> dict:
     numbered = number_frames(parts(lecture, course, runs))
     table = timing_table(numbered)
     overview = Context(lecture.doc, {"topics": {run.name: run.results for run in runs}}, {}, course)
-    pitfalls = [md.Para((("strong", _text("Pitfalls to expect")),), 1), *lecture.doc.pitfalls]
+    pitfalls = [_lead("Pitfalls to expect"), *lecture.doc.pitfalls]
     return {
         "timing": blocks_view([table], overview, target, HANDOUT_WIDTH) if table else [],
         "pitfalls": blocks_view(pitfalls, overview, target, HANDOUT_WIDTH) if lecture.doc.pitfalls else [],
@@ -136,22 +137,23 @@ def _launch(course, slug: str, name: str) -> tuple:
         return ()
     spans: list = [("text", " Open it in ")]
     for i, (label, url) in enumerate(links):
-        spans += [("text", ", " if i else ""), ("link", url, _text(label))]
+        spans += [("text", ", " if i else ""), ("link", url, text_spans(label))]
     return (*spans, ("text", "."))
 
 
-def _text(s: str) -> tuple:
-    return (("text", s),)
+def _lead(words: str) -> md.Para:
+    """A bold line that opens a part of the instructor edition."""
+    return md.Para((("strong", text_spans(words)),), 1)
 
 
 def _plan(lecture, runs) -> md.Table:
     """The time plan of the lab session: the lecture's own part and each topic's, in minutes."""
     parts = [("Start and end (see above)", lecture.doc.minutes or 0)]
     parts += [(run.source.title, run.source.doc.minutes or 0) for run in runs]
-    rows = [(_text(name), _text(str(minutes))) for name, minutes in parts]
+    rows = [(text_spans(name), text_spans(str(minutes))) for name, minutes in parts]
     total = sum(minutes for _, minutes in parts)
-    rows.append(((("strong", _text("Total")),), (("strong", _text(f"{total} minutes")),)))
-    return md.Table((_text("Time plan"), _text("minutes")), tuple(rows), 1)
+    rows.append(((("strong", text_spans("Total")),), (("strong", text_spans(f"{total} minutes")),)))
+    return md.Table((text_spans("Time plan"), text_spans("minutes")), tuple(rows), 1)
 
 
 def label(name: str) -> str:
@@ -170,25 +172,25 @@ def _metric(results: dict, name: str) -> str:
 def _verdict(claim) -> tuple:
     words = "holds" if claim.ok else "fails"
     words += f" at {claim.held} of {claim.runs} seeds" if claim.runs else ""
-    return _text(words) if claim.ok else (("em", _text(words)),)
+    return text_spans(words) if claim.ok else (("em", text_spans(words)),)
 
 
 def _blocks(run, instructor: bool) -> list:
     results, recipe, model = run.results, run.manifest["recipe"], run.manifest["model_class"]
-    rows = [[_text("parameters"), _text(format_value(results["params"]["total"]))]]
+    rows = [[text_spans("parameters"), text_spans(format_value(results["params"]["total"]))]]
     history = results["history"]
-    rows += [[_text(label(name)), _text(_metric(results, name))] for name in results["metrics"]]
+    rows += [[text_spans(label(name)), text_spans(_metric(results, name))] for name in results["metrics"]]
     rows += [
         [
-            _text("final train / test loss"),
-            _text(f"{format_value(history['final_train'])} / {format_value(history['final_test'])}"),
+            text_spans("final train / test loss"),
+            text_spans(f"{format_value(history['final_train'])} / {format_value(history['final_test'])}"),
         ]
     ]
     claims = [
         [
-            _text(c.text),
-            _text(format_value(c.measured)),
-            _text("" if c.bound is None else format_value(c.bound)),
+            text_spans(c.text),
+            text_spans(format_value(c.measured)),
+            text_spans("" if c.bound is None else format_value(c.bound)),
             _verdict(c),
         ]
         for c in run.claims
@@ -203,25 +205,30 @@ def _blocks(run, instructor: bool) -> list:
         str(recipe["seed"]),
     ]
     doc = run.source.doc
-    answers = [md.Para((("strong", _text("Answers to the steps")),), 1), *doc.lab_answers] if instructor else []
-    pitfalls = [md.Para((("strong", _text("Pitfalls to expect")),), 1), *doc.pitfalls] if instructor else []
+    answers = [_lead("Answers to the steps"), *doc.lab_answers] if instructor else []
+    pitfalls = [_lead("Pitfalls to expect"), *doc.pitfalls] if instructor else []
     return [
         *doc.lab,
         *(answers if doc.lab_answers else []),
         *(pitfalls if doc.pitfalls else []),
         *(
-            [md.Listing(model, None, _text("The model, as it was trained"), 1)]
+            [md.Listing(model, None, text_spans("The model, as it was trained"), 1)]
             if model in run.source.outline.definitions
             else []
         ),
         md.Generated("param", 1),
-        md.Table(tuple(_text(h) for h in header), (tuple(_text(v) for v in values),), 1),
-        md.Para((("em", _text("Results to reproduce")), ("text", " (the notebook prints the same numbers):")), 1),
-        md.Table((_text("quantity"), _text("value")), tuple(tuple(r) for r in rows), 1),
+        md.Table(tuple(text_spans(h) for h in header), (tuple(text_spans(v) for v in values),), 1),
+        md.Para((("em", text_spans("Results to reproduce")), ("text", " (the notebook prints the same numbers):")), 1),
+        md.Table((text_spans("quantity"), text_spans("value")), tuple(tuple(r) for r in rows), 1),
         *(
             [
                 md.Table(
-                    (_text("claim checked at build time"), _text("measured"), _text("against"), _text("outcome")),
+                    (
+                        text_spans("claim checked at build time"),
+                        text_spans("measured"),
+                        text_spans("against"),
+                        text_spans("outcome"),
+                    ),
                     tuple(tuple(r) for r in claims),
                     1,
                 )
@@ -235,11 +242,11 @@ def _blocks(run, instructor: bool) -> list:
 def _exercise(exercise, number: int, ctx, target, instructor: bool) -> dict:
     blocks = list(exercise.prompt)
     if exercise.hints:
-        blocks += [md.Para((("strong", _text("Hints")),), exercise.line), *exercise.hints]
+        blocks += [md.Para((("strong", text_spans("Hints")),), exercise.line), *exercise.hints]
     if instructor:
-        blocks.append(md.Listing(exercise.solution, None, _text("Solution"), exercise.line))
+        blocks.append(md.Listing(exercise.solution, None, text_spans("Solution"), exercise.line))
         blocks += list(exercise.answer)
     return {
-        "title": target.inline(_text(f"Exercise {number}: {exercise.title}"), ctx),
+        "title": target.inline(text_spans(f"Exercise {number}: {exercise.title}"), ctx),
         "blocks": blocks_view(blocks, ctx, target, HANDOUT_WIDTH),
     }

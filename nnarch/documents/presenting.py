@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from nnarch.source import markdown as md
+from nnarch.source.blocks import text_spans
 
 
 def notes_text(blocks, ctx) -> str:
@@ -83,12 +84,10 @@ def timing_table(numbered: list) -> md.Table | None:
                 return None
             elapsed += frame.minutes
             name = "" if i else section or ("Opening" if not rows else "")  # each section named once
-            minutes, end = _text(f"{frame.minutes:g}"), _text(f"{elapsed:g}")
-            rows.append((_text(str(number)), _text(name), frame.title, minutes, end))
+            minutes, end = text_spans(f"{frame.minutes:g}"), text_spans(f"{elapsed:g}")
+            rows.append((text_spans(str(number)), text_spans(name), frame.title, minutes, end))
     if not rows:
         return None
-    return md.Table(tuple(_text(h) for h in ("frame", "section", "title", "minutes", "ends at minute")), tuple(rows), 1)
-
-
-def _text(s: str) -> tuple:
-    return (("text", s),)
+    return md.Table(
+        tuple(text_spans(h) for h in ("frame", "section", "title", "minutes", "ends at minute")), tuple(rows), 1
+    )

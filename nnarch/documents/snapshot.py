@@ -14,11 +14,6 @@ from nnarch.documents.deck import number_frames, parts
 from nnarch.source import markdown as md
 from nnarch.source.values import VALUE_REF, MissingValue, fill, lookup
 
-DEFAULT_TOLERANCE = {"count": 0.0, "metric": 0.02, "number": 0.005}
-"""How far a number may move, relative to the baseline's, before `nnarch diff` reports it: counts
-exactly; measured metrics and losses 2 % (what another CPU or a library's patch release moves);
-every other number 0.5 %. A topic's `tolerances` set its own metrics'."""
-
 
 def snapshot(lecture, course, runs: list) -> dict[str, Any]:
     tolerances = {run.name: run.manifest.get("tolerances", {}) for run in runs}
@@ -54,7 +49,7 @@ def snapshot(lecture, course, runs: list) -> dict[str, Any]:
                 | {"kind": "metric:claim"}  # a measured value: a metric's tolerance
                 for c in run.claims
             ],
-            "handout": _handout_numbers(results, run.manifest.get("tolerances", {})),
+            "handout": _handout_numbers(results, tolerances[run.name]),
             "figures": sorted(f"{run.name}-{name}" for name in run.figures),
         }
     return {"lecture": lecture.lecture.slug, "frames": frames, "topics": topics}
@@ -144,11 +139,3 @@ def _handout_numbers(results: dict, tolerances: dict) -> list[dict]:
                 entry["tolerance"] = tolerances[kind[7:]]
             out.append(entry)
     return out
-
-
-def tolerance(entry: dict) -> float:
-    """The relative tolerance of a number of the snapshot."""
-    if "tolerance" in entry:
-        return entry["tolerance"]
-    kind = entry.get("kind", "number")
-    return DEFAULT_TOLERANCE["metric"] if kind.startswith("metric:") else DEFAULT_TOLERANCE.get(kind, 0.005)

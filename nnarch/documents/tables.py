@@ -7,11 +7,8 @@ from typing import Any
 
 from nnarch.errors import TopicError
 from nnarch.source import markdown as md
+from nnarch.source.blocks import text_spans
 from nnarch.source.values import format_value, lookup, range_spec, spread_paths
-
-
-def _text(s: str) -> tuple:
-    return (("text", s),)
 
 
 def table_rows(block: Any, ctx: Any) -> tuple[list[Any], list[Any]]:
@@ -20,25 +17,26 @@ def table_rows(block: Any, ctx: Any) -> tuple[list[Any], list[Any]]:
     if isinstance(block, md.Table):
         return list(block.header), [list(row) for row in block.rows]
     code = lambda s: (("code", s),)  # noqa: E731
-    bold = lambda s: (("strong", _text(s)),)  # noqa: E731
+    bold = lambda s: (("strong", text_spans(s)),)  # noqa: E731
     if block.kind == "param":
         rows = [
             [
                 code(layer["name"]),
-                _text(" + ".join("×".join(map(str, s)) or "1" for s in layer["shapes"])),
-                _text(format_value(layer["count"])),
+                text_spans(" + ".join("×".join(map(str, s)) or "1" for s in layer["shapes"])),
+                text_spans(format_value(layer["count"])),
             ]
             for layer in r["params"]["layers"]
         ]
         total = [bold("total"), (), bold(format_value(r["params"]["total"]))]
-        return [_text(h) for h in ("layer", "tensors", "parameters")], rows + [total]
+        return [text_spans(h) for h in ("layer", "tensors", "parameters")], rows + [total]
     if block.kind == "shape":
 
         def shape(s: list[int] | None) -> str:
             return "(" + ", ".join(map(str, s)) + ")" if s else "–"
 
-        return [_text(h) for h in ("layer", "input", "output")], [
-            [code(row["name"]), _text(shape(row["input"])), _text(shape(row["output"]))] for row in r["shapes"]
+        return [text_spans(h) for h in ("layer", "input", "output")], [
+            [code(row["name"]), text_spans(shape(row["input"])), text_spans(shape(row["output"]))]
+            for row in r["shapes"]
         ]
     if block.kind == "variant":
         return _variants(r)
@@ -58,7 +56,7 @@ def _variants(r: dict) -> tuple[list, list]:
             for name, (layers, n, h) in models.items()
         ]
         header = ["model", "layers", "parameters", "final train loss", "final test loss"]
-        return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
+        return [text_spans(h) for h in header], [[text_spans(c) for c in row] for row in rows]
     paths = ["history"] + [f"variants.{name}" for name in r["variants"]]
     rows = []
     for (name, (layers, n, _)), path in zip(models.items(), paths):
@@ -67,7 +65,7 @@ def _variants(r: dict) -> tuple[list, list]:
         shown = [format_value(v, spec) for v in (median, low, high)]
         rows.append([name, layers, format_value(n), shown[0], f"{shown[1]} to {shown[2]}"])
     header = ["model", "layers", "parameters", f"test loss, median of {r['seeds']['count']} seeds", "range"]
-    return [_text(h) for h in header], [[_text(c) for c in row] for row in rows]
+    return [text_spans(h) for h in header], [[text_spans(c) for c in row] for row in rows]
 
 
 def _schedule(course, lecture) -> tuple[list, list]:
@@ -82,14 +80,14 @@ def _schedule(course, lecture) -> tuple[list, list]:
     def cell(day, row, text):
         today = lecture is not None and (day, course.slots[row][0]) == (lecture.day, lecture.session)
         if not today:
-            return _text(text)
+            return text_spans(text)
         after = course.slots[row + 1][1][day - 1] if row + 1 < len(course.slots) else ""
-        lab = (("break",), *_text(f"then {after}")) if after.startswith("Lab") else ()
-        return (("strong", (("em", _text(text)),)), *lab)
+        lab = (("break",), *text_spans(f"then {after}")) if after.startswith("Lab") else ()
+        return (("strong", (("em", text_spans(text)),)), *lab)
 
     rows = [
-        [_text(time), *(cell(day, row, text) for day, text in enumerate(cells, start=1))]
+        [text_spans(time), *(cell(day, row, text) for day, text in enumerate(cells, start=1))]
         for row, (time, cells) in enumerate(course.slots)
         if shown(cells)
     ]
-    return [_text(h) for h in ["", *course.days]], rows
+    return [text_spans(h) for h in ["", *course.days]], rows

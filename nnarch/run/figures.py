@@ -85,13 +85,14 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
     run = measured.run
     files = {}
     for spec in topic.figures:
-        files[spec.name] = drawn = FigureFiles.at(spec.name, out_dir / f"{topic.name}-{spec.name}", spec.size)
+        stem = out_dir / f"{topic.name}-{spec.name}"
+        files[spec.name] = drawn = FigureFiles.at(spec.name, stem, spec.size)
         cached = cache.figure_paths(figure_key(train_key, spec)) if cache and train_key else None
         if cached and all(map(intact, cached)):
             for source, target in zip(cached, drawn.paths):
                 copy_atomic(source, target)
         else:
-            save_figure(draw_figure(spec, run, measured.trained.path), drawn.pdf.with_suffix(""))
+            save_figure(draw_figure(spec, run, measured.trained.path), stem)
             if cached:
                 for target, source in zip(cached, drawn.paths):
                     copy_atomic(source, target)

@@ -67,10 +67,6 @@ class FigureFiles:
         return cls(name, stem.with_suffix(".pdf"), stem.with_suffix(".svg"), size)
 
     @property
-    def png(self) -> Path:
-        return self.pdf.with_suffix(".png")
-
-    @property
     def paths(self) -> tuple[Path, ...]:
         return tuple(self.pdf.with_suffix(suffix) for suffix in FIGURE_FORMATS)
 

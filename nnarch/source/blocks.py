@@ -150,6 +150,11 @@ def walk(blocks):
             yield from walk(block.blocks)
 
 
+def text_spans(s: str) -> tuple:
+    """Plain text as spans: what nnarch writes into a table or heading it composes."""
+    return (("text", s),)
+
+
 def plain(spans) -> str:
     """The text of spans without markup (math and code as written)."""
     out = []

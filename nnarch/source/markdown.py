@@ -48,7 +48,7 @@ from nnarch.source.blocks import (  # the blocks this parser builds, read as md.
     walk,
 )
 from nnarch.source.dialect import parser
-from nnarch.source.directives import DIRECTIVES, ExerciseDirective, Minutes, directive, fence  # noqa: F401
+from nnarch.source.directives import ExerciseDirective, Minutes, directive, fence
 from nnarch.source.values import VALUE_REF, read_paths
 
 CONTAINERS = ("columns", "column", "notes", "incremental", "fragment", "hints", "answer", "pitfalls")
