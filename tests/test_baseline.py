@@ -56,27 +56,28 @@ def test_after_accept_nothing_differs_and_the_baseline_is_small_and_has_no_paths
     assert (again / "build" / "tiny" / "snapshot.json").read_text() == text
 
 
-def test_a_text_edit_shows_as_that_frame_only(accepted):
-    lectures, out = accepted
-    edit(lectures / "tiny" / "line.md", "- {{params.total}} parameters", "- {{params.total}} trainable weights")
+def changed(lectures, out, file: str, old: str, new: str):
+    """Edit a file of the lecture, build, and diff: (what diff printed, diff.html); it must exit 1."""
+    edit(lectures / "tiny" / file, old, new)
     build(lectures, out)
     result = diff(lectures, out)
     assert result.exit_code == 1, result.output
+    return result, (out / "tiny" / "diff.html").read_text()
+
+
+def test_a_text_edit_shows_as_that_frame_only(accepted):
+    result, page = changed(
+        *accepted, "line.md", "- {{params.total}} parameters", "- {{params.total}} trainable weights"
+    )
     assert "1 frame added, removed or reworded" in result.output and "Fitting a Line" in result.output
     assert not re.search(r"number|claim|figure|model", result.output.split("wrote")[0].split("reworded")[1])
-    page = (out / "tiny" / "diff.html").read_text()
     assert "<del>parameters</del>" in page and "<ins>trainable weights</ins>" in page
     assert "Fitting a Plane" not in page
 
 
 def test_a_new_training_seed_moves_its_topics_numbers_and_figure_and_nothing_else(accepted):
-    lectures, out = accepted
-    edit(lectures / "tiny" / "line.py", "batch_size=8, seed=1)", "batch_size=8, seed=4)")
-    build(lectures, out)
-    result = diff(lectures, out)
-    assert result.exit_code == 1, result.output
+    result, page = changed(*accepted, "line.py", "batch_size=8, seed=1)", "batch_size=8, seed=4)")
     assert "frame" not in result.output.split("\n")[0]  # no frame reworded
-    page = (out / "tiny" / "diff.html").read_text()
     numbers = re.findall(r"<tr><td>([^<]*)</td><td><code>([^<]*)</code>", page)
     assert numbers and all("Line" in where or "line" in where for where, _ in numbers), numbers
     assert any(ref.startswith("history.final") or ref.startswith("metrics") for _, ref in numbers)
