@@ -12,6 +12,7 @@ to it does not count as a change.
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.util
 import inspect
@@ -303,25 +304,35 @@ def _closure(files: list[Path], where) -> list[Path]:
             continue
         found.add(path)
         try:
-            tree = ast.parse(path.read_bytes(), str(path))  # bytes: a BOM is read as Python reads it
-        except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
-            continue  # reported where the file is read for what it declares
-        for node in ast.walk(tree):
-            modules = []
-            if isinstance(node, ast.Import):
-                modules = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                module = "." * node.level + (node.module or "")
-                modules = [module] + [
-                    f"{module}.{alias.name}" if node.module else module + alias.name for alias in node.names
-                ]
-            for module in modules:
-                target = where(module, path)
-                if target is None:
-                    continue
-                if not target.name:
-                    continue  # the file system's root
-                for candidate in (target.with_suffix(".py"), target / "__init__.py"):
-                    if candidate.is_file():
-                        todo.append(candidate.resolve())
+            modules = _imported(path.read_bytes(), str(path))
+        except OSError:
+            continue
+        for module in modules:
+            target = where(module, path)
+            if target is None or not target.name:  # not counted, or the file system's root
+                continue
+            for candidate in (target.with_suffix(".py"), target / "__init__.py"):
+                if candidate.is_file():
+                    todo.append(candidate.resolve())
     return sorted(found)
+
+
+@functools.lru_cache(maxsize=1024)
+def _imported(source: bytes, filename: str) -> tuple[str, ...]:
+    """The modules a file's import statements name ('.x' relative, 'a.b' absolute, and each
+    imported name as a possible submodule): parsed once per content, as `serve` asks again and
+    again. A file that does not parse imports nothing here (it is reported where it is read)."""
+    try:
+        tree = ast.parse(source, filename)  # bytes: a BOM is read as Python reads it
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return ()
+    modules: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            modules += [module] + [
+                f"{module}.{alias.name}" if node.module else module + alias.name for alias in node.names
+            ]
+    return tuple(modules)

@@ -3,6 +3,7 @@ rewritten to what it draws right, and primes as prime characters in text."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from latex2mathml.converter import convert as _mathml
@@ -24,6 +25,7 @@ _MATHML_FRIENDLY = [
 ]
 
 
+@functools.lru_cache(maxsize=4096)  # `serve` renders the same formulas on every save
 def to_mathml(latex: str, display: str) -> str:
     for pattern, replacement in _MATHML_FRIENDLY:
         latex = pattern.sub(replacement, latex)

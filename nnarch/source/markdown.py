@@ -19,6 +19,7 @@ One dialect, parsed by markdown-it-py with mdit-py-plugins; nothing here imports
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,7 @@ def parse_file(path: Path) -> Doc:
     return parse(read_source(path), Path(path))
 
 
+@functools.lru_cache(maxsize=64)  # `serve` parses the files a save did not touch again: once per content
 def parse(text: str, path: Path) -> Doc:
     builder = _Builder(path)
     return builder.build(SyntaxTreeNode(_MD.parse(text)))

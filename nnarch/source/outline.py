@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,9 +49,13 @@ class Outline:
 
 def read(path: Path) -> Outline:
     """The outline of a Python file; a syntax error is its one problem."""
-    source = read_source(path)
+    return _outline(Path(path), read_source(path))
+
+
+@functools.lru_cache(maxsize=64)  # once per content: `serve` reads the same modules on every save
+def _outline(path: Path, source: str) -> Outline:
     try:
-        tree = ast.parse(source, filename=str(path))
+        tree = syntax_tree(source, str(path))
     except SyntaxError as error:
         return Outline(
             path,
@@ -96,6 +101,13 @@ def read(path: Path) -> Outline:
         imports,
         tuple(sorted(problems)),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def syntax_tree(source: str, filename: str) -> ast.Module:
+    """A module's syntax tree, parsed once per content (`serve` reads the same modules on every
+    save); shared, so never changed by its readers."""
+    return ast.parse(source, filename=filename)
 
 
 def declares(path: Path, name: str) -> bool:

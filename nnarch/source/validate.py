@@ -14,7 +14,7 @@ from nnarch.errors import did_you_mean
 from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.layout import SLOTS, TEXT_WIDTH, column_widths, listing_problem, math_problem
 from nnarch.source.blocks import Code, Columns, Doc, Figure, Heading, ListBlock, Listing, MathBlock, Para, Table, walk
-from nnarch.source.outline import Outline
+from nnarch.source.outline import Outline, syntax_tree
 from nnarch.source.values import Names, path_problem
 
 
@@ -161,7 +161,7 @@ def module_unsettable_problems(outline: Outline, doc: Doc) -> list:
     """(line, message) for each character the PDF cannot set in what the handouts show of a topic's
     module: its classes (the model, as it was trained), the exercises' solutions and the claims'
     texts."""
-    tree = ast.parse(outline.source)
+    tree = syntax_tree(outline.source, str(outline.path))
     shown = [node.name for node in tree.body if isinstance(node, ast.ClassDef)]
     shown += [e.solution for e in doc.exercises if e.solution in outline.definitions]
     found = [(outline.definitions[name][0], outline.listing(name), True) for name in shown]
