@@ -76,3 +76,25 @@ def test_check_refuses_a_spread_of_a_topic_without_seeds(fixture_lectures):
     assert (
         "line.md:5: value 'seeds.median.history.final_test': the topic has no seeds; declare seeds=range(5)" in output
     )
+
+
+def test_worker_processes_run_each_seed_as_a_job_with_the_same_numbers(fixture_lectures, tmp_path):
+    edit(_line(fixture_lectures), 'figures=[FigureSpec("loss", "loss_curve")],', SEEDS)
+    here = build(Options(fixture_lectures, tmp_path / "here", "cpu", jobs=0))
+    workers = build(Options(fixture_lectures, tmp_path / "workers", "cpu", jobs=2))
+    assert here.ok and workers.ok, (here.errors, workers.errors)
+    reports = [json.loads((tmp_path / out / "tiny" / "report.json").read_text()) for out in ("here", "workers")]
+    line = [r["topics"]["line"] for r in reports]
+    assert line[0]["seeds"] == line[1]["seeds"] and line[1]["seeds"]["seeds"] == [1, 0, 2]
+    assert line[0]["claims"] == line[1]["claims"]
+
+    # a run that fails at one seed only fails its topic, with that run's error
+    edit(
+        _line(fixture_lectures),
+        "    g = torch.Generator()",
+        "    assert seed != 2, 'no data at seed 2'\n    g = torch.Generator()",
+    )
+    failed = build(Options(fixture_lectures, tmp_path / "workers", "cpu", jobs=2))
+    assert not failed.ok
+    assert "line.py" in str(failed.errors[0]) and "no data at seed 2" in str(failed.errors[0])
+    assert [o.status for o in failed.outcomes if o.name == "line"] == ["failed"]

@@ -1,7 +1,8 @@
 """Executor: where the topics run. One seam, chosen by the options:
 
-- in worker processes (the default: one per core, at most one per topic; `--jobs N` asks for N, and
-  gets at most one per core). They are forked from
+- in worker processes (the default: one per core, at most one per topic unless a topic has seeds,
+  whose runs at each seed are jobs of their own; `--jobs N` asks for N, and gets at most one per
+  core). They are forked from
   multiprocessing's fork server, which imports torch, PyG, matplotlib and nnarch's run code once, so
   no worker imports them again; topics are handed out longest first (by their last training times),
   so that the longest does not start last. A worker that dies (os._exit, a signal, out of memory)
@@ -33,10 +34,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nnarch.cache.store import Cache
-from nnarch.errors import TopicError, rel
+from nnarch.errors import NnarchError, TopicError, rel
 from nnarch.options import Options
 from nnarch.run.outcome import Progress, TopicOutcome
-from nnarch.run.runner import run_topic
+from nnarch.run.runner import SeedRun, other_seeds, run_seed, run_topic, seed_label
 
 if TYPE_CHECKING:
     from nnarch.run.record import TopicRun
@@ -59,7 +60,9 @@ def run_topics(
 
         yield from run_on_cluster(sources, options, progress, keys)
         return
-    workers = min(len(sources) if options.jobs is None else options.jobs, len(sources), cores())
+    # a topic with seeds runs them in parallel: then every core can take a run
+    runs = len(sources) if all(s.outline.seeds is False for s in sources) else cores()
+    workers = min(runs if options.jobs is None else options.jobs, runs, cores())
     if workers == 0:
         for source in sources:
             yield run_topic(source, options, progress, keys[source.name])
@@ -145,43 +148,72 @@ class Workers:
             self.done.add(number)
 
     def run(self, sources: list[TopicSource], options: Options, keys: dict[str, str]) -> Iterator[Result]:
+        """Each topic's (outcome, run) as it finishes. A topic with seeds says which it wants first;
+        its runs at those seeds then share the workers with every other run, and the topic itself
+        (its recipe's seed, its claims and figures) follows once they are all back."""
         number, pool = self._pool(self.count)
-        lost: list[TopicSource] = []
+        units: dict[Any, tuple[TopicSource, int | None]] = {}  # each future: a topic, or one of its seeds
+        seeds: dict[str, dict[int, SeedRun]] = {}  # each topic waiting for its seeds: those back
+        wanted: dict[str, list[int]] = {}
+        ended: set[str] = set()  # topics yielded
+        lost: dict[str, TopicSource] = {}
         finished = False
+
+        def submit(source: TopicSource, seed: int | None, function: Any, *args: Any) -> None:
+            try:
+                units[pool.submit(function, options, source, *args)] = (source, seed)
+            except BrokenProcessPool:
+                lost[source.name] = source
+
         try:
-            futures = {}
             for source in sources:
+                submit(source, None, _start_in_worker, keys[source.name])
+            for future in self._as_completed(units, options.max_topic_seconds):
+                source, seed = units[future]
+                if source.name in ended or source.name in lost:
+                    continue  # a seed of a topic that failed, or that runs again alone
                 try:
-                    futures[pool.submit(_run_in_worker, options, source, keys[source.name])] = source
+                    result = future.result()
                 except BrokenProcessPool:
-                    lost.append(source)
-            for future in self._as_completed(futures, options.max_topic_seconds):
-                source = futures[future]
-                try:
-                    yield _with_source(future.result(), source)
-                except BrokenProcessPool:
-                    if source.name in self.late:  # stopped at its time limit: that is its failure
+                    if seed_label(source.name, seed) in self.late:  # stopped at its time limit: its failure
+                        ended.add(source.name)
                         yield self._late(source, options.max_topic_seconds)
                     else:
-                        lost.append(source)
+                        lost[source.name] = source
+                    continue
+                if isinstance(result, SeedRun):
+                    seeds[source.name][result.seed] = result
+                    if len(seeds[source.name]) == len(wanted[source.name]):
+                        others = tuple(seeds[source.name][s] for s in wanted[source.name])
+                        submit(source, None, _run_in_worker, keys[source.name], others)
+                elif isinstance(result, list):  # the seeds the topic wants
+                    wanted[source.name], seeds[source.name] = result, {}
+                    for other in result:
+                        submit(source, other, _seed_in_worker, other)
+                else:
+                    ended.add(source.name)
+                    yield _with_source(result, source)
             finished = True
         finally:
             self._shut(number, pool, finished)
         # A worker died, and the pool with it: which topic killed it is not known. Each topic the
-        # pool lost runs again alone; one that kills its process again is the culprit.
-        for source in lost:
+        # pool lost runs again alone, its seeds one after the other; one that kills its process
+        # again is the culprit.
+        for source in lost.values():
             yield self._alone(source, options, keys[source.name])
 
-    def _as_completed(self, futures: dict[Any, TopicSource], limit: float | None) -> Iterator[Any]:
-        """The futures as they finish; with a limit, a topic's worker is killed once the topic has
-        run longer (its import and data included): the pool breaks, and that topic fails."""
-        pending, finished = set(futures), set()
-        while pending:
-            done, pending = wait(pending, timeout=1.0 if limit else None, return_when=FIRST_COMPLETED)
-            finished |= {futures[future].name for future in done}
+    def _as_completed(self, units: dict[Any, tuple[TopicSource, int | None]], limit: float | None) -> Iterator[Any]:
+        """The futures as they finish, those submitted meanwhile too; with a limit, a run whose
+        worker has gone on longer (its import and data included) is killed: the pool breaks, and
+        that topic fails."""
+        seen: set[Any] = set()
+        while len(seen) < len(units):
+            done, _ = wait(set(units) - seen, timeout=1.0 if limit else None, return_when=FIRST_COMPLETED)
+            seen |= done
+            finished = {seed_label(units[future][0].name, units[future][1]) for future in done}
             yield from done
             for name, (pid, started) in list(self.running.items()):
-                if name in finished:  # its worker goes on to another topic
+                if name in finished:  # its worker goes on to another run
                     self.running.pop(name, None)
                 elif limit and name not in self.late and time.monotonic() - started > limit:
                     self.late.add(name)
@@ -265,13 +297,43 @@ def _start_worker(events: Queue[tuple[Any, ...]], pool: int, scratch: str) -> No
         threading.Thread(target=orphaned, daemon=True).start()
 
 
-def _run_in_worker(options: Options, source: TopicSource, key: str) -> Result:
+def _start_in_worker(options: Options, source: TopicSource, key: str) -> Result | list[int]:
+    """A topic run whole, or, when it has seeds, the seeds it wants run first (the build runs each
+    as a job of its own, then the topic with them)."""
+    from nnarch.source.load import load_topic
+
+    assert _events is not None, "a worker's queue is set by the pool's initializer"
+    wanted = []
+    if source.outline.seeds is not False:  # it may declare seeds: import it to know
+        _events.put(("begin", source.name, os.getpid()))
+        with contextlib.suppress(NnarchError):  # run_topic fails with it, as it should
+            wanted = other_seeds(load_topic(source)[0])
+    return wanted or _run_in_worker(options, source, key)
+
+
+def _seed_in_worker(options: Options, source: TopicSource, seed: int) -> SeedRun | Result:
+    """The topic's run at one of its other seeds, or the topic's failure."""
+    assert _events is not None, "a worker's queue is set by the pool's initializer"
+    label = seed_label(source.name, seed)
+    _events.put(("begin", label, os.getpid()))
+    try:
+        return run_seed(source, seed, options, _Relayed(_events))
+    except NnarchError as error:
+        return _failed(TopicOutcome(source.name, source.path, "failed", error=error)), None
+
+
+def _run_in_worker(options: Options, source: TopicSource, key: str, seeds: tuple[SeedRun, ...] | None = None) -> Result:
     assert _events is not None, "a worker's queue is set by the pool's initializer"
     _events.put(("begin", source.name, os.getpid()))
-    outcome, run = run_topic(source, options, _Relayed(_events), key)
-    if outcome.error:  # its traceback does not travel with it: its text does, for --debug
+    outcome, run = run_topic(source, options, _Relayed(_events), key, seeds=seeds)
+    return _failed(outcome), run
+
+
+def _failed(outcome: TopicOutcome) -> TopicOutcome:
+    """A failed topic's traceback does not travel with it: its text does, for --debug."""
+    if outcome.error:
         outcome.error.remote_trace = "".join(traceback.format_exception(outcome.error))
-    return outcome, run
+    return outcome
 
 
 class _Relayed(Progress):

@@ -183,24 +183,24 @@ def _plain(value):
     return value
 
 
-def conclude(measured: Measured, answers: dict, others: tuple[tuple[Measured, dict], ...] = ()) -> Measured:
+def conclude(measured: Measured, answers: dict, others: tuple[tuple[int, dict], ...] = ()) -> Measured:
     """`measured` (the run the slides show) with its exercises' `answers` and its claims checked.
-    In a topic with seeds, `others` are the runs at its other seeds with their answers: each
-    seed's numbers go under results["seeds"]["runs"], their median, minimum and maximum under
-    results["seeds"]["median" | "min" | "max"] (by the same paths as the run's own), and each
-    claim is checked at every seed."""
+    In a topic with seeds, `others` are the runs at its other seeds, (seed, results with their
+    answers): each seed's numbers go under results["seeds"]["runs"], their median, minimum and
+    maximum under results["seeds"]["median" | "min" | "max"] (by the same paths as the run's own),
+    and each claim is checked at every seed."""
     results = {**measured.results, "answers": answers}
-    everyone = [(measured, results), *((m, {**m.results, "answers": a}) for m, a in others)]
+    everyone = [(measured.trained.recipe.seed, results), *others]
     if others:
         runs = [
             {
-                "seed": m.trained.recipe.seed,
+                "seed": seed,
                 "history": {k: r["history"][k] for k in ("final_train", "final_test")},
                 "metrics": r["metrics"],
                 "variants": {n: {k: v[k] for k in ("final_train", "final_test")} for n, v in r["variants"].items()},
                 "answers": r["answers"],
             }
-            for m, r in everyone
+            for seed, r in everyone
         ]
         results["seeds"] = {
             "seeds": [r["seed"] for r in runs],

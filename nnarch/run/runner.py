@@ -4,6 +4,7 @@ its figures and solve its exercises; or restore all of that from its record with
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,10 +53,12 @@ def summarise(outcome: TopicOutcome, run: TopicRun) -> None:
     outcome.claims = run.claims
 
 
-def run_topic(source: TopicSource, options: Options, progress: Progress, key: str, trained_elsewhere=None):
+def run_topic(source: TopicSource, options: Options, progress: Progress, key: str, trained_elsewhere=None, seeds=None):
     """Import, train (or restore the weights), measure, check, draw and solve one topic: (outcome,
     run), the run None when it failed. `trained_elsewhere` is what training on a cluster gave:
-    "trained" (the weights are in the cache), the topic's error, or None."""
+    "trained" (the weights are in the cache), the topic's error, or None. `seeds`: the runs at the
+    topic's other seeds (run_seed) when the executor made them in parallel; by default a topic with
+    seeds makes them here, one after the other."""
     from nnarch.run.figures import draw_topic
     from nnarch.run.measure import claim_error, conclude, measure
     from nnarch.run.record import figure_key, manifest, to_json
@@ -81,11 +84,15 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         measured = measure(trained)
         answers = solve_exercises(source, module, measured.run)
         outcome.stages["measure"] = time.perf_counter() - t0
-        others: tuple = ()
-        if topic.seeds:  # the figures may draw the other seeds' numbers: their keys count too
-            others, seed_keys = _at_other_seeds(source, topic, module, options, progress, outcome, trained_elsewhere)
-            train_key = fingerprint(train_key, *seed_keys)
-        measured = conclude(measured, answers, others)
+        if seeds is None:
+            elsewhere, loaded = trained_elsewhere == "trained", (topic, module)
+            seeds = tuple(run_seed(source, s, options, progress, elsewhere, loaded) for s in other_seeds(topic))
+        for other in seeds:  # the figures may draw the other seeds' numbers: their keys count too
+            outcome.status = "trained" if other.status == "trained" else outcome.status
+            for stage, seconds in other.stages.items():
+                outcome.stages[stage] += seconds
+        train_key = fingerprint(train_key, *(other.key for other in seeds)) if seeds else train_key
+        measured = conclude(measured, answers, tuple((other.seed, other.results) for other in seeds))
         if measured.failed_claims and options.budget == "full":
             outcome.claims = measured.claims
             raise claim_error(measured)
@@ -104,29 +111,45 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         outcome.seconds = sum(outcome.stages.values())
 
 
-def _at_other_seeds(source, topic, module, options, progress, outcome, trained_elsewhere):
-    """The run repeated at the topic's other seeds, each trained or restored, measured and its
-    exercises solved: ((Measured, answers) per seed, their training keys)."""
-    from nnarch.run.measure import measure
+@dataclass(frozen=True)
+class SeedRun:
+    """A topic's run at one of its other seeds: its numbers with the exercises' answers (all that
+    the claims and the spread need of it), its training key, whether it trained, and where its
+    time went (train, load, measure)."""
 
-    others, keys = [], []
-    for seed in topic.all_seeds()[1:]:
-        t0 = time.perf_counter()
-        label = seed_label(source.name, seed)
-        progress.topic_started(label, topic.recipe_for(options.budget).epochs)
-        trained, status, key = _train_or_restore(
-            source, topic.at_seed(seed), options, progress, trained_elsewhere == "trained", label
-        )
-        keys.append(key)
-        if status == "trained":
-            outcome.status = "trained"
-            outcome.stages["train"] = outcome.stages.get("train", 0.0) + trained.seconds
-        t1 = time.perf_counter()
-        measured = measure(trained)
-        others.append((measured, solve_exercises(source, module, measured.run)))
-        outcome.stages["measure"] += time.perf_counter() - t1
-        outcome.stages["load"] += t1 - t0 - (trained.seconds if status == "trained" else 0.0)
-    return tuple(others), keys
+    seed: int
+    results: dict
+    key: str
+    status: str
+    stages: dict
+
+
+def other_seeds(topic) -> list[int]:
+    """The seeds a topic repeats its run at, besides its recipe's: none for most topics."""
+    return topic.all_seeds()[1:] if topic.seeds else []
+
+
+def run_seed(
+    source: TopicSource, seed: int, options: Options, progress: Progress, trained_elsewhere=False, loaded=None
+) -> SeedRun:
+    """The topic's run at one of its other seeds: trained or restored, measured and its exercises
+    solved. `loaded`: the topic and its module, when already imported."""
+    from nnarch.run.measure import measure
+    from nnarch.source.load import load_topic
+
+    topic, module = loaded or load_topic(source)
+    _one_thread()
+    t0 = time.perf_counter()
+    label = seed_label(source.name, seed)
+    progress.topic_started(label, topic.recipe_for(options.budget).epochs)
+    trained, status, key = _train_or_restore(source, topic.at_seed(seed), options, progress, trained_elsewhere, label)
+    train = trained.seconds if status == "trained" else 0.0
+    t1 = time.perf_counter()
+    measured = measure(trained)
+    answers = solve_exercises(source, module, measured.run)
+    load = t1 - t0 - (0.0 if trained_elsewhere else train)
+    stages = {"train": train, "load": load, "measure": time.perf_counter() - t1}
+    return SeedRun(seed, {**measured.results, "answers": answers}, key, status, stages)
 
 
 def seed_label(topic: str, seed: int | None) -> str:
