@@ -10,6 +10,7 @@ on a cold build, a no-op build, a text-only edit of one topic (cnn) and a model 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,9 +22,9 @@ VENV = ROOT / ".venv-bench" / "bin"
 TOPICS = ("ffnn", "gnn", "cnn", "lstm")
 
 
-def _timed(cmd, cwd: Path) -> float:
+def _timed(cmd, cwd: Path, env: dict | None = None) -> float:
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env and {**os.environ, **env})
     if done.returncode != 0:
         sys.exit(f"bench: {' '.join(map(str, cmd))} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
     return time.perf_counter() - start
@@ -63,15 +64,17 @@ def jupyter_book(notebooks: Path, work: Path) -> dict:
     return cases
 
 
-def sphinx_gallery(work: Path) -> dict:
+def sphinx_gallery(work: Path, all_seeds: bool = False) -> dict:
     """Seconds per case for `sphinx-build` of a gallery of the four bench scripts (sphinx-gallery
-    runs a script again when its file changed)."""
+    runs a script again when its file changed); with `all_seeds`, the scripts train at every seed
+    their topics declare, as nnarch does (BENCH_SEEDS=all), not at the recipe's alone."""
     site, build = _gallery(work)
-    cases = {"cold build": _timed(build, site), "no-op": _timed(build, site)}
+    env = {"BENCH_SEEDS": "all"} if all_seeds else None
+    cases = {"cold build": _timed(build, site, env), "no-op": _timed(build, site, env)}
     _replace(site / "examples" / "cnn.py", '"""Reference for', '"""Edited. Reference for')
-    cases["text-only edit"] = _timed(build, site)
+    cases["text-only edit"] = _timed(build, site, env)
     _replace(site / "examples" / "gnn.py", "model = AdvectionGNN()", "model = AdvectionGNN(hidden_size=8)")
-    cases["model edit"] = _timed(build, site)
+    cases["model edit"] = _timed(build, site, env)
     return cases
 
 

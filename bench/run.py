@@ -1,11 +1,13 @@
 """`make bench`: nnarch's build against plain scripts, in one invocation on one machine.
 
-(a) the four reference scripts in bench/ (run again after (i)) and one latexmk of the built deck;
+(a) the four reference scripts in bench/, at every seed nnarch trains (run again after (i)), and
+one latexmk of the built deck;
 (b) a cold build (and two more, for the median that is compared with sphinx-gallery's, also of
 three, run alternately); (c) a no-op build; (d) a rebuild after a text-only edit of one topic; (e) a
 rebuild after a model edit of one topic; (f) `nnarch serve`: a saved text edit until the served deck
 and the PDF show it; (g) two cold builds at once; (h) the peers, Jupyter Book and sphinx-gallery, on
-the same cases (see peers.py); (i) a cold build with `--jobs 1`, one topic at a time, whose
+the same cases (see peers.py), sphinx-gallery twice: its scripts at the recipes' seeds, as the
+solution notebooks train, and at every seed, as nnarch trains; (i) a cold build with `--jobs 1`, one topic at a time, whose
 training times are compared with the reference scripts', which also train alone; (j) `nnarch serve`:
 a saved model edit until the served deck shows it, against that topic's training time. Prints each
 figure, the ratios the project targets, and the peak memory (RSS) of the build's own process.
@@ -41,11 +43,17 @@ def nnarch_build(lectures: Path, out: Path, *options: str) -> list[str]:
     return [*NNARCH, "build", "--lectures", str(lectures), "--out", str(out), "--device", "cpu", *options]
 
 
-def timed(cmd, cwd=ROOT) -> tuple[float, float, str]:
+def timed(cmd, cwd=ROOT, env=None) -> tuple[float, float, str]:
     """Wall seconds, peak RSS in MB (of the process itself), and stdout of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, stdin=subprocess.DEVNULL
+        cmd,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env and {**os.environ, **env},
     )
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -105,8 +113,9 @@ def _main(work: Path) -> None:
     rows, peak = [], 0.0
 
     reference = {}
+    every_seed = {"BENCH_SEEDS": "all"}  # the scripts train at each seed nnarch trains
     for topic in TOPICS:
-        seconds, rss, output = timed([sys.executable, str(ROOT / "bench" / f"{topic}.py")])
+        seconds, rss, output = timed([sys.executable, str(ROOT / "bench" / f"{topic}.py")], env=every_seed)
         reference[topic] = [_train_seconds(output)]
         rows.append((f"(a) reference script {topic}.py", seconds, rss))
         peak = max(peak, rss)
@@ -119,7 +128,8 @@ def _main(work: Path) -> None:
     by_itself_seconds, by_itself_rss, _ = timed(nnarch_build(alone / "lectures", alone / "build", "--jobs", "1"))
     by_itself = json.loads((alone / "build" / "nn-architectures" / "report.json").read_text())["topics"]
     for topic in TOPICS:
-        reference[topic].append(_train_seconds(timed([sys.executable, str(ROOT / "bench" / f"{topic}.py")])[2]))
+        script = [sys.executable, str(ROOT / "bench" / f"{topic}.py")]
+        reference[topic].append(_train_seconds(timed(script, env=every_seed)[2]))
 
     cold, rss, _ = timed(build)
     rows.append(("(b) cold nnarch build", cold, rss))
@@ -171,6 +181,9 @@ def _main(work: Path) -> None:
     others = {
         "Jupyter Book + jupyter-cache": peers.jupyter_book(notebooks, work / "peers"),
         "sphinx-gallery": peers.sphinx_gallery(work / "peers"),
+        # the same work as nnarch's: the scripts at every seed nnarch trains (not the exercises,
+        # which nnarch also solves at each seed)
+        "sphinx-gallery, every seed": peers.sphinx_gallery(work / "peers-seeds", all_seeds=True),
     }
     others["sphinx-gallery"]["cold build"] = statistics.median(gallery_colds)  # the alternating ones
     cases = {
@@ -224,6 +237,11 @@ def _main(work: Path) -> None:
         "(medians of 3; target <= 1.0, aim 0.8)"
     )
     print(f"model edit / sphinx-gallery code edit:   {model_edit / gallery['model edit']:.2f}  (target <= 1.0)")
+    seeded = others["sphinx-gallery, every seed"]
+    print(
+        "at equal work (sphinx-gallery's scripts at every seed):  "
+        f"cold {cases['cold build'] / seeded['cold build']:.2f}, model edit {model_edit / seeded['model edit']:.2f}"
+    )
     print(f"no-op:                                   {noop:.2f} s  (target <= 0.25 s)")
     print(f"two cold builds at once / one alone:     {loaded / cold:.2f}  (target <= 2.2)")
 
