@@ -103,7 +103,7 @@ def build(
         None,
         "--max-topic-seconds",
         min=1,
-        help="Stop any topic that runs longer as a whole: import, data, training, measuring, drawing.",
+        help="Stop any topic that runs longer (import, data, training, measuring, drawing; each seed's run apart).",
     ),
     scheduler: str | None = typer.Option(
         None,

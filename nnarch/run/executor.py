@@ -223,8 +223,8 @@ class Workers:
     def _late(self, source: TopicSource, limit: float | None) -> Result:
         error = TopicError(
             f"{rel(source.path)}: the topic ran longer than its {limit:g} s limit (--max-topic-seconds), "
-            "its import, data, training, measuring and drawing together; look for code that waits, "
-            "or raise the limit"
+            "its import, data, training, measuring and drawing together (each seed's run apart); look for "
+            "code that waits, or raise the limit"
         )
         return TopicOutcome(source.name, source.path, "failed", error=error), None
 
