@@ -317,7 +317,7 @@ def _closure(files: list[Path], where) -> list[Path]:
     return sorted(found)
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)
 def _imported(source: bytes, filename: str) -> tuple[str, ...]:
     """The modules a file's import statements name ('.x' relative, 'a.b' absolute, and each
     imported name as a possible submodule): parsed once per content, as `serve` asks again and
