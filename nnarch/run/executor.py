@@ -37,7 +37,7 @@ from nnarch.cache.store import Cache
 from nnarch.errors import NnarchError, TopicError, rel
 from nnarch.options import Options
 from nnarch.run.outcome import Progress, TopicOutcome
-from nnarch.run.runner import SeedRun, other_seeds, run_seed, run_topic, seed_label
+from nnarch.run.runner import SeedRun, run_seed, run_topic, seed_label, seeds_of
 
 if TYPE_CHECKING:
     from nnarch.run.record import TopicRun
@@ -148,9 +148,10 @@ class Workers:
             self.done.add(number)
 
     def run(self, sources: list[TopicSource], options: Options, keys: dict[str, str]) -> Iterator[Result]:
-        """Each topic's (outcome, run) as it finishes. A topic with seeds says which it wants first;
-        its runs at those seeds then share the workers with every other run, and the topic itself
-        (its recipe's seed, its claims and figures) follows once they are all back."""
+        """Each topic's (outcome, run) as it finishes. A topic with seeds says which first; its runs
+        at each then share the workers with every other run, and the topic itself (its claims and
+        figures, from the runs' numbers and its own seed's cached weights) follows once they are
+        all back."""
         number, pool = self._pool(self.count)
         units: dict[Any, tuple[TopicSource, int | None]] = {}  # each future: a topic, or one of its seeds
         seeds: dict[str, dict[int, SeedRun]] = {}  # each topic waiting for its seeds: those back
@@ -298,8 +299,8 @@ def _start_worker(events: Queue[tuple[Any, ...]], pool: int, scratch: str) -> No
 
 
 def _start_in_worker(options: Options, source: TopicSource, key: str) -> Result | list[int]:
-    """A topic run whole, or, when it has seeds, the seeds it wants run first (the build runs each
-    as a job of its own, then the topic with them)."""
+    """A topic run whole, or, when it has seeds, the seeds it runs at (the build runs each as a job
+    of its own, then the topic with them: its claims and figures)."""
     from nnarch.source.load import load_topic
 
     assert _events is not None, "a worker's queue is set by the pool's initializer"
@@ -307,12 +308,12 @@ def _start_in_worker(options: Options, source: TopicSource, key: str) -> Result 
     if source.outline.seeds is not False:  # it may declare seeds: import it to know
         _events.put(("begin", source.name, os.getpid()))
         with contextlib.suppress(NnarchError):  # run_topic fails with it, as it should
-            wanted = other_seeds(load_topic(source)[0])
+            wanted = seeds_of(load_topic(source)[0])
     return wanted or _run_in_worker(options, source, key)
 
 
 def _seed_in_worker(options: Options, source: TopicSource, seed: int) -> SeedRun | Result:
-    """The topic's run at one of its other seeds, or the topic's failure."""
+    """The topic's run at one of its seeds, or the topic's failure."""
     assert _events is not None, "a worker's queue is set by the pool's initializer"
     label = seed_label(source.name, seed)
     _events.put(("begin", label, os.getpid()))

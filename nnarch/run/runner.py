@@ -56,9 +56,9 @@ def summarise(outcome: TopicOutcome, run: TopicRun) -> None:
 def run_topic(source: TopicSource, options: Options, progress: Progress, key: str, trained_elsewhere=None, seeds=None):
     """Import, train (or restore the weights), measure, check, draw and solve one topic: (outcome,
     run), the run None when it failed. `trained_elsewhere` is what training on a cluster gave:
-    "trained" (the weights are in the cache), the topic's error, or None. `seeds`: the runs at the
-    topic's other seeds (run_seed) when the executor made them in parallel; by default a topic with
-    seeds makes them here, one after the other."""
+    "trained" (the weights are in the cache), the topic's error, or None. `seeds`: the runs at each
+    of the topic's seeds (run_seed), when the executor made them as jobs of their own; by default a
+    topic with seeds makes them here, one after the other."""
     from nnarch.run.figures import draw_topic
     from nnarch.run.measure import claim_error, conclude, measure
     from nnarch.run.record import figure_key, manifest, to_json
@@ -74,25 +74,29 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         _one_thread()
         outcome.stages["import"] = time.perf_counter() - t0
         progress.topic_started(source.name, topic.recipe_for(options.budget).epochs)
+        own = next((one for one in seeds or () if one.seed == topic.recipe.seed), None)  # its weights are cached
+        elsewhere = trained_elsewhere == "trained" or own is not None
         t0 = time.perf_counter()
-        trained, outcome.status, train_key = _train_or_restore(
-            source, topic, options, progress, trained_elsewhere == "trained"
-        )
-        outcome.stages["train"] = trained.seconds if outcome.status == "trained" else 0.0
-        outcome.stages["load"] = time.perf_counter() - t0 - (0.0 if trained_elsewhere else outcome.stages["train"])
+        trained, outcome.status, train_key = _train_or_restore(source, topic, options, progress, elsewhere)
+        outcome.stages["train"] = trained.seconds if outcome.status == "trained" and not own else 0.0
+        outcome.stages["load"] = time.perf_counter() - t0 - (0.0 if elsewhere else outcome.stages["train"])
         t0 = time.perf_counter()
         measured = measure(trained)
-        answers = solve_exercises(source, module, measured.run)
+        answers = own.results["answers"] if own else solve_exercises(source, module, measured.run)
         outcome.stages["measure"] = time.perf_counter() - t0
         if seeds is None:
-            elsewhere, loaded = trained_elsewhere == "trained", (topic, module)
-            seeds = tuple(run_seed(source, s, options, progress, elsewhere, loaded) for s in other_seeds(topic))
-        for other in seeds:  # the figures may draw the other seeds' numbers: their keys count too
-            outcome.status = "trained" if other.status == "trained" else outcome.status
-            for stage, seconds in other.stages.items():
+            loaded = (topic, module)
+            seeds = tuple(run_seed(source, s, options, progress, elsewhere, loaded) for s in seeds_of(topic)[1:])
+        if own:  # its status and time are the job's, counted below
+            outcome.status = "cached"
+        for one in seeds:
+            outcome.status = "trained" if one.status == "trained" else outcome.status
+            for stage, seconds in one.stages.items():
                 outcome.stages[stage] += seconds
-        train_key = fingerprint(train_key, *(other.key for other in seeds)) if seeds else train_key
-        measured = conclude(measured, answers, tuple((other.seed, other.results) for other in seeds))
+        others = tuple(one for one in seeds if one is not own)
+        if others:  # the figures may draw every seed's numbers: their keys count too
+            train_key = fingerprint(train_key, *(one.key for one in others))
+        measured = conclude(measured, answers, tuple((one.seed, one.results) for one in others))
         if measured.failed_claims and options.budget == "full":
             outcome.claims = measured.claims
             raise claim_error(measured)
@@ -113,9 +117,9 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
 
 @dataclass(frozen=True)
 class SeedRun:
-    """A topic's run at one of its other seeds: its numbers with the exercises' answers (all that
-    the claims and the spread need of it), its training key, whether it trained, and where its
-    time went (train, load, measure)."""
+    """A topic's run at one of its seeds: its numbers with the exercises' answers (all that the
+    claims and the spread need of it), its training key, whether it trained, and where its time
+    went (train, load, measure)."""
 
     seed: int
     results: dict
@@ -124,25 +128,27 @@ class SeedRun:
     stages: dict
 
 
-def other_seeds(topic) -> list[int]:
-    """The seeds a topic repeats its run at, besides its recipe's: none for most topics."""
-    return topic.all_seeds()[1:] if topic.seeds else []
+def seeds_of(topic) -> list[int]:
+    """The seeds a topic runs at, its recipe's first, when it declares `seeds`; else none."""
+    return topic.all_seeds() if topic.seeds else []
 
 
 def run_seed(
     source: TopicSource, seed: int, options: Options, progress: Progress, trained_elsewhere=False, loaded=None
 ) -> SeedRun:
-    """The topic's run at one of its other seeds: trained or restored, measured and its exercises
-    solved. `loaded`: the topic and its module, when already imported."""
+    """The topic's run at one of its seeds: trained or restored, measured and its exercises solved.
+    `loaded`: the topic and its module, when already imported."""
     from nnarch.run.measure import measure
     from nnarch.source.load import load_topic
 
     topic, module = loaded or load_topic(source)
     _one_thread()
+    own = seed == topic.recipe.seed  # the topic's own run: its progress is the topic's
     t0 = time.perf_counter()
-    label = seed_label(source.name, seed)
+    label = seed_label(source.name, None if own else seed)
     progress.topic_started(label, topic.recipe_for(options.budget).epochs)
-    trained, status, key = _train_or_restore(source, topic.at_seed(seed), options, progress, trained_elsewhere, label)
+    at = topic if own else topic.at_seed(seed)
+    trained, status, key = _train_or_restore(source, at, options, progress, trained_elsewhere, label)
     train = trained.seconds if status == "trained" else 0.0
     t1 = time.perf_counter()
     measured = measure(trained)
