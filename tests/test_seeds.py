@@ -68,6 +68,16 @@ def test_a_claim_must_hold_at_its_share_of_the_seeds(fixture_lectures, tmp_path)
     assert build(Options(fixture_lectures, build_dir, "cpu", jobs=0)).ok
 
 
+def test_seeds_given_through_shared_arguments_count(fixture_lectures, tmp_path):
+    """Topic(**common) with the seeds in `common`: check cannot see them, so it does not refuse a
+    spread, and the build runs every seed (each a job of its own)."""
+    edit(_line(fixture_lectures), "TOPIC = Topic(\n", "COMMON = {'seeds': range(3)}\n\nTOPIC = Topic(\n    **COMMON,\n")
+    edit(fixture_lectures / "tiny" / "line.md", "- {{params.total}} parameters", "- {{history.final_test:spread}}")
+    assert invoke("check", "--lectures", fixture_lectures).exit_code == 0
+    assert build(Options(fixture_lectures, tmp_path / "b", "cpu", jobs=2)).ok
+    assert "3 seeds)" in (tmp_path / "b" / "tiny" / "slides.html").read_text()
+
+
 def test_check_refuses_a_spread_of_a_topic_without_seeds(fixture_lectures):
     edit(fixture_lectures / "tiny" / "line.md", "- {{params.total}} parameters", "- {{history.final_test:spread}}")
     result = invoke("check", "--lectures", fixture_lectures)

@@ -166,42 +166,53 @@ class Workers:
             except BrokenProcessPool:
                 lost[source.name] = source
 
+        def end(name: str) -> None:  # its jobs not yet started are not needed any more
+            ended.add(name)
+            for future, (other, _) in units.items():
+                if other.name == name:
+                    future.cancel()
+
+        def late(name: str) -> str | None:  # the job of the topic stopped at its time limit
+            labels = [seed_label(name, None), *(seed_label(name, s) for s in wanted.get(name, []))]
+            return next((label for label in labels if label in self.late), None)
+
         try:
             for source in sources:
                 submit(source, None, _start_in_worker, keys[source.name])
             for future in self._as_completed(units, options.max_topic_seconds):
-                source, seed = units[future]
+                source = units[future][0]
                 if source.name in ended or source.name in lost:
                     continue  # a seed of a topic that failed, or that runs again alone
                 try:
                     result = future.result()
                 except BrokenProcessPool:
-                    if seed_label(source.name, seed) in self.late:  # stopped at its time limit: its failure
-                        ended.add(source.name)
-                        yield self._late(source, options.max_topic_seconds)
+                    stopped = late(source.name)
+                    if stopped:  # one of its jobs was stopped at its time limit: that is its failure
+                        end(source.name)
+                        yield self._late(source, options.max_topic_seconds, stopped)
                     else:
                         lost[source.name] = source
                     continue
                 if isinstance(result, SeedRun):
                     seeds[source.name][result.seed] = result
                     if len(seeds[source.name]) == len(wanted[source.name]):
-                        others = tuple(seeds[source.name][s] for s in wanted[source.name])
-                        submit(source, None, _run_in_worker, keys[source.name], others)
+                        runs = tuple(seeds[source.name][s] for s in wanted[source.name])
+                        submit(source, None, _run_in_worker, keys[source.name], runs)
                 elif isinstance(result, list):  # the seeds the topic wants
                     wanted[source.name], seeds[source.name] = result, {}
                     for other in result:
                         submit(source, other, _seed_in_worker, other)
                 else:
-                    ended.add(source.name)
+                    end(source.name)
                     yield _with_source(result, source)
             finished = True
         finally:
             self._shut(number, pool, finished)
         # A worker died, and the pool with it: which topic killed it is not known. Each topic the
-        # pool lost runs again alone, its seeds one after the other; one that kills its process
-        # again is the culprit.
+        # pool lost runs again alone, its seeds one after the other (each within the limit); one
+        # that kills its process again is the culprit.
         for source in lost.values():
-            yield self._alone(source, options, keys[source.name])
+            yield self._alone(source, options, keys[source.name], max(1, len(wanted.get(source.name, []))))
 
     def _as_completed(self, units: dict[Any, tuple[TopicSource, int | None]], limit: float | None) -> Iterator[Any]:
         """The futures as they finish, those submitted meanwhile too; with a limit, a run whose
@@ -221,20 +232,23 @@ class Workers:
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
 
-    def _late(self, source: TopicSource, limit: float | None) -> Result:
+    def _late(self, source: TopicSource, limit: float | None, label: str = "") -> Result:
+        seed = label.removeprefix(source.name).strip()  # "seed 3", or "" for the topic's own run
         error = TopicError(
-            f"{rel(source.path)}: the topic ran longer than its {limit:g} s limit (--max-topic-seconds), "
-            "its import, data, training, measuring and drawing together (each seed's run apart); look for "
-            "code that waits, or raise the limit"
+            f"{rel(source.path)}: the topic ran longer than its {limit:g} s limit (--max-topic-seconds)"
+            f"{f' at {seed}' if seed else ''}, its import, data, training, measuring and drawing together "
+            "(each seed's run apart); look for code that waits, or raise the limit"
         )
         return TopicOutcome(source.name, source.path, "failed", error=error), None
 
-    def _alone(self, source: TopicSource, options: Options, key: str) -> Result:
+    def _alone(self, source: TopicSource, options: Options, key: str, runs: int) -> Result:
+        """The topic run whole in a pool of its own: its `runs` (one per seed) within the limit each."""
         number, pool = self._pool(1)
         finished = False
+        limit = options.max_topic_seconds and options.max_topic_seconds * runs
         try:
             future = pool.submit(_run_in_worker, options, source, key)
-            result = _with_source(future.result(timeout=options.max_topic_seconds), source)
+            result = _with_source(future.result(timeout=limit), source)
             finished = True
             return result
         except TimeoutError:  # its time limit, alone too: the pool's worker is killed (on leaving)
@@ -265,6 +279,8 @@ class Workers:
             elif event[0] == "begin":
                 self.running[event[1]] = (event[2], time.monotonic())
                 self.progress.stage(f"{event[1]}: running (import, data, training, measuring, drawing)")
+            elif event[0] == "end":  # after its begin: one worker's events arrive in order
+                self.running.pop(event[1], None)
             elif event[0] == "start":
                 self.progress.topic_started(event[1], event[2])
             else:
@@ -298,35 +314,41 @@ def _start_worker(events: Queue[tuple[Any, ...]], pool: int, scratch: str) -> No
         threading.Thread(target=orphaned, daemon=True).start()
 
 
+@contextlib.contextmanager
+def _job(label: str) -> Iterator[Progress]:
+    """One job in a worker: its begin and end (for the time limit), and its progress, relayed."""
+    assert _events is not None, "a worker's queue is set by the pool's initializer"
+    _events.put(("begin", label, os.getpid()))
+    try:
+        yield _Relayed(_events)
+    finally:
+        _events.put(("end", label))
+
+
 def _start_in_worker(options: Options, source: TopicSource, key: str) -> Result | list[int]:
     """A topic run whole, or, when it has seeds, the seeds it runs at (the build runs each as a job
     of its own, then the topic with them: its claims and figures)."""
     from nnarch.source.load import load_topic
 
-    assert _events is not None, "a worker's queue is set by the pool's initializer"
     wanted = []
     if source.outline.seeds is not False:  # it may declare seeds: import it to know
-        _events.put(("begin", source.name, os.getpid()))
-        with contextlib.suppress(NnarchError):  # run_topic fails with it, as it should
+        with _job(source.name), contextlib.suppress(NnarchError):  # run_topic fails with it, as it should
             wanted = seeds_of(load_topic(source)[0])
     return wanted or _run_in_worker(options, source, key)
 
 
 def _seed_in_worker(options: Options, source: TopicSource, seed: int) -> SeedRun | Result:
     """The topic's run at one of its seeds, or the topic's failure."""
-    assert _events is not None, "a worker's queue is set by the pool's initializer"
-    label = seed_label(source.name, seed)
-    _events.put(("begin", label, os.getpid()))
-    try:
-        return run_seed(source, seed, options, _Relayed(_events))
-    except NnarchError as error:
-        return _failed(TopicOutcome(source.name, source.path, "failed", error=error)), None
+    with _job(seed_label(source.name, seed)) as progress:
+        try:
+            return run_seed(source, seed, options, progress)
+        except NnarchError as error:
+            return _failed(TopicOutcome(source.name, source.path, "failed", error=error)), None
 
 
 def _run_in_worker(options: Options, source: TopicSource, key: str, seeds: tuple[SeedRun, ...] | None = None) -> Result:
-    assert _events is not None, "a worker's queue is set by the pool's initializer"
-    _events.put(("begin", source.name, os.getpid()))
-    outcome, run = run_topic(source, options, _Relayed(_events), key, seeds=seeds)
+    with _job(source.name) as progress:
+        outcome, run = run_topic(source, options, progress, key, seeds=seeds)
     return _failed(outcome), run
 
 

@@ -89,6 +89,7 @@ def _outline(path: Path, source: str) -> Outline:
         for a in n.names
     )
     keywords = {k.arg: k.value for k in topic.keywords} if topic is not None else {}
+    complete = topic is not None and None not in keywords  # no Topic(**common): what it names is all
     return Outline(
         path,
         source,
@@ -97,7 +98,7 @@ def _outline(path: Path, source: str) -> Outline:
         _keys(keywords.get("metrics")),
         _keys(keywords.get("facts")),
         _keys(keywords.get("variants")),
-        _seeds(keywords["seeds"]) if "seeds" in keywords else (False if topic is not None else None),
+        _seeds(keywords["seeds"]) if "seeds" in keywords else (False if complete else None),
         imports,
         tuple(sorted(problems)),
     )

@@ -425,3 +425,27 @@ def test_a_topic_that_blocks_is_stopped_at_its_time_limit_and_named(fixture_lect
     assert time.monotonic() - start < 120
     report = json.loads((tmp_path / "b" / "preview" / "tiny" / "report.json").read_text())
     assert report["topics"]["plane"]["status"] == "trained"
+
+
+def test_a_seed_whose_run_blocks_is_stopped_and_named(fixture_lectures, tmp_path):
+    """A topic's run at one of its seeds waits forever: the limit stops that run (each seed's run has
+    its own), the error names the seed, and the other topic still builds."""
+    line = fixture_lectures / "tiny" / "line.py"
+    edit(
+        line,
+        'figures=[FigureSpec("loss", "loss_curve")],',
+        'figures=[FigureSpec("loss", "loss_curve")],\n    seeds=range(3),',
+    )
+    edit(
+        line,
+        "def make_data(seed):\n",
+        "def make_data(seed):\n    if seed == 2:\n        __import__('time').sleep(10**6)\n",
+    )
+    out = tmp_path / "b"
+    args = ["build", "--lectures", str(fixture_lectures), "--out", str(out), "--max-topic-seconds", "5", "--jobs", "2"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert "line.py: the topic ran longer than its 5 s limit (--max-topic-seconds) at seed 2" in said
+    report = json.loads((out / "preview" / "tiny" / "report.json").read_text())
+    assert report["topics"]["plane"]["status"] == "trained"
