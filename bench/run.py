@@ -7,8 +7,9 @@ three, run alternately); (c) a no-op build; (d) a rebuild after a text-only edit
 rebuild after a model edit of one topic; (f) `nnarch serve`: a saved text edit until the served deck
 and the PDF show it; (g) two cold builds at once; (h) the peers, Jupyter Book and sphinx-gallery, on
 the same cases (see peers.py), sphinx-gallery twice: its scripts at the recipes' seeds, as the
-solution notebooks train, and at every seed, as nnarch trains; (i) a cold build with `--jobs 1`, one topic at a time, whose
-training times are compared with the reference scripts', which also train alone; (j) `nnarch serve`:
+solution notebooks train, and at every seed, as nnarch trains; (i) a cold build with `--jobs 1`,
+one topic at a time, whose training times are compared with the reference scripts', which also
+train alone; (j) `nnarch serve`:
 a saved model edit until the served deck shows it, against that topic's training time. Prints each
 figure, the ratios the project targets, and the peak memory (RSS) of the build's own process.
 
