@@ -221,12 +221,10 @@ def _figure(old: Path, new: Path) -> dict[str, Any] | None:
     from matplotlib.testing.compare import calculate_rms
     from PIL import Image
 
-    if not old.exists() or not new.exists():
+    images = [np.asarray(Image.open(p).convert("RGB")).astype(np.int16) for p in (old, new) if p.exists()]
+    if len(images) < 2 or images[0].shape != images[1].shape:  # added, removed or resized
         return {"rms": None, "old": _data_uri(old), "new": _data_uri(new), "diff": None}
-    a = np.asarray(Image.open(old).convert("RGB")).astype(np.int16)
-    b = np.asarray(Image.open(new).convert("RGB")).astype(np.int16)
-    if a.shape != b.shape:
-        return {"rms": None, "old": _data_uri(old), "new": _data_uri(new), "diff": None}
+    a, b = images
     rms = float(calculate_rms(a, b))
     if rms <= FIGURE_RMS:
         return None

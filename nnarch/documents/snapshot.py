@@ -97,16 +97,22 @@ def _values(text: str, results: dict, topic: str | None, tolerances: dict) -> li
             value = lookup(results, match.group(1))
         except MissingValue:
             continue
-        entry: dict[str, Any] = {"ref": match.group(0), "shown": shown}
-        if isinstance(value, Number) and not isinstance(value, bool):
-            path = match.group(1)
-            entry.update(value=value, kind=_kind(path, value))
-            owner = path.split(".")[1] if path.startswith("topics.") else topic
-            declared = tolerances.get(owner or "", {}).get(path.split(".")[-1])
-            if entry["kind"].startswith("metric:") and declared is not None:
-                entry["tolerance"] = declared
-        found.append(entry)
+        path = match.group(1)
+        owner = path.split(".")[1] if path.startswith("topics.") else topic
+        found.append({"ref": match.group(0), "shown": shown, **_number(path, value, tolerances.get(owner or "", {}))})
     return found
+
+
+def _number(path: str, value, tolerances: dict) -> dict[str, Any]:
+    """A number's value and kind, with its metric's declared tolerance if any; {} for what is no
+    number."""
+    if not isinstance(value, Number) or isinstance(value, bool):
+        return {}
+    kind = _kind(path, value)
+    entry: dict[str, Any] = {"value": value, "kind": kind}
+    if kind.startswith("metric:") and kind.removeprefix("metric:") in tolerances:
+        entry["tolerance"] = tolerances[kind.removeprefix("metric:")]
+    return entry
 
 
 def _kind(path: str, value) -> str:
@@ -130,12 +136,4 @@ def _handout_numbers(results: dict, tolerances: dict) -> list[dict]:
         numbers += [
             (f"answers.{name}" + (f".{i}" if isinstance(answer, list) else ""), v) for i, v in enumerate(values)
         ]
-    out = []
-    for path, value in numbers:
-        if isinstance(value, Number) and not isinstance(value, bool):
-            kind = _kind(path, value)
-            entry = {"ref": path, "value": value, "kind": kind}
-            if kind.startswith("metric:") and kind[7:] in tolerances:
-                entry["tolerance"] = tolerances[kind[7:]]
-            out.append(entry)
-    return out
+    return [{"ref": path, **entry} for path, value in numbers if (entry := _number(path, value, tolerances))]

@@ -153,22 +153,22 @@ class Workers:
         figures, from the runs' numbers and its own seed's cached weights) follows once they are
         all back."""
         number, pool = self._pool(self.count)
-        units: dict[Any, tuple[TopicSource, int | None]] = {}  # each future: a topic, or one of its seeds
+        units: dict[Any, TopicSource] = {}  # each future: the topic whose job it is
         seeds: dict[str, dict[int, SeedRun]] = {}  # each topic waiting for its seeds: those back
         wanted: dict[str, list[int]] = {}
         ended: set[str] = set()  # topics yielded
         lost: dict[str, TopicSource] = {}
         finished = False
 
-        def submit(source: TopicSource, seed: int | None, function: Any, *args: Any) -> None:
+        def submit(source: TopicSource, function: Any, *args: Any) -> None:
             try:
-                units[pool.submit(function, options, source, *args)] = (source, seed)
+                units[pool.submit(function, options, source, *args)] = source
             except BrokenProcessPool:
                 lost[source.name] = source
 
         def end(name: str) -> None:  # its jobs not yet started are not needed any more
             ended.add(name)
-            for future, (other, _) in units.items():
+            for future, other in units.items():
                 if other.name == name:
                     future.cancel()
 
@@ -178,9 +178,9 @@ class Workers:
 
         try:
             for source in sources:
-                submit(source, None, _start_in_worker, keys[source.name])
+                submit(source, _start_in_worker, keys[source.name])
             for future in self._as_completed(units, options.max_topic_seconds):
-                source = units[future][0]
+                source = units[future]
                 if source.name in ended or source.name in lost:
                     continue  # a seed of a topic that failed, or that runs again alone
                 try:
@@ -197,11 +197,11 @@ class Workers:
                     seeds[source.name][result.seed] = result
                     if len(seeds[source.name]) == len(wanted[source.name]):
                         runs = tuple(seeds[source.name][s] for s in wanted[source.name])
-                        submit(source, None, _run_in_worker, keys[source.name], runs)
+                        submit(source, _run_in_worker, keys[source.name], runs)
                 elif isinstance(result, list):  # the seeds the topic wants
                     wanted[source.name], seeds[source.name] = result, {}
                     for other in result:
-                        submit(source, other, _seed_in_worker, other)
+                        submit(source, _seed_in_worker, other)
                 else:
                     end(source.name)
                     yield _with_source(result, source)
@@ -214,20 +214,17 @@ class Workers:
         for source in lost.values():
             yield self._alone(source, options, keys[source.name], max(1, len(wanted.get(source.name, []))))
 
-    def _as_completed(self, units: dict[Any, tuple[TopicSource, int | None]], limit: float | None) -> Iterator[Any]:
-        """The futures as they finish, those submitted meanwhile too; with a limit, a run whose
-        worker has gone on longer (its import and data included) is killed: the pool breaks, and
-        that topic fails."""
+    def _as_completed(self, units: dict[Any, TopicSource], limit: float | None) -> Iterator[Any]:
+        """The futures as they finish, those submitted meanwhile too; with a limit, a job that has run
+        longer (its import and data included) has its worker killed: the pool breaks, and that
+        topic fails. A job's begin and end come from its worker (`_job`)."""
         seen: set[Any] = set()
         while len(seen) < len(units):
             done, _ = wait(set(units) - seen, timeout=1.0 if limit else None, return_when=FIRST_COMPLETED)
             seen |= done
-            finished = {seed_label(units[future][0].name, units[future][1]) for future in done}
             yield from done
             for name, (pid, started) in list(self.running.items()):
-                if name in finished:  # its worker goes on to another run
-                    self.running.pop(name, None)
-                elif limit and name not in self.late and time.monotonic() - started > limit:
+                if limit and name not in self.late and time.monotonic() - started > limit:
                     self.late.add(name)
                     with contextlib.suppress(ProcessLookupError, PermissionError):
                         os.kill(pid, signal.SIGKILL)
