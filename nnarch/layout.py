@@ -23,6 +23,12 @@ SLOTS = {"full": (398.0, 120.0), "column": (191.0, 128.0), "tall": (191.0, 170.0
 CODE_SIZES = (("\\small", 10.0, 5.25, 12.0), ("\\footnotesize", 9.0, 4.725, 11.0), ("\\scriptsize", 8.0, 4.25, 9.5))
 LISTING_HEIGHT = 170.0  # of a frame's body, for a listing's lines (its caption has the rest)
 
+# Tables, likewise: (LaTeX size, points). A table is never scaled; a short one whose cells do not
+# wrap is set at the largest size its columns fit at, a long or wrapping one at 8 pt.
+TABLE_SIZES = (("\\small", 10.0), ("\\footnotesize", 9.0), ("\\scriptsize", 8.0))
+TABLE_CHAR = 0.55  # of the font size: the width of a character, generously (digits are 0.5)
+TABLE_PADDING = 8.0  # \tabcolsep (4 pt) either side of a column
+
 
 def column_widths(fractions: list[float | None]) -> list[float]:
     """Each column's share of the text width: given ones as written, the rest split evenly."""
@@ -40,6 +46,16 @@ def code_size(longest: int, width: float, lines: int = 0) -> tuple | None:
         if longest * size[2] <= width - 8 and not tall:  # semiverbatim sets lines a little in
             return size
     return None
+
+
+def table_size(widest: list[int], rows: int, wraps: bool, width: float) -> str:
+    """The LaTeX size of a table whose columns' longest cells have `widest` characters: 8 pt when it
+    is long or its cells wrap, else the largest size at which its columns fit `width` points."""
+    if not wraps and rows <= 6:
+        for size, points in TABLE_SIZES:
+            if sum(widest) * TABLE_CHAR * points + TABLE_PADDING * len(widest) <= width:
+                return size
+    return TABLE_SIZES[-1][0]
 
 
 def listing_problem(name: str, source: str, width: float, in_column: bool, method: str = "") -> str | None:

@@ -22,7 +22,7 @@ from .test_lecture_pdf import pdf_text
 SOURCE_TITLES = [
     "Five-Day Schedule Overview",
     "Neural Network Architectures — Why Structure Matters",
-    "Feed Forward Neural Networks (FFNN)",
+    "Feed-Forward Neural Networks (FFNN)",
     "FFNN as a Mathematical Mapping",
     "Model Capacity and Trainable Parameters",
     "Why Depth Matters",
@@ -35,7 +35,7 @@ SOURCE_TITLES = [
     "GNN Application Example — Advection on a Periodic Grid",
     "GNN Results — Learning Advection Dynamics",
     "Why Convolutional Neural Networks?",
-    "Convolution instead of full connectivity",
+    "Convolution Instead of Full Connectivity",
     "Example Setup: Function Classification",
     "CNN Structure for Function Classification",
     "CNN Model Definition",

@@ -75,3 +75,17 @@ def test_one_number_format_per_kind_everywhere():
     # a loss is always scientific below 0.01, so that a column of them reads alike
     assert [format_value(v) for v in (1.276e-5, 7.66e-4, 0.0112)] == ["1.28e-05", "7.66e-04", "0.0112"]
     assert format_value(1.276e-5, math=True) == "1.28 \\times 10^{-5}"
+
+
+def test_a_short_table_is_set_as_large_as_its_room_allows(tmp_path):
+    from nnarch.documents.render import block_view
+    from nnarch.source.markdown import parse
+
+    def table(rows: str):
+        doc = parse(f"# T\n\n## Frame\n\n| layer | input |\n|---|---|\n{rows}", tmp_path / "t.md")
+        return doc.frames[0].blocks[0], Context(doc, RESULTS)
+
+    short = table("| conv1 | (B, 1, 50) |\n")
+    assert block_view(*short, Tex(), width=191.0)["size"] == "\\small"  # a column has room for 10 pt
+    assert block_view(*short, Tex(), width=80.0)["size"] == "\\scriptsize"  # a narrow one for 8 pt only
+    assert block_view(*table("| 1 | 2 |\n" * 7), Tex())["size"] == "\\scriptsize"  # a long table

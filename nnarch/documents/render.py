@@ -21,7 +21,7 @@ from nnarch.documents.mathml import html_primes, to_mathml
 from nnarch.documents.tables import table_rows
 from nnarch.errors import TopicError, rel
 from nnarch.escape import UnmappableCharacter, tex_escape
-from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem
+from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem, table_size
 from nnarch.source import markdown as md
 from nnarch.source.validate import shape_comment_problems
 from nnarch.source.values import MissingValue, fill
@@ -267,13 +267,12 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH, s
     wraps = [n > 16 for n in widest]
     # a strut ends each wrapped cell: its last line's descenders keep their distance from the rule
     spec = "".join(">{\\raggedright\\arraybackslash}X<{\\strut}" if w else "l" for w in wraps)
-    small = any(wraps) or len(rows) > 6 or width < TEXT_WIDTH - 20  # 8 pt, else 9 pt
     return {
         "kind": "table",
         "header": [inline(h) for h in header],
         "wide": any(wraps),
         "spec": spec,
-        "size": Markup("\\scriptsize" if small else "\\footnotesize"),
+        "size": Markup(table_size(widest, len(rows), any(wraps), width)),
         "rows": [[inline(c) for c in row] for row in rows],
     }
 
