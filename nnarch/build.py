@@ -87,7 +87,7 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str, 
         errors += problems
         (artifacts if released else previews).extend(paths)
     if not errors:
-        record_success(options, artifacts, inputs)
+        record_success(options, [*artifacts, *previews], inputs)
     return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors), previews=tuple(previews))
 
 
@@ -136,14 +136,14 @@ def _lecture(lecture, discovered, done: dict, outcomes: list, options: Options, 
     failed = {o.name: o.error for o in mine if o.error}
     runs = [done[name] for name in lecture.lecture.topics if name in done and name not in failed]
     progress.stage(f"{slug}: rendering and compiling (latexmk)")
-    shown = options.out / ("preview/" if options.topics else "") / slug
+    shown = options.out / ("preview/" if options.preview else "") / slug
     on_html = (lambda html: options.on_html(shown, html)) if options.on_html else None  # type: ignore[misc]
     files, timings, more = documents.documents(
         lecture, discovered.course, runs, failed, options.work_dir(lecture.path), compiler, options.lectures, on_html
     )
     problems = blocking(problems + more, options.budget, progress)
     # lecture.errors: its own Markdown, the schedule, the lab plan, and topics that do not read
-    release = not (options.topics or failed or lecture.errors or problems)
+    release = not (options.preview or failed or lecture.errors or problems)
     report = documents.report(lecture, mine, done, timings)
     paths, released = publish_lecture(lecture, discovered, files, report, release, options.out, progress)
     return paths, released, problems

@@ -34,7 +34,7 @@ LECTURES = typer.Option(Path("lectures"), "--lectures", help="Folder with course
 OUT = typer.Option(Path("build"), "--out", help="Where artifacts are written.")
 DEBUG = typer.Option(False, "--debug", help="Show full tracebacks.")
 DEVICE = typer.Option(Device.auto, "--device", help="Where models train.")
-BUDGET = typer.Option(Budget.full, "--budget", help="full, or quick for a preview (claims not enforced).")
+BUDGET = typer.Option(Budget.full, "--budget", help="full, or quick: a preview in OUT/preview/, claims not enforced.")
 
 
 class Terminated(BaseException):
@@ -110,7 +110,7 @@ def build(
         "--scheduler",
         envvar="NNARCH_SCHEDULER",
         help="Train on the Dask cluster at this address, e.g. tcp://10.0.0.5:8786 "
-        "(needs pip install 'nnarch[cluster]').",
+        "(needs pip install 'nnarch\\[cluster]').",
     ),
     scheduler_timeout: float = typer.Option(
         10.0, "--scheduler-timeout", min=0.1, help="Seconds to wait for the scheduler to answer."
@@ -158,25 +158,25 @@ def build(
             debug,
         )
     if result.up_to_date:
-        out.print(f"up to date: {', '.join(str(p) for p in result.artifacts if p.name == 'slides.pdf')}")
+        slides = ", ".join(str(p) for p in result.artifacts if p.name == "slides.pdf")
+        out.print(f"up to date: {slides}", soft_wrap=True)
         return
     out.print(summary_table(result))
     for problem in result.errors:
         if debug:
             console.print(_trace(problem), markup=False)
         _error(problem)
-    for path in result.artifacts:
+    for path in [*result.artifacts, *result.previews] if result.ok else result.artifacts:
         if path.parent.name not in ("figures", "notebooks"):
             out.print(f"wrote {path}", highlight=False)
-    if not result.ok:
-        previews = sorted({p.parent for p in result.previews if p.name == "report.json"})
-        where = (
-            (f"; what did build is in {', '.join(map(str, previews))}/ (a preview, with a frame for each failed topic)")
-            if previews
-            else ""
-        )
-        console.print(f"[bold red]nothing was published[/]: the last release is unchanged{where}", highlight=False)
-        raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
+    previews = ", ".join(sorted({str(p.parent) for p in result.previews if p.name == "report.json"}))
+    if result.ok:
+        if previews:
+            out.print(f"a preview in {previews}/ (some topics, or --budget quick): not a release", soft_wrap=True)
+        return
+    where = f"; what did build is in {previews}/ (a preview, with a frame for each failed topic)" if previews else ""
+    console.print(f"[bold red]nothing was published[/]: the last release is unchanged{where}", highlight=False)
+    raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
 
 
 @app.command()

@@ -39,6 +39,11 @@ class Options:
     def cache_dir(self) -> Path:
         return self.out / ".cache"
 
+    @property
+    def preview(self) -> bool:
+        """Some topics only, or their quick recipes: what builds goes to out/preview/, never a release."""
+        return bool(self.topics) or self.budget == "quick"
+
     def forced(self, topic: str) -> bool:
         return topic in self.force or "all" in self.force
 

@@ -303,7 +303,8 @@ def serve(options: Options, port: int, console, progress_factory) -> None:
     from nnarch.run.executor import warm_up
 
     threading.Thread(target=warm_up, daemon=True).start()  # the first model edit needs no imports
-    url = f"http://127.0.0.1:{server.server_address[1]}/?key={key}"
+    where = "preview/" if options.preview else ""  # --budget quick builds previews
+    url = f"http://127.0.0.1:{server.server_address[1]}/{where}?key={key}"
     watched = [p for p in (Path(options.lectures), TEMPLATES) if p.exists()]
     console.print(
         f"serving {out} at {url} — watching {', '.join(str(p) for p in watched)}; Ctrl-C stops",

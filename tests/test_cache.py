@@ -160,14 +160,19 @@ def test_a_build_with_nothing_to_train_starts_no_worker_pool(fixture_lectures, t
     assert run(fixture_lectures, tmp_path / "b", jobs=2) == {"line": "cached", "plane": "cached"}
 
 
-def test_quick_budget_reports_but_does_not_enforce_claims(fixture_lectures, tmp_path):
+def test_quick_budget_reports_but_does_not_enforce_claims_and_never_releases(fixture_lectures, tmp_path):
+    out = tmp_path / "b"
+    assert build(Options(fixture_lectures, out, "cpu")).ok
+    released = {p: p.read_bytes() for p in out.glob("tiny/*.pdf")}
     edit(
         fixture_lectures / "tiny" / "line.py", 'below("history.final_train", 10.0', 'below("history.final_train", 1e-12'
     )
-    result = build(Options(fixture_lectures, tmp_path / "b", "cpu", budget="quick"))
-    assert result.ok
-    line = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]["line"]
+    result = build(Options(fixture_lectures, out, "cpu", budget="quick"))
+    assert result.ok and result.artifacts == () and result.previews
+    line = json.loads((out / "preview" / "tiny" / "report.json").read_text())["topics"]["line"]
     assert [c["ok"] for c in line["claims"]] == [True, False]
+    assert {p: p.read_bytes() for p in out.glob("tiny/*.pdf")} == released  # the release is as it was
+    assert build(Options(fixture_lectures, out, "cpu", budget="quick")).up_to_date  # its outputs are stamped
 
 
 def test_quick_recipe_change_does_not_retrain_a_full_build(fixture_lectures, tmp_path, trainings):
@@ -180,7 +185,7 @@ def test_quick_recipe_change_does_not_retrain_a_full_build(fixture_lectures, tmp
     )
     assert run(fixture_lectures, tmp_path / "b") == {"line": "cached", "plane": "cached"}
     assert run(fixture_lectures, tmp_path / "b", budget="quick") == {"line": "trained", "plane": "trained"}
-    report = json.loads((tmp_path / "b" / "tiny" / "report.json").read_text())["topics"]["plane"]
+    report = json.loads((tmp_path / "b" / "preview" / "tiny" / "report.json").read_text())["topics"]["plane"]
     assert report["recipe"]["epochs"] == 3 and report["history"]["epochs"] == 3
 
 

@@ -3,6 +3,8 @@ when anything of it failed, put aside as a preview while the last release stays 
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from pathlib import Path
 
 from nnarch.errors import LayoutError
@@ -32,6 +34,9 @@ def publish_lecture(
     folders = {lec.slug: out / lec.slug for lec in lectures if (out / lec.slug / "slides.pdf").exists()}
     stage_file("index.html", course_page(discovered.course, lectures, {**folders, slug: staged}), out)
     switch(out, [slug, f"{slug}-student.zip", "index.html"])
+    shutil.rmtree(out / "preview" / slug, ignore_errors=True)  # older than the release: no longer what builds
+    with contextlib.suppress(OSError):
+        (out / "preview").rmdir()  # when it is empty
     return [*published, out / f"{slug}-student.zip", out / "index.html"], True
 
 

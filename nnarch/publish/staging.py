@@ -108,6 +108,7 @@ def sweep_temporaries(folder: Path) -> None:
 STAGING = ".staging"
 SWITCH = "switch.json"  # in STAGING, written once everything is staged: the release's commit point
 MANIFEST = ".nnarch-manifest.json"
+AFTERWARDS = ("diff.html",)  # what `nnarch diff` writes into a release, of that release alone
 
 
 def stage_folder(name: str, files: dict, report: dict, out: Path) -> tuple[Path, list[str]]:
@@ -202,9 +203,9 @@ def published_files(folder: Path) -> list[str]:
 
 def _not_ours(target: Path, new: list[str]) -> list[str]:
     """What to keep of a published folder: every entry its manifest does not list, or, with no
-    manifest (an older nnarch made it, or it was lost), every entry this build does not make.
-    Links stay links, never followed."""
-    ours = set(published_files(target) or new) | {MANIFEST}
+    manifest (an older nnarch made it, or it was lost), every entry this build does not make; but
+    not the report `nnarch diff` wrote of the release replaced. Links stay links, never followed."""
+    ours = set(published_files(target) or new) | {MANIFEST, *AFTERWARDS}
     kept = []
     for folder, dirs, files in os.walk(target):
         for entry in [*files, *(d for d in dirs if (Path(folder) / d).is_symlink())]:

@@ -108,6 +108,12 @@ def test_building_one_topic_is_a_preview_beside_the_full_deck(fixture_lectures, 
     assert (out / "tiny-student.zip").read_bytes() == zipped
     preview = (out / "preview" / "tiny" / "slides.html").read_text()
     assert "Fitting a Line" in preview and "Fitting a Plane" not in preview
+    assert f"a preview in {out / 'preview' / 'tiny'}/ (some topics, or --budget quick)" in result.output
+    again = build("line")  # up to date, and says where it is
+    assert again.exit_code == 0 and f"up to date: {out / 'preview' / 'tiny' / 'slides.pdf'}" in again.output
+    (out / "tiny" / "diff.html").write_text("what changed in the release before")  # as `nnarch diff` leaves it
+    assert build().exit_code == 0  # a release: the older preview, and the older release's diff, are gone
+    assert not (out / "preview").exists() and not (out / "tiny" / "diff.html").exists()
 
 
 def test_the_course_page_links_a_lecture_by_its_slot_not_its_wording(fixture_lectures, tmp_path):
