@@ -260,7 +260,7 @@ def check(lectures: Path = LECTURES, debug: bool = DEBUG) -> None:
     for lec in found.lectures:
         if lec.broken and lec.lecture.lab:
             console.print(
-                f"note: {lec.path.name}: the lab plan's minutes are added up once every topic reads",
+                f"note: {lec.path.name}: the lab plan's minutes are checked once the errors above are fixed",
                 highlight=False,
                 soft_wrap=True,
             )

@@ -89,3 +89,15 @@ def test_a_short_table_is_set_as_large_as_its_room_allows(tmp_path):
     assert block_view(*short, Tex(), width=191.0)["size"] == "\\small"  # a column has room for 10 pt
     assert block_view(*short, Tex(), width=80.0)["size"] == "\\scriptsize"  # a narrow one for 8 pt only
     assert block_view(*table("| 1 | 2 |\n" * 7), Tex())["size"] == "\\scriptsize"  # a long table
+
+
+def test_a_format_that_fits_no_value_is_found_before_the_build_and_one_that_misfits_names_its_line(tmp_path):
+    from nnarch.source.markdown import parse
+
+    doc = parse("# T\n\n## Frame\n\n{{params.total:.2q}} and {{metrics.acc:spread:.2q}}\n", tmp_path / "t.md")
+    assert [line for line, _ in doc.problems] == [5, 5]
+    assert any("value 'params.total': format '.2q' is not a Python format spec (e.g. ','" in p for _, p in doc.problems)
+    doc = parse("# T\n\n## Frame\n\nAccuracy {{metrics.acc:d}}, {{metrics.acc:spread}}.\n", tmp_path / "t.md")
+    assert doc.problems == ()  # 'd' is a format for a count: only the run says the value is not one
+    with pytest.raises(TopicError, match=r"t.md:5: format 'd' does not apply to 0.9251 \(a float\); e.g."):
+        Html().inline(doc.frames[0].blocks[0].spans, Context(doc, RESULTS), 5)

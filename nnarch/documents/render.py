@@ -24,7 +24,7 @@ from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem, table_size
 from nnarch.source import markdown as md
 from nnarch.source.validate import shape_comment_problems
-from nnarch.source.values import MissingValue, fill
+from nnarch.source.values import BadFormat, MissingValue, fill
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class Context:
                 f"{self.where(line)}: value '{missing.args[0]}' does not exist in the run; "
                 "see report.json for the paths there are"
             ) from None
+        except BadFormat as bad:
+            raise TopicError(f"{self.where(line)}: {bad}") from None
 
 
 class Target:

@@ -50,7 +50,7 @@ from nnarch.source.blocks import (  # the blocks this parser builds, read as md.
 )
 from nnarch.source.dialect import parser
 from nnarch.source.directives import ExerciseDirective, Minutes, directive, fence
-from nnarch.source.values import VALUE_REF, read_paths
+from nnarch.source.values import VALUE_REF, read_paths, spec_problem
 
 CONTAINERS = ("columns", "column", "notes", "incremental", "fragment", "hints", "answer", "pitfalls")
 
@@ -368,7 +368,10 @@ class _Builder:
         return self.spans(inline) if inline.children else ()
 
     def scan(self, text: str, line: int) -> None:
-        self.values += [(line, p) for m in VALUE_REF.finditer(text) for p in read_paths(m.group(1), m.group(2))]
+        for m in VALUE_REF.finditer(text):
+            self.values += [(line, p) for p in read_paths(m.group(1), m.group(2))]
+            if problem := spec_problem(m.group(1), m.group(2)):
+                self.problem(line, problem)
 
 
 @dataclass(frozen=True)

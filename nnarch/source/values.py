@@ -24,6 +24,29 @@ class MissingValue(KeyError):
     """A value path that the run's results do not hold."""
 
 
+class BadFormat(ValueError):
+    """A `{{path:spec}}` whose format does not apply to the value the run gave."""
+
+
+SPEC_HINT = "e.g. ',' for a count, '.3f' or '.2e' for a number, '.1%' for a share, 'spread' for the seeds' range"
+
+
+def spec_problem(path: str, spec: str | None) -> str | None:
+    """What is wrong with a reference's format whatever its value, checked before anything runs."""
+    if spec is None:
+        return None
+    own = spec.partition(":")[2] if spec.split(":")[0] == "spread" else spec
+    if not own:
+        return None
+    for sample in (0, 0.5, "text"):
+        try:
+            format(sample, own)
+            return None
+        except (ValueError, TypeError):
+            continue
+    return f"value '{path}': format '{own}' is not a Python format spec ({SPEC_HINT})"
+
+
 @dataclass(frozen=True)
 class Names:
     """What a topic declares that value paths may name; None where it could not be read statically."""
@@ -54,7 +77,11 @@ def format_value(value, spec: str | None = None, math: bool = False) -> str:
     always in Python's scientific notation (0.982, 1.28e-05); in math a power of ten as one
     (1.28 \\times 10^{-5})."""
     if spec:
-        text = format(value, spec)
+        try:
+            text = format(value, spec)
+        except (ValueError, TypeError):
+            kind = type(value).__name__
+            raise BadFormat(f"format '{spec}' does not apply to {value!r} (a {kind}); {SPEC_HINT}") from None
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         text = str(value)
     elif isinstance(value, int):

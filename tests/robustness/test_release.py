@@ -207,7 +207,7 @@ def test_a_broken_topic_file_is_one_error_and_no_false_lab_plan(tmp_path):
     assert result.exit_code == 1
     assert result.output.count("syntax error") == 1
     assert "lab plan adds up" not in result.output
-    assert "the lab plan's minutes are added up once every topic reads" in result.output
+    assert "the lab plan's minutes are checked once the errors above are fixed" in result.output
 
 
 def test_the_no_op_digest_holds_no_machine_identity(released, monkeypatch, tmp_path):
