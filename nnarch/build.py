@@ -141,7 +141,8 @@ def _lecture(lecture, discovered, done: dict, outcomes: list, options: Options, 
     files, timings, more = documents.documents(
         lecture, discovered.course, runs, failed, options.work_dir(lecture.path), compiler, options.lectures, on_html
     )
-    problems = blocking(problems + more, options.budget, progress)
+    # once each: the deck and the notes deck report the same frame that does not fit
+    problems = blocking(list({str(p): p for p in problems + more}.values()), options.budget, progress)
     # lecture.errors: its own Markdown, the schedule, the lab plan, and topics that do not read
     release = not (options.preview or failed or lecture.errors or problems)
     report = documents.report(lecture, mine, done, timings)

@@ -148,7 +148,8 @@ def test_new_writes_a_topic_that_checks_and_builds(fixture_lectures, tmp_path):
 
 def test_new_in_the_real_lecture_builds_with_its_lab_plan(lecture_out, tmp_path):
     """In a lecture with a lab the new topic gets a lab part and an exercise, the lab plan still
-    adds up, and the lecture builds with it (the other topics come from the first build's cache)."""
+    adds up, and the lecture builds with it (the other topics come from the first build's cache);
+    with two new topics, too, whose sections no longer fit the outline in one column."""
     lectures, out = tmp_path / "lectures", tmp_path / "b"
     shutil.copytree(LECTURES, lectures, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(lecture_out.parent / ".cache", out / ".cache")
@@ -156,10 +157,12 @@ def test_new_in_the_real_lecture_builds_with_its_lab_plan(lecture_out, tmp_path)
     assert result.exit_code == 0, result.output
     assert "move minutes to it from the others" in result.output and "ffnn.md 12" in result.output
     assert "its frame has 0 minutes" in result.output  # the lecture's timing, too, still adds up
+    assert invoke("new", "diffusion", "--lecture", "nn_architectures", "--lectures", lectures).exit_code == 0
     assert invoke("check", "--lectures", lectures).exit_code == 0
     result = invoke("build", "--lectures", lectures, "--out", out, "--device", "cpu")
     assert result.exit_code == 0, result.output
     assert re.search(r"attention\s*│ trained", result.output) and re.search(r"ffnn\s*│ cached", result.output)
+    assert re.search(r"diffusion\s*│ trained", result.output)
     handout = (out / "nn-architectures" / "handout-instructor.html").read_text()
     assert "Count the parameters" in handout
 
