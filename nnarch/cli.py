@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from nnarch.errors import NnarchError
+from nnarch.errors import NnarchError, UsageError
 from nnarch.options import Budget, Device, Options
 
 app = typer.Typer(
@@ -281,7 +281,7 @@ def params(
         found = discover(lectures)
         sources = {s.name: s for lec in found.lectures for s in lec.topics}
         if topic not in sources:
-            raise NnarchError(f"no valid topic '{topic}'{did_you_mean(topic, sources)}; 'nnarch list' shows the topics")
+            raise UsageError(f"no valid topic '{topic}'{did_you_mean(topic, sources)}; 'nnarch list' shows the topics")
         from nnarch.progress import parameter_table
         from nnarch.run.measure import count_parameters
         from nnarch.run.train import build_model

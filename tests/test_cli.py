@@ -42,8 +42,7 @@ def test_failed_claim_fails_the_build_and_names_the_claim(fixture_lectures, tmp_
     )
     result = invoke("build", "--lectures", fixture_lectures, "--out", tmp_path / "build")
     assert result.exit_code == 1
-    assert "claim 'training loss below 1e-12' is false: measured" in result.output
-    assert "line.py" in result.output
+    assert "line.py:31: claims: claim 'training loss below 1e-12' is false: measured" in result.output
     assert "Traceback" not in result.output
 
 
@@ -176,3 +175,10 @@ def test_list_shows_which_topics_need_training(fixture_lectures, tmp_path):
     topic.write_text(topic.read_text().replace("epochs=30", "epochs=31"))
     after = invoke("list", "--lectures", fixture_lectures, "--out", out)
     assert re.search(r"line\s.*cached", after.output) and re.search(r"plane\s.*needs training", after.output)
+
+
+def test_a_lectures_folder_that_is_not_there_is_bad_usage(tmp_path):
+    for command in (["build", "--out", tmp_path / "b"], ["check"]):
+        result = invoke(*command, "--lectures", tmp_path / "lectrues")
+        assert result.exit_code == 2 and "lectrues: no such folder; give --lectures the folder" in result.output
+    assert not (tmp_path / "b").exists()

@@ -256,7 +256,8 @@ def test_course_page_opens_and_every_link_resolves(lecture_out):
         links = tab.eval_on_selector_all("a", "els => els.map(e => [e.closest('td').textContent, e.href])")
         days = tab.eval_on_selector_all("thead th", "els => els.map(e => e.textContent)")
     assert days == ["Time", "Day 1", "Day 2", "Day 3", "Day 4", "Day 5"]
-    assert len(links) == 2 + 2 + 4 + 1
+    assert len(links) == 2 + 2 + 1 + 4 + 1  # slides, handouts, nnarch_lab.py, the notebooks, the zip
+    assert any(h.endswith("/notebooks/nnarch_lab.py") for _, h in links)  # every notebook imports it
     for _cell, href in links:
         assert href.startswith("file://") and Path(href[len("file://") :]).is_file(), href
     assert all("Neural Network Architectures" in c for c, h in links if "slides" in h)

@@ -185,6 +185,10 @@ def test_the_presenters_pdf_and_pdfpc_carry_the_notes(lecture_out):
     assert sum(1 for p in pages if p["overlay"] == 0 and p.get("note")) == len(
         timed_frames(discover(LECTURES).lectures[0].doc, discover(LECTURES).lectures[0].topics)
     )
+    # each frame's note begins with its pace; the last frame ends with the slot
+    paces = [re.match(r"([\d.]+) min, ends at (\d+):(\d\d) of 60:00\n", p["note"]) for p in pages if p.get("note")]
+    assert all(paces) and paces[-1].groups()[1:] == ("60", "00")  # type: ignore[union-attr]
+    assert "min, ends at 60:00 of 60:00" in re.sub(r"\s+", " ", text)
 
 
 def test_handouts_show_each_figure_once_and_only_the_instructor_edition_the_notes(lecture_out):

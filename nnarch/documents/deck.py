@@ -24,6 +24,7 @@ def assemble(
     decks: dict[str, Any] = {}
     for target in [t for t in (Tex(), Html()) if t.name in targets]:
         sections, outline, index, page = [], [], 0, 2  # the title page and the outline come first
+        paces = iter(pace(numbered, slot_minutes(lec.session)))
         for title, frames, ctx in numbered:
             views = []
             if title:
@@ -33,8 +34,9 @@ def assemble(
             for number, frame in frames:
                 index += 1
                 view = frame_view(frame, ctx, target)
-                view["index"], view["number"] = index, number
-                view["notes_text"] = notes_text(frame.notes, ctx) if target.name == "tex" else ""  # .pdfpc
+                view["index"], view["number"], view["pace"] = index, number, next(paces)
+                notes = notes_text(frame.notes, ctx) if target.name == "tex" else ""  # .pdfpc
+                view["notes_text"] = "\n\n".join(filter(None, [view["pace"], notes]))
                 titles[index] = (frame.plain_title, ctx.where(frame.line))
                 for _ in range(view["steps"]):  # a page per step
                     page += 1
@@ -88,6 +90,25 @@ def number_frames(found: list) -> list:
         numbered.append((title, [(count + i, frame) for i, frame in enumerate(frames, start=1)], ctx))
         count += len(frames)
     return numbered
+
+
+def pace(numbered: list, slot: int | None) -> list[str]:
+    """For the presenter, each frame's minutes and the time it should end at ('2 min, ends at 28:30
+    of 60:00'); '' for every frame when some frame declares no minutes."""
+    frames = [frame for _, part, _ in numbered for _, frame in part]
+    if any(frame.minutes is None for frame in frames):
+        return [""] * len(frames)
+
+    def clock(minutes: float) -> str:
+        seconds = round(minutes * 60)
+        return f"{seconds // 60}:{seconds % 60:02d}"
+
+    paces, elapsed = [], 0.0
+    for frame in frames:
+        elapsed += frame.minutes
+        of = f" of {clock(slot)}" if slot else ""
+        paces.append(f"{frame.minutes:g} min, ends at {clock(elapsed)}{of}")
+    return paces
 
 
 def frame_count(numbered: list) -> int:

@@ -73,6 +73,8 @@ def course_page(course, lectures, folders: dict) -> str:
                 lab += [
                     (f"{p.stem} in {label}", url) for label, url in launch_links(course.launch, lecture.slug, p.name)
                 ]
+            elif p.suffix == ".py":  # nnarch_lab.py, which every notebook imports
+                lab.append((f"{p.name}: save it beside the notebooks", f"{lecture.slug}/notebooks/{p.name}"))
         lab.append(("everything for students (zip)", f"{lecture.slug}-student.zip"))
         lab_time = next(
             (

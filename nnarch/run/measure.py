@@ -14,6 +14,7 @@ from nnarch.errors import ClaimError, TopicError, rel
 from nnarch.run.record import ClaimOutcome
 from nnarch.run.train import Trained
 from nnarch.run.usercode import call
+from nnarch.source import outline
 from nnarch.source.values import lookup
 from nnarch.topic import Run
 
@@ -256,15 +257,17 @@ def _check(claim, results) -> ClaimOutcome:
 
 
 def claim_error(measured: Measured) -> ClaimError:
-    """One error naming every failed claim with its measured value."""
-    lines = [
-        f"claim '{c.text}' is false: measured {c.measured:.4g}"
+    """One error naming every failed claim with its measured value, at the first one's line."""
+    path = measured.trained.path
+    lines = outline.read(path).claim_lines if path.exists() else ()
+    failed = [(i, c) for i, c in enumerate(measured.claims) if not c.ok]
+    where = f"{rel(path)}:{lines[failed[0][0]]}" if len(lines) == len(measured.claims) else rel(path)
+    problems = [
+        f"claim '{c.text}'"
+        + (f" (line {lines[i]})" if len(lines) == len(measured.claims) and i != failed[0][0] else "")
+        + f" is false: measured {c.measured:.4g}"
         + (f", bound {c.bound:.4g}" if c.bound is not None else "")
         + (f" (it holds at {c.held} of {c.runs} seeds)" if c.runs else "")
-        for c in measured.failed_claims
+        for i, c in failed
     ]
-    return ClaimError(
-        f"{rel(measured.trained.path)}: claims: "
-        + "; ".join(lines)
-        + "; improve the model or recipe, or change the claim"
-    )
+    return ClaimError(f"{where}: claims: " + "; ".join(problems) + "; improve the model or recipe, or change the claim")

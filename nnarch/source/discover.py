@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnarch import topic as t
-from nnarch.errors import TopicError, did_you_mean, rel
+from nnarch.errors import TopicError, UsageError, did_you_mean, rel
 from nnarch.source.load import declared, ensure_package, load_module, package_name
 from nnarch.source.markdown import Doc, Figure, Frame, Generated, Listing, parse_file, walk
 from nnarch.source.outline import Outline, declares, read
@@ -66,6 +66,8 @@ def discover(root: Path) -> Discovered:
     """Read and validate everything under `root` (the `lectures/` folder) without importing topics."""
     root = Path(root).resolve()
     course_path = root / "course.py"
+    if not root.is_dir():
+        raise UsageError(f"{rel(root)}: no such folder; give --lectures the folder that holds course.py")
     if not course_path.exists():
         raise TopicError(f"{rel(course_path)}: file not found; create it with COURSE = Course(...)")
     package = package_name(root)

@@ -33,6 +33,7 @@ class Outline:
     seeds: bool | None  # whether TOPIC names seeds; None if it could not be read statically
     imports: frozenset  # modules imported relative to the lecture package (".helpers" -> "helpers")
     problems: tuple  # (line, message)
+    claim_lines: tuple = ()  # the line of each claim of TOPIC's claims, when they are a literal list
 
     def listing(self, name: str, lines: tuple[int, int] | None = None) -> str:
         """The source of a class, function or method, dedented; `lines` counts from its first line."""
@@ -101,6 +102,7 @@ def _outline(path: Path, source: str) -> Outline:
         _seeds(keywords["seeds"]) if "seeds" in keywords else (False if complete else None),
         imports,
         tuple(sorted(problems)),
+        tuple(node.lineno for node in claims.elts) if isinstance(claims := keywords.get("claims"), ast.List) else (),
     )
 
 

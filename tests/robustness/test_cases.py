@@ -53,7 +53,7 @@ EXPECTED = {
     ),
     "failed_claim": (
         1,
-        r"case\.py: claims: claim 'training loss below 1e-12' is false: measured "
+        r"case\.py:6: claims: claim 'training loss below 1e-12' is false: measured "
         r"[\d.e+-]+, bound 1e-12; improve the model or recipe, or change the claim",
     ),
     "unsettable_text": (
