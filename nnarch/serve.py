@@ -313,8 +313,12 @@ def serve(options: Options, port: int, console, progress_factory) -> None:
     )
     try:
         for changes in watchfiles.watch(*watched, step=20, raise_interrupt=True):
-            names = sorted({Path(p).name for _, p in changes})
-            console.print(f"changed: {', '.join(names)}", highlight=False)
+            # not an editor's temporary file, made and gone within the batch (sed -i's sedXXXXXX)
+            names = sorted(
+                {Path(p).name for _, p in changes if Path(p).exists() or (watchfiles.Change.added, p) not in changes}
+            )
+            if names:
+                console.print(f"changed: {', '.join(names)}", highlight=False)
             rebuild()
     finally:
         server.shutdown()

@@ -73,7 +73,6 @@ def run_topic(source: TopicSource, options: Options, progress: Progress, key: st
         topic, module = load_topic(source)
         _one_thread()
         outcome.stages["import"] = time.perf_counter() - t0
-        progress.topic_started(source.name, topic.recipe_for(options.budget).epochs)
         own = next((one for one in seeds or () if one.seed == topic.recipe.seed), None)  # its weights are cached
         elsewhere = trained_elsewhere == "trained" or own is not None
         t0 = time.perf_counter()
@@ -146,7 +145,6 @@ def run_seed(
     own = seed == topic.recipe.seed  # the topic's own run: its progress is the topic's
     t0 = time.perf_counter()
     label = seed_label(source.name, None if own else seed)
-    progress.topic_started(label, topic.recipe_for(options.budget).epochs)
     at = topic if own else topic.at_seed(seed)
     trained, status, key = _train_or_restore(source, at, options, progress, trained_elsewhere, label)
     train = trained.seconds if status == "trained" else 0.0
@@ -249,6 +247,7 @@ def _train_or_restore(
             raise  # the topic's own code failed: say so
         except Exception:  # an entry whose checksum holds but whose content does not fit: retrain
             cache.drop_fit(key)
+    progress.topic_started(label or source.name, topic.recipe_for(options.budget).epochs)  # not when restored
     trained = train_topic(
         topic,
         source.path,

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 
 from nnarch import TEMPLATES
-from nnarch.errors import UsageError
+from nnarch.errors import UsageError, did_you_mean
 from nnarch.source.discover import discover, timed_frames
 
 
@@ -18,11 +18,15 @@ def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
     """Write lectures/LECTURE/NAME.py and NAME.md and add NAME to the lecture's topics; the lines to
     tell the author what was done and what is left."""
     folder = lectures / lecture
-    targets = [folder / f"{name}.py", folder / f"{name}.md"]
     if not (name.isidentifier() and name.isascii()):
         raise UsageError(f"new: '{name}' is not a valid module name; use ASCII letters, digits and _")
     if not (folder / "__init__.py").exists():
-        raise UsageError(f"new: {folder} is not a lecture (no __init__.py); create it with a LECTURE declaration first")
+        known = {p.parent.name for p in lectures.glob("*/__init__.py")}
+        raise UsageError(
+            f"new: {folder} is not a lecture (no __init__.py){did_you_mean(lecture.replace('-', '_'), known)}; "
+            "--lecture names its folder, or create one with a LECTURE declaration first"
+        )
+    targets = [folder / f"{name}.py", folder / f"{name}.md"]
     for target in targets:
         if target.exists():
             raise UsageError(f"new: {target} already exists; pick another name")
