@@ -273,6 +273,10 @@ def test_presenter_window_shows_next_slide_notes_and_timer_and_follows_both_ways
         audience.wait_for_function("() => !document.getElementById('blank').hidden")
         presenter.keyboard.press("b")
         audience.wait_for_function("() => document.getElementById('blank').hidden")
+        audience.keyboard.press("b")  # blanked from the audience's window: the presenter knows
+        presenter.wait_for_function("() => document.getElementById('blank-state').textContent.includes('blank')")
+        presenter.keyboard.press("b")  # and one press shows the screen again
+        audience.wait_for_function("() => document.getElementById('blank').hidden")
 
         for tab in (audience, presenter):
             result = Axe().run(tab)

@@ -168,7 +168,7 @@ def precision_recall_at_90th(run):
 def check_precision_recall_at_90th(answer, run):
     p, r = answer
     assert r >= recall(run), "a lower threshold flags more sequences: recall cannot fall"
-    assert p <= 1.0 and r <= 1.0
+    assert 0 <= p <= 1 and 0 <= r <= 1, "precision and recall are shares between 0 and 1"
 
 
 def hidden_shape(run):

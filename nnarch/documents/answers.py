@@ -3,21 +3,30 @@
 The build runs each exercise's solution and keeps the answer (report.json, instructor edition).
 The student notebook gets the answer's form ("a number", "a list of 40 numbers") and a digest of
 the answer written at three significant digits. `check_answer` first says when the form is wrong,
-then compares digests, allowing for rounding at the third digit (a relative tolerance of 0.05 %).
+then runs the topic's own check of the answer, then compares digests, allowing for rounding at the
+third digit (a relative tolerance of 0.05 %). An answer that comes from training (`:trained: yes`)
+differs in its last digits from one CPU to another, and a long training can amplify that: its
+numbers are written by the half-decade they fall in, and one half-decade either way is accepted.
 The digests keep the answers from being read off the page; they do not resist a search: a number
 at three significant digits has a few thousand possible values. The functions below are copied
 into every notebook as they are, so they import nothing but the standard library.
 """
 
 TOLERANCE = 5e-4  # relative: an answer within it of the build's is right, whichever way it rounds
+TRAINED_DECADES = 0.5  # a trained answer's numbers are compared by the half-decade they fall in
 
 
-def answer_key(value) -> str:
-    """An answer as text at three significant digits (integers exact): what is digested."""
+def answer_key(value, trained=False) -> str:
+    """An answer as text at three significant digits (integers exact), or, `trained`, with each
+    float as its half-decade ('~-7': from 10**-3.75 to 10**-3.25): what is digested."""
+    import math
+
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(answer_key(v) for v in value) + "]"
+        return "[" + ", ".join(answer_key(v, trained) for v in value) + "]"
+    if isinstance(value, float) and trained and value:
+        return ("-" if value < 0 else "") + f"~{round(math.log10(abs(value)) / TRAINED_DECADES)}"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
     if isinstance(value, float):
@@ -44,9 +53,10 @@ def answer_form(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def check_answer(answer, digest, exercise, form):
+def check_answer(answer, digest, exercise, form, own=None, trained=False):
     """Raise unless `answer` is the build's answer to exercise number `exercise`, saying what is
-    wrong: no answer yet, an answer of another form than `form`, or another value."""
+    wrong: no answer yet, an answer of another form than `form`, one that the topic's own check
+    (`own(answer)`) rejects, or another value; `trained`: compared by half-decades."""
     import hashlib
 
     if answer is None:
@@ -56,6 +66,8 @@ def check_answer(answer, digest, exercise, form):
             f"Exercise {exercise}: the answer should be {form}, but it is {answer_form(answer)}: "
             f"{answer_key(answer)}; read the question and the function's docstring again"
         )
+    if own is not None:
+        own(answer)
 
     def scaled(value, factor):
         if hasattr(value, "tolist"):
@@ -64,17 +76,22 @@ def check_answer(answer, digest, exercise, form):
             return [scaled(v, factor) for v in value]
         return value * factor if isinstance(value, float) else value
 
-    keys = {answer_key(scaled(answer, 1 + s * TOLERANCE)) for s in (-1, 0, 1)}  # either side of a rounding
+    steps = [10 ** (s * TRAINED_DECADES) if trained else 1 + s * TOLERANCE for s in (-1, 0, 1)]
+    keys = {answer_key(scaled(answer, step), trained) for step in steps}  # either side of a rounding
     if not any(hashlib.sha256(k.encode()).hexdigest()[:16] == digest for k in keys):
+        how = "roughly, as it comes from training" if trained else "at three significant digits"
         raise AssertionError(
-            f"Exercise {exercise}: {answer_key(answer)} is not the answer yet (compared at three significant "
-            "digits); read the hints and try again"
+            f"Exercise {exercise}: {answer_key(answer)} is not the answer yet (compared {how}); "
+            "read the hints and try again"
         )
-    print(f"Exercise {exercise}: correct")
+    print(
+        f"Exercise {exercise}: correct"
+        + (" (compared roughly: training differs from one CPU to another)" if trained else "")
+    )
 
 
-def digest(value) -> str:
+def digest(value, trained=False) -> str:
     """What the student notebook stores instead of the answer."""
     import hashlib
 
-    return hashlib.sha256(answer_key(value).encode()).hexdigest()[:16]
+    return hashlib.sha256(answer_key(value, trained).encode()).hexdigest()[:16]

@@ -34,7 +34,7 @@ def requirements() -> str:
     return "\n".join(
         [
             "# The lab's packages, at the versions that built these notebooks' numbers.",
-            "# torch's CPU build (a few hundred MB); for a CUDA build, delete the next line.",
+            "# torch's CPU build (the kit is about 1.3 GB installed); for a CUDA build, delete the next line.",
             f"--extra-index-url {CPU_INDEX}",
             *pins(),
             *JUPYTER,
@@ -76,10 +76,13 @@ Python 3.11, as the build used. In this folder, with one of:
 - **venv**: `python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt`
   (Windows: `py -m venv .venv`, `.venv\\Scripts\\activate`, then the same `pip install`)
 - **conda**: `conda env create -f environment.yml && conda activate {slug}-lab`
-- **uv**: `uv venv && . .venv/bin/activate && uv pip install -r requirements.txt`
+- **uv**: `uv venv && . .venv/bin/activate && uv pip install --index-strategy unsafe-best-match -r requirements.txt`
+  (uv would otherwise take numpy and the rest from torch's index alone, which lacks their versions)
 
 `requirements.txt` pins the versions that made the numbers in the slides and takes torch's CPU
-build, about 1.3 GB installed. For a CUDA build, delete its `--extra-index-url` line first.
+build, about 1.3 GB installed. For a CUDA build, delete its `--extra-index-url` line first. If pip
+retries `download.pytorch.org` again and again, your network blocks it: install on another network
+(the lab then runs offline), or ask for that address to be opened.
 
 ## Open the notebooks
 
@@ -88,7 +91,8 @@ build, about 1.3 GB installed. For a CUDA build, delete its `--extra-index-url` 
 {listed}
 
 Run the cells from the top. Each notebook trains the lecture's model with the lecture's seed and
-prints the numbers the slides show: yours should match them to three significant digits.
+prints the numbers the slides show: on a CPU like the build's to the last digit; another kind of
+CPU (another vector unit, ARM) rounds differently, and its numbers can differ in the last digits.
 
 ## The exercises
 
@@ -99,6 +103,7 @@ answer has the wrong form (a list where a number is wanted, a share above 1) and
 right within the stated tolerance.
 
 The notebooks do not contain the answers: a check compares a digest of your answer, rounded to
-three significant digits, with the build's. That keeps an answer from being read off the page;
-it does not stop anyone determined to search for it.
+three significant digits, with the build's; an answer that comes from training (it differs from
+one CPU to another) only roughly, by the half-decade its numbers fall in. That keeps an answer
+from being read off the page; it does not stop anyone determined to search for it.
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nnarch.documents.answers import TOLERANCE, answer_form, digest
+from nnarch.documents.answers import TOLERANCE, TRAINED_DECADES, answer_form, digest
 from nnarch.documents.render import Context, Target
 from nnarch.source import markdown as md
 from nnarch.source.outline import read
@@ -80,11 +80,14 @@ def lab_module() -> str:
                 "topics' code uses, the training loop that made the lecture's numbers, the answer checks and\n"
                 'the plots. Made by nnarch from its own source; the notebooks import it from this folder."""\n\n'
                 "from collections.abc import Callable\nfrom dataclasses import dataclass, field\nfrom types import "
-                "SimpleNamespace\nfrom typing import Any\n\nimport matplotlib.pyplot as plt\nimport torch",
+                "SimpleNamespace\nfrom typing import Any\n\nimport matplotlib.pyplot as plt\nimport torch\n\n"
+                "# as the lecture draws its figures: a legend outside the axes takes room of its own\n"
+                'plt.rcParams["figure.constrained_layout.use"] = True',
                 types.listing("Splits"),
                 types.listing("Recipe"),
                 types.listing("Run"),
                 f"TOLERANCE = {TOLERANCE:.0e}  # relative, for the answer checks",
+                f"TRAINED_DECADES = {TRAINED_DECADES}  # for the answers that come from training",
                 answers.listing("answer_key"),
                 answers.listing("answer_form"),
                 answers.listing("check_answer"),
@@ -244,10 +247,11 @@ def _exercise_cells(doc, outline, ctx: Context, solution: bool) -> list:
         cells.append(_tagged(new_code_cell(code), "solution") if solution else new_code_cell(starter))
         built = ctx.results["answers"][exercise.solution]
         call = f"answer = {exercise.solution}(run)\nprint(answer)\n"
-        if exercise.check:  # the topic's own test of the answer first: it says what is off, never the answer
-            own = f"if answer is not None:\n    {exercise.check}(answer, run)\n"
-            call = f"{outline.listing(exercise.check)}\n\n\n{call}{own}"
-        call += f"check_answer(answer, {digest(built)!r}, {number}, {answer_form(built)!r})"
+        more = ", trained=True" if exercise.trained else ""
+        if exercise.check:  # the topic's own test of the answer, once its form is right: it says what is off
+            call = f"{outline.listing(exercise.check)}\n\n\n{call}"
+            more = f", own=lambda answer: {exercise.check}(answer, run){more}"
+        call += f"check_answer(answer, {digest(built, exercise.trained)!r}, {number}, {answer_form(built)!r}{more})"
         check = _tagged(new_code_cell(call), "check")
         check.metadata["nnarch"] = {"exercise": number, "title": exercise.title}  # what nnarch grade reads
         cells.append(check)

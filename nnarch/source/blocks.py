@@ -114,6 +114,7 @@ class Exercise:
     hints: tuple
     answer: tuple
     line: int
+    trained: bool = False  # its answer comes from training: the notebook compares it roughly
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ class ExerciseDirective:
     solution: str
     check: str | None
     line: int
+    trained: bool = False  # its answer comes from training: the notebook compares it roughly
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def fence(builder, node, line: int):
             f"the directives are {', '.join(DIRECTIVES)}",
         )
         return None
-    allowed = {"listing": ("lines", "caption"), "exercise": ("check",)}.get(name, ())
+    allowed = {"listing": ("lines", "caption"), "exercise": ("check", "trained")}.get(name, ())
     for option in options:
         if option not in allowed:
             builder.problem(line, f"{{{name}}}: unknown option ':{option}:'{did_you_mean(option, allowed)}")
@@ -68,7 +69,12 @@ def fence(builder, node, line: int):
         caption = options.get("caption") and builder.spans_of(options["caption"], line)
         return Listing(argument, line_range(builder, options.get("lines"), line), caption or None, line)
     if name == "exercise":
-        return ExerciseDirective(argument, options.get("check"), line)
+        trained = options.get("trained", "no")
+        if trained not in ("yes", "no"):
+            builder.problem(
+                line, f"{{exercise}}: ':trained: {trained}': write yes (its answer comes from training) or no"
+            )
+        return ExerciseDirective(argument, options.get("check"), line, trained == "yes")
     if name == "topics":
         builder.problem(line, "{topics} belongs between frames of a lecture's Markdown file")
         return None
