@@ -142,7 +142,7 @@ def draw_examples(run):
         for sample in x[y == label][:3]:
             ax.plot(grid, sample[0], linewidth=1)
         ax.set_title(CLASS_NAMES[label])
-        ax.set_xlabel("$x$")
+        ax.set(xlabel="$x$", xticks=[-0.5, 0, 0.5])  # none at the edges, where the panels' labels would meet
     return fig
 
 
@@ -176,7 +176,9 @@ def draw_kernels(run):
     for ax, kernel in zip(axes.flat, weights):
         ax.bar(range(len(kernel)), kernel, color=["#1f5fa8" if w >= 0 else "#c0392b" for w in kernel.tolist()])
         ax.axhline(0, color="#8c8c8c", linewidth=0.5)
-        ax.set_axis_off()
+        ax.set(xticks=[], yticks=[], facecolor="#f0f0f0")  # a tile per kernel: 16 kernels, not one row of bars
+        for spine in ax.spines.values():
+            spine.set_visible(False)
     return fig
 
 

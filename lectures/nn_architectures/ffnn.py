@@ -103,7 +103,7 @@ def draw_features(run):
                     break
             ax.plot(x[:, 0], h, linewidth=0.8)
             ax.set_title(title)
-            ax.set_xlabel("$x$")
+            ax.set(xlabel="$x$", xticks=[-1, 0, 1])  # none at the edges, where the panels' labels would meet
     return fig
 
 

@@ -202,10 +202,11 @@ def draw_square(run):
 
 
 def draw_sensors(run):
-    """Twelve sensor stations joined to the ones within reach: data on nodes, relations on edges."""
+    """Twelve sensor stations joined to the ones within reach (one connected network): data on
+    nodes, relations on edges."""
     g = torch.Generator().manual_seed(3)
     xy = torch.rand(12, 2, generator=g)
-    near = (torch.cdist(xy, xy) < 0.42) & ~torch.eye(12, dtype=torch.bool)
+    near = (torch.cdist(xy, xy) < 0.5) & ~torch.eye(12, dtype=torch.bool)
     fig, ax = plt.subplots()
     for a, b in torch.nonzero(torch.triu(near)).tolist():
         ax.plot(*xy[[a, b]].T, color="#8c8c8c", linewidth=1, zorder=1)
