@@ -16,7 +16,7 @@ from nbclient import NotebookClient
 
 from nnarch.source import markdown as md
 from nnarch.source.discover import discover
-from nnarch.source.values import fill
+from nnarch.source.values import fill, format_value
 from nnarch.toolchain import package_version
 
 from .browser import page
@@ -215,15 +215,18 @@ def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_
     folder = tmp_path / "notebooks"  # a notebook runs beside nnarch_lab.py, as in the student zip
     shutil.copytree(lecture_out / "notebooks", folder)
     notebook = nbformat.read(folder / f"{name}-solution.ipynb", as_version=4)
+    notebook.cells.append(nbformat.v4.new_code_cell("import json\nprint(json.dumps(results))"))  # every digit
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     ).execute()
     results = next(c for c in notebook.cells if "results" in c.metadata.get("tags", []))
-    measured = json.loads(results.outputs[0]["text"])
+    shown = {line.split(": ")[0]: line.split(": ")[1] for line in results.outputs[0]["text"].splitlines()}
+    measured = json.loads(notebook.cells[-1].outputs[0]["text"])
     report = json.loads((lecture_out / "report.json").read_text())["topics"][name]
     assert measured["params"] == report["params"]["total"]
     for metric, value in report["metrics"].items():
         assert measured["metrics"][metric] == pytest.approx(value, rel=METRIC_TOLERANCE, abs=METRIC_TOLERANCE)
+        assert shown[metric] == format_value(value)  # printed as the slides write it
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert printed.count("correct") == len(SOURCES[name].doc.exercises)  # every check passed
 

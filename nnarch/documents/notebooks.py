@@ -147,19 +147,22 @@ def topic_notebook(run, solution: bool, setup: str = "") -> str:
             + (f", step={recipe['step']})" if recipe["step"] else ")")
             + "\n"
             "print('parameters:', sum(p.numel() for p in model.parameters()))\n"
-            "print('final train / test loss:', history.train_loss[-1], history.test_loss[-1])"
+            "print(f'final train / test loss: {history.train_loss[-1]:.3g} / {history.test_loss[-1]:.3g}')"
         ),
         new_markdown_cell("## Results\n\nThe metrics of the lecture, computed by the topic's own functions."),
         _tagged(
             new_code_cell(
-                "import json\n\n"
                 f"recipe = SimpleNamespace(loss={recipe['loss']!r}, optimizer={recipe['optimizer']!r}, "
                 f"lr={recipe['lr']!r}, "
                 f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed={recipe['seed']})\n"
                 "run = Run(model=model.eval(), data=data, history=history, recipe=recipe)\n"
                 "results = {'params': sum(p.numel() for p in model.parameters()), 'metrics': {\n"
                 + "".join(f"    {name!r}: float({fn}(run)),\n" for name, fn in manifest["metrics"].items())
-                + "}}\nprint(json.dumps(results))"
+                + "}}\n"
+                "print(f\"parameters: {results['params']:,}\")\n"
+                "for metric, value in results['metrics'].items():  # as the slides write numbers\n"
+                "    shown = f'{value:.2e}' if value and not 1e-2 <= abs(value) < 1e5 else f'{value:.3g}'\n"
+                "    print(f'{metric}: {shown}')"
             ),
             "results",
         ),

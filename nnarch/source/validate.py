@@ -212,6 +212,7 @@ def _notebook_names() -> frozenset[str]:
     (runtime.py), the types (topic.py's Splits, Recipe and Run), the answer check (answers.py) and
     the names its own cells bind."""
     cells = {"SEED", "data", "model", "history", "recipe", "run", "results", "answer", "plot_loss", "plt", "json"}
+    cells |= {"metric", "value", "shown"}  # the results cell's loop
     types = {"Splits", "Recipe", "Run", "answer_key", "check_answer", "dataclass", "field", "Any", "Callable"}
     return frozenset(_defined(NNARCH / "runtime.py")) | cells | types
 
