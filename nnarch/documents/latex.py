@@ -288,9 +288,9 @@ def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> s
         if tex_line is None and found:
             tex_line = int(found.group(1))
     frame = _frame_at(tex_path, tex_line, frame_titles) if tex_line else None
-    frame = f"'{frame[0]}' ({frame[1]})" if frame else None
     where = f"{tex_path}:{tex_line}" if tex_line else str(tex_path)
-    head = f"{where}: LaTeX failed" + (f" in frame {frame}" if frame else "")
+    # the author's file first: the frame's Markdown, then where in the generated LaTeX
+    head = f"{frame[1]}: LaTeX failed in frame '{frame[0]}' ({where})" if frame else f"{where}: LaTeX failed"
     body = "\n  ".join(errors[:6]) or "(no error lines in the log)"
     hint = (
         "look for unbalanced braces or $ in the text"

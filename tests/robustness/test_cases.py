@@ -64,7 +64,7 @@ EXPECTED = {
     ),
     "bad_math": (
         1,
-        r"slides\.tex:\d+: LaTeX failed in frame 'Broken Formula' \(\S*case\.md:3\):\s+"
+        r"\S*case\.md:3: LaTeX failed in frame 'Broken Formula' \(\S*slides\.tex:\d+\):\s+"
         r"\./slides\.tex:\d+: Undefined control sequence",
     ),
 }
