@@ -79,10 +79,13 @@ def lab_module() -> str:
                 '"""What nnarch adds to the lab\'s notebooks, so that they run without it: the types the\n'
                 "topics' code uses, the training loop that made the lecture's numbers, the answer checks and\n"
                 'the plots. Made by nnarch from its own source; the notebooks import it from this folder."""\n\n'
-                "from collections.abc import Callable\nfrom dataclasses import dataclass, field\nfrom types import "
-                "SimpleNamespace\nfrom typing import Any\n\nimport matplotlib.pyplot as plt\nimport torch\n\n"
+                "import warnings\nfrom collections.abc import Callable\nfrom dataclasses import dataclass, field\n"
+                "from types import SimpleNamespace\nfrom typing import Any\n\nimport matplotlib.pyplot as plt\n"
+                "import torch\n\n"
                 "# as the lecture draws its figures: a legend outside the axes takes room of its own\n"
-                'plt.rcParams["figure.constrained_layout.use"] = True',
+                'plt.rcParams["figure.constrained_layout.use"] = True\n'
+                "# PyG imports tqdm's notebook bars, which want ipywidgets; the lab shows no progress bars\n"
+                'warnings.filterwarnings("ignore", message="IProgress not found")',
                 types.listing("Splits"),
                 types.listing("Recipe"),
                 types.listing("Run"),
