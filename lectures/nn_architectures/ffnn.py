@@ -157,7 +157,7 @@ TOPIC = Topic(
     variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),
               "deep_narrow": lambda: MLP(hidden_sizes=(8, 8, 8))},
     headline="metrics.test_mse",
-    # One seed is one draw of the samples, the initial weights and the batch order: every number
+    # One seed is one draw of the samples and the initial weights (one batch of all samples): every number
     # the slides compare is measured at five.
     seeds=range(5),
     claims=[

@@ -222,8 +222,8 @@ def draw_histogram(run):
     scores, labels = _scores(run)
     fig, ax = plt.subplots()
     bins = torch.logspace(math.log10(scores.min()), math.log10(scores.max()), 40)
-    ax.hist(scores[labels == 0], bins=bins, color="#1f5fa8", alpha=0.7, label="normal")
     ax.hist(scores[labels == 1], bins=bins, color="#c0392b", alpha=0.7, label="anomalous")
+    ax.hist(scores[labels == 0], bins=bins, color="#1f5fa8", alpha=0.7, label="normal")  # over it: false alarms show
     ax.axvline(float(threshold(run)), color="#222222", linestyle="--", label="threshold")
     ax.set_xscale("log")
     ax.set(xlabel="reconstruction error (MSE)", ylabel="sequences")
