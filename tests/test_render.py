@@ -57,6 +57,7 @@ def test_values_are_filled_and_formatted():
     assert fill("{{params.total}} params, acc {{metrics.acc:.1%}}", RESULTS) == "208,132 params, acc 92.5%"
     assert fill("$N={{params.total}}$", RESULTS, math=True) == "$N=208{,}132$"
     assert format_value(1.23456e-5) == "1.23e-05"
+    assert format_value(0.009999999776482582) == "0.01"  # a float32 0.01 is no loss to write as 1.00e-02
 
 
 def test_unknown_value_names_the_file_and_line(tmp_path):

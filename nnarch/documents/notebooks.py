@@ -21,7 +21,7 @@ from nnarch.documents.answers import TOLERANCE, TRAINED_DECADES, answer_form, di
 from nnarch.documents.render import Context, Target
 from nnarch.source import markdown as md
 from nnarch.source.outline import read
-from nnarch.source.values import format_value
+from nnarch.source.values import SCIENTIFIC_BELOW, format_value
 
 NNARCH = Path(__file__).resolve().parents[1]
 RUNTIME, ANSWERS, TYPES = NNARCH / "runtime.py", NNARCH / "documents" / "answers.py", NNARCH / "topic.py"
@@ -164,7 +164,8 @@ def topic_notebook(run, solution: bool, setup: str = "") -> str:
                 + "}}\n"
                 "print(f\"parameters: {results['params']:,}\")\n"
                 "for metric, value in results['metrics'].items():  # as the slides write numbers\n"
-                "    shown = f'{value:.2e}' if value and not 1e-2 <= abs(value) < 1e5 else f'{value:.3g}'\n"
+                f"    shown = f'{{value:.2e}}' if value and not {SCIENTIFIC_BELOW!r} <= abs(value) < 1e5 "
+                "else f'{value:.3g}'\n"
                 "    print(f'{metric}: {shown}')"
             ),
             "results",

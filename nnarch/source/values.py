@@ -97,8 +97,11 @@ def format_value(value, spec: str | None = None, math: bool = False) -> str:
     return f"{mantissa} \\times 10^{{{int(exponent)}}}" if e and exponent.lstrip("+-").isdigit() else text
 
 
+SCIENTIFIC_BELOW = 1e-2 * (1 - 1e-6)  # a float32 0.01 (0.0099999998) is 0.01 too, not 1.00e-02
+
+
 def _scientific(value: float) -> bool:
-    return bool(value) and not 1e-2 <= abs(value) < 1e5
+    return bool(value) and not SCIENTIFIC_BELOW <= abs(value) < 1e5
 
 
 def _seeds_root(path: str) -> tuple[str, str]:
