@@ -20,7 +20,7 @@ from nnarch.documents.render import Context, Html, Tex, blocks_view
 from nnarch.layout import HANDOUT_WIDTH
 from nnarch.source import markdown as md
 from nnarch.source.blocks import text_spans
-from nnarch.source.values import format_spread, format_value
+from nnarch.source.values import format_spread, format_value, lookup, range_spec, spread_paths
 from nnarch.toolchain import package_version
 
 
@@ -162,11 +162,13 @@ def label(name: str) -> str:
 
 
 def _metric(results: dict, name: str) -> str:
-    """A metric of the run shown, and in a topic with seeds its median and range across them."""
-    value = format_value(results["metrics"][name])
+    """A metric of the run shown, and in a topic with seeds its median and range across them, the
+    four numbers in one format (0.830 beside 0.815, not 0.83)."""
+    own, path = results["metrics"][name], f"metrics.{name}"
     if "seeds" not in results:
-        return value
-    return f"{value} (seed {results['recipe']['seed']}); {format_spread(results, f'metrics.{name}')}"
+        return format_value(own)
+    spec = range_spec([own, *(lookup(results, p) for p in spread_paths(path))])
+    return f"{format_value(own, spec)} (seed {results['recipe']['seed']}); {format_spread(results, path, spec)}"
 
 
 def _verdict(claim) -> tuple:
