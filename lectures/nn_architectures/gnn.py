@@ -308,12 +308,12 @@ TOPIC = Topic(
             within("metrics.test_mse", of="metrics.persistence_mse", factor=0.01,
                    text="the learned step beats persistence a hundredfold"),
             within("metrics.test_mse", of="answers.retrained_at_c08", factor=1.0,
-                   text="the GNN retrained at c = 0.8 has the larger test error"),
+                   text=f"the GNN retrained at c = {FAST} has the larger test error"),
             # measured against persistence, whose error grows with c squared, neither flow wins
             within("answers.retrained_at_c08", of="metrics.test_mse", factor=(FAST / COURANT) ** 2, share=0.2,
-                   text="relative to persistence, c = 0.8 is learned better at some seeds"),
+                   text=f"relative to persistence, c = {FAST} is learned better at some seeds"),
             within("metrics.test_mse", of="answers.retrained_at_c08", factor=(COURANT / FAST) ** 2, share=0.2,
-                   text="relative to persistence, c = 0.8 is learned worse at some seeds")],
+                   text=f"relative to persistence, c = {FAST} is learned worse at some seeds")],
     figures=[
         FigureSpec("sensors", "custom", draw=draw_sensors, size="small"),
         FigureSpec("square", "custom", draw=draw_square, size="small"),

@@ -22,9 +22,11 @@ def assemble(
     titles: dict[int, tuple[str, str]] = {}
     pages: dict[int, Any] = {}
     decks: dict[str, Any] = {}
+    slot = slot_minutes(lec.session)
+    paced = pace(numbered, slot)
     for target in [t for t in (Tex(), Html()) if t.name in targets]:
         sections, outline, index, page = [], [], 0, 2  # the title page and the outline come first
-        paces = iter(pace(numbered, slot_minutes(lec.session)))
+        paces = iter(paced)
         for title, frames, ctx in numbered:
             views = []
             if title:
@@ -50,7 +52,7 @@ def assemble(
             "course": course.title,
             "day": lec.day,
             "session": lec.session,
-            "slot": slot_minutes(lec.session),
+            "slot": slot,
             "sections": sections,
             "frames": frame_count(numbered),
             "outline": outline,
@@ -103,10 +105,9 @@ def pace(numbered: list, slot: int | None) -> list[str]:
         seconds = round(minutes * 60)
         return f"{seconds // 60}:{seconds % 60:02d}"
 
-    paces, elapsed = [], 0.0
+    paces, elapsed, of = [], 0.0, f" of {clock(slot)}" if slot else ""
     for frame in frames:
         elapsed += frame.minutes
-        of = f" of {clock(slot)}" if slot else ""
         paces.append(f"{frame.minutes:g} min, ends at {clock(elapsed)}{of}")
     return paces
 

@@ -11,6 +11,7 @@ from nnarch.toolchain import package_version
 PINNED = ("torch", "torch-geometric", "numpy", "matplotlib")
 JUPYTER = ("jupyterlab==4.6.6",)
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+INSTALLED = "about 1.3 GB installed"  # the kit's virtualenv with torch's CPU build, as measured (du -sh)
 
 
 def kit_documents(lecture, notebooks: list[str]) -> dict[str, str]:
@@ -34,7 +35,7 @@ def requirements() -> str:
     return "\n".join(
         [
             "# The lab's packages, at the versions that built these notebooks' numbers.",
-            "# torch's CPU build (the kit is about 1.3 GB installed); for a CUDA build, delete the next line.",
+            f"# torch's CPU build (the kit is {INSTALLED}); for a CUDA build, delete the next line.",
             f"--extra-index-url {CPU_INDEX}",
             *pins(),
             *JUPYTER,
@@ -80,7 +81,7 @@ Python 3.11, as the build used. In this folder, with one of:
   (uv would otherwise take numpy and the rest from torch's index alone, which lacks their versions)
 
 `requirements.txt` pins the versions that made the numbers in the slides and takes torch's CPU
-build, about 1.3 GB installed. For a CUDA build, delete its `--extra-index-url` line first. If pip
+build, {INSTALLED}. For a CUDA build, delete its `--extra-index-url` line first. If pip
 retries `download.pytorch.org` again and again, your network blocks it: install on another network
 (the lab then runs offline), or ask for that address to be opened.
 

@@ -28,7 +28,18 @@ RUNTIME, ANSWERS, TYPES = NNARCH / "runtime.py", NNARCH / "documents" / "answers
 FIGURES = NNARCH / "run" / "figures.py"  # the computational graph's walk, as the slides' figure takes it
 IMPORT = ("import ", "from ")
 LAB_MODULE = "nnarch_lab"  # notebooks/nnarch_lab.py
-LAB_NAMES = ("Splits", "Recipe", "Run", "fit", "check_answer", "plot_loss", "plot_prediction", "print_backward")
+LAB_NAMES = (
+    "Splits",
+    "Recipe",
+    "Run",
+    "fit",
+    "check_answer",
+    "number_text",
+    "plot_loss",
+    "plot_prediction",
+    "print_backward",
+)
+VALUES = NNARCH / "source" / "values.py"  # how the documents write a number, as the notebooks print it
 
 PLOTS = '''\
 def plot_loss(history):
@@ -70,7 +81,7 @@ def print_backward(run, loss_fn):
 def lab_module() -> str:
     """notebooks/nnarch_lab.py: the nnarch types the topics' code uses and the answer checks (from
     topic.py and answers.py), the training loop (runtime.py) and the plots, copied from their source."""
-    types, answers, figures = read(TYPES), read(ANSWERS), read(FIGURES)
+    types, answers, figures, values = read(TYPES), read(ANSWERS), read(FIGURES), read(VALUES)
     runtime = RUNTIME.read_text()
     loop = runtime.splitlines()[ast.parse(runtime).body[1].lineno - 1 :]  # after its docstring
     return (
@@ -94,6 +105,9 @@ def lab_module() -> str:
                 answers.listing("answer_key"),
                 answers.listing("answer_form"),
                 answers.listing("check_answer"),
+                f"SCIENTIFIC_BELOW = {SCIENTIFIC_BELOW!r}  # as the slides write numbers",
+                values.listing("number_text"),
+                values.listing("_scientific"),
                 *(figures.listing(name) for name in ("_backward_chain", "_leaf_param", "_depth")),
                 "\n".join(line for line in loop if not line.startswith(IMPORT)).strip(),
                 PLOTS,
@@ -163,10 +177,8 @@ def topic_notebook(run, solution: bool, setup: str = "") -> str:
                 + "".join(f"    {name!r}: float({fn}(run)),\n" for name, fn in manifest["metrics"].items())
                 + "}}\n"
                 "print(f\"parameters: {results['params']:,}\")\n"
-                "for metric, value in results['metrics'].items():  # as the slides write numbers\n"
-                f"    shown = f'{{value:.2e}}' if value and not {SCIENTIFIC_BELOW!r} <= abs(value) < 1e5 "
-                "else f'{value:.3g}'\n"
-                "    print(f'{metric}: {shown}')"
+                "for metric, value in results['metrics'].items():\n"
+                "    print(f'{metric}: {number_text(value)}')  # as the slides write numbers"
             ),
             "results",
         ),

@@ -260,11 +260,13 @@ def claim_error(measured: Measured) -> ClaimError:
     """One error naming every failed claim with its measured value, at the first one's line."""
     path = measured.trained.path
     lines = outline.read(path).claim_lines if path.exists() else ()
+    line = dict(enumerate(lines)) if len(lines) == len(measured.claims) else {}  # each claim's, when known
     failed = [(i, c) for i, c in enumerate(measured.claims) if not c.ok]
-    where = f"{rel(path)}:{lines[failed[0][0]]}" if len(lines) == len(measured.claims) else rel(path)
+    first = failed[0][0]
+    where = f"{rel(path)}:{line[first]}" if line else rel(path)
     problems = [
         f"claim '{c.text}'"
-        + (f" (line {lines[i]})" if len(lines) == len(measured.claims) and i != failed[0][0] else "")
+        + (f" (line {line[i]})" if line and i != first else "")
         + f" is false: measured {c.measured:.4g}"
         + (f", bound {c.bound:.4g}" if c.bound is not None else "")
         + (f" (it holds at {c.held} of {c.runs} seeds)" if c.runs else "")

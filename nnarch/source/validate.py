@@ -211,9 +211,10 @@ def _notebook_names() -> frozenset[str]:
     """What a topic's notebook defines beside the topic's own code: the training loop
     (runtime.py), the types (topic.py's Splits, Recipe and Run), the answer check (answers.py) and
     the names its own cells bind."""
-    cells = {"SEED", "data", "model", "history", "recipe", "run", "results", "answer", "plot_loss", "plt", "json"}
-    cells |= {"metric", "value", "shown"}  # the results cell's loop
-    types = {"Splits", "Recipe", "Run", "answer_key", "check_answer", "dataclass", "field", "Any", "Callable"}
+    cells = {"SEED", "data", "model", "history", "recipe", "run", "results", "answer", "plot_loss", "plt"}
+    cells |= {"metric", "value"}  # the results cell's loop
+    types = {"Splits", "Recipe", "Run", "answer_key", "check_answer", "number_text", "dataclass", "field"}
+    types |= {"Any", "Callable"}
     return frozenset(_defined(NNARCH / "runtime.py")) | cells | types
 
 

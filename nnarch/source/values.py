@@ -84,12 +84,8 @@ def format_value(value, spec: str | None = None, math: bool = False) -> str:
             raise BadFormat(f"format '{spec}' does not apply to {value!r} (a {kind}); {SPEC_HINT}") from None
     elif isinstance(value, bool) or not isinstance(value, (int, float)):
         text = str(value)
-    elif isinstance(value, int):
-        text = f"{value:,}"
-    elif _scientific(value):  # a loss: 9.31e-05 beside 7.66e-04, never 0.000766
-        text = f"{value:.2e}"
     else:
-        text = f"{value:.3g}"
+        text = number_text(value)
     if not math or isinstance(value, bool) or not isinstance(value, (int, float)):
         return text
     text = text.replace(",", "{,}")  # a comma in math is punctuation: 1,944 would get a space
@@ -98,6 +94,13 @@ def format_value(value, spec: str | None = None, math: bool = False) -> str:
 
 
 SCIENTIFIC_BELOW = 1e-2 * (1 - 1e-6)  # a float32 0.01 (0.0099999998) is 0.01 too, not 1.00e-02
+
+
+def number_text(value) -> str:
+    """A number as text, the one rule of format_value (copied into the notebooks, which print so)."""
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:.2e}" if _scientific(value) else f"{value:.3g}"  # a loss: 9.31e-05, never 0.000093
 
 
 def _scientific(value: float) -> bool:
