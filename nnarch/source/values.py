@@ -100,7 +100,7 @@ def number_text(value) -> str:
     """A number as text, the one rule of format_value (copied into the notebooks, which print so)."""
     if isinstance(value, int):
         return f"{value:,}"
-    return f"{value:.2e}" if _scientific(value) else f"{value:.3g}"  # a loss: 9.31e-05, never 0.000093
+    return f"{value:.2e}" if _scientific(value) else f"{value:.3g}"  # a loss: 9.31e-05 beside 7.66e-04
 
 
 def _scientific(value: float) -> bool:
