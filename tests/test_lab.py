@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import html
 import json
 import re
@@ -128,8 +129,7 @@ def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out,
     number = SOURCES[topic].doc.exercises.index(exercise) + 1
     answer = json.loads((lecture_out / "report.json").read_text())["topics"][topic]["answers"][exercise.solution]
     cell = _check_cell(lecture_out, topic, number)
-    found = re.search(r"check_answer\(answer, '([0-9a-f]+)', \d+, '([^']+)'", cell)
-    key, form, trained = found.group(1), found.group(2), exercise.trained
+    key, form, trained = _check_arguments(cell)[1], _check_arguments(cell)[3], exercise.trained
     assert form == answers.answer_form(answer) and ("trained=True" in cell) == trained
     answers.check_answer(answer, key, number, form, trained=trained)
     # another answer: its floats scaled (a trained one's by two decades) and nudged, its integers too
@@ -146,6 +146,30 @@ def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out,
     factor = 2.0 if trained else 1 + 4e-4
     for near in (factor, 1 / factor):
         answers.check_answer(_scaled(answer, near), key, number, form, trained=trained)
+
+
+def _check_arguments(cell: str) -> list:
+    """The literal arguments of a check cell's check_answer call (the answer variable as None)."""
+    call = next(
+        node
+        for node in ast.walk(ast.parse(cell))
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "check_answer"
+    )
+    return [ast.literal_eval(a) if not isinstance(a, ast.Name) else None for a in call.args]
+
+
+def test_a_pair_answer_with_one_part_off_hears_which(lecture_out):
+    """The deeper network's parameters right and its test MSE a hundred times off: the check says
+    the second value is off and the first is right."""
+    from nnarch.documents import answers
+
+    cell = _check_cell(lecture_out, "ffnn", 2)
+    key, form = _check_arguments(cell)[1], _check_arguments(cell)[3]
+    params, mse = json.loads((lecture_out / "report.json").read_text())["topics"]["ffnn"]["answers"]["deeper_network"]
+    with pytest.raises(AssertionError, match=r"its second value \(.*\) is off, the other is right"):
+        answers.check_answer([params, mse * 100], key, 2, form, trained=True)
+    with pytest.raises(AssertionError, match=r"its first value \(.*\) is off, the other is right"):
+        answers.check_answer([params + 16, mse], key, 2, form, trained=True)
 
 
 def _scaled(answer, factor: float, plus: float = 0.0, more: int = 0):

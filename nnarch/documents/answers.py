@@ -4,7 +4,8 @@ The build runs each exercise's solution and keeps the answer (report.json, instr
 The student notebook gets the answer's form ("a number", "a list of 40 numbers") and a digest of
 the answer written at three significant digits. `check_answer` first says when the form is wrong,
 then runs the topic's own check of the answer, then compares digests, allowing for rounding at the
-third digit (a relative tolerance of 0.05 %). An answer that comes from training (`:trained: yes`)
+third digit (a relative tolerance of 0.05 %). An answer of parts (a pair) has a digest per part,
+so that a student hears which part is off. An answer that comes from training (`:trained: yes`)
 differs in its last digits from one CPU to another, and a long training can amplify that: its
 numbers are written by the half-decade they fall in, and one half-decade either way is accepted.
 The digests keep the answers from being read off the page; they do not resist a search: a number
@@ -76,12 +77,25 @@ def check_answer(answer, digest, exercise, form, own=None, trained=False):
             return [scaled(v, factor) for v in value]
         return value * factor if isinstance(value, float) else value
 
-    steps = [10 ** (s * TRAINED_DECADES) if trained else 1 + s * TOLERANCE for s in (-1, 0, 1)]
-    keys = {answer_key(scaled(answer, step), trained) for step in steps}  # either side of a rounding
-    if not any(hashlib.sha256(k.encode()).hexdigest()[:16] == digest for k in keys):
-        how = "roughly, as it comes from training" if trained else "at three significant digits"
+    def right(value, expected):  # either side of a rounding
+        steps = [10 ** (s * TRAINED_DECADES) if trained else 1 + s * TOLERANCE for s in (-1, 0, 1)]
+        keys = {answer_key(scaled(value, step), trained) for step in steps}
+        return any(hashlib.sha256(k.encode()).hexdigest()[:16] == expected for k in keys)
+
+    how = "roughly, as it comes from training" if trained else "at three significant digits"
+    parts = isinstance(digest, list)  # an answer of parts: each is compared, so a wrong one can be named
+    wrong = [i for i, d in enumerate(digest) if not right(answer[i], d)] if parts else [0] * (not right(answer, digest))
+    if wrong:
+        why = ""
+        if parts and len(wrong) < len(answer):
+            places = ["first", "second", "third", "fourth", "fifth", "sixth"]
+            named = [f"{places[i]} value ({answer_key(answer[i])}) is" for i in wrong]
+            if len(wrong) > 1:
+                named = [" and ".join(f"{places[i]} ({answer_key(answer[i])})" for i in wrong) + " values are"]
+            rest = "the other is right" if len(answer) - len(wrong) == 1 else "the others are right"
+            why = f": its {named[0]} off, {rest}"
         raise AssertionError(
-            f"Exercise {exercise}: {answer_key(answer)} is not the answer yet (compared {how}); "
+            f"Exercise {exercise}: {answer_key(answer)} is not the answer yet{why} (compared {how}); "
             "read the hints and try again"
         )
     print(
@@ -90,8 +104,13 @@ def check_answer(answer, digest, exercise, form, own=None, trained=False):
     )
 
 
-def digest(value, trained=False) -> str:
-    """What the student notebook stores instead of the answer."""
+def digest(value, trained=False):
+    """What the student notebook stores instead of the answer: one digest, or, for an answer of
+    parts ('a pair of (a number, a number)'), one for each part, so that a wrong part is named."""
     import hashlib
 
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and not answer_form(value).startswith("a list of"):
+        return [digest(part, trained) for part in value]
     return hashlib.sha256(answer_key(value, trained).encode()).hexdigest()[:16]
