@@ -5,7 +5,7 @@ version control beside the lecture (`lectures/LECTURE/baseline/`). `compare` rea
 against it: numbers that moved beyond their tolerance, claims whose value or verdict changed,
 parameter counts and shapes, frames added, removed or reworded (a word diff), and figures whose
 difference image has an RMS beyond a perceptual tolerance (as pytest-mpl compares, with
-matplotlib's own `calculate_rms`). `render` writes it as one HTML page.
+matplotlib's own `calculate_rms`). `write_report` writes it as one HTML page.
 """
 
 from __future__ import annotations
@@ -192,13 +192,15 @@ def _moved(was: dict, now: dict, key: str = "value") -> bool:
 
 
 def _number(where: str, was: dict, now: dict) -> dict:
-    a, b = was["value"], now["value"]
-    change = (b - a) / abs(a) if a else float("inf")
+    """A value that moved; a text value ('1–32–1', which has no number) has no relative change."""
+    a, b = was.get("value"), now.get("value")
+    numbers = isinstance(a, (int, float)) and isinstance(b, (int, float))
+    change = ((b - a) / abs(a) if a else float("inf")) if numbers else None
     return {
         "where": where,
         "ref": now["ref"],
-        "old": was.get("shown", f"{a:.4g}"),
-        "new": now.get("shown", f"{b:.4g}"),
+        "old": was["shown"] if "shown" in was else f"{a:.4g}",
+        "new": now["shown"] if "shown" in now else f"{b:.4g}",
         "change": change,
     }
 

@@ -14,9 +14,6 @@ from PIL import Image
 from .conftest import FIXTURE, LECTURES, edit
 from .test_cli import invoke
 
-pytestmark = pytest.mark.slow  # see tests/conftest.py
-
-
 @pytest.fixture
 def accepted(tmp_path):
     """(lectures, build folder) of the fixture lecture, built and accepted as its baseline."""
@@ -37,6 +34,7 @@ def diff(lectures, out):
     return invoke("diff", "tiny", "--lectures", lectures, "--out", out)
 
 
+@pytest.mark.slow
 def test_after_accept_nothing_differs_and_the_baseline_is_small_and_has_no_paths(accepted, tmp_path):
     lectures, out = accepted
     result = diff(lectures, out)
@@ -65,6 +63,7 @@ def changed(lectures, out, file: str, old: str, new: str):
     return result, (out / "tiny" / "diff.html").read_text()
 
 
+@pytest.mark.slow
 def test_a_text_edit_shows_as_that_frame_only(accepted):
     result, page = changed(
         *accepted, "line.md", "- {{params.total}} parameters", "- {{params.total}} trainable weights"
@@ -75,6 +74,7 @@ def test_a_text_edit_shows_as_that_frame_only(accepted):
     assert "Fitting a Plane" not in page
 
 
+@pytest.mark.slow
 def test_a_new_training_seed_moves_its_topics_numbers_and_figure_and_nothing_else(accepted):
     result, page = changed(*accepted, "line.py", "batch_size=8, seed=1)", "batch_size=8, seed=4)")
     assert "frame" not in result.output.split("\n")[0]  # no frame reworded
@@ -85,6 +85,7 @@ def test_a_new_training_seed_moves_its_topics_numbers_and_figure_and_nothing_els
     assert "1 figure differs" in result.output
 
 
+@pytest.mark.slow
 def test_a_figure_change_below_the_tolerance_is_not_reported(accepted):
     lectures, out = accepted
     png = out / "tiny" / "figures" / "line-loss.png"
@@ -99,6 +100,7 @@ def test_a_figure_change_below_the_tolerance_is_not_reported(accepted):
     assert result.exit_code == 1 and "1 figure differs beyond RMS" in result.output
 
 
+@pytest.mark.slow
 def test_diff_without_a_baseline_says_how_to_make_one(fixture_lectures, tmp_path):
     build(fixture_lectures, tmp_path / "b")
     result = invoke("diff", "--lectures", fixture_lectures, "--out", tmp_path / "b")
@@ -108,6 +110,7 @@ def test_diff_without_a_baseline_says_how_to_make_one(fixture_lectures, tmp_path
     assert json.loads((tmp_path / "b" / "tiny" / "snapshot.json").read_text())["lecture"] == "tiny"
 
 
+@pytest.mark.slow
 def test_the_lecture_shows_what_its_accepted_baseline_shows(lecture_out):
     """The course's own CI recipe: this repository's lecture, built fresh on this machine, against
     the baseline accepted and committed beside it. A change of what students see fails here until
@@ -116,3 +119,21 @@ def test_the_lecture_shows_what_its_accepted_baseline_shows(lecture_out):
 
     changes = compare(LECTURES / "nn_architectures" / "baseline", lecture_out)
     assert not changes, "\n".join(changes.summary() + changes.frame_titles())
+
+
+def test_a_changed_text_value_is_listed_without_a_relative_change(tmp_path):
+    """The lecture's architecture ('1–16–16–1', a value that is text) widened: diff lists the old and
+    new text where a number would show its change (it used to stop with a KeyError, and serve too)."""
+    from nnarch import baseline
+
+    accepted = LECTURES / "nn_architectures" / baseline.BASELINE
+    release = tmp_path / "release"
+    shutil.copytree(accepted, release)
+    text = (release / "snapshot.json").read_text()
+    (release / "snapshot.json").write_text(text.replace("1–16–16–1", "1–32–32–1"))
+    changes = baseline.compare(accepted, release)
+    moved = [n for n in changes.numbers if n["ref"] == "{{params.architecture}}"]
+    assert moved and all((n["old"], n["new"], n["change"]) == ("1–16–16–1", "1–32–32–1", None) for n in moved)
+    assert f"{len(moved)} numbers moved beyond tolerance" in changes.summary()
+    baseline.write_report(changes, "Neural Network Architectures", release / "diff.html")
+    assert "1–32–32–1" in (release / "diff.html").read_text()
