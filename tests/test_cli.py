@@ -91,6 +91,18 @@ def test_check_reports_markdown_mistakes_by_file_and_line(fixture_lectures):
         assert re.search(expected, output), (expected, output)
 
 
+def test_two_lectures_with_a_topic_of_the_same_name_are_refused(fixture_lectures):
+    """A topic's name keys its cached runs: a second lecture's 'line' would be given the first's."""
+    shutil.copytree(fixture_lectures / "tiny", fixture_lectures / "tiny2", ignore=shutil.ignore_patterns("baseline"))
+    init = fixture_lectures / "tiny2" / "__init__.py"
+    init.write_text(init.read_text().replace('slug="tiny"', 'slug="tiny2"'))
+    result = invoke("check", "--lectures", fixture_lectures)
+    assert result.exit_code == 1, result.output
+    for name in ("line", "plane"):
+        assert f"tiny2/__init__.py: LECTURE.topics: '{name}' is also a topic of" in result.output
+    assert "tiny/__init__.py: LECTURE" not in result.output  # the first lecture is not at fault
+
+
 def test_check_never_imports_torch(fixture_lectures):
     script = (
         "import sys\nfrom typer.testing import CliRunner\nfrom nnarch.cli import app\n"

@@ -76,7 +76,27 @@ def discover(root: Path) -> Discovered:
     ensure_package(package, root)
     course = declared(load_module(course_path, f"{package}_course"), course_path, "COURSE", t.Course)
     lectures = tuple(_lecture(p.parent, package, course) for p in sorted(root.glob("*/__init__.py")))
-    return Discovered(course, lectures)
+    return Discovered(course, _unique_topics(lectures))
+
+
+def _unique_topics(lectures: tuple[LectureSource, ...]) -> tuple[LectureSource, ...]:
+    """A topic's name is its key in the cache and in a build's runs (and `nnarch build NAME`): two
+    lectures may not share one."""
+    first: dict[str, Path] = {}
+    checked = []
+    for lecture in lectures:
+        clashes = tuple(
+            TopicError(
+                f"{rel(lecture.path / '__init__.py')}: LECTURE.topics: '{s.name}' is also a topic of "
+                f"{rel(first[s.name])}; a topic's name is unique in the course (it names the topic's cached "
+                "runs, and 'nnarch build NAME'): rename one of the two modules and its entry in topics"
+            )
+            for s in lecture.topics
+            if s.name in first
+        )
+        first.update({s.name: lecture.path / "__init__.py" for s in lecture.topics if s.name not in first})
+        checked.append(dataclasses.replace(lecture, errors=lecture.errors + clashes) if clashes else lecture)
+    return tuple(checked)
 
 
 def _lecture(folder: Path, package: str, course: t.Course) -> LectureSource:
