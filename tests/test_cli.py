@@ -103,6 +103,24 @@ def test_two_lectures_with_a_topic_of_the_same_name_are_refused(fixture_lectures
     assert "tiny/__init__.py: LECTURE" not in result.output  # the first lecture is not at fault
 
 
+def test_a_topic_declared_from_shared_settings_checks_and_builds(fixture_lectures, tmp_path):
+    """TOPIC = Topic(**COMMON, ...): what check cannot read without importing it is not taken as
+    absent; the build, which imports it, names a figure the Markdown shows and the module lacks."""
+    topic = fixture_lectures / "tiny" / "line.py"
+    text = topic.read_text().replace('    figures=[FigureSpec("loss", "loss_curve")],\n', "")
+    topic.write_text(
+        text.replace("TOPIC = Topic(\n", 'COMMON = dict(figures=[FigureSpec("loss", "loss_curve")])\nTOPIC = Topic(\n    **COMMON,\n')
+    )
+    assert invoke("check", "--lectures", fixture_lectures).exit_code == 0
+    out = tmp_path / "build"
+    assert invoke("build", "--lectures", fixture_lectures, "--out", out, "--device", "cpu").exit_code == 0
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text().replace("](loss)", "](losses)"))
+    result = invoke("build", "--lectures", fixture_lectures, "--out", out, "--device", "cpu")
+    assert result.exit_code == 1
+    assert "line.md:10: figure 'losses': no such figure (did you mean 'loss'?)" in result.output, result.output
+
+
 def test_check_never_imports_torch(fixture_lectures):
     script = (
         "import sys\nfrom typer.testing import CliRunner\nfrom nnarch.cli import app\n"

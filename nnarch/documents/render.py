@@ -19,7 +19,7 @@ from markupsafe import Markup, escape
 from nnarch import TEMPLATES
 from nnarch.documents.mathml import html_primes, to_mathml
 from nnarch.documents.tables import table_rows
-from nnarch.errors import TopicError, rel
+from nnarch.errors import TopicError, did_you_mean, rel
 from nnarch.escape import UnmappableCharacter, tex_escape
 from nnarch.layout import TEXT_WIDTH, code_size, column_widths, listing_problem, table_size
 from nnarch.source import markdown as md
@@ -280,7 +280,13 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH, s
 
 
 def _figure_view(block: md.Figure, ctx: Context, target: Target) -> dict:
-    files = (ctx.figures or {})[block.name]
+    drawn = ctx.figures or {}
+    if block.name not in drawn:  # the module's figures could not be read without importing it (Topic(**common))
+        raise TopicError(
+            f"{ctx.where(block.line)}: figure '{block.name}': no such figure{did_you_mean(block.name, drawn)}; "
+            f"declare it in the topic's figures"
+        )
+    files = drawn[block.name]
     view = {"kind": "figure", "caption": target.inline(block.caption, ctx, block.line), "size": files.size}
     if target.name == "tex":
         view["path"] = f"figures/{files.pdf.name}"

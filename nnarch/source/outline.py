@@ -26,7 +26,7 @@ class Outline:
     path: Path
     source: str
     definitions: dict  # "MLP", "MLP.forward", "make_data" -> (first line, last line)
-    figures: dict | None  # figure name -> size ("full" or "column"); None if not a literal list
+    figures: dict | None  # figure name -> its slot's size (layout.SLOTS); None if not a literal list
     metrics: frozenset | None
     facts: frozenset | None
     variants: frozenset | None
@@ -91,15 +91,19 @@ def _outline(path: Path, source: str) -> Outline:
     )
     keywords = {k.arg: k.value for k in topic.keywords} if topic is not None else {}
     complete = topic is not None and None not in keywords  # no Topic(**common): what it names is all
+
+    def given(name, read, none):  # what a keyword names; unknown (None) where Topic(**common) may give it
+        return read(keywords[name]) if name in keywords else (none if complete else None)
+
     return Outline(
         path,
         source,
         definitions,
-        _figures(keywords.get("figures", ast.List([]))),
-        _keys(keywords.get("metrics")),
-        _keys(keywords.get("facts")),
-        _keys(keywords.get("variants")),
-        _seeds(keywords["seeds"]) if "seeds" in keywords else (False if complete else None),
+        given("figures", _figures, {}),
+        given("metrics", _keys, frozenset()),
+        given("facts", _keys, frozenset()),
+        given("variants", _keys, frozenset()),
+        given("seeds", _seeds, False),
         imports,
         tuple(sorted(problems)),
         tuple(node.lineno for node in claims.elts) if isinstance(claims := keywords.get("claims"), ast.List) else (),
@@ -116,7 +120,7 @@ def syntax_tree(source: str, filename: str) -> ast.Module:
 def declares(path: Path, name: str) -> bool:
     """Whether the module assigns `name` at its top level."""
     try:
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+        tree = ast.parse(read_source(path))
     except SyntaxError:
         return True  # reported as a syntax error instead
     return any(isinstance(n, ast.Assign) and any(getattr(x, "id", "") == name for x in n.targets) for n in tree.body)
@@ -190,8 +194,6 @@ def _call_problems(call: ast.Call) -> list[tuple[int, str]]:
 
 
 def _keys(node) -> frozenset | None:
-    if node is None:
-        return frozenset()
     if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
         return frozenset(k.value for k in node.keys if isinstance(k, ast.Constant))
     return None
