@@ -199,8 +199,8 @@ def _number(where: str, was: dict, now: dict) -> dict:
     return {
         "where": where,
         "ref": now["ref"],
-        "old": was["shown"] if "shown" in was else f"{a:.4g}",
-        "new": now["shown"] if "shown" in now else f"{b:.4g}",
+        "old": was.get("shown") or f"{a:.4g}",  # a text value is always shown
+        "new": now.get("shown") or f"{b:.4g}",
         "change": change,
     }
 

@@ -14,6 +14,7 @@ from PIL import Image
 from .conftest import FIXTURE, LECTURES, edit
 from .test_cli import invoke
 
+
 @pytest.fixture
 def accepted(tmp_path):
     """(lectures, build folder) of the fixture lecture, built and accepted as its baseline."""

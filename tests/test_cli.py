@@ -108,9 +108,8 @@ def test_a_topic_declared_from_shared_settings_checks_and_builds(fixture_lecture
     absent; the build, which imports it, names a figure the Markdown shows and the module lacks."""
     topic = fixture_lectures / "tiny" / "line.py"
     text = topic.read_text().replace('    figures=[FigureSpec("loss", "loss_curve")],\n', "")
-    topic.write_text(
-        text.replace("TOPIC = Topic(\n", 'COMMON = dict(figures=[FigureSpec("loss", "loss_curve")])\nTOPIC = Topic(\n    **COMMON,\n')
-    )
+    common = 'COMMON = dict(figures=[FigureSpec("loss", "loss_curve")])\n'
+    topic.write_text(text.replace("TOPIC = Topic(\n", common + "TOPIC = Topic(\n    **COMMON,\n"))
     assert invoke("check", "--lectures", fixture_lectures).exit_code == 0
     out = tmp_path / "build"
     assert invoke("build", "--lectures", fixture_lectures, "--out", out, "--device", "cpu").exit_code == 0
@@ -119,6 +118,14 @@ def test_a_topic_declared_from_shared_settings_checks_and_builds(fixture_lecture
     result = invoke("build", "--lectures", fixture_lectures, "--out", out, "--device", "cpu")
     assert result.exit_code == 1
     assert "line.md:10: figure 'losses': no such figure (did you mean 'loss'?)" in result.output, result.output
+
+
+def test_a_misspelled_field_of_the_course_is_named_in_a_file_saved_with_a_bom(fixture_lectures):
+    course = fixture_lectures / "course.py"
+    course.write_bytes(b"\xef\xbb\xbf" + course.read_bytes().replace(b"title=", b"titel="))
+    result = invoke("check", "--lectures", fixture_lectures)
+    assert result.exit_code == 1
+    assert "course.py:3: Course(...): unknown field 'titel' (did you mean 'title'?)" in result.output, result.output
 
 
 def test_check_never_imports_torch(fixture_lectures):

@@ -106,6 +106,37 @@ def test_no_solution_reaches_any_student_artifact(lecture_out):
         assert bool(tagged) == notebook.stem.endswith("-solution"), notebook.name
 
 
+def _bound(source: str) -> set[str]:
+    """The names a module's or a cell's top level binds: definitions, imports, assignments, loops."""
+    names: set[str] = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Assign, ast.For)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+def test_check_reserves_exactly_the_names_a_notebook_binds_beside_the_topics_code(lecture_out):
+    """What `check` refuses a topic to define (its notebook would replace it) is what the notebooks
+    bind after their setup cell, beyond the topic module's own names: no more, no less."""
+    from nnarch.source.validate import LAB_NAMES, NOTEBOOK_CELLS
+
+    beside, every = set(), set()
+    for name, source in SOURCES.items():
+        notebook = nbformat.read(lecture_out / "notebooks" / f"{name}-solution.ipynb", as_version=4)
+        cells = [c for c in notebook.cells if c.cell_type == "code" and "setup" not in c.metadata.get("tags", [])]
+        bound = set().union(*(_bound(c.source) for c in cells))
+        beside |= bound - _bound(source.path.read_text())
+        every |= bound
+    reserved = set(LAB_NAMES) | NOTEBOOK_CELLS
+    assert beside <= reserved, f"a notebook binds {beside - reserved}, which check lets a topic define"
+    assert reserved <= every, f"check refuses {reserved - every}, which no notebook binds"
+
+
 def test_student_notebooks_are_valid_and_leave_the_exercises_open(lecture_out):
     for name, source in SOURCES.items():
         notebook = nbformat.read(lecture_out / "notebooks" / f"{name}.ipynb", as_version=4)

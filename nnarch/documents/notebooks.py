@@ -21,6 +21,7 @@ from nnarch.documents.answers import TOLERANCE, TRAINED_DECADES, answer_form, di
 from nnarch.documents.render import Context, Target
 from nnarch.source import markdown as md
 from nnarch.source.outline import read
+from nnarch.source.validate import LAB_NAMES
 from nnarch.source.values import SCIENTIFIC_BELOW, format_value
 
 NNARCH = Path(__file__).resolve().parents[1]
@@ -28,17 +29,6 @@ RUNTIME, ANSWERS, TYPES = NNARCH / "runtime.py", NNARCH / "documents" / "answers
 FIGURES = NNARCH / "run" / "figures.py"  # the computational graph's walk, as the slides' figure takes it
 IMPORT = ("import ", "from ")
 LAB_MODULE = "nnarch_lab"  # notebooks/nnarch_lab.py
-LAB_NAMES = (
-    "Splits",
-    "Recipe",
-    "Run",
-    "fit",
-    "check_answer",
-    "number_text",
-    "plot_loss",
-    "plot_prediction",
-    "print_backward",
-)
 VALUES = NNARCH / "source" / "values.py"  # how the documents write a number, as the notebooks print it
 
 PLOTS = '''\

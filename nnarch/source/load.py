@@ -7,7 +7,6 @@ only when its results are not cached (that import brings torch).
 from __future__ import annotations
 
 import ast
-import dataclasses
 import functools
 import hashlib
 import importlib.util
@@ -19,7 +18,9 @@ from types import ModuleType
 
 from nnarch import topic as t
 from nnarch.errors import TopicError, did_you_mean, rel
+from nnarch.files import read_source
 from nnarch.layout import SLOTS
+from nnarch.source.outline import declaration_problems, syntax_tree
 from nnarch.source.validate import doc_problems
 from nnarch.source.values import Names, path_problem
 
@@ -222,61 +223,14 @@ def _literal_arguments(made: functools.partial) -> bool:
     return getattr(made.func, "__name__", "<lambda>") != "<lambda>"
 
 
-DECLARATIONS: dict[str, type] = {
-    name: kind for name, kind in vars(t).items() if isinstance(kind, type) and dataclasses.is_dataclass(kind)
-}
-
-
 def _declaration_problem(error: BaseException, path: Path, where: str) -> str | None:
     """Explain a missing or misspelled field of a declaration (Topic, Recipe, FigureSpec ...): the
-    call of a declaration type at the failing line whose arguments its signature cannot bind."""
+    innermost such call around the failing line, as `check` reports it."""
     if not isinstance(error, TypeError):
         return None
     line = int(_line_in(error, path))
-    calls = [
-        node
-        for node in ast.walk(ast.parse(path.read_text(), str(path)))
-        if isinstance(node, ast.Call)
-        and _called(node) in DECLARATIONS
-        and node.lineno <= line <= (node.end_lineno or node.lineno)
-        and all(k.arg for k in node.keywords)
-        and not any(isinstance(a, ast.Starred) for a in node.args)
-    ]
-    for call in sorted(calls, key=lambda node: (node.end_lineno or node.lineno) - node.lineno):  # innermost first
-        kind = DECLARATIONS[_called(call)]
-        signature = inspect.signature(kind)
-        given = {k.arg: None for k in call.keywords if k.arg}
-        try:
-            signature.bind(*call.args, **given)
-            continue
-        except TypeError:
-            pass
-        names = list(signature.parameters)
-        unknown = [name for name in given if name not in signature.parameters]
-        if unknown:
-            return (
-                f"{where}: {kind.__name__}(...): unknown field '{unknown[0]}'"
-                f"{did_you_mean(unknown[0], names)}; the fields are {', '.join(names)}"
-            )
-        bound = set(names[: len(call.args)]) | set(given)
-        missing = [
-            name
-            for name, p in signature.parameters.items()
-            if p.default is inspect.Parameter.empty and name not in bound
-        ]
-        if missing:
-            return (
-                f"{where}: {kind.__name__}(...): missing field {', '.join(repr(m) for m in missing)}; add "
-                + ", ".join(f"{m}=..." for m in missing)
-                + " (see 'Writing a topic' in README.md)"
-            )
-    return None
-
-
-def _called(call: ast.Call) -> str:
-    """The name a call calls: Topic for Topic(...) and t.Topic(...)."""
-    func = call.func
-    return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    around = [p for p in declaration_problems(syntax_tree(read_source(path), str(path))) if p[0] <= line <= p[1]]
+    return f"{where}: {min(around, key=lambda p: p[1] - p[0])[2]}" if around else None
 
 
 def _line_in(error: BaseException, path: Path) -> str:

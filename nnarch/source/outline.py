@@ -18,7 +18,9 @@ from nnarch import topic as t
 from nnarch.errors import did_you_mean
 from nnarch.files import read_source
 
-_DECLARATIONS = {cls.__name__: cls for cls in (t.Topic, t.Recipe, t.FigureSpec, t.Splits, t.Lecture, t.Course)}
+_DECLARATIONS = {
+    name: kind for name, kind in vars(t).items() if isinstance(kind, type) and dataclasses.is_dataclass(kind)
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def _outline(path: Path, source: str) -> Outline:
                 for member in node.body:
                     if isinstance(member, (ast.FunctionDef, ast.AsyncFunctionDef)):
                         definitions[f"{node.name}.{member.name}"] = _span(member)
-    problems = [p for node in ast.walk(tree) if isinstance(node, ast.Call) for p in _call_problems(node)]
+    problems = [(first, message) for first, _, message in declaration_problems(tree)]
     topic = _declaration(tree, "TOPIC")
     imports = frozenset(
         n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level >= 1 and n.module
@@ -155,8 +157,14 @@ def _called(call: ast.Call) -> str:
     return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
 
 
-def _call_problems(call: ast.Call) -> list[tuple[int, str]]:
-    """Unknown and missing fields of a declaration type (Topic, Recipe, FigureSpec, ...)."""
+def declaration_problems(tree: ast.Module) -> list[tuple[int, int, str]]:
+    """(first line, last line, message) of each call of a declaration type (Topic, Recipe,
+    FigureSpec, ...: nnarch.topic's dataclasses) with an unknown or a missing field. `check` reports
+    them; an import that fails with a TypeError is explained by the innermost call around its line."""
+    return [p for node in ast.walk(tree) if isinstance(node, ast.Call) for p in _call_problems(node)]
+
+
+def _call_problems(call: ast.Call) -> list[tuple[int, int, str]]:
     kind = _DECLARATIONS.get(_called(call))
     if kind is None or any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
         return []
@@ -168,6 +176,7 @@ def _call_problems(call: ast.Call) -> list[tuple[int, str]]:
             problems.append(
                 (
                     call.lineno,
+                    call.end_lineno or call.lineno,
                     f"{kind.__name__}(...): unknown field '{keyword.arg}'"
                     f"{did_you_mean(keyword.arg or '', names)}; the fields are "
                     f"{', '.join(names)}",
@@ -183,6 +192,7 @@ def _call_problems(call: ast.Call) -> list[tuple[int, str]]:
         problems.append(
             (
                 call.lineno,
+                call.end_lineno or call.lineno,
                 f"{kind.__name__}(...): missing field "
                 + ", ".join(f"'{m}'" for m in missing)
                 + "; add "

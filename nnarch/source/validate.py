@@ -5,13 +5,13 @@ values the run will have, and characters the PDF can set. Each problem is (line,
 from __future__ import annotations
 
 import ast
-import functools
 import re
 from pathlib import Path
 from typing import Any
 
 from nnarch.errors import did_you_mean
 from nnarch.escape import UnmappableCharacter, tex_escape
+from nnarch.files import read_source
 from nnarch.layout import SLOTS, TEXT_WIDTH, column_widths, listing_problem, math_problem
 from nnarch.source.blocks import Code, Columns, Doc, Figure, Heading, ListBlock, Listing, MathBlock, Para, Table, walk
 from nnarch.source.outline import Outline, syntax_tree
@@ -203,26 +203,29 @@ def _listing_problems(block: Listing, outline: Outline) -> list:
     return []
 
 
-NNARCH = Path(__file__).resolve().parents[1]
-
-
-@functools.cache
-def _notebook_names() -> frozenset[str]:
-    """What a topic's notebook defines beside the topic's own code: the training loop
-    (runtime.py), the types (topic.py's Splits, Recipe and Run), the answer check (answers.py) and
-    the names its own cells bind."""
-    cells = {"SEED", "data", "model", "history", "recipe", "run", "results", "answer", "plot_loss", "plt"}
-    cells |= {"metric", "value"}  # the results cell's loop
-    types = {"Splits", "Recipe", "Run", "answer_key", "check_answer", "number_text", "dataclass", "field"}
-    types |= {"Any", "Callable"}
-    return frozenset(_defined(NNARCH / "runtime.py")) | cells | types
+LAB_NAMES = (
+    "Splits",
+    "Recipe",
+    "Run",
+    "fit",
+    "check_answer",
+    "number_text",
+    "plot_loss",
+    "plot_prediction",
+    "print_backward",
+)
+"""What a topic's notebook imports from nnarch_lab.py, the module beside it (documents/notebooks.py)."""
+NOTEBOOK_CELLS = frozenset(
+    {"SimpleNamespace", "SEED", "data", "model", "history", "recipe", "run", "results", "metric", "value", "answer"}
+)
+"""What the notebook's own cells bind after the topic's code: a topic name of these would be replaced."""
 
 
 def _defined(path: Path) -> dict[str, int]:
     """The names a module defines at its top level (functions, classes, assignments), with lines."""
     names: dict[str, int] = {}
     try:
-        tree = ast.parse(path.read_text(), str(path))
+        tree = syntax_tree(read_source(path), str(path))
     except SyntaxError:
         return names  # reported by the outline, with its line
     for node in tree.body:
@@ -241,11 +244,11 @@ def notebook_clashes(path: Path) -> list:
     return [
         (
             line,
-            f"'{name}' is also a name of nnarch's training loop or types, which the topic's "
-            "notebook carries beside this code; rename it",
+            f"'{name}' is also a name the topic's notebook uses beside this code (from nnarch_lab.py "
+            "or its own cells): there one would replace the other; rename it",
         )
         for name, line in sorted(_defined(path).items(), key=lambda item: item[1])
-        if name in _notebook_names()
+        if name in LAB_NAMES or name in NOTEBOOK_CELLS
     ]
 
 

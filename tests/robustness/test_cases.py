@@ -133,7 +133,7 @@ def test_a_name_the_notebook_also_defines_is_a_check_error(fixture_lectures):
     line.write_text(line.read_text() + "\n\ndef fit(model):\n    return model\n")
     result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
     assert result.exit_code == 1
-    assert re.search(r"line\.py:\d+: 'fit' is also a name of nnarch's training loop", result.output), result.output
+    assert re.search(r"line\.py:\d+: 'fit' is also a name the topic's notebook uses", result.output), result.output
 
 
 def test_check_refuses_what_a_handout_would_show_of_the_module_but_cannot_set(fixture_lectures):
