@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -56,17 +57,18 @@ def check_environment(options: Options) -> None:
 # --------------------------------------------------------------------------------------------------
 # Up to date? Decided from file hashes alone, as make does: no torch, no topic module imported.
 
-_VERSIONED = (
-    "torch",
-    "torch-geometric",
-    "matplotlib",
-    "jinja2",
-    "latex2mathml",
-    "numpy",
-    "scipy",
-    "markdown-it-py",
-    "mdit-py-plugins",
-)
+
+def _versioned() -> list[str]:
+    """The packages whose versions can change what a build writes: those nnarch requires (its
+    metadata: torch, matplotlib, jinja2, pylatexenc, nbformat, ...), and scipy, which PyG uses
+    when it is there."""
+    from importlib.metadata import PackageNotFoundError, requires
+
+    try:
+        required = [r for r in requires("nnarch") or [] if "extra ==" not in r]
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        required = []
+    return [re.split(r"[^A-Za-z0-9._-]", r, maxsplit=1)[0] for r in required] + ["scipy"]
 
 
 def inputs_digest(options) -> str:
@@ -81,7 +83,7 @@ def inputs_digest(options) -> str:
     # the user's modules outside the lectures folder that its code imports (PYTHONPATH), by name
     outside = {p for f in files if f.suffix == ".py" for p in user_closure(f) if not p.is_relative_to(root)}
     versions = []
-    for name in _VERSIONED:
+    for name in _versioned():
         try:
             versions.append(f"{name}={version(name)}")
         except PackageNotFoundError:

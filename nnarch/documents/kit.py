@@ -8,7 +8,9 @@ from nnarch.toolchain import package_version
 
 # What the notebooks import, by the build's own versions. Jupyter is not part of a build: the
 # release the kit asks for is fixed here, and `make test` installs the kit to prove it.
-PINNED = ("torch", "torch-geometric", "numpy", "matplotlib")
+PINNED = {"torch": "torch", "torch-geometric": "torch_geometric", "numpy": "numpy", "matplotlib": "matplotlib"}
+"""The packages the kit pins to the build's versions, each with the module it provides (what a
+hosted kernel's setup cell looks for: launch.py)."""
 JUPYTER = ("jupyterlab==4.6.6",)
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 INSTALLED = "about 1.3 GB installed"  # the kit's virtualenv with torch's CPU build, as measured (du -sh)

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-# A notebook's module on PyPI, by the name the kit pins it under: what a hosted kernel may lack.
-MODULES = {"torch": "torch", "torch-geometric": "torch_geometric", "numpy": "numpy", "matplotlib": "matplotlib"}
+from nnarch.documents.kit import PINNED
 
 
 def notebook_path(launch, slug: str, name: str) -> str:
@@ -49,7 +48,7 @@ def setup_cell(pins: list[str], lab_url: str | None) -> str:
     """The first code cell of every notebook: on a hosted kernel (Colab, Binder, a JupyterHub, each
     known by its own environment, or NNARCH_HOSTED=1), pip-install the pinned packages whose module
     is missing, and fetch nnarch_lab.py; elsewhere, nothing (the kit installed everything)."""
-    wanted = {pin: MODULES[pin.split("==")[0]] for pin in pins if pin.split("==")[0] in MODULES}
+    wanted = {pin: PINNED[pin.split("==")[0]] for pin in pins if pin.split("==")[0] in PINNED}  # not Jupyter
     fetch = (
         f"        urllib.request.urlretrieve({lab_url!r}, 'nnarch_lab.py')"
         if lab_url

@@ -24,11 +24,11 @@ from typing import Any
 
 from nnarch.cache.fingerprint import files_under, user_closure
 from nnarch.errors import EnvironmentProblem, NnarchError, TrainingError, UsageError, rel
+from nnarch.run.record import TRAINING_VERSIONED
 
 EVENTS = "nnarch-training"
 SCHEMES = ("tcp", "tls", "ucx", "inproc", "ws", "wss")  # Dask's comm protocols
 PAYLOAD_LIMIT = 64 * 2**20  # the files one task may carry to a worker
-PACKAGES = ("torch", "torch-geometric", "numpy", "scipy")
 # torch's thread count is global to a process: a worker with several threads trains one topic at a
 # time, so that every training runs on exactly one thread, as it does locally.
 _ONE_AT_A_TIME = threading.Lock()
@@ -178,7 +178,7 @@ def versions() -> dict:
         "python": platform.python_version(),
         "platform": f"{sys.platform}-{platform.machine()}",
         "nnarch": __version__,
-        **{name: package_version(name).split("+")[0] for name in PACKAGES},
+        **{name: package_version(name).split("+")[0] for name in TRAINING_VERSIONED},
     }
 
 
