@@ -69,8 +69,8 @@ def _variants(r: dict) -> tuple[list, list]:
 
 
 def _schedule(course, lecture) -> tuple[list, list]:
-    """The course's lecture sessions, day by day, with this lecture's in bold followed by the lab
-    that comes after it: the other labs and the breaks are left out, so that the whole week is
+    """The course's lecture sessions, day by day, with this lecture's in bold followed by its lab
+    (LECTURE.lab): the other labs and the breaks are left out, so that the whole week is
     readable on one frame."""
 
     def shown(cells):
@@ -81,8 +81,7 @@ def _schedule(course, lecture) -> tuple[list, list]:
         today = lecture is not None and (day, course.slots[row][0]) == (lecture.day, lecture.session)
         if not today:
             return text_spans(text)
-        after = course.slots[row + 1][1][day - 1] if row + 1 < len(course.slots) else ""
-        lab = (("break",), *text_spans(f"then {after}")) if after.startswith("Lab") else ()
+        lab = (("break",), *text_spans(f"then {lecture.lab}")) if lecture.lab else ()
         return (("strong", (("em", text_spans(text)),)), *lab)
 
     rows = [

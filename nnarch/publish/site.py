@@ -11,6 +11,7 @@ from pathlib import Path
 from nnarch.documents.launch import launch_links
 from nnarch.documents.render import html_environment
 from nnarch.publish.staging import published_files
+from nnarch.source.discover import lab_slot
 
 STUDENT_FILES = (
     "README.md",
@@ -76,14 +77,7 @@ def course_page(course, lectures, folders: dict) -> str:
             elif p.suffix == ".py":  # nnarch_lab.py, which every notebook imports
                 lab.append((f"{p.name}: save it beside the notebooks", f"{lecture.slug}/notebooks/{p.name}"))
         lab.append(("everything for students (zip)", f"{lecture.slug}-student.zip"))
-        lab_time = next(
-            (
-                time
-                for time, cells in course.slots
-                if lecture.lab and len(cells) >= lecture.day and cells[lecture.day - 1] == lecture.lab
-            ),
-            None,
-        )
+        lab_time = lab_slot(lecture, course)
         if lab_time:
             links[(lecture.day, lab_time)] = links.get((lecture.day, lab_time), []) + lab
     rows = [

@@ -144,12 +144,18 @@ def slot_minutes(time: str) -> int | None:
     return (h1 * 60 + m1) - (h0 * 60 + m0)
 
 
+def lab_slot(lecture: t.Lecture, course: t.Course) -> str | None:
+    """The time of the lecture's lab in the course schedule ('11:00–12:30'): the slot of its day
+    whose cell is LECTURE.lab; None without a lab, or when the schedule has no such cell."""
+    day = lecture.day - 1
+    found = (time for time, cells in course.slots if list(cells[day : day + 1]) == [lecture.lab])
+    return next(found, None) if lecture.lab else None
+
+
 def lab_session_minutes(lecture: t.Lecture, course: t.Course) -> int | None:
     """The length of the lecture's lab in the course schedule, from its slot's time."""
-    for time, cells in course.slots:
-        if len(cells) >= lecture.day and cells[lecture.day - 1] == lecture.lab:
-            return slot_minutes(time)
-    return None
+    time = lab_slot(lecture, course)
+    return slot_minutes(time) if time else None
 
 
 def timed_frames(doc: Doc, topics) -> list[tuple[Doc, Frame]]:
