@@ -4,7 +4,6 @@ from nnarch.topic import Course
 
 COURSE = Course(
     title="Python and AI/ML for Weather, Climate and Environmental Applications",
-    short_title="Python and AI/ML for Weather and Climate",
     days=("Day 1", "Day 2", "Day 3", "Day 4", "Day 5"),
     slots=(
         ("09:00–10:00", ("Opening by ECMWF DG, Start: Coding & Science in the Age of AI",

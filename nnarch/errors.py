@@ -9,7 +9,6 @@ class NnarchError(Exception):
     """Base of every error nnarch reports to a user. `exit_code` is what the CLI exits with."""
 
     exit_code = 1
-    user_trace: str | None = None  # the frames of the user's code that raised it, for --debug
     remote_trace: str | None = None  # its traceback in the worker process it was raised in
 
 

@@ -283,5 +283,4 @@ class Course:
     title: str
     days: Sequence[str]
     slots: Sequence[tuple[str, Sequence[str]]]
-    short_title: str = ""
     launch: Launch | None = None

@@ -10,7 +10,7 @@ import warnings
 from dataclasses import replace
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
@@ -27,6 +27,9 @@ from nnarch.run.record import FigureFiles, figure_key
 from nnarch.run.train import loss_function
 from nnarch.run.usercode import call
 from nnarch.toolchain import slide_fonts
+
+if TYPE_CHECKING:
+    from nnarch.cache.store import Cache
 
 BLUE, RED, GREY, DARK = "#1f5fa8", "#c0392b", "#8c8c8c", "#222222"
 PT = 1 / 72.27  # inches per TeX point
@@ -78,8 +81,9 @@ def use_slide_fonts() -> None:
         font_manager.fontManager.ttflist.append(replace(entry, name=FAMILY))
 
 
-def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | None = None) -> dict[str, FigureFiles]:
-    """Draw every figure of one topic into `out_dir` (or copy it from the cache); return them by name."""
+def draw_topic(measured: Measured, out_dir: Path, cache: Cache, train_key: str) -> dict[str, FigureFiles]:
+    """Draw every figure of one topic into `out_dir`, or copy it from the cache, where a figure of
+    the same training (`train_key`) and figure code was kept; return them by name."""
     topic = measured.trained.topic
     out_dir.mkdir(parents=True, exist_ok=True)
     run = measured.run
@@ -87,15 +91,14 @@ def draw_topic(measured: Measured, out_dir: Path, cache=None, train_key: str | N
     for spec in topic.figures:
         stem = out_dir / f"{topic.name}-{spec.name}"
         files[spec.name] = drawn = FigureFiles.at(spec.name, stem, spec.size)
-        cached = cache.figure_paths(figure_key(train_key, spec)) if cache and train_key else None
-        if cached and all(map(intact, cached)):
+        cached = cache.figure_paths(figure_key(train_key, spec))
+        if all(map(intact, cached)):
             for source, target in zip(cached, drawn.paths):
                 copy_atomic(source, target)
         else:
             save_figure(draw_figure(spec, run, measured.trained.path), stem)
-            if cached:
-                for target, source in zip(cached, drawn.paths):
-                    copy_atomic(source, target)
+            for target, source in zip(cached, drawn.paths):
+                copy_atomic(source, target)
     return files
 
 

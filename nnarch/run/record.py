@@ -166,7 +166,6 @@ def manifest(topic: Topic, trained: Trained) -> dict[str, Any]:
         "metrics": {name: fn.__name__ for name, fn in topic.metrics.items()},
         "custom_figures": [spec.draw.__name__ for spec in topic.figures if spec.kind == "custom" and spec.draw],
         "plots": [spec.kind for spec in topic.figures if spec.kind in ("prediction", "compute_graph")],
-        "figures": {spec.name: spec.size for spec in topic.figures},
         "headline": topic.headline,
         "tolerances": dict(topic.tolerances),
         "device": trained.device,

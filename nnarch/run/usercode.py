@@ -1,6 +1,6 @@
 """Calling the code of a topic: every exception becomes a TopicError that says where, in the topic's own
-files, it happened, with the traceback trimmed to those frames (as sphinx-gallery reports a failing
-example). nnarch's and the libraries' frames stay out of the message; `--debug` shows them.
+files, it happened (as sphinx-gallery reports a failing example): nnarch's and the libraries' frames
+stay out of the message; `--debug` shows the whole traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def call(fn, *args, where: Path, what: str, fix: str = "", **kwargs):
 
 
 def topic_error(error: BaseException, where: Path, what: str, fix: str = "") -> TopicError:
-    """A one-line error at the innermost frame of the lecture's own files, plus its trimmed trace."""
+    """A one-line error at the innermost frame of the lecture's own files."""
     folder = Path(where).resolve().parent
     frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve().is_relative_to(folder)]
     line = f":{frames[-1].lineno}" if frames else ""
@@ -30,6 +30,4 @@ def topic_error(error: BaseException, where: Path, what: str, fix: str = "") -> 
     kind = "SystemExit (a topic must not exit)" if isinstance(error, SystemExit) else type(error).__name__
     detail = str(error).splitlines()[0] if str(error) else ""
     message = f"{path}{line}: {what}: {kind}" + (f": {detail}" if detail else "")
-    result = TopicError(message + (f"; {fix}" if fix else ""))
-    result.user_trace = "".join(traceback.format_list(frames))
-    return result
+    return TopicError(message + (f"; {fix}" if fix else ""))

@@ -81,7 +81,7 @@ def declared(module: ModuleType, path: Path, name: str, kind: type):
     return value
 
 
-def validate_topic(topic: t.Topic, source, module: ModuleType | None = None) -> None:
+def validate_topic(topic: t.Topic, source, module: ModuleType) -> None:
     """Raise one TopicError listing every problem of a declaration, each with its field and fix."""
     problems = list(_field_problems(topic))
     for spec in topic.figures:
@@ -112,7 +112,7 @@ def validate_topic(topic: t.Topic, source, module: ModuleType | None = None) -> 
             problems.append(f"tolerances: '{metric}': expected a relative tolerance such as 0.05, found {tolerance!r}")
     for exercise in source.doc.exercises:
         for name in filter(None, (exercise.solution, exercise.check)):
-            if module is not None and not inspect.isfunction(getattr(module, name, None)):
+            if not inspect.isfunction(getattr(module, name, None)):
                 problems.append(f"exercise '{exercise.title}': '{name}' is not a function")
     if problems:
         listed = "\n  ".join(problems)
