@@ -1,7 +1,8 @@
 """Handouts: the lab handout of a lecture, per topic its goal, code, recipe, results and exercises.
 
 Built in two editions from the same content: the student edition has the exercises' prompts and
-hints; the instructor edition adds their solutions. Both end in a provenance table.
+hints; the instructor edition adds their solutions and ends in a provenance table. Each page's
+footer gives nnarch's version, the commit, the build time, torch's version and the device.
 """
 
 from __future__ import annotations

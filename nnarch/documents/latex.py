@@ -40,7 +40,7 @@ class Compiler:
         self._lock = threading.Lock()
 
     def compile(
-        self, tex_path: Path, frame_titles: dict[int, str], timeout: int = 300, preamble: str | None = None
+        self, tex_path: Path, frame_titles: dict[int, tuple[str, str]], timeout: int = 300, preamble: str | None = None
     ) -> Path:
         """Compile a document in its folder; return the PDF, or raise LatexError. A document whose
         source and figures are what its PDF was made from is not compiled again. `preamble` names the
@@ -271,7 +271,7 @@ def _stop(proc) -> None:
     proc.wait()
 
 
-def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, str]) -> str:
+def explain_failure(tex_path: Path, log: str, frame_titles: dict[int, tuple[str, str]]) -> str:
     """The frame title, the .tex line and the log's error lines of a failed LaTeX run."""
     lines = log.splitlines()
     errors: list[str] = []
@@ -329,7 +329,8 @@ def _layout_message(kind: str, amount: float, frame, where: str) -> str:
     return f"{where}: a box is {amount:.1f} pt {what}; {fix}"
 
 
-def _frame_at(tex_path: Path, line_no: int, frame_titles: dict[int, str]) -> str | None:
+def _frame_at(tex_path: Path, line_no: int, frame_titles: dict[int, tuple[str, str]]) -> tuple[str, str] | None:
+    """(title, Markdown file:line) of the frame that holds line `line_no` of the .tex."""
     if not tex_path.exists():
         return None
     current = None
