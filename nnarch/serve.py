@@ -357,7 +357,11 @@ def _rebuild(options: Options, events: Events, site: Site, console, progress_fac
     events.send("built")
     if changed:
         events.send("reload", paths=changed)
-    site.diff = _differences(options)
+    try:
+        site.diff = _differences(options)
+    except Exception as error:  # a bug in the comparison: the deck is built, keep serving it
+        console.print("".join(traceback.format_exception(error)), markup=False, highlight=False)
+        site.diff = ""
     events.send("diff", text=site.diff)
     assert result is not None  # no problems: the build returned
     what = "up to date" if result.up_to_date else f"built in {time.perf_counter() - started:.2f} s"
