@@ -340,7 +340,7 @@ def _rebuild(options: Options, events: Events, site: Site, console, progress_fac
     except NnarchError as error:  # a usage or environment problem: say it, keep serving
         result, problems = None, list[Exception]([error])
     except Exception as error:  # a bug in nnarch: keep serving, with the trace for a report
-        console.print("".join(traceback.format_exception(error)), markup=False, highlight=False)
+        _print_trace(console, error)
         result, problems = None, [error]
     else:
         problems = list[Exception](result.errors) if result else []
@@ -360,12 +360,17 @@ def _rebuild(options: Options, events: Events, site: Site, console, progress_fac
     try:
         site.diff = _differences(options)
     except Exception as error:  # a bug in the comparison: the deck is built, keep serving it
-        console.print("".join(traceback.format_exception(error)), markup=False, highlight=False)
+        _print_trace(console, error)
         site.diff = ""
     events.send("diff", text=site.diff)
     assert result is not None  # no problems: the build returned
     what = "up to date" if result.up_to_date else f"built in {time.perf_counter() - started:.2f} s"
     console.print(what, highlight=False)
+
+
+def _print_trace(console, error: BaseException) -> None:
+    """A bug in nnarch while serving: its traceback, for a report; the server goes on."""
+    console.print("".join(traceback.format_exception(error)), markup=False, highlight=False)
 
 
 def _differences(options: Options) -> str:

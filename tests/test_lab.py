@@ -160,7 +160,8 @@ def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out,
     number = SOURCES[topic].doc.exercises.index(exercise) + 1
     answer = json.loads((lecture_out / "report.json").read_text())["topics"][topic]["answers"][exercise.solution]
     cell = _check_cell(lecture_out, topic, number)
-    key, form, trained = _check_arguments(cell)[1], _check_arguments(cell)[3], exercise.trained
+    _, key, _, form = _check_arguments(cell)[:4]
+    trained = exercise.trained
     assert form == answers.answer_form(answer) and ("trained=True" in cell) == trained
     answers.check_answer(answer, key, number, form, trained=trained)
     # another answer: its floats scaled (a trained one's by two decades) and nudged, its integers too
@@ -195,7 +196,7 @@ def test_a_pair_answer_with_one_part_off_hears_which(lecture_out):
     from nnarch.documents import answers
 
     cell = _check_cell(lecture_out, "ffnn", 2)
-    key, form = _check_arguments(cell)[1], _check_arguments(cell)[3]
+    _, key, _, form = _check_arguments(cell)[:4]
     params, mse = json.loads((lecture_out / "report.json").read_text())["topics"]["ffnn"]["answers"]["deeper_network"]
     with pytest.raises(AssertionError, match=r"its second value \(.*\) is off, the other is right"):
         answers.check_answer([params, mse * 100], key, 2, form, trained=True)

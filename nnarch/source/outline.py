@@ -122,7 +122,7 @@ def syntax_tree(source: str, filename: str) -> ast.Module:
 def declares(path: Path, name: str) -> bool:
     """Whether the module assigns `name` at its top level."""
     try:
-        tree = ast.parse(read_source(path))
+        tree = syntax_tree(read_source(path), str(path))  # the parse read() made of it
     except SyntaxError:
         return True  # reported as a syntax error instead
     return any(isinstance(n, ast.Assign) and any(getattr(x, "id", "") == name for x in n.targets) for n in tree.body)
