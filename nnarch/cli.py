@@ -304,8 +304,7 @@ def new(
     title: str = typer.Option("", "--title", help="Section title (default: the name)."),
     lectures: Path = LECTURES,
 ) -> None:
-    """Create a topic that builds in its lecture as it is: a module, its Markdown slides (and lab part),
-    added to the lecture's topics."""
+    """Create a topic that builds in its lecture as it is: module, slides and lab part, added to its topics."""
     from nnarch.source.scaffold import new_topic
 
     try:
@@ -324,12 +323,15 @@ def grade(
         "nn-architectures", "--lecture", help="The built lecture they belong to (its folder under --out)."
     ),
     out_dir: Path = OUT,
-    report: Path = typer.Option(None, "--report", help="Where the reports go (default: SUBMISSIONS-graded beside it)."),
+    report: Path = typer.Option(
+        None,
+        "--report",
+        help="Where grades.csv, grades.html and each student's feedback go (default: SUBMISSIONS-graded beside it).",
+    ),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds one cell may run."),
     memory: int = typer.Option(4096, "--memory", help="Megabytes a notebook's kernel may use."),
 ) -> None:
-    """Run each student notebook in a fresh kernel (time and memory limited) against the build's
-    checks; write grades.csv, grades.html and a feedback file per student."""
+    """Grade student notebooks against the build's checks, each in a fresh kernel limited in time and memory."""
     from nnarch.grade import grade as run_grades
 
     target = report or submissions.with_name(submissions.name + "-graded")
@@ -347,8 +349,7 @@ LECTURE = typer.Argument(None, help="The lecture (its folder under --lectures, o
 
 @app.command()
 def accept(lecture: str = LECTURE, lectures: Path = LECTURES, out_dir: Path = OUT) -> None:
-    """Record the built lecture as its baseline, in LECTURE/baseline/ beside its topics, for version
-    control: what its slides and handouts show, and each figure as a small PNG."""
+    """Record what the built lecture shows (text, numbers, figures) as its baseline in LECTURE/baseline/."""
     from nnarch import baseline
 
     try:
@@ -361,8 +362,7 @@ def accept(lecture: str = LECTURE, lectures: Path = LECTURES, out_dir: Path = OU
 
 @app.command()
 def diff(lecture: str = LECTURE, lectures: Path = LECTURES, out_dir: Path = OUT) -> None:
-    """What the built lecture changes against its accepted baseline: a summary here, every change in
-    OUT/LECTURE/diff.html. Exit 0 when nothing moved beyond tolerance, 1 when something did."""
+    """Compare the built lecture with its baseline (all of it in OUT/LECTURE/diff.html); exit 1 if it moved."""
     from nnarch import baseline
 
     try:
