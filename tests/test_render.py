@@ -102,3 +102,21 @@ def test_a_format_that_fits_no_value_is_found_before_the_build_and_one_that_misf
     assert doc.problems == ()  # 'd' is a format for a count: only the run says the value is not one
     with pytest.raises(TopicError, match=r"t.md:5: format 'd' does not apply to 0.9251 \(a float\); e.g."):
         Html().inline(doc.frames[0].blocks[0].spans, Context(doc, RESULTS), 5)
+
+
+def test_the_schedule_gives_the_lecture_and_its_lab_each_its_own_hour():
+    """The schedule frame shows the lecture sessions only; the lecture's cell gives its lab's own
+    hour, so that the two do not read as one hour."""
+    from types import SimpleNamespace
+
+    from lectures.course import COURSE
+    from lectures.nn_architectures import LECTURE
+    from nnarch.documents.tables import table_rows
+    from nnarch.source.blocks import Generated
+
+    header, rows = table_rows(Generated("schedule", 1), SimpleNamespace(course=COURSE, lecture=LECTURE, results={}))
+    text = lambda spans: str(Html().inline(spans, Context(None, {})))  # noqa: E731
+    cells = {text(row[0]): [text(cell) for cell in row[1:]] for row in rows}
+    today = cells[LECTURE.session][LECTURE.day - 1]
+    assert "Neural Network Architectures" in today and "then its lab, 10:00–11:00" in today
+    assert "10:00–11:00" not in cells  # the labs' rows are left out: the lab is named in the lecture's cell

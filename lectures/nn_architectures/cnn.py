@@ -87,9 +87,9 @@ def train(model, x, y, epochs, lr,
     return model
 
 
-def best_epoch(run, most=12):
+def held_out_curve(run, most=12):
     """Early stopping on the validation split: train a fresh CNN and stop once the held-out loss
-    has not improved for PATIENCE epochs; the best epoch before that. The recipe uses it."""
+    has not improved for PATIENCE epochs. The held-out loss after each epoch."""
     x_val, y_val = run.extras["validation"]
     curve = []
 
@@ -101,6 +101,12 @@ def best_epoch(run, most=12):
 
     torch.manual_seed(run.recipe.seed)
     train(FunctionClassifierCNN(), *run.data.train, most, run.recipe.lr, run.recipe.seed, held_out)
+    return curve
+
+
+def best_epoch(run):
+    """The epoch whose held-out loss was lowest: the recipe trains that many."""
+    curve = held_out_curve(run)
     return curve.index(min(curve)) + 1
 
 
@@ -161,11 +167,28 @@ def draw_equivariance(run):
     for row, (ax, pair) in enumerate(((top, (signal, shifted)), (bottom, maps))):
         ax.plot(grid, pair[0], color="#1f5fa8", linewidth=1, label="input" if row == 0 else None)
         ax.plot(grid, pair[1], color="#c0392b", linestyle="--", linewidth=1,
-                label=f"shifted by {SHIFT}" if row == 0 else None)
+                label=f"shifted by {SHIFT} grid points" if row == 0 else None)
     top.set_ylabel("input")
-    bottom.set_ylabel(f"kernel {kernel}")
+    bottom.set_ylabel(f"channel {kernel}")
     bottom.set_xlabel("$x$")
     fig.legend(loc="outside upper center", ncols=2)
+    return fig
+
+
+def draw_loss(run):
+    """The recipe's run (training and test loss) and the early-stopping run's held-out loss, whose
+    lowest point chose the recipe's epochs."""
+    curve = held_out_curve(run)
+    fig, ax = plt.subplots()
+    epochs = range(1, len(run.history.train_loss) + 1)
+    ax.semilogy(epochs, run.history.train_loss, color="#1f5fa8", label="train")
+    ax.semilogy(epochs, run.history.test_loss, color="#c0392b", linestyle="--", label="test")
+    ax.semilogy(range(1, len(curve) + 1), curve, color="#222222", linestyle=":", label="held out")
+    best = curve.index(min(curve))
+    ax.plot(best + 1, curve[best], "o", color="#222222", markersize=4)
+    highest = max(*run.history.train_loss, *run.history.test_loss, *curve)
+    ax.set(xlabel="epoch", ylabel="cross-entropy", ylim=(None, 20 * highest))  # a decade above: the legend's
+    ax.legend(loc="upper right")
     return fig
 
 
@@ -262,7 +285,7 @@ TOPIC = Topic(
         FigureSpec("examples", "custom", draw=draw_examples),
         FigureSpec("equivariance", "custom", draw=draw_equivariance),
         FigureSpec("kernels", "custom", draw=draw_kernels, size="small"),
-        FigureSpec("loss", "loss_curve", size="small"),
+        FigureSpec("loss", "custom", draw=draw_loss, size="small"),
         FigureSpec("predictions", "custom", draw=draw_predictions, size="tall"),
         FigureSpec("confusion", "custom", draw=draw_confusion, size="tall"),
     ],

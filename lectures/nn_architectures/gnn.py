@@ -239,7 +239,7 @@ def draw_rollout(run):
     errors, learned, true = rollout(run.model, run.data.test[0])
     fig, (left, right) = plt.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
     left.semilogy(range(1, len(errors) + 1), errors, color="#1f5fa8")
-    left.set(xlabel="steps rolled out", ylabel="RMS error / RMS field", title="test set")
+    left.set(xlabel="steps rolled out", ylabel="error vs. upwind", title="test set")
     right.plot(true[0], color="#222222", label="upwind")
     right.plot(learned[0], color="#c0392b", linestyle="--", label="GNN")
     right.set(xlabel="node", title=f"after {len(errors)} steps")

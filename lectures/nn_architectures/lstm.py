@@ -18,6 +18,7 @@ SEQ_LEN = 60
 ANOMALY_KINDS = ("spike", "level shift", "frequency change")
 THRESHOLD_QUANTILE = 0.99  # flag what is rarer than 1 in 100 normal training sequences
 RARE = 0.01  # an anomaly rate of the field, where the precision is shown again
+SHOWN_JUMP, SHOWN_SHIFT = 30, 0.4  # the level shift of the first figure: where, and how much
 
 
 class LSTMAutoencoder(nn.Module):
@@ -87,7 +88,7 @@ def threshold(run):
     return torch.quantile(reconstruction_error(run.model, run.data.train[0]), THRESHOLD_QUANTILE)
 
 
-def _scores(run):
+def labelled_errors(run):
     """Errors of the unseen normal and anomalous sequences, with labels 0 (normal) / 1."""
     normal = reconstruction_error(run.model, run.data.test[0])
     anomalous = reconstruction_error(run.model, run.extras["anomalous"])
@@ -97,7 +98,7 @@ def _scores(run):
 
 def roc_auc(run):
     """Probability that a random anomaly scores higher than a random normal sequence."""
-    scores, labels = _scores(run)
+    scores, labels = labelled_errors(run)
     ranks = torch.empty_like(scores)
     ranks[scores.argsort()] = torch.arange(1, len(scores) + 1, dtype=scores.dtype)
     n_pos, n_neg = labels.sum(), (1 - labels).sum()
@@ -105,13 +106,13 @@ def roc_auc(run):
 
 
 def precision(run):
-    scores, labels = _scores(run)
+    scores, labels = labelled_errors(run)
     flagged = scores > threshold(run)
     return (flagged & (labels == 1)).sum() / flagged.sum().clamp(min=1)
 
 
 def recall(run):
-    scores, labels = _scores(run)
+    scores, labels = labelled_errors(run)
     flagged = scores > threshold(run)
     return (flagged & (labels == 1)).sum() / (labels == 1).sum()
 
@@ -158,7 +159,7 @@ def second_biases(run):
 
 def precision_recall_at_90th(run):
     """Lower the threshold to the 90th percentile of training errors; return (precision, recall)."""
-    scores, labels = _scores(run)
+    scores, labels = labelled_errors(run)
     threshold_90 = torch.quantile(reconstruction_error(run.model, run.data.train[0]), 0.90)
     flagged = scores > threshold_90
     hits = (flagged & (labels == 1)).sum()
@@ -178,14 +179,26 @@ def hidden_shape(run):
     return "(" + ",\u00a0".join(["B" if i == 1 else str(d) for i, d in enumerate(h.shape)]) + ")"
 
 
+def state_numbers(run):
+    """How many numbers the encoder's final state (h, c) holds, for one sequence."""
+    return 2 * run.model.encoder.num_layers * run.model.encoder.hidden_size
+
+
 def draw_inconsistency(run):
-    """One test sequence whose level shifts part-way: each value is plausible, the change is not."""
-    anomalous, kinds, starts = run.extras["anomalous"], run.extras["kinds"], run.extras["starts"]
-    x = anomalous[kinds == 1][0, :, 0]
-    jump = int(starts[kinds == 1][0])  # where the shift was made
+    """A level shift as the test set's anomalies have them, made in the calmest normal test
+    sequence and drawn over it (dotted): each value stays within the range of the training
+    sequences; only the change gives it away."""
+    normal = run.data.test[0][:, :, 0]
+    x = normal[normal.abs().amax(dim=1).argmin()]
+    shifted = x.clone()
+    shifted[SHOWN_JUMP:] += SHOWN_SHIFT
+    train = run.data.train[0]
+    assert train.min() <= shifted.min() and shifted.max() <= train.max(), "the shifted values must stay plausible"
     fig, ax = plt.subplots()
-    ax.plot(x, color="#c0392b", linewidth=1.2)
-    ax.axvspan(jump - 1.5, jump + 0.5, color="#c0392b", alpha=0.2, linewidth=0)
+    steps = range(SHOWN_JUMP, SEQ_LEN)
+    ax.plot(steps, x[SHOWN_JUMP:], color="#8c8c8c", linewidth=1, linestyle=":")
+    ax.plot(shifted, color="#c0392b", linewidth=1.2)
+    ax.axvspan(SHOWN_JUMP - 0.5, SEQ_LEN - 0.5, color="#c0392b", alpha=0.1, linewidth=0)
     ax.set(xlabel="time step", ylabel="sensor")
     return fig
 
@@ -219,11 +232,13 @@ def draw_reconstructions(run):
 
 
 def draw_histogram(run):
-    scores, labels = _scores(run)
+    scores, labels = labelled_errors(run)
     fig, ax = plt.subplots()
     bins = torch.logspace(math.log10(scores.min()), math.log10(scores.max()), 40)
-    ax.hist(scores[labels == 1], bins=bins, color="#c0392b", alpha=0.7, label="anomalous")
-    ax.hist(scores[labels == 0], bins=bins, color="#1f5fa8", alpha=0.7, label="normal")  # over it: false alarms show
+    for kind, colour in ((1, "#c0392b"), (0, "#1f5fa8")):  # outlines over the fills: neither hides the other
+        ax.hist(scores[labels == kind], bins=bins, color=colour, alpha=0.35)
+        ax.hist(scores[labels == kind], bins=bins, color=colour, histtype="step", linewidth=1.2,
+                label="anomalous" if kind else "normal")
     ax.axvline(float(threshold(run)), color="#222222", linestyle="--", label="threshold")
     ax.set_xscale("log")
     ax.set(xlabel="reconstruction error (MSE)", ylabel="sequences")
@@ -240,7 +255,7 @@ TOPIC = Topic(
     metrics={"roc_auc": roc_auc, "precision": precision, "recall": recall, "threshold": threshold,
              "false_alarm_rate": false_alarm_rate, "precision_at_1_percent": precision_at_1_percent,
              "spike_recall": spike_recall},
-    facts={"hidden_shape": hidden_shape, "percentile": round(100 * THRESHOLD_QUANTILE),
+    facts={"hidden_shape": hidden_shape, "state_numbers": state_numbers, "percentile": round(100 * THRESHOLD_QUANTILE),
            "encoder_parameters": encoder_parameters, "second_biases": second_biases,
            "false_alarms": false_alarms, "rare": RARE, "steps": SEQ_LEN,
            "normal_test": lambda run: len(run.data.test[0])},

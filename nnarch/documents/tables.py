@@ -8,6 +8,7 @@ from typing import Any
 from nnarch.errors import TopicError
 from nnarch.source import markdown as md
 from nnarch.source.blocks import text_spans
+from nnarch.source.discover import lab_slot
 from nnarch.source.values import format_value, lookup, range_spec, spread_paths
 
 
@@ -69,8 +70,8 @@ def _variants(r: dict) -> tuple[list, list]:
 
 
 def _schedule(course, lecture) -> tuple[list, list]:
-    """The course's lecture sessions, day by day, with this lecture's in bold followed by its lab
-    (LECTURE.lab): the other labs and the breaks are left out, so that the whole week is
+    """The course's lecture sessions, day by day, with this lecture's in bold followed by its lab's
+    hour (LECTURE.lab's slot): the other labs and the breaks are left out, so that the whole week is
     readable on one frame."""
 
     def shown(cells):
@@ -81,7 +82,8 @@ def _schedule(course, lecture) -> tuple[list, list]:
         today = lecture is not None and (day, course.slots[row][0]) == (lecture.day, lecture.session)
         if not today:
             return text_spans(text)
-        lab = (("break",), *text_spans(f"then {lecture.lab}")) if lecture.lab else ()
+        slot = lab_slot(lecture, course)  # the lab's own hour: the row shows the lecture's
+        lab = (("break",), *text_spans(f"then its lab{f', {slot}' if slot else ''}")) if lecture.lab else ()
         return (("strong", (("em", text_spans(text)),)), *lab)
 
     rows = [
