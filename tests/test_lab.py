@@ -161,23 +161,24 @@ def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out,
     answer = json.loads((lecture_out / "report.json").read_text())["topics"][topic]["answers"][exercise.solution]
     cell = _check_cell(lecture_out, topic, number)
     _, key, _, form = _check_arguments(cell)[:4]
-    trained = exercise.trained
-    assert form == answers.answer_form(answer) and ("trained=True" in cell) == trained
-    answers.check_answer(answer, key, number, form, trained=trained)
-    # another answer: its floats scaled (a trained one's by two decades) and nudged, its integers too
-    nudged = _scaled(_scaled(answer, 100.0 if trained else 1.5), 1.0, 0.01, 1)
+    tolerance = exercise.tolerance
+    assert form == answers.answer_form(answer) and (f"tolerance={tolerance!r}" in cell) == bool(tolerance)
+    answers.check_answer(answer, key, number, form, tolerance=tolerance)
+    # another answer: its floats scaled (beyond twice its tolerance) and nudged, its integers too
+    ratio = answers.step_ratio(tolerance) if tolerance else 1 + answers.TOLERANCE
+    nudged = _scaled(_scaled(answer, max(1.5, ratio**3)), 1.0, 0.01, 1)
     with pytest.raises(AssertionError, match=f"Exercise {number}: .* is not the answer yet"):
-        answers.check_answer(nudged, key, number, form, trained=trained)
+        answers.check_answer(nudged, key, number, form, tolerance=tolerance)
     for other in ("a text", [1.0] * 7 if not isinstance(answer, list) else 0.5):  # another form: said so
         with pytest.raises(AssertionError, match=f"Exercise {number}: the answer should be {re.escape(form)}, but"):
-            answers.check_answer(other, key, number, form, trained=trained)
+            answers.check_answer(other, key, number, form, tolerance=tolerance)
     with pytest.raises(NotImplementedError, match=f"Exercise {number}: fill in"):
-        answers.check_answer(None, key, number, form, trained=trained)
-    # rounding at the third digit either way is within the tolerance; a trained number, which another
-    # CPU rounds differently and a long training amplifies, within a factor of 2 either way
-    factor = 2.0 if trained else 1 + 4e-4
+        answers.check_answer(None, key, number, form, tolerance=tolerance)
+    # rounding at the third digit either way is within the default tolerance; a number from training,
+    # which another CPU rounds differently, within its exercise's tolerance either way
+    factor = ratio**0.99 if tolerance else 1 + 4e-4
     for near in (factor, 1 / factor):
-        answers.check_answer(_scaled(answer, near), key, number, form, trained=trained)
+        answers.check_answer(_scaled(answer, near), key, number, form, tolerance=tolerance)
 
 
 def _check_arguments(cell: str) -> list:
@@ -199,9 +200,9 @@ def test_a_pair_answer_with_one_part_off_hears_which(lecture_out):
     _, key, _, form = _check_arguments(cell)[:4]
     params, mse = json.loads((lecture_out / "report.json").read_text())["topics"]["ffnn"]["answers"]["deeper_network"]
     with pytest.raises(AssertionError, match=r"its second value \(.*\) is off, the other is right"):
-        answers.check_answer([params, mse * 100], key, 2, form, trained=True)
+        answers.check_answer([params, mse * 100], key, 2, form, tolerance="3x")
     with pytest.raises(AssertionError, match=r"its first value \(.*\) is off, the other is right"):
-        answers.check_answer([params + 16, mse], key, 2, form, trained=True)
+        answers.check_answer([params + 16, mse], key, 2, form, tolerance="3x")
 
 
 def _scaled(answer, factor: float, plus: float = 0.0, more: int = 0):
@@ -217,7 +218,7 @@ def test_an_answer_of_the_wrong_form_hears_what_was_expected(lecture_out):
     from nnarch.documents import answers
 
     cnn = {**vars(answers), "accuracy_at_noise_05": lambda run: 829, "run": None}
-    with pytest.raises(AssertionError, match="an accuracy is a share between 0 and 1"):
+    with pytest.raises(AssertionError, match="an accuracy is a share of the functions, between 0 and 1"):
         exec(_check_cell(lecture_out, "cnn", 1), cnn)
     gnn = {**vars(answers), "spike_after_one_step": lambda run: [0.2, 0.8], "run": None}
     with pytest.raises(AssertionError, match=r"should be a list of 40 numbers, but it is a pair of .*: \[0\.2, 0\.8\]"):
@@ -376,3 +377,19 @@ def test_the_solutions_are_linked_from_the_instructor_page_only(lecture_out):
     assert "solution" not in course and "instructor" not in course
     with zipfile.ZipFile(lecture_out.parent / f"{lecture_out.name}-student.zip") as archive:
         assert not [n for n in archive.namelist() if "solution" in n or "instructor" in n]
+
+
+def test_an_exercise_tolerance_is_a_share_or_a_factor(tmp_path):
+    """':tolerance:' says how far a student's answer from training may be from the build's: a share
+    or a factor above 1; anything else is a problem at its line, with an example."""
+    from nnarch.source.markdown import parse
+
+    def parsed(tolerance: str):
+        text = f"# T\n\n## Frame\n\nText.\n\n# Lab\n\n## Retrain\n\n```{{exercise}} solve\n:tolerance: {tolerance}\n```"
+        doc = parse(text, tmp_path / "t.md")
+        return [e.tolerance for e in doc.exercises], [(line, p) for line, p in doc.problems]
+
+    assert parsed("5%") == (["5%"], []) and parsed("3x") == (["3x"], [])
+    for bad in ("5", "0.5x", "150%", "yes"):
+        (line, problem), *_ = parsed(bad)[1]
+        assert line == 11 and f"':tolerance: {bad}': write a share, e.g. 5%" in problem, bad

@@ -5,6 +5,7 @@ package missing, pip and the download recorded)."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import nbformat
 import pytest
 
 from nnarch.build import Options, build
-from nnarch.documents.kit import pins
+from nnarch.documents.kit import CPU_INDEX, pins
 
 from .conftest import edit
 
@@ -47,7 +48,7 @@ def test_a_course_that_says_where_its_notebooks_live_gets_launch_links(launched)
 
 
 @pytest.mark.parametrize("host", ["colab", "BINDER_LAUNCH_HOST", "JUPYTERHUB_API_URL"])
-def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monkeypatch, tmp_path, host):
+def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monkeypatch, tmp_path, host, capsys):
     notebook = nbformat.read(launched / "notebooks" / "line.ipynb", as_version=4)
     setup = next(c.source for c in notebook.cells if c.cell_type == "code")
     installed, fetched = [], []
@@ -57,6 +58,8 @@ def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monke
     else:  # Binder and JupyterHub say so in the kernel's environment
         monkeypatch.setenv(host, "https://hosted.example.org/")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "torch_geometric" else found(name))
+    version = importlib.metadata.version  # the kernel's numpy is another than the build's
+    monkeypatch.setattr(importlib.metadata, "version", lambda name: "1.0.0" if name == "numpy" else version(name))
     monkeypatch.setattr(subprocess, "run", lambda args, **kw: installed.append(args[4:]))
     monkeypatch.setattr(urllib.request, "urlretrieve", lambda url, name: fetched.append((url, name)))
     monkeypatch.chdir(tmp_path)
@@ -64,8 +67,11 @@ def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monke
     exec(setup, {})
 
     geometric = next(p for p in pins() if p.startswith("torch-geometric=="))
-    assert installed == [["--quiet", geometric]]  # Colab has torch: only the missing package, pinned
+    assert installed == [["--quiet", "--extra-index-url", CPU_INDEX, geometric]]  # only what it lacks, pinned
     assert fetched == [(RAW, "nnarch_lab.py")]
+    numpy = next(p for p in pins() if p.startswith("numpy==")).split("==")[1]
+    said = capsys.readouterr().out
+    assert f"Another version than the lecture's: numpy 1.0.0 (the lecture's: {numpy})" in said and "torch " not in said
 
 
 def test_off_colab_the_first_cell_does_nothing(launched, monkeypatch, tmp_path):

@@ -114,7 +114,7 @@ def test_the_schedule_gives_the_lecture_and_its_lab_each_its_own_hour():
     from nnarch.documents.tables import table_rows
     from nnarch.source.blocks import Generated
 
-    header, rows = table_rows(Generated("schedule", 1), SimpleNamespace(course=COURSE, lecture=LECTURE, results={}))
+    _, rows = table_rows(Generated("schedule", 1), SimpleNamespace(course=COURSE, lecture=LECTURE, results={}))
     text = lambda spans: str(Html().inline(spans, Context(None, {})))  # noqa: E731
     cells = {text(row[0]): [text(cell) for cell in row[1:]] for row in rows}
     today = cells[LECTURE.session][LECTURE.day - 1]

@@ -136,8 +136,8 @@ def accuracy_at_noise_05(run):
 
 
 def check_accuracy_at_noise_05(answer, run):
-    assert 0.25 <= answer <= 1.0, "an accuracy is a share between 0 and 1 (chance is 0.25)"
-    assert answer < test_accuracy(run), "more noise should make the task harder"
+    assert 0 <= answer <= 1, "an accuracy is a share of the functions, between 0 and 1"
+    assert answer > 0.2, "that is below chance (0.25 for four classes): count the functions classified right"
 
 
 def draw_examples(run):

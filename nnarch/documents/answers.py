@@ -5,29 +5,36 @@ The student notebook gets the answer's form ("a number", "a list of 40 numbers")
 the answer written at three significant digits. `check_answer` first says when the form is wrong,
 then runs the topic's own check of the answer, then compares digests, allowing for rounding at the
 third digit (a relative tolerance of 0.05 %). An answer of parts (a pair) has a digest per part,
-so that a student hears which part is off. An answer that comes from training (`:trained: yes`)
-differs in its last digits from one CPU to another, and a long training can amplify that: its
-numbers are written by the half-decade they fall in, and one half-decade either way is accepted.
+so that a student hears which part is off. An answer that comes from training differs in its last
+digits from one CPU to another, and some trainings amplify that: its exercise declares how much
+(`:tolerance: 5%`, `:tolerance: 3x`). Its floats are then written by the step of that size they
+fall in (steps of equal ratio), and one step either way is accepted: within the tolerance always
+passes, beyond twice it never.
 The digests keep the answers from being read off the page; they do not resist a search: a number
 at three significant digits has a few thousand possible values. The functions below are copied
 into every notebook as they are, so they import nothing but the standard library.
 """
 
 TOLERANCE = 5e-4  # relative: an answer within it of the build's is right, whichever way it rounds
-TRAINED_DECADES = 0.5  # a trained answer's numbers are compared by the half-decade they fall in
 
 
-def answer_key(value, trained=False) -> str:
-    """An answer as text at three significant digits (integers exact), or, `trained`, with each
-    float as its half-decade ('~-7': from 10**-3.75 to 10**-3.25): what is digested."""
+def step_ratio(tolerance) -> float:
+    """The ratio a tolerance allows: '5%' is 1.05, '3x' is 3."""
+    number = float(tolerance[:-1])
+    return 1 + number / 100 if tolerance.endswith("%") else number
+
+
+def answer_key(value, tolerance=None) -> str:
+    """An answer as text at three significant digits (integers exact), or, with a `tolerance`, each
+    float as the step of that ratio it falls in ('~-7': the seventh step below 1): what is digested."""
     import math
 
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(answer_key(v, trained) for v in value) + "]"
-    if isinstance(value, float) and trained and value:
-        return ("-" if value < 0 else "") + f"~{round(math.log10(abs(value)) / TRAINED_DECADES)}"
+        return "[" + ", ".join(answer_key(v, tolerance) for v in value) + "]"
+    if isinstance(value, float) and tolerance and value:
+        return ("-" if value < 0 else "") + f"~{round(math.log(abs(value)) / math.log(step_ratio(tolerance)))}"
     if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
         value = int(value)
     if isinstance(value, float):
@@ -54,10 +61,10 @@ def answer_form(value) -> str:
     return f"a {type(value).__name__}"
 
 
-def check_answer(answer, digest, exercise, form, own=None, trained=False):
+def check_answer(answer, digest, exercise, form, own=None, tolerance=None):
     """Raise unless `answer` is the build's answer to exercise number `exercise`, saying what is
     wrong: no answer yet, an answer of another form than `form`, one that the topic's own check
-    (`own(answer)`) rejects, or another value; `trained`: compared by half-decades."""
+    (`own(answer)`) rejects, or another value; `tolerance`: its floats compared within it."""
     import hashlib
 
     if answer is None:
@@ -78,11 +85,12 @@ def check_answer(answer, digest, exercise, form, own=None, trained=False):
         return value * factor if isinstance(value, float) else value
 
     def right(value, expected):  # either side of a rounding
-        steps = [10 ** (s * TRAINED_DECADES) if trained else 1 + s * TOLERANCE for s in (-1, 0, 1)]
-        keys = {answer_key(scaled(value, step), trained) for step in steps}
+        steps = [step_ratio(tolerance) ** s if tolerance else 1 + s * TOLERANCE for s in (-1, 0, 1)]
+        keys = {answer_key(scaled(value, step), tolerance) for step in steps}
         return any(hashlib.sha256(k.encode()).hexdigest()[:16] == expected for k in keys)
 
-    how = "roughly, as it comes from training" if trained else "at three significant digits"
+    within = f"a factor of {tolerance[:-1]}" if tolerance and tolerance.endswith("x") else tolerance
+    how = f"within {within}, as training differs between CPUs" if tolerance else "at three significant digits"
     parts = isinstance(digest, list)  # an answer of parts: each is compared, so a wrong one can be named
     wrong = [i for i, d in enumerate(digest) if not right(answer[i], d)] if parts else [0] * (not right(answer, digest))
     if wrong:
@@ -100,11 +108,11 @@ def check_answer(answer, digest, exercise, form, own=None, trained=False):
         )
     print(
         f"Exercise {exercise}: correct"
-        + (" (compared roughly: training differs from one CPU to another)" if trained else "")
+        + (f" (compared within {within}: training differs between CPUs)" if tolerance else "")
     )
 
 
-def digest(value, trained=False):
+def digest(value, tolerance=None):
     """What the student notebook stores instead of the answer: one digest, or, for an answer of
     parts ('a pair of (a number, a number)'), one for each part, so that a wrong part is named."""
     import hashlib
@@ -112,5 +120,5 @@ def digest(value, trained=False):
     if hasattr(value, "tolist"):
         value = value.tolist()
     if isinstance(value, (list, tuple)) and not answer_form(value).startswith("a list of"):
-        return [digest(part, trained) for part in value]
-    return hashlib.sha256(answer_key(value, trained).encode()).hexdigest()[:16]
+        return [digest(part, tolerance) for part in value]
+    return hashlib.sha256(answer_key(value, tolerance).encode()).hexdigest()[:16]

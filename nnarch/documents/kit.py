@@ -107,6 +107,6 @@ right within the stated tolerance.
 
 The notebooks do not contain the answers: a check compares a digest of your answer, rounded to
 three significant digits, with the build's; an answer that comes from training (it differs from
-one CPU to another) only roughly, by the half-decade its numbers fall in. That keeps an answer
+one CPU to another) within the tolerance its check names, such as 5%. That keeps an answer
 from being read off the page; it does not stop anyone determined to search for it.
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, urlencode
 
-from nnarch.documents.kit import PINNED
+from nnarch.documents.kit import CPU_INDEX, PINNED
 
 
 def notebook_path(launch, slug: str, name: str) -> str:
@@ -47,7 +47,8 @@ def raw_url(launch, slug: str, name: str) -> str | None:
 def setup_cell(pins: list[str], lab_url: str | None) -> str:
     """The first code cell of every notebook: on a hosted kernel (Colab, Binder, a JupyterHub, each
     known by its own environment, or NNARCH_HOSTED=1), pip-install the pinned packages whose module
-    is missing, and fetch nnarch_lab.py; elsewhere, nothing (the kit installed everything)."""
+    is missing (torch's CPU build, as in the kit), say which of the others have another version than
+    the build's, and fetch nnarch_lab.py; elsewhere, nothing (the kit installed everything)."""
     wanted = {pin: PINNED[pin.split("==")[0]] for pin in pins if pin.split("==")[0] in PINNED}  # not Jupyter
     fetch = (
         f"        urllib.request.urlretrieve({lab_url!r}, 'nnarch_lab.py')"
@@ -57,14 +58,20 @@ def setup_cell(pins: list[str], lab_url: str | None) -> str:
     return f"""# Hosted (Colab, Binder, a JupyterHub, or NNARCH_HOSTED=1): install what this lab needs and the
 # kernel lacks, at the versions that built the lecture; on your own machine, with the kit installed,
 # this does nothing.
-import importlib.util, os, pathlib, subprocess, sys, urllib.request
+import importlib.metadata, importlib.util, os, pathlib, subprocess, sys, urllib.request
 
 hosts = ("BINDER_LAUNCH_HOST", "BINDER_SERVICE_HOST", "JUPYTERHUB_API_URL", "COLAB_RELEASE_TAG")
 hosted = "google.colab" in sys.modules or any(os.environ.get(name) for name in hosts)
 if hosted or os.environ.get("NNARCH_HOSTED") == "1":
     wanted = {wanted!r}
     missing = [pin for pin, module in wanted.items() if importlib.util.find_spec(module) is None]
-    if missing:
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *missing], check=True)
+    if missing:  # torch's CPU build: the lab trains on the CPU, and a CUDA build is gigabytes
+        index = ["--extra-index-url", {CPU_INDEX!r}]
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *index, *missing], check=True)
+    pins = [pin.split("==") for pin in wanted if pin not in missing]
+    other = [f"{{name}} {{importlib.metadata.version(name)}} (the lecture's: {{pinned}})" for name, pinned in pins
+             if importlib.metadata.version(name).split("+")[0] != pinned]
+    if other:
+        print("Another version than the lecture's:", "; ".join(other), "- numbers can differ in their last digits")
     if not pathlib.Path("nnarch_lab.py").exists():
 {fetch}"""

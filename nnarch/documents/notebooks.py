@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from nnarch.documents.answers import TOLERANCE, TRAINED_DECADES, answer_form, digest
+from nnarch.documents.answers import TOLERANCE, answer_form, digest
 from nnarch.documents.render import Context, Target
 from nnarch.source import markdown as md
 from nnarch.source.outline import read
@@ -91,7 +91,7 @@ def lab_module() -> str:
                 types.listing("Recipe"),
                 types.listing("Run"),
                 f"TOLERANCE = {TOLERANCE:.0e}  # relative, for the answer checks",
-                f"TRAINED_DECADES = {TRAINED_DECADES}  # for the answers that come from training",
+                answers.listing("step_ratio"),
                 answers.listing("answer_key"),
                 answers.listing("answer_form"),
                 answers.listing("check_answer"),
@@ -134,8 +134,9 @@ def topic_notebook(run, solution: bool, setup: str = "") -> str:
         ),
         *([_tagged(new_code_cell(setup), "setup")] if setup else []),
         new_code_cell(
-            _imports(module_source)
-            + f"\nfrom types import SimpleNamespace\n\nfrom {LAB_MODULE} import {', '.join(LAB_NAMES)}"
+            f"from {LAB_MODULE} import {', '.join(LAB_NAMES)}  # first: it quiets a warning PyG's import prints\n\n"
+            + _imports(module_source)
+            + "\nfrom types import SimpleNamespace"
             + "\n\ntorch.set_num_threads(1)  # the build's numbers were computed on one thread"
         ),
         new_markdown_cell("## The topic's code\n\nThe model, the data and the measures, as the lecture ran them."),
@@ -256,11 +257,11 @@ def _exercise_cells(doc, outline, ctx: Context, solution: bool) -> list:
         cells.append(_tagged(new_code_cell(code), "solution") if solution else new_code_cell(starter))
         built = ctx.results["answers"][exercise.solution]
         call = f"answer = {exercise.solution}(run)\nprint(answer)\n"
-        more = ", trained=True" if exercise.trained else ""
+        more = f", tolerance={exercise.tolerance!r}" if exercise.tolerance else ""
         if exercise.check:  # the topic's own test of the answer, once its form is right: it says what is off
             call = f"{outline.listing(exercise.check)}\n\n\n{call}"
             more = f", own=lambda answer: {exercise.check}(answer, run){more}"
-        call += f"check_answer(answer, {digest(built, exercise.trained)!r}, {number}, {answer_form(built)!r}{more})"
+        call += f"check_answer(answer, {digest(built, exercise.tolerance)!r}, {number}, {answer_form(built)!r}{more})"
         check = _tagged(new_code_cell(call), "check")
         check.metadata["nnarch"] = {"exercise": number, "title": exercise.title}  # what nnarch grade reads
         cells.append(check)

@@ -114,7 +114,7 @@ class Exercise:
     hints: tuple
     answer: tuple
     line: int
-    trained: bool = False  # its answer comes from training: the notebook compares it roughly
+    tolerance: str | None = None  # '5%' or '3x': how far a student's answer may be from the build's
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from nnarch.source.blocks import Code, Generated, Listing
 DIRECTIVES = ("listing", "param-table", "shape-table", "variant-table", "schedule", "exercise", "topics", "minutes")
 _OPTION = re.compile(r"^:([\w-]+):\s*(.*)$")
 _MINUTES = re.compile(r"\d+(\.\d+)?")
+_TOLERANCE = re.compile(r"(\d+(\.\d+)?)\s*(%|x)")
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class ExerciseDirective:
     solution: str
     check: str | None
     line: int
-    trained: bool = False  # its answer comes from training: the notebook compares it roughly
+    tolerance: str | None = None  # '5%' or '3x': how far a student's answer may be from the build's
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ def fence(builder, node, line: int):
             f"the directives are {', '.join(DIRECTIVES)}",
         )
         return None
-    allowed = {"listing": ("lines", "caption"), "exercise": ("check", "trained")}.get(name, ())
+    allowed = {"listing": ("lines", "caption"), "exercise": ("check", "tolerance")}.get(name, ())
     for option in options:
         if option not in allowed:
             builder.problem(line, f"{{{name}}}: unknown option ':{option}:'{did_you_mean(option, allowed)}")
@@ -69,12 +70,9 @@ def fence(builder, node, line: int):
         caption = options.get("caption") and builder.spans_of(options["caption"], line)
         return Listing(argument, line_range(builder, options.get("lines"), line), caption or None, line)
     if name == "exercise":
-        trained = options.get("trained", "no")
-        if trained not in ("yes", "no"):
-            builder.problem(
-                line, f"{{exercise}}: ':trained: {trained}': write yes (its answer comes from training) or no"
-            )
-        return ExerciseDirective(argument, options.get("check"), line, trained == "yes")
+        tolerance = options.get("tolerance")
+        tolerance = tolerance and _tolerance(builder, tolerance, line)
+        return ExerciseDirective(argument, options.get("check"), line, tolerance)
     if name == "topics":
         builder.problem(line, "{topics} belongs between frames of a lecture's Markdown file")
         return None
@@ -84,6 +82,19 @@ def fence(builder, node, line: int):
             return None
         return Minutes(float(argument), line)
     return Generated(name.removesuffix("-table"), line)
+
+
+def _tolerance(builder, text: str, line: int) -> str | None:
+    """':tolerance: 5%' or ':tolerance: 3x', as '5%' or '3x'; None, with a problem noted, else."""
+    match = _TOLERANCE.fullmatch(text)
+    if match and (0 < float(match.group(1)) < 100 if match.group(3) == "%" else float(match.group(1)) > 1):
+        return match.group(1) + match.group(3)
+    builder.problem(
+        line,
+        f"{{exercise}}: ':tolerance: {text}': write a share, e.g. 5% (an answer from training, which "
+        "another CPU rounds differently), or a factor above 1, e.g. 3x (a training that amplifies that)",
+    )
+    return None
 
 
 def line_range(builder, text, line):

@@ -203,7 +203,7 @@ class _Builder:
         hints = tuple(b for c in body if isinstance(c, _Box) and c.kind == "hints" for b in c.blocks)
         answer = tuple(b for c in body if isinstance(c, _Box) and c.kind == "answer" for b in c.blocks)
         prompt = tuple(b for b in body if not isinstance(b, (ExerciseDirective, _Box, Minutes, Pause, Fragment)))
-        return Exercise(title, found.solution, found.check, prompt, hints, answer, line, found.trained)
+        return Exercise(title, found.solution, found.check, prompt, hints, answer, line, found.tolerance)
 
     # ----------------------------------------------------------------------------------------------
     # Blocks
