@@ -393,3 +393,12 @@ def test_an_exercise_tolerance_is_a_share_or_a_factor(tmp_path):
     for bad in ("5", "0.5x", "150%", "yes"):
         (line, problem), *_ = parsed(bad)[1]
         assert line == 11 and f"':tolerance: {bad}': write a share, e.g. 5%" in problem, bad
+
+
+def test_an_answer_form_reads_as_english():
+    """What a student hears when the form is wrong: a tensor of shape (1, 40) is a list of one item."""
+    from nnarch.documents.answers import answer_form
+
+    assert answer_form([[0.5] * 40]) == "a list of one item (a list of 40 numbers)"
+    assert answer_form((0.2, 0.8)) == "a pair of (a number, a number)"
+    assert answer_form([1.0, 2, "x"]) == "3 values of (a number, a number, a text)"

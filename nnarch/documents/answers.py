@@ -57,6 +57,8 @@ def answer_form(value) -> str:
         forms = [answer_form(v) for v in value]
         if forms and all(f == "a number" for f in forms) and len(forms) > 2:
             return f"a list of {len(forms)} numbers"
+        if len(forms) == 1:
+            return f"a list of one item ({forms[0]})"
         return f"{'a pair' if len(forms) == 2 else f'{len(forms)} values'} of ({', '.join(forms)})"
     return f"a {type(value).__name__}"
 

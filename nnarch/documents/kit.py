@@ -72,9 +72,12 @@ def readme(lecture, notebooks: list[str]) -> str:
 The slides of *{title}* (`slides.pdf`, or `slides.html` in any browser, offline), the lab handout
 (`handout.pdf`, `handout.html`) and one notebook per topic.
 
-## Install (about 5 minutes)
+## Install (before the lab: a few hundred MB to download)
 
-Python 3.11, as the build used. In this folder, with one of:
+Python 3.11 or newer: the pinned numpy needs it (`python3 --version` says which you have; with an
+older one, take the conda line, which brings its own). PyTorch has builds for Linux, Windows and
+macOS on Apple silicon with a recent macOS; not for Intel Macs: there, open the notebooks on a
+hosted Jupyter or another machine. In this folder, with one of:
 
 - **venv**: `python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt`
   (Windows: `py -m venv .venv`, `.venv\\Scripts\\activate`, then the same `pip install`)

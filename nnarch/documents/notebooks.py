@@ -154,7 +154,7 @@ def topic_notebook(run, solution: bool, setup: str = "") -> str:
             f"epochs={recipe['epochs']}, batch_size={recipe['batch_size']}, seed=SEED"
             + (f", step={recipe['step']})" if recipe["step"] else ")")
             + "\n"
-            "print('parameters:', sum(p.numel() for p in model.parameters()))\n"
+            "print(f'parameters: {sum(p.numel() for p in model.parameters()):,}')\n"
             "print(f'final train / test loss: {history.train_loss[-1]:.3g} / {history.test_loss[-1]:.3g}')"
         ),
         new_markdown_cell("## Results\n\nThe metrics of the lecture, computed by the topic's own functions."),
