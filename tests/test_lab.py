@@ -164,7 +164,7 @@ def test_every_checker_takes_the_solution_and_rejects_wrong_answers(lecture_out,
     tolerance = exercise.tolerance
     assert form == answers.answer_form(answer) and (f"tolerance={tolerance!r}" in cell) == bool(tolerance)
     answers.check_answer(answer, key, number, form, tolerance=tolerance)
-    # another answer: its floats scaled (beyond twice its tolerance) and nudged, its integers too
+    # another answer: its floats scaled (beyond its tolerance squared) and nudged, its integers too
     ratio = answers.step_ratio(tolerance) if tolerance else 1 + answers.TOLERANCE
     nudged = _scaled(_scaled(answer, max(1.5, ratio**3)), 1.0, 0.01, 1)
     with pytest.raises(AssertionError, match=f"Exercise {number}: .* is not the answer yet"):

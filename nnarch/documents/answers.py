@@ -9,7 +9,7 @@ so that a student hears which part is off. An answer that comes from training di
 digits from one CPU to another, and some trainings amplify that: its exercise declares how much
 (`:tolerance: 5%`, `:tolerance: 3x`). Its floats are then written by the step of that size they
 fall in (steps of equal ratio), and one step either way is accepted: within the tolerance always
-passes, beyond twice it never.
+passes, beyond its square (10.25 % for 5 %, a factor of 9 for 3x) never.
 The digests keep the answers from being read off the page; they do not resist a search: a number
 at three significant digits has a few thousand possible values. The functions below are copied
 into every notebook as they are, so they import nothing but the standard library.

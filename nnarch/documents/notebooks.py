@@ -134,7 +134,7 @@ def topic_notebook(run, solution: bool, setup: str = "") -> str:
         ),
         *([_tagged(new_code_cell(setup), "setup")] if setup else []),
         new_code_cell(
-            f"from {LAB_MODULE} import {', '.join(LAB_NAMES)}  # first: it quiets a warning PyG's import prints\n\n"
+            f"from {LAB_MODULE} import {', '.join(LAB_NAMES)}  # first: it sets plots up, quiets library warnings\n\n"
             + _imports(module_source)
             + "\nfrom types import SimpleNamespace"
             + "\n\ntorch.set_num_threads(1)  # the build's numbers were computed on one thread"
