@@ -42,6 +42,21 @@ def test_arrow_keys_reach_the_last_slide_and_stop_there(lecture_out):
         assert tab.inner_text("#counter") == f"{total - 1} / {total}"
 
 
+def test_the_controls_fade_while_the_pointer_rests_and_return_when_it_moves(lecture_out):
+    """On the projected screen the bar (arrows, counter, presenter button) is not part of the slide:
+    it fades once the pointer rests, and a move of the mouse brings it back."""
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        opacity = "() => getComputedStyle(document.querySelector('nav')).opacity"
+        assert tab.evaluate(opacity) == "1"
+        tab.wait_for_function("() => document.body.classList.contains('idle')")
+        tab.wait_for_function(f"() => ({opacity})() === '0'")
+        tab.mouse.move(200, 200)
+        tab.wait_for_function(f"() => ({opacity})() === '1'")
+        tab.keyboard.press("ArrowRight")  # the keys keep working while it is hidden
+        assert tab.inner_text("#counter").startswith("2 / ")
+
+
 def test_html_is_self_contained_and_accessible(lecture_out):
     html = (lecture_out / "slides.html").read_text()
     assert 'role="application"' not in html
