@@ -373,6 +373,9 @@ def test_the_solutions_are_linked_from_the_instructor_page_only(lecture_out):
     for name in SOURCES:
         assert f'href="notebooks/{name}-solution.ipynb"' in page
     assert 'href="handout-instructor.pdf"' in page and "nnarch grade SUBMISSIONS" in page
+    links = re.findall(r'href="([^"#]+)"', page)  # each a file of the build, the student zip too
+    assert f"../{lecture_out.name}-student.zip" in links
+    assert [link for link in links if not (lecture_out / link).is_file()] == []
     course = (lecture_out.parent / "index.html").read_text()
     assert "solution" not in course and "instructor" not in course
     with zipfile.ZipFile(lecture_out.parent / f"{lecture_out.name}-student.zip") as archive:

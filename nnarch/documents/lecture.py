@@ -13,7 +13,7 @@ from pathlib import Path
 from nnarch import __version__
 from nnarch.documents.deck import assemble, render_topic
 from nnarch.documents.handout import assemble_handout, provenance
-from nnarch.documents.kit import kit_documents, pins
+from nnarch.documents.kit import INSTALLED, kit_documents, pins
 from nnarch.documents.latex import Compiler, layout_problems
 from nnarch.documents.launch import raw_url, setup_cell
 from nnarch.documents.notebooks import LAB_MODULE, lab_module, topic_notebook
@@ -146,7 +146,12 @@ def lab_documents(lecture, course, runs, lectures: Path) -> dict:
     documents["instructor.html"] = (
         html_environment()
         .get_template("instructor.html.j2")
-        .render(title=lecture.lecture.title, slug=slug, solutions=[f"{run.name}-solution.ipynb" for run in runs])
+        .render(
+            title=lecture.lecture.title,
+            slug=slug,
+            solutions=[f"{run.name}-solution.ipynb" for run in runs],
+            installed=INSTALLED,
+        )
     )
     documents.update(kit_documents(lecture, [f"{run.name}.ipynb" for run in runs]))
     return documents
