@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -249,7 +250,7 @@ def test_presenter_window_shows_next_slide_notes_and_timer_and_follows_both_ways
     from .browser import page
 
     with page() as (audience, _):
-        audience.goto((lecture_out / "slides.html").as_uri() + "#6")
+        audience.goto((lecture_out / "slides-presenter.html").as_uri() + "#6")
         with audience.context.expect_page() as opened:
             audience.keyboard.press("p")
         presenter = opened.value
@@ -287,7 +288,7 @@ def test_print_shows_every_step_one_slide_per_page(lecture_out, tmp_path):
     from .browser import page
 
     with page() as (tab, _):
-        tab.goto((lecture_out / "slides.html").as_uri() + "#6")
+        tab.goto((lecture_out / "slides-presenter.html").as_uri() + "#6")  # its notes are not printed
         tab.emulate_media(media="print")
         hidden = tab.eval_on_selector_all(
             "[data-step]", "els => els.filter(e => getComputedStyle(e).visibility !== 'visible').length"
@@ -307,3 +308,23 @@ def test_on_a_phone_every_slide_is_read_whole(lecture_out):
         assert visible_steps(tab) == [2, 3, 4] and re.fullmatch(r"6 / \d+", tab.inner_text("#counter"))
         tab.keyboard.press("ArrowRight")
         assert re.fullmatch(r"7 / \d+", tab.inner_text("#counter"))  # the next slide, not a step
+
+
+def test_the_students_deck_has_no_notes_and_no_presenter_window(lecture_out):
+    """slides.html, in the student zip and on the course page, is the presenter's deck without the
+    speaker notes (their answers to the room's questions) and without the presenter window."""
+    from .browser import page
+
+    students = (lecture_out / "slides.html").read_text()
+    presenters = (lecture_out / "slides-presenter.html").read_text()
+    assert presenters.count('<aside class="notes"') >= 30 and 'id="present"' in presenters
+    assert "<aside" not in students and 'id="present"' not in students and "Presenter view" not in students
+    with zipfile.ZipFile(lecture_out.parent / f"{lecture_out.name}-student.zip") as archive:
+        assert archive.read(f"{lecture_out.name}/slides.html").decode() == students
+        assert not [n for n in archive.namelist() if "presenter" in n]
+    with page() as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri() + "#6")
+        pages = len(tab.context.pages)
+        tab.keyboard.press("p")  # nothing opens
+        tab.keyboard.press("ArrowRight")
+        assert tab.evaluate("location.hash") == "#6.2" and len(tab.context.pages) == pages

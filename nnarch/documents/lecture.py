@@ -76,9 +76,11 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
             )
 
         compile_later("slides.tex", tex, deck["titles"])
-        html = render_html("slides", assemble(lecture, course, runs, targets=("html",), failed=failed))
+        views = assemble(lecture, course, runs, targets=("html",), failed=failed)
+        html = render_html("slides", views, presenter=False)  # the students': no notes, no presenter view
         if on_html:  # before the notes deck's LaTeX takes the other core
             on_html(html)
+        presenting = render_html("slides", views, presenter=True)
         compile_later("slides-notes.tex", render_tex("slides", _notes(deck)), deck["titles"])
         lab = lab_documents(lecture, course, runs, lectures)
         for name in [n for n in lab if n.endswith(".tex")]:
@@ -110,6 +112,7 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
         "slides.pdfpc": pdfpc(deck["tex"]),
         "snapshot.json": dumps(snapshot(lecture, course, runs)),
         "slides.html": html,
+        "slides-presenter.html": presenting,
         **lab,
         **pdfs,
         **{

@@ -366,6 +366,6 @@ def render_preamble(name: str) -> str:
     return preamble(tex_environment().get_template(f"{name}-preamble.tex.j2").render())
 
 
-def render_html(name: str, views: dict) -> str:
-    """The HTML page of a document ("slides" or "handout")."""
-    return html_environment().get_template(f"{name}.html.j2").render(**views["html"])
+def render_html(name: str, views: dict, **more) -> str:
+    """The HTML page of a document ("slides" or "handout"); `more`: what its template asks for too."""
+    return html_environment().get_template(f"{name}.html.j2").render(**views["html"], **more)
