@@ -187,7 +187,7 @@ def draw_loss(run):
     best = curve.index(min(curve))
     ax.plot(best + 1, curve[best], "o", color="#222222", markersize=4)
     highest = max(*run.history.train_loss, *run.history.test_loss, *curve)
-    ax.set(xlabel="epoch", ylabel="cross-entropy", ylim=(None, 20 * highest))  # a decade above: the legend's
+    ax.set(xlabel="epoch", ylabel="cross-entropy", ylim=(None, 20 * highest))  # room above for the legend
     ax.legend(loc="upper right")
     return fig
 

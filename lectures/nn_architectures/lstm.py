@@ -171,7 +171,7 @@ def check_precision_recall_at_90th(answer, run):
     assert 0 <= p <= 1 and 0 <= r <= 1, "precision and recall are shares between 0 and 1"
     at_99th = round(float(precision(run)), 6), round(float(recall(run)), 6)
     assert (round(p, 6), round(r, 6)) != at_99th, (
-        f"these are the values at the {THRESHOLD_QUANTILE:.0%} quantile: lower the threshold")
+        f"these are the values at the {100 * THRESHOLD_QUANTILE:.0f}th percentile: lower the threshold")
 
 
 def hidden_shape(run):
