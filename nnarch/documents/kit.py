@@ -75,15 +75,16 @@ The slides of *{title}* (`slides.pdf`, or `slides.html` in any browser, offline)
 ## Install (before the lab: a few hundred MB to download)
 
 Python 3.11 or newer: the pinned numpy needs it (`python3 --version` says which you have; with an
-older one, take the conda line, which brings its own). PyTorch has builds for Linux, Windows and
+older one, take the conda or the uv line, which bring their own). PyTorch has builds for Linux, Windows and
 macOS on Apple silicon with a recent macOS; not for Intel Macs: there, open the notebooks on a
 hosted Jupyter or another machine. In this folder, with one of:
 
 - **venv**: `python3 -m venv .venv && . .venv/bin/activate && pip install -r requirements.txt`
   (Windows: `py -m venv .venv`, `.venv\\Scripts\\activate`, then the same `pip install`)
 - **conda**: `conda env create -f environment.yml && conda activate {slug}-lab`
-- **uv**: `uv venv && . .venv/bin/activate && uv pip install --index-strategy unsafe-best-match -r requirements.txt`
-  (uv would otherwise take numpy and the rest from torch's index alone, which lacks their versions)
+- **uv**: `uv venv --python 3.11 && . .venv/bin/activate &&
+  uv pip install --index-strategy unsafe-best-match -r requirements.txt` (uv would otherwise take
+  numpy and the rest from torch's index alone, which lacks their versions)
 
 `requirements.txt` pins the versions that made the numbers in the slides and takes torch's CPU
 build, {INSTALLED}. For a CUDA build, delete its `--extra-index-url` line first. If pip
