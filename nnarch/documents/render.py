@@ -203,6 +203,9 @@ def blocks_view(
             views.append({**block_view(b, ctx, target, width, steps), "step": at})
     for view, following in zip(views, views[1:] + [None]):
         view["tight"] = following is not None and following["kind"] == "list"  # a lead-in sits on its list
+        # a lead-in to a formula shown with it: the display continues its paragraph, as in LaTeX's own
+        # style (a display that opens a paragraph sits below an empty line)
+        view["into_math"] = following is not None and following["kind"] == "math" and following["step"] == view["step"]
     return views
 
 
