@@ -125,7 +125,7 @@ def test_the_schedule_gives_the_lecture_and_its_lab_each_its_own_hour():
 def test_a_lead_in_and_its_formula_are_one_paragraph_in_latex(tmp_path):
     """LaTeX sets a display that opens a paragraph below an empty line: a lead-in shown with its
     formula keeps the formula in its paragraph; one whose formula comes at a later step does not."""
-    from jinja2 import DictLoader
+    from jinja2 import ChoiceLoader, DictLoader
 
     from nnarch.documents.render import Steps, blocks_view, tex_environment
     from nnarch.source.markdown import parse
@@ -133,9 +133,9 @@ def test_a_lead_in_and_its_formula_are_one_paragraph_in_latex(tmp_path):
     text = "# T\n\n## Frame\n\nTerm by term:\n\n$$\nN = 1\n$$\n\nLater:\n\n. . .\n\n$$\nM = 2\n$$\n"
     doc = parse(text, tmp_path / "t.md")
     views = blocks_view(doc.frames[0].blocks, Context(doc, RESULTS), Tex(), steps=Steps())
-    env = tex_environment()
+    base = tex_environment()  # shared: a template of the test's own is added in an overlay
     each = '((* from "blocks.tex.j2" import block *))((* for b in views *))((( block(b, "x")|safe )))((* endfor *))'
-    env.loader = DictLoader({"t": each, "blocks.tex.j2": env.loader.get_source(env, "blocks.tex.j2")[0]})
+    env = base.overlay(loader=ChoiceLoader([DictLoader({"t": each}), base.loader]))
     tex = env.get_template("t").render(views=views)
     assert "Term by term:\n\\[ N = 1 \\]" in tex  # no \par, no blank line between
     assert "Later:\\par\\medskip" in tex and "M = 2" in tex
