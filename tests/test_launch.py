@@ -58,8 +58,15 @@ def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monke
     else:  # Binder and JupyterHub say so in the kernel's environment
         monkeypatch.setenv(host, "https://hosted.example.org/")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "torch_geometric" else found(name))
-    version = importlib.metadata.version  # the kernel's numpy is another than the build's
-    monkeypatch.setattr(importlib.metadata, "version", lambda name: "1.0.0" if name == "numpy" else version(name))
+    version = importlib.metadata.version  # the kernel's numpy is another than the build's; its matplotlib
+    # was installed without metadata: nothing to compare, and no reason to stop
+
+    def version_of(name: str) -> str:
+        if name == "matplotlib":
+            raise importlib.metadata.PackageNotFoundError(name)
+        return "1.0.0" if name == "numpy" else version(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", version_of)
     monkeypatch.setattr(subprocess, "run", lambda args, **kw: installed.append(args[4:]))
     monkeypatch.setattr(urllib.request, "urlretrieve", lambda url, name: fetched.append((url, name)))
     monkeypatch.chdir(tmp_path)
@@ -72,6 +79,7 @@ def test_the_first_cell_installs_only_what_a_hosted_kernel_lacks(launched, monke
     numpy = next(p for p in pins() if p.startswith("numpy==")).split("==")[1]
     said = capsys.readouterr().out
     assert f"Another version than the lecture's: numpy 1.0.0 (the lecture's: {numpy})" in said and "torch " not in said
+    assert "matplotlib" not in said
 
 
 def test_off_colab_the_first_cell_does_nothing(launched, monkeypatch, tmp_path):

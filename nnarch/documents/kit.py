@@ -13,6 +13,7 @@ PINNED = {"torch": "torch", "torch-geometric": "torch_geometric", "numpy": "nump
 hosted kernel's setup cell looks for: launch.py)."""
 JUPYTER = ("jupyterlab==4.6.6",)
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+DOWNLOAD = "a few hundred MB to download"  # torch's CPU wheel and the rest, for the README and the instructor
 INSTALLED = "about 1.3 GB installed"  # the kit's virtualenv with torch's CPU build, as measured (du -sh)
 
 
@@ -72,7 +73,7 @@ def readme(lecture, notebooks: list[str]) -> str:
 The slides of *{title}* (`slides.pdf`, or `slides.html` in any browser, offline), the lab handout
 (`handout.pdf`, `handout.html`) and one notebook per topic.
 
-## Install (before the lab: a few hundred MB to download)
+## Install (before the lab: {DOWNLOAD})
 
 Python 3.11 or newer: the pinned numpy needs it (`python3 --version` says which you have; with an
 older one, take the conda or the uv line, which bring their own). PyTorch has builds for Linux, Windows and

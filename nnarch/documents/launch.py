@@ -68,9 +68,14 @@ if hosted or os.environ.get("NNARCH_HOSTED") == "1":
     if missing:  # torch's CPU build: the lab trains on the CPU, and a CUDA build is gigabytes
         index = ["--extra-index-url", {CPU_INDEX!r}]
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *index, *missing], check=True)
-    pins = [pin.split("==") for pin in wanted if pin not in missing]
-    other = [f"{{name}} {{importlib.metadata.version(name)}} (the lecture's: {{pinned}})" for name, pinned in pins
-             if importlib.metadata.version(name).split("+")[0] != pinned]
+    other = []
+    for name, pinned in (pin.split("==") for pin in wanted if pin not in missing):
+        try:  # a module installed without its metadata has no version to compare
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        if version.split("+")[0] != pinned:
+            other.append(f"{{name}} {{version}} (the lecture's: {{pinned}})")
     if other:
         print("Another version than the lecture's:", "; ".join(other), "- numbers can differ in their last digits")
     if not pathlib.Path("nnarch_lab.py").exists():

@@ -13,7 +13,7 @@ from pathlib import Path
 from nnarch import __version__
 from nnarch.documents.deck import assemble, render_topic
 from nnarch.documents.handout import assemble_handout, provenance
-from nnarch.documents.kit import INSTALLED, kit_documents, pins
+from nnarch.documents.kit import DOWNLOAD, INSTALLED, kit_documents, pins
 from nnarch.documents.latex import Compiler, layout_problems
 from nnarch.documents.launch import raw_url, setup_cell
 from nnarch.documents.notebooks import LAB_MODULE, lab_module, topic_notebook
@@ -153,6 +153,7 @@ def lab_documents(lecture, course, runs, lectures: Path) -> dict:
             title=lecture.lecture.title,
             slug=slug,
             solutions=[f"{run.name}-solution.ipynb" for run in runs],
+            download=DOWNLOAD,
             installed=INSTALLED,
         )
     )
