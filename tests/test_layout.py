@@ -75,6 +75,22 @@ def test_every_html_slide_fits_the_screen(lecture_out, width, height):
     assert problems == []
 
 
+def test_code_in_the_html_deck_is_as_large_beside_its_text_as_in_the_pdf(lecture_out):
+    """A projector shows the HTML deck too: each listing's code is set at the size the PDF's frame
+    gave it (10, 9 or 8 pt beside 11 pt text), not at one small size for all."""
+    tex = (lecture_out / "slides.tex").read_text()
+    points = {"small": 10, "footnotesize": 9, "scriptsize": 8}
+    in_pdf = [points[size] for size in re.findall(r"\{\\(\w+)\n\\begin\{semiverbatim\}", tex)]
+    with page(1280, 720) as (tab, _):
+        tab.goto((lecture_out / "slides.html").as_uri())
+        tab.emulate_media(media="print")  # every slide laid out at once
+        ratios = tab.evaluate("""() => Array.from(document.querySelectorAll('.slide pre')).map(pre =>
+            parseFloat(getComputedStyle(pre).fontSize) /
+            parseFloat(getComputedStyle(pre.closest('.slide > *')).fontSize))""")
+    assert len(in_pdf) == len(ratios) >= 5 and len(set(in_pdf)) > 1
+    assert [round(r * 10, 1) for r in ratios] == in_pdf
+
+
 def test_every_html_slide_prints_whole_on_its_own_page(lecture_out, tmp_path):
     with page() as (tab, _):
         tab.goto((lecture_out / "slides.html").as_uri())

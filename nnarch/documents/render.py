@@ -254,6 +254,7 @@ def block_view(block, ctx: Context, target: Target, width: float = TEXT_WIDTH, s
             "kind": "listing",
             "code": code,
             "size": Markup(size[0]),
+            "points": size[1],
             "caption": inline(caption) if caption else None,
         }
     if isinstance(block, md.Columns):
