@@ -1,16 +1,15 @@
-"""The `nnarch` command. It parses arguments, imports heavy modules only inside commands, and is the
-one place that prints errors and chooses exit codes:
+"""The `nnarch` command. It parses arguments, imports heavy modules only inside commands, and
+chooses the exit codes (serve.py also prints a failed rebuild's error, and goes on serving):
 
 0 success; 1 a topic failed (bad declaration, training, a false claim, LaTeX); 2 bad usage;
 3 the environment is missing something (latexmk, a writable build folder, a reachable Dask
-scheduler, workers with the same versions); 4 another build is running on the same build folder.
+scheduler, workers with the same versions); 4 another build is running on the same build folder;
+130 stopped by Ctrl-C, 143 by SIGTERM.
 """
 
 from __future__ import annotations
 
-import signal
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -20,6 +19,7 @@ from rich.table import Table
 
 from nnarch.errors import NnarchError, UsageError
 from nnarch.options import Budget, Device, Options
+from nnarch.stopping import Terminated, stoppable
 
 app = typer.Typer(
     help="Build lecture slides from topic modules whose models nnarch trains.",
@@ -35,31 +35,6 @@ OUT = typer.Option(Path("build"), "--out", help="Where artifacts are written.")
 DEBUG = typer.Option(False, "--debug", help="Show full tracebacks.")
 DEVICE = typer.Option(Device.auto, "--device", help="Where models train.")
 BUDGET = typer.Option(Budget.full, "--budget", help="full, or quick: a preview in OUT/preview/, claims not enforced.")
-
-
-class Terminated(BaseException):
-    """SIGTERM arrived: stop like Ctrl-C, with its own exit code."""
-
-
-def _stopping(signum, frame):
-    """SIGTERM or Ctrl-C: stop once, and let a second signal during the shutdown (what `timeout`
-    sends to the process and then its group) print nothing more."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-
-@contextmanager
-def _stoppable():
-    """SIGTERM and Ctrl-C handled by _stopping while the block runs; once one has arrived, the
-    others stay ignored until the command ends."""
-    previous = {sig: signal.signal(sig, _stopping) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        if signal.getsignal(signal.SIGTERM) is _stopping:  # no stop began: back as it was
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def _error(error: BaseException) -> None:
@@ -137,7 +112,7 @@ def build(
         scheduler_timeout=scheduler_timeout,
     )
     try:
-        with _stoppable(), RichProgress(console) as progress:
+        with stoppable(), RichProgress(console) as progress:
             result = run_build(options, progress)
     except (KeyboardInterrupt, Terminated) as stop:
         code = 143 if isinstance(stop, Terminated) else 130
@@ -193,7 +168,7 @@ def serve(
     from nnarch.serve import serve as run_serve
 
     try:
-        with _stoppable():
+        with stoppable():
             run_serve(
                 Options(lectures, out_dir, device.value, budget=budget.value, jobs=None),
                 port,
@@ -216,14 +191,15 @@ def list_topics(
 ) -> None:
     """List lectures and their topics: invalid, cached (renders without running), or needing a run."""
     from nnarch.cache.store import Cache
-    from nnarch.run.record import record_key
+    from nnarch.run.runner import topic_record_key
     from nnarch.source.discover import discover
 
     try:
         found = discover(lectures)
     except NnarchError as error:
         _fail(error, debug)
-    cache = Cache(out_dir / ".cache")
+    options = Options(lectures=lectures, out=out_dir, device=device.value, budget=budget.value)
+    cache = Cache(options.cache_dir)
     table = Table(title=found.course.title)
     for column in ("lecture", "#", "topic", "title", "state"):
         table.add_column(column)
@@ -233,8 +209,7 @@ def list_topics(
             if name not in valid:
                 state, title = "[red]invalid[/]", ""
             else:
-                key = record_key(valid[name], lectures, device.value, budget.value)
-                cached = cache.has_record(key)
+                cached = cache.has_record(topic_record_key(valid[name], options))
                 state = "[green]cached[/]" if cached else "needs training"
                 title = escape(valid[name].title)
             table.add_row(lec.lecture.slug, str(i), name, title, state)
@@ -320,8 +295,9 @@ def grade(
         ..., help="The folder of handed-in notebooks: one per file, or one folder per student."
     ),
     lecture: str = typer.Option(
-        "nn-architectures", "--lecture", help="The built lecture they belong to (its folder under --out)."
+        None, "--lecture", help="The lecture they belong to (its folder or slug); default: the only one."
     ),
+    lectures: Path = LECTURES,
     out_dir: Path = OUT,
     report: Path = typer.Option(
         None,
@@ -332,12 +308,14 @@ def grade(
     memory: int = typer.Option(4096, "--memory", help="Megabytes a notebook's kernel may use."),
 ) -> None:
     """Grade student notebooks against the build's checks, each in a fresh kernel limited in time and memory."""
+    from nnarch import baseline
     from nnarch.grade import grade as run_grades
 
     target = report or submissions.with_name(submissions.name + "-graded")
     try:
         said = lambda text: out.print(f"[dim]{escape(text)}[/]")  # noqa: E731
-        marks = run_grades(submissions, out_dir / lecture, target, timeout, memory, progress=said)
+        release = baseline.locate(lectures, out_dir, lecture)[1]
+        marks = run_grades(submissions, release, target, timeout, memory, progress=said)
     except NnarchError as error:
         _fail(error, False)
     right = sum(m.result == "correct" for m in marks)

@@ -44,6 +44,14 @@ class Mark:
 def grade(submissions: Path, lecture: Path, out: Path, timeout: float, memory_mb: int, progress=print) -> list[Mark]:
     """Grade every notebook under `submissions` against the built lecture folder `lecture`
     (build/<slug>), writing the reports into `out`; the marks."""
+    try:  # the grade extra: not needed to build
+        import ipykernel  # noqa: F401
+        import nbclient  # noqa: F401
+    except ImportError as error:
+        raise UsageError(
+            f"nnarch grade runs the notebooks in Jupyter kernels, and {error.name} is not installed: "
+            "pip install 'nnarch[grade]' (make slides installs it with the rest of requirements.lock)"
+        ) from None
     notebooks = sorted(p for p in submissions.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
     if not notebooks:
         raise UsageError(

@@ -32,7 +32,15 @@ LAYERS = [
     ("build", {"nnarch.build"}),
     (
         "front ends",
-        {"nnarch.progress", "nnarch.serve", "nnarch.grade", "nnarch.baseline", "nnarch.cli", "nnarch.__main__"},
+        {
+            "nnarch.progress",
+            "nnarch.stopping",
+            "nnarch.serve",
+            "nnarch.grade",
+            "nnarch.baseline",
+            "nnarch.cli",
+            "nnarch.__main__",
+        },
     ),
 ]
 

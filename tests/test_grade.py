@@ -5,9 +5,12 @@ happened to each, and the one that loops costs its time limit, not the grading."
 from __future__ import annotations
 
 import csv
+import sys
 
 import nbformat
+from typer.testing import CliRunner
 
+from nnarch.cli import app
 from nnarch.grade import grade
 
 
@@ -46,3 +49,21 @@ def test_grade_reports_right_wrong_and_endless_submissions(lecture_out, tmp_path
     assert "<code>1000</code> (1)" in page  # the common wrong answers
     feedback = (report / "feedback" / "ben.md").read_text()
     assert "**wrong**. Your answer: `1000`" in feedback and "not answered" in feedback
+
+
+def test_grade_finds_the_only_lecture_and_says_what_is_missing(tmp_path, monkeypatch):
+    """Without --lecture it grades against the course's only lecture; a folder without notebooks,
+    a lecture not built and an install without Jupyter each get one line that says what to do."""
+    runner = CliRunner()
+    (tmp_path / "in").mkdir()
+    result = runner.invoke(app, ["grade", str(tmp_path / "in"), "--out", str(tmp_path / "build")])
+    assert result.exit_code == 2 and "no notebooks (.ipynb) to grade" in result.output
+    (tmp_path / "in" / "ada.ipynb").write_text("{}")
+    result = runner.invoke(app, ["grade", str(tmp_path / "in"), "--out", str(tmp_path / "build")])
+    assert result.exit_code == 2
+    assert "nn-architectures: not a built lecture" in result.output and "run nnarch build first" in result.output
+    result = runner.invoke(app, ["grade", str(tmp_path / "in"), "--lecture", "nn-arch"])
+    assert result.exit_code == 2 and "no lecture 'nn-arch'" in result.output
+    monkeypatch.setitem(sys.modules, "nbclient", None)  # as if only the build's packages were installed
+    result = runner.invoke(app, ["grade", str(tmp_path / "in"), "--out", str(tmp_path / "build")])
+    assert result.exit_code == 2 and "nbclient is not installed: pip install 'nnarch[grade]'" in result.output
