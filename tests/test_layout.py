@@ -224,3 +224,23 @@ def test_check_names_formulas_whose_scripts_would_be_too_small(fixture_lectures)
     assert re.search(r"line\.md:\d+: math 'h\^\{\(k\)\} .*' has a script inside a script, set under 8 pt", output)
     assert re.search(r"line\.md:\d+: math 'x_i' has a sub- or superscript in 8-9 pt text", output)
     assert "math 'x_i' has a script inside" not in output
+
+
+def test_check_names_a_formula_whose_braces_do_not_pair_at_its_line(fixture_lectures):
+    """LaTeX would stop at the end of the frame ('File ended while scanning use of \\frame'), far
+    from the mistake: check names the Markdown line before anything trains."""
+    slides = fixture_lectures / "tiny" / "line.md"
+    text = slides.read_text() + (
+        "\n## Braces\n\n$$\ny = \\frac{1}{2 \\sum_{k=-K}^{K} w_k\n$$\n\n"
+        "Then $y = \\sum_k w_k} x_k$ and $\\left( x$, but $\\{ x \\} \\leftarrow y$ is fine.\n"
+    )
+    slides.write_text(text)
+    lines = text.splitlines()
+    result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
+    output = " ".join(result.output.split())
+    assert result.exit_code == 1
+    display, para = lines.index("$$") + 1, next(i for i, t in enumerate(lines) if t.startswith("Then")) + 1
+    assert f"line.md:{display}: math 'y = \\frac{{1}}{{2 \\sum_{{k=-K}}^{{K}} w_k' has 1 '{{' never closed" in output
+    assert f"line.md:{para}: math 'y = \\sum_k w_k}} x_k' has a '}}' that closes no '{{'; pair it up" in output
+    assert f"line.md:{para}: math '\\left( x' has 1 \\left against 0 \\right" in output
+    assert "math '\\{ x" not in output and "script inside a script" not in output

@@ -20,7 +20,7 @@ from nnarch.source.markdown import Doc, Figure, Frame, Generated, Listing, parse
 from nnarch.source.outline import Outline, declares, read
 from nnarch.source.validate import (
     doc_problems,
-    math_size_problems,
+    math_problems,
     module_unsettable_problems,
     notebook_clashes,
     unsettable_problems,
@@ -241,7 +241,7 @@ def _lecture_doc(folder: Path, lecture: t.Lecture) -> Doc:
                     )
                 )
     problems += [(line, p) for line, path in doc.values if (p := lecture_path_problem(path, lecture.topics))]
-    problems += [p for frame in doc.frames for p in math_size_problems(frame.blocks)]
+    problems += [p for frame in doc.frames for p in math_problems(frame.blocks)]
     problems += unsettable_problems(doc)
     return dataclasses.replace(doc, problems=tuple(sorted(problems)))
 

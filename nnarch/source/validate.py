@@ -52,7 +52,7 @@ def doc_problems(doc: Doc, outline: Outline, names: Names, figures: dict | None)
                     )
                 )
     for frame in doc.frames:
-        problems += _placement_problems(frame, outline, figures) + math_size_problems(frame.blocks)
+        problems += _placement_problems(frame, outline, figures) + math_problems(frame.blocks)
     for name in set(figures or ()) - shown:
         problems.append(
             (
@@ -94,9 +94,24 @@ def _placement_problems(frame, outline: Outline, figures: dict | None) -> list:
     return problems
 
 
-def math_size_problems(blocks) -> list:
-    """Formulas whose sub- or superscripts would be set under the minimum size: in body text a
-    script inside a script, in captions and tables any script."""
+def unbalanced(latex: str) -> str | None:
+    """What is unpaired in a formula: a brace, or a \\left or \\right (LaTeX would stop at the end of
+    the frame, far from the Markdown line); None when all pair up."""
+    depth = 0
+    for token in re.findall(r"\\[A-Za-z]+|\\.|[{}]", latex):
+        depth += {"{": 1, "}": -1}.get(token, 0)
+        if depth < 0:
+            return "a '}' that closes no '{'"
+    lefts, rights = (len(re.findall(rf"\\{side}(?![A-Za-z])", latex)) for side in ("left", "right"))
+    if depth:
+        return f"{depth} '{{' never closed"
+    return None if lefts == rights else f"{lefts} \\left against {rights} \\right"
+
+
+def math_problems(blocks) -> list:
+    """Formulas that would not compile (an unpaired brace, \\left or \\right), or whose sub- or
+    superscripts would be set under the minimum size: in body text a script inside a script, in
+    captions and tables any script."""
 
     def formulas(spans):
         for span in spans:
@@ -117,7 +132,13 @@ def math_size_problems(blocks) -> list:
             found += [(block.line, f, 8) for f in formulas(block.caption)]
         elif isinstance(block, Table):
             found += [(block.line, f, 9) for row in (block.header, *block.rows) for cell in row for f in formulas(cell)]
-    return [(line, p) for line, latex, size in found if (p := math_problem(latex, size))]
+    problems = []
+    for line, latex, size in found:
+        if wrong := unbalanced(latex):
+            problems.append((line, f"math '{latex[:40]}' has {wrong}; pair it up"))
+        elif problem := math_problem(latex, size):
+            problems.append((line, problem))
+    return problems
 
 
 def unsettable_problems(doc: Doc, outline: Outline | None = None) -> list:
