@@ -25,7 +25,7 @@ from nnarch.source.validate import (
     notebook_clashes,
     unsettable_problems,
 )
-from nnarch.source.values import Names, lecture_path_problem
+from nnarch.source.values import Names, lecture_path_problem, path_problem
 
 
 @dataclass(frozen=True)
@@ -279,6 +279,7 @@ def topic_source(folder: Path, name: str, module: str) -> TopicSource:
     if problems:
         raise _error(md, problems)
     problems = module_unsettable_problems(outline, doc)  # what the handouts show of the module
+    problems += [(line, f"claims: {p}") for line, path in outline.claim_paths if (p := path_problem(path, names))]
     if problems:
         raise _error(path, problems)
     return TopicSource(name, path, doc, outline, module)

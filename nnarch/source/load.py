@@ -20,7 +20,7 @@ from nnarch import topic as t
 from nnarch.errors import TopicError, did_you_mean, rel
 from nnarch.files import read_source
 from nnarch.layout import SLOTS
-from nnarch.source.outline import declaration_problems, syntax_tree
+from nnarch.source.outline import declaration_problems, recipe_problems, syntax_tree
 from nnarch.source.validate import doc_problems
 from nnarch.source.values import Names, path_problem
 
@@ -170,30 +170,9 @@ def _field_problems(topic: t.Topic):
             yield f"claims: '{claim.text}': share: expected a share of the seeds in (0, 1], found {share!r}"
     for field, recipe in (("recipe", topic.recipe), ("quick", topic.quick)):
         if isinstance(recipe, t.Recipe):
-            yield from (f"{field}.{p}" for p in _recipe_problems(recipe))
+            yield from (f"{field}.{p}" for _, p in recipe_problems(recipe))
         elif recipe is not None:
             yield f"{field}: expected a Recipe(...), found {type(recipe).__name__}"
-
-
-def _recipe_problems(recipe: t.Recipe):
-    for name in ("epochs", "batch_size", "seed"):
-        value = getattr(recipe, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value < (0 if name == "seed" else 1):
-            yield f"{name}: expected a positive int, found {value!r}"
-    if not isinstance(recipe.lr, (int, float)) or recipe.lr <= 0:
-        yield f"lr: expected a positive number, found {recipe.lr!r}"
-    if isinstance(recipe.loss, str) and recipe.loss not in ("mse", "cross_entropy"):
-        yield f"loss: unknown loss '{recipe.loss}'{did_you_mean(recipe.loss, ['mse', 'cross_entropy'])}"
-    if recipe.optimizer not in ("adam", "adamw", "sgd"):
-        yield (
-            f"optimizer: unknown optimizer '{recipe.optimizer}'"
-            f"{did_you_mean(recipe.optimizer, ['adam', 'adamw', 'sgd'])}"
-        )
-    resources = recipe.resources or {}
-    if not isinstance(resources, dict) or not all(
-        isinstance(k, str) and isinstance(v, (int, float)) and v > 0 for k, v in resources.items()
-    ):
-        yield f"resources: expected a dict of positive amounts such as {{'GPU': 1}}, found {resources!r}"
 
 
 def _figure_problems(spec) -> list[str]:

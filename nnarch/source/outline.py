@@ -11,8 +11,10 @@ import ast
 import dataclasses
 import functools
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from nnarch import topic as t
 from nnarch.errors import did_you_mean
@@ -36,6 +38,7 @@ class Outline:
     imports: frozenset  # modules imported relative to the lecture package (".helpers" -> "helpers")
     problems: tuple  # (line, message)
     claim_lines: tuple = ()  # the line of each claim of TOPIC's claims, when they are a literal list
+    claim_paths: tuple = ()  # (line, path) of each value path those claims write out
 
     def listing(self, name: str, lines: tuple[int, int] | None = None) -> str:
         """The source of a class, function or method, dedented; `lines` counts from its first line."""
@@ -109,7 +112,18 @@ def _outline(path: Path, source: str) -> Outline:
         imports,
         tuple(sorted(problems)),
         tuple(node.lineno for node in claims.elts) if isinstance(claims := keywords.get("claims"), ast.List) else (),
+        tuple(_claim_paths(claims)) if isinstance(claims, ast.List) else (),
     )
+
+
+def _claim_paths(claims: ast.List):
+    """(line, path) of the paths written out in below(...), above(...) and within(..., of=...)."""
+    for call in claims.elts:
+        if isinstance(call, ast.Call) and _called(call) in ("below", "above", "within"):
+            named = {k.arg: k.value for k in call.keywords}
+            for node in (call.args[0] if call.args else named.get("path"), named.get("of")):
+                if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                    yield node.lineno, node.value
 
 
 @functools.lru_cache(maxsize=64)
@@ -182,6 +196,8 @@ def _call_problems(call: ast.Call) -> list[tuple[int, int, str]]:
                     f"{', '.join(names)}",
                 )
             )
+    if kind is t.Recipe and not problems and not call.args:
+        problems += _literal_recipe_problems(call)
     given = set(names[: len(call.args)]) | {k.arg for k in call.keywords}
     missing = [
         f.name
@@ -201,6 +217,45 @@ def _call_problems(call: ast.Call) -> list[tuple[int, int, str]]:
             )
         )
     return problems
+
+
+def recipe_problems(recipe: t.Recipe) -> Iterator[tuple[str, str]]:
+    """(field, "field: what is wrong") for each value of a Recipe that cannot train."""
+    for name in ("epochs", "batch_size", "seed"):
+        value, least = getattr(recipe, name), 0 if name == "seed" else 1
+        if not isinstance(value, int) or isinstance(value, bool) or value < least:
+            yield name, f"{name}: expected a{' non-negative' if least == 0 else ' positive'} int, found {value!r}"
+    if not isinstance(recipe.lr, (int, float)) or isinstance(recipe.lr, bool) or recipe.lr <= 0:
+        yield "lr", f"lr: expected a positive number, found {recipe.lr!r}"
+    if isinstance(recipe.loss, str) and recipe.loss not in ("mse", "cross_entropy"):
+        yield "loss", f"loss: unknown loss '{recipe.loss}'{did_you_mean(recipe.loss, ['mse', 'cross_entropy'])}"
+    if recipe.optimizer not in ("adam", "adamw", "sgd"):
+        yield (
+            "optimizer",
+            f"optimizer: unknown optimizer '{recipe.optimizer}'"
+            f"{did_you_mean(str(recipe.optimizer), ['adam', 'adamw', 'sgd'])}",
+        )
+    resources = recipe.resources or {}
+    if not isinstance(resources, dict) or not all(
+        isinstance(k, str) and isinstance(v, (int, float)) and v > 0 for k, v in resources.items()
+    ):
+        yield "resources", f"resources: expected a dict of positive amounts such as {{'GPU': 1}}, found {resources!r}"
+
+
+def _literal_recipe_problems(call: ast.Call) -> list[tuple[int, int, str]]:
+    """What recipe_problems finds in the values a Recipe(...) call writes out (lr=3e-3, not lr=LR)."""
+    literals: dict[str, Any] = {}  # what the author wrote, checked below
+    lines: dict[str, int] = {}
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            continue
+        try:
+            literals[keyword.arg] = ast.literal_eval(keyword.value)
+        except (ValueError, SyntaxError, TypeError):
+            continue
+        lines[keyword.arg] = keyword.value.lineno
+    recipe = t.Recipe(**literals)
+    return [(lines[f], lines[f], f"Recipe(...): {message}") for f, message in recipe_problems(recipe) if f in literals]
 
 
 def _keys(node) -> frozenset | None:

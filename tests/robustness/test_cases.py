@@ -23,8 +23,12 @@ EXPECTED = {
     "misspelled_field": (1, r"case\.py:5: Recipe\(\.\.\.\): unknown field 'epoch' \(did you mean 'epochs'\?\)"),
     "ill_typed_field": (
         1,
-        r"case\.py: 2 problem\(s\) in TOPIC:\s+recipe\.epochs: expected a positive int, "
-        r"found 'many'\s+recipe\.lr: expected a positive number, found -1",
+        r"2 problems:\s+\S*case\.py:5: Recipe\(\.\.\.\): epochs: expected a positive int, found 'many'\s+"
+        r"\S*case\.py:5: Recipe\(\.\.\.\): lr: expected a positive number, found -1",
+    ),
+    "unknown_claim_path": (
+        1,
+        r"case\.py:7: claims: value 'metrics\.acuracy': no metric 'acuracy' \(did you mean 'accuracy'\?\)",
     ),
     "unknown_tolerance": (
         1,
