@@ -80,6 +80,13 @@ def test_notes_steps_and_minutes_are_read_from_quartos_syntax():
         ("# T\n\n## F\n\n::: incremental\nNo list.\n:::\n", 5, "holds one list"),
         ("# T\n\n## F\n\n:::: columns\n::: column\n::: notes\nN.\n:::\n:::\n::::\n", 5, "fewer colons"),
         ("# T\n\n## F\n\nA.\n\n# Lab\n\n::: notes\nN.\n:::\n", 9, "belong to frames, before '# Lab'"),
+        ("# T\n\n## F\n\n:::: columns\n::: colum\nA.\n:::\n::::\n", 6, "unknown container '::: colum' (did you"),
+        ("# T\n\n## F\n\n::: notes\nN.\n\n## G\n\nB.\n", 5, "'::: notes' is never closed"),
+        (
+            "# T\n\n## F\n\n::: notes\nN.\n\n:::: columns\n::: column\nA.\n:::\n::::\n",
+            8,
+            "':::: columns' (or the '::: notes' at line 5 it sits in) is never closed",
+        ),
     ],
 )
 def test_misplaced_presenting_syntax_names_its_line(text, line, words):

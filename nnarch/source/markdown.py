@@ -1,19 +1,13 @@
 """Markdown: parse a topic's (or a lecture's) slide text into frames of format-neutral blocks.
 
-One dialect, parsed by markdown-it-py with mdit-py-plugins; nothing here imports torch:
-
-- ``# Title`` (first line of a topic file): the topic's section title; ``# Lab`` starts the lab part.
-- ``## Title`` starts a frame (in the lab part: an exercise); ``### Heading`` is a heading inside it.
-- ``:::: columns`` holding ``::: column`` blocks splits a frame (the outer fence needs more colons).
-- ``$…$`` and ``$$…$$`` math (``\\\\`` and ``&`` align the lines of a display); ``costs $5 and $10``
-  stays text; ``\\$`` and ``\\*`` are the characters themselves.
-- ``{{metrics.test_mse}}``: a value from the run; ``![caption](name){fig-alt="…"}``: a figure of the topic.
-- Fenced directives for what nnarch computes: ```` ```{listing} MLP ```` (options ``:lines: 3-9``,
-  ``:caption: …``), ``{param-table}``, ``{shape-table}``, ``{variant-table}``, ``{schedule}``,
-  ``{exercise} solution_function`` (option ``:check: check_function``) and, in a lecture's file,
-  ``{topics}`` where the topics' frames go.
-- In an exercise: ``::: hints`` and ``::: answer`` (the answer is for the instructor edition only);
-  an ``::: answer`` in the lab part before its exercises answers the questions of its steps.
+One dialect, parsed by markdown-it-py with mdit-py-plugins (docs/authoring.md has all of it); nothing
+here imports torch. ``# Title`` opens a topic, ``# Lab`` its lab part, ``## Title`` a frame (in the
+lab: an exercise). ``$…$``/``$$…$$`` math, ``{{metrics.test_mse}}`` values, ``![caption](name)``
+figures. Fenced directives for what nnarch computes (``{listing}``, ``{param-table}``,
+``{shape-table}``, ``{variant-table}``, ``{schedule}``, ``{topics}``, ``{minutes}``, ``{exercise}``
+with ``:check:`` and ``:tolerance:``). Containers: ``:::: columns`` of ``::: column``, ``notes``,
+``incremental``, ``fragment``; in the lab, ``hints``, ``answer`` (instructor edition only) and
+``pitfalls``.
 """
 
 from __future__ import annotations
@@ -293,6 +287,13 @@ class _Builder:
     def container(self, node):
         name = _container_name(node)
         line = _line(node)
+        fence = node.nester_tokens.opening.markup
+        if not node.nester_tokens.closing.markup:  # markdown-it ran it to the end of the file
+            outer, up = None, node.parent  # the outermost container around it: maybe the one left open
+            while up is not None:
+                outer, up = (up if up.type == "container_block" else outer), up.parent
+            inside = f" (or the '::: {_container_name(outer)}' at line {_line(outer)} it sits in)" if outer else ""
+            self.problem(line, f"'{fence} {name}'{inside} is never closed; close it with a line of its own colons")
         if name not in CONTAINERS:
             self.problem(
                 line,
@@ -302,7 +303,13 @@ class _Builder:
             return None
         if name == "columns":
             columns = [c for c in node.children if c.type == "container_block" and _container_name(c) == "column"]
-            if len(columns) != len(node.children) or not columns:
+            unknown = [c for c in node.children if c.type == "container_block" and _container_name(c) not in CONTAINERS]
+            for c in unknown:  # a misspelt '::: colum', not a container put in the wrong place
+                self.problem(
+                    _line(c),
+                    f"unknown container '::: {_container_name(c)}'{did_you_mean(_container_name(c), CONTAINERS)}",
+                )
+            if not unknown and (len(columns) != len(node.children) or not columns):
                 self.problem(
                     line,
                     ":::: columns holds only '::: column' blocks; a container inside a column needs "
@@ -391,8 +398,3 @@ def _line(node) -> int:
     while node is not None and not node.map:
         node = node.parent
     return node.map[0] + 1 if node is not None else 1
-
-
-def inline(text: str) -> tuple:
-    """Spans of one line of inline Markdown (table cells and tests); problems are ignored."""
-    return _Builder(Path("<inline>")).spans_of(text, 1)
