@@ -1,5 +1,5 @@
 """The declarations an instructor writes: topics, recipes, figures and claims. What a slide says is
-in the Markdown file beside the topic module (see nnarch/source/markdown.py and "Writing a topic" in README.md).
+in the Markdown file beside the topic module (see docs/authoring.md, "Writing a topic").
 
 Nothing in this module trains, plots or writes files. A topic module builds one `Topic` at module level
 (named `TOPIC`), a lecture package one `Lecture` (named `LECTURE`, in its `__init__.py`, with its own

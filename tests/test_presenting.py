@@ -126,7 +126,13 @@ def test_a_lectures_frames_add_up_to_its_slot_or_check_says_which_to_trim(tmp_pa
     errors = check_errors(lectures)
     assert "add up to 13, but the lecture's slot 09:00–09:10 is 10 minutes: trim 3 minutes" in errors
     assert "line.md:3 'Fitting a Line' 6" in errors  # the longest frame first
-    edit(lectures / "tiny" / "line.md", "```{minutes} 6", "```{minutes} 3")
+    edit(lectures / "tiny" / "line.md", "```{minutes} 6", "```{minutes} 1")
+    assert "add up to 8, but the lecture's slot 09:00–09:10 is 10 minutes: give 2 more minutes" in check_errors(
+        lectures
+    )
+    edit(lectures / "tiny" / "line.md", "```{minutes} 1", "```{minutes} 2")
+    assert "give 1 more minute (the longest" in check_errors(lectures)
+    edit(lectures / "tiny" / "line.md", "```{minutes} 2", "```{minutes} 3")
     assert check_errors(lectures) == ""
 
 

@@ -191,10 +191,11 @@ def timing_problem(lecture: t.Lecture, doc: Doc, topics) -> str | None:
     if abs(total - slot) < 1e-9:
         return None
     longest = sorted(frames, key=lambda df: -(df[1].minutes or 0))[:3]
-    what = f"trim {total - slot:g}" if total > slot else f"give {slot - total:g} more"
+    gap = abs(total - slot)
+    what = f"{'trim' if total > slot else 'give'} {gap:g}{' more' if total < slot else ''} minute{'s' * (gap != 1)}"
     return (
         f"the frames' minutes add up to {total:g}, but the lecture's slot {lecture.session} is {slot} minutes: "
-        f"{what} minutes (the longest frames: "
+        f"{what} (the longest frames: "
         + "; ".join(f"{d.where(f.line)} '{f.plain_title}' {f.minutes:g}" for d, f in longest)
         + ")"
     )

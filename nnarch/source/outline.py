@@ -213,7 +213,7 @@ def _call_problems(call: ast.Call) -> list[tuple[int, int, str]]:
                 + ", ".join(f"'{m}'" for m in missing)
                 + "; add "
                 + ", ".join(f"{m}=..." for m in missing)
-                + " (see 'Writing a topic' in README.md)",
+                + " (see docs/authoring.md)",
             )
         )
     return problems

@@ -51,8 +51,8 @@ def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
     if lab:
         parts = {"lecture.md": found.doc.minutes, **{f"{s.name}.md": s.doc.minutes for s in found.topics}}
         told.append(
-            "its lab part has 0 minutes, so that the lab plan still adds up to the session; when "
-            "its exercise is written, move minutes to it from the others' {minutes} ("
+            "its lab part has 0 minutes, so that the lab plan still adds up to the session; once "
+            "its exercises are yours, move minutes to it from the others' {minutes} ("
             + ", ".join(f"{part} {minutes}" for part, minutes in parts.items() if minutes)
             + ")"
         )
