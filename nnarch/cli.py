@@ -366,7 +366,7 @@ def clean(
         removed = remove(out_dir, cache_only=cache)
     except NnarchError as error:
         _fail(error, False)
-    target = out_dir / ".cache" if cache else out_dir
+    target = Options(out=out_dir).cache_dir if cache else out_dir
     out.print(f"removed {target}" if removed else f"nothing to remove: {out_dir} does not exist")
 
 

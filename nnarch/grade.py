@@ -21,6 +21,7 @@ from pathlib import Path
 
 import nbformat
 
+from nnarch.documents.notebooks import LAB_MODULE
 from nnarch.documents.render import html_environment
 from nnarch.errors import UsageError, rel
 from nnarch.files import write_atomic
@@ -57,8 +58,8 @@ def grade(submissions: Path, lecture: Path, out: Path, timeout: float, memory_mb
         raise UsageError(
             f"{rel(submissions)}: no notebooks (.ipynb) to grade; point nnarch grade at the folder of submissions"
         )
-    if not (lecture / "notebooks" / "nnarch_lab.py").is_file():
-        raise UsageError(f"{rel(lecture)}: not a built lecture (no notebooks/nnarch_lab.py); run nnarch build first")
+    if not (lecture / "notebooks" / f"{LAB_MODULE}.py").is_file():
+        raise UsageError(f"{rel(lecture)}: not a built lecture (no notebooks/{LAB_MODULE}.py); run nnarch build first")
     marks: list[Mark] = []
     with tempfile.TemporaryDirectory(prefix="nnarch-grade-") as scratch:
         kernels = _limited_kernel(Path(scratch) / "kernels", memory_mb)
@@ -133,7 +134,7 @@ def _grade_one(path: Path, student: str, lecture: Path, work: Path, kernels: Pat
     for cell, source in zip(theirs, checks):
         cell.source = source  # the build's check, whatever the submission did to it
     work.mkdir(parents=True)
-    shutil.copy2(lecture / "notebooks" / "nnarch_lab.py", work / "nnarch_lab.py")
+    shutil.copy2(lecture / "notebooks" / f"{LAB_MODULE}.py", work / f"{LAB_MODULE}.py")
     problem = ""
     # an asynchronous manager: with a blocking one, a busy kernel starves the client's time limit
     km = AsyncKernelManager(

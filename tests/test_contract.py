@@ -60,3 +60,11 @@ def test_every_figure_draws_after_one_epoch(source, tmp_path):
         fig = draw_figure(spec, measured.run, source.path)
         assert isinstance(fig, plt.Figure) and fig.axes
         plt.close(fig)
+
+
+def test_every_figure_kind_a_topic_may_declare_is_one_nnarch_draws():
+    """`check` accepts the kinds topic.py lists, without importing torch; run/figures.py draws them."""
+    from nnarch.run.figures import KINDS
+    from nnarch.topic import FIGURE_KINDS
+
+    assert sorted([*KINDS, "custom"]) == sorted(FIGURE_KINDS)

@@ -353,6 +353,8 @@ def test_student_zip_holds_the_student_files_only(lecture_out):
         ]
         + [f"nn-architectures/notebooks/{n}.ipynb" for n in SOURCES]
     )
+    order = discover(LECTURES).lectures[0].lecture.topics  # as the handout and the course page list them
+    assert [n for n in names if n.endswith(".ipynb")] == [f"nn-architectures/notebooks/{t}.ipynb" for t in order]
 
 
 def test_a_time_plan_that_misses_the_lab_session_is_a_check_error(tmp_path):

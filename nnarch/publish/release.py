@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 from nnarch.errors import LayoutError
-from nnarch.publish.site import course_page, student_zip
+from nnarch.publish.site import course_page, student_zip, zip_name
 from nnarch.publish.staging import stage_file, stage_folder, switch
 
 
@@ -29,15 +29,15 @@ def publish_lecture(
     if not release:
         switch(out, [name])
         return published, False
-    stage_file(f"{slug}-student.zip", student_zip(staged, slug), out)
+    stage_file(zip_name(slug), student_zip(staged, slug, lecture.lecture.topics), out)
     lectures = [lec.lecture for lec in discovered.lectures]
     folders = {lec.slug: out / lec.slug for lec in lectures if (out / lec.slug / "slides.pdf").exists()}
     stage_file("index.html", course_page(discovered.course, lectures, {**folders, slug: staged}), out)
-    switch(out, [slug, f"{slug}-student.zip", "index.html"])
+    switch(out, [slug, zip_name(slug), "index.html"])
     shutil.rmtree(out / "preview" / slug, ignore_errors=True)  # older than the release: no longer what builds
     with contextlib.suppress(OSError):
         (out / "preview").rmdir()  # when it is empty
-    return [*published, out / f"{slug}-student.zip", out / "index.html"], True
+    return [*published, out / zip_name(slug), out / "index.html"], True
 
 
 def blocking(problems: list, budget: str, progress) -> list:

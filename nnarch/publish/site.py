@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from nnarch.documents.launch import launch_links
+from nnarch.documents.notebooks import LAB_MODULE
 from nnarch.documents.render import html_environment
 from nnarch.publish.staging import published_files
 from nnarch.source.discover import lab_slot
@@ -21,7 +22,7 @@ STUDENT_FILES = (
     "slides.html",
     "handout.pdf",
     "handout.html",
-    "notebooks/nnarch_lab.py",
+    f"notebooks/{LAB_MODULE}.py",
 )
 
 
@@ -41,12 +42,17 @@ def student_files(folder: Path, order: Sequence[str] = ()) -> list[Path]:
     return [folder / name for name in names]
 
 
-def student_zip(folder: Path, name: str) -> bytes:
-    """A reproducible zip (fixed timestamps, sorted names, the files' own modes) of the student files
-    of a lecture folder, under NAME/ in the archive."""
+def zip_name(slug: str) -> str:
+    """The student zip of a lecture, beside its folder in build/."""
+    return f"{slug}-student.zip"
+
+
+def student_zip(folder: Path, name: str, order: Sequence[str] = ()) -> bytes:
+    """A reproducible zip (fixed timestamps, the files' own modes) of the student files of a lecture
+    folder, under NAME/ in the archive, its notebooks in the topics' `order`."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in student_files(folder):
+        for path in student_files(folder, order):
             info = zipfile.ZipInfo(f"{name}/{path.relative_to(folder)}", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = (stat.S_IFREG | stat.S_IMODE(path.stat().st_mode)) << 16
@@ -76,7 +82,7 @@ def course_page(course, lectures, folders: dict) -> str:
                 ]
             elif p.suffix == ".py":  # nnarch_lab.py, which every notebook imports
                 lab.append((f"{p.name}: save it beside the notebooks", f"{lecture.slug}/notebooks/{p.name}"))
-        lab.append(("everything for students (zip)", f"{lecture.slug}-student.zip"))
+        lab.append(("everything for students (zip)", zip_name(lecture.slug)))
         lab_time = lab_slot(lecture, course)
         if lab_time:
             links[(lecture.day, lab_time)] = links.get((lecture.day, lab_time), []) + lab
