@@ -64,15 +64,9 @@ class Changes:
 def locate(lectures: Path, out: Path, name: str | None) -> tuple[Path, Path, str]:
     """(baseline folder, built lecture folder, title) of the lecture NAME (its package's folder or
     its slug); without a name, the course's only lecture."""
-    from nnarch.source.discover import discover
+    from nnarch.source.discover import choose, discover
 
-    found = discover(lectures).lectures
-    names = [f"{lec.path.name} ({lec.lecture.slug})" for lec in found]
-    chosen = [lec for lec in found if name in (lec.path.name, lec.lecture.slug)] if name else found
-    if len(chosen) != 1:
-        what = f"no lecture '{name}'" if name else "more than one lecture"
-        raise UsageError(f"{what} in {lectures}; name one of: {', '.join(names) or 'none'}")
-    lecture = chosen[0]
+    lecture = choose(discover(lectures), name, lectures)
     return lecture.path / BASELINE, out / lecture.lecture.slug, lecture.lecture.title
 
 

@@ -275,7 +275,9 @@ def params(
 @app.command()
 def new(
     name: str = typer.Argument(..., help="Topic name: an ASCII identifier, e.g. attention."),
-    lecture: str = typer.Option(..., "--lecture", help="The lecture folder, e.g. nn_architectures."),
+    lecture: str = typer.Option(
+        None, "--lecture", help="The lecture (its folder or slug, e.g. nn_architectures); default: the only one."
+    ),
     title: str = typer.Option("", "--title", help="Section title (default: the name)."),
     lectures: Path = LECTURES,
 ) -> None:

@@ -180,6 +180,10 @@ def test_new_writes_a_topic_that_checks_and_builds(fixture_lectures, tmp_path):
     assert "Waves & Co" in (tmp_path / "b" / "tiny" / "slides.html").read_text().replace("&amp;", "&")
     again = invoke("new", "waves", "--lecture", "tiny", "--lectures", fixture_lectures)
     assert again.exit_code == 2 and "already exists" in again.output
+    assert invoke("new", "swell", "--lectures", fixture_lectures).exit_code == 0  # the only lecture
+    assert 'topics=("line", "plane", "waves", "swell")' in (fixture_lectures / "tiny" / "__init__.py").read_text()
+    wrong = invoke("new", "surf", "--lecture", "tiny_", "--lectures", fixture_lectures)
+    assert wrong.exit_code == 2 and "no lecture 'tiny_' (did you mean 'tiny'?)" in wrong.output
 
 
 def test_new_in_the_real_lecture_builds_with_its_lab_plan(lecture_out, tmp_path):
@@ -193,7 +197,7 @@ def test_new_in_the_real_lecture_builds_with_its_lab_plan(lecture_out, tmp_path)
     assert result.exit_code == 0, result.output
     assert "move minutes to it from the others" in result.output and "ffnn.md 12" in result.output
     assert "its frame has 0 minutes" in result.output  # the lecture's timing, too, still adds up
-    assert invoke("new", "diffusion", "--lecture", "nn_architectures", "--lectures", lectures).exit_code == 0
+    assert invoke("new", "diffusion", "--lecture", "nn-architectures", "--lectures", lectures).exit_code == 0  # slug
     assert invoke("check", "--lectures", lectures).exit_code == 0
     result = invoke("build", "--lectures", lectures, "--out", out, "--device", "cpu")
     assert result.exit_code == 0, result.output

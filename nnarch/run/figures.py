@@ -1,4 +1,4 @@
-"""Draw: render each topic's figures in one style, as PDF (Beamer) and SVG (HTML)."""
+"""Draw: render each topic's figures in one style, as PDF (Beamer), SVG (HTML) and a small PNG (nnarch diff)."""
 
 from __future__ import annotations
 

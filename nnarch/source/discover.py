@@ -247,6 +247,18 @@ def _lecture_doc(folder: Path, lecture: t.Lecture) -> Doc:
     return dataclasses.replace(doc, problems=tuple(sorted(problems)))
 
 
+def choose(found: Discovered, name: str | None, root: Path) -> LectureSource:
+    """The lecture NAME (its package's folder or its slug) of those found under `root`; without a
+    name, the course's only lecture."""
+    chosen = [lec for lec in found.lectures if name in (lec.path.name, lec.lecture.slug)] if name else found.lectures
+    if len(chosen) != 1:
+        names = [f"{lec.path.name} ({lec.lecture.slug})" for lec in found.lectures]
+        known = [n for lec in found.lectures for n in (lec.path.name, lec.lecture.slug)]
+        what = f"no lecture '{name}'{did_you_mean(name, known)}" if name else "more than one lecture"
+        raise UsageError(f"{what} in {rel(root)}; name one of: {', '.join(names) or 'none'}")
+    return chosen[0]
+
+
 def topic_source(folder: Path, name: str, module: str) -> TopicSource:
     """Read a topic's module and Markdown; a TopicError lists every problem found in either."""
     path, md = folder / f"{name}.py", folder / f"{name}.md"

@@ -10,29 +10,24 @@ from pathlib import Path
 import jinja2
 
 from nnarch import TEMPLATES
-from nnarch.errors import UsageError, did_you_mean
-from nnarch.source.discover import discover, timed_frames
+from nnarch.errors import UsageError
+from nnarch.source.discover import choose, discover, timed_frames
 
 
-def new_topic(lectures: Path, lecture: str, name: str, title: str) -> list[str]:
-    """Write lectures/LECTURE/NAME.py and NAME.md and add NAME to the lecture's topics; the lines to
-    tell the author what was done and what is left."""
-    folder = lectures / lecture
+def new_topic(lectures: Path, lecture: str | None, name: str, title: str) -> list[str]:
+    """Write NAME.py and NAME.md into the lecture's folder (LECTURE: that folder or the lecture's
+    slug; none: the only lecture) and add NAME to its topics; the lines to tell the author what was
+    done and what is left."""
     if not (name.isidentifier() and name.isascii()):
         raise UsageError(f"new: '{name}' is not a valid module name; use ASCII letters, digits and _")
-    if not (folder / "__init__.py").exists():
-        known = {p.parent.name for p in lectures.glob("*/__init__.py")}
-        raise UsageError(
-            f"new: {folder} is not a lecture (no __init__.py){did_you_mean(lecture.replace('-', '_'), known)}; "
-            "--lecture names its folder, or create one with a LECTURE declaration first"
-        )
+    if lecture and (lectures / lecture).is_dir() and not (lectures / lecture / "__init__.py").exists():
+        raise UsageError(f"new: {lectures / lecture} is not a lecture (no __init__.py); create its LECTURE first")
+    found = choose(discover(lectures), lecture, lectures)
+    folder = found.path
     targets = [folder / f"{name}.py", folder / f"{name}.md"]
     for target in targets:
         if target.exists():
             raise UsageError(f"new: {target} already exists; pick another name")
-    found = next((lec for lec in discover(lectures).lectures if lec.path.name == lecture), None)
-    if found is None:
-        raise UsageError(f"new: {folder} declares no LECTURE that nnarch can read; run 'nnarch check'")
     init = folder / "__init__.py"
     declaration = _with_topic(init.read_text(), name, init)  # before anything is written
     env = jinja2.Environment(
