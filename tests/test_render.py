@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from nnarch.documents.render import Context, Html, Tex
 from nnarch.errors import TopicError
 from nnarch.escape import UnmappableCharacter, tex_escape
-from nnarch.source.markdown import parse
+from nnarch.source.markdown import inline
 from nnarch.source.values import fill, format_value
 
 RESULTS = {"params": {"total": 208132}, "metrics": {"acc": 0.9251}}
 CTX = Context(None, RESULTS)
-
-
-def inline(text: str) -> tuple:
-    """The spans of one paragraph of Markdown, as a frame holds them."""
-    return parse(f"# Topic\n\n## Frame\n\n{text}\n", Path("inline.md")).frames[0].blocks[0].spans
 
 
 def test_tex_escape_neutralises_every_special_character():

@@ -1,13 +1,11 @@
 """Markdown: parse a topic's (or a lecture's) slide text into frames of format-neutral blocks.
 
-One dialect, parsed by markdown-it-py with mdit-py-plugins (docs/authoring.md has all of it); nothing
-here imports torch. ``# Title`` opens a topic, ``# Lab`` its lab part, ``## Title`` a frame (in the
-lab: an exercise). ``$…$``/``$$…$$`` math, ``{{metrics.test_mse}}`` values, ``![caption](name)``
-figures. Fenced directives for what nnarch computes (``{listing}``, ``{param-table}``,
-``{shape-table}``, ``{variant-table}``, ``{schedule}``, ``{topics}``, ``{minutes}``, ``{exercise}``
-with ``:check:`` and ``:tolerance:``). Containers: ``:::: columns`` of ``::: column``, ``notes``,
-``incremental``, ``fragment``; in the lab, ``hints``, ``answer`` (instructor edition only) and
-``pitfalls``.
+One dialect, by markdown-it-py with mdit-py-plugins (docs/authoring.md has all of it); no torch here.
+``# Title`` opens a topic, ``# Lab`` its lab part, ``## Title`` a frame (in the lab: an exercise);
+``$…$``/``$$…$$`` math, ``{{metrics.test_mse}}`` values, ``![caption](name)`` figures. Directives:
+``{listing}``, ``{param-table}``, ``{shape-table}``, ``{variant-table}``, ``{schedule}``, ``{topics}``,
+``{minutes}``, ``{exercise}`` (``:check:``, ``:tolerance:``). Containers: ``:::: columns`` of
+``::: column``, ``notes``, ``incremental``, ``fragment``; in the lab ``hints``, ``answer``, ``pitfalls``.
 """
 
 from __future__ import annotations
@@ -61,6 +59,11 @@ def parse_file(path: Path) -> Doc:
 def parse(text: str, path: Path) -> Doc:
     builder = _Builder(path)
     return builder.build(SyntaxTreeNode(_MD.parse(text)))
+
+
+def inline(text: str) -> tuple:
+    """The spans of one line of inline Markdown, as a paragraph holds them (for tests and tools)."""
+    return _Builder(Path("<inline>")).spans_of(text, 1)
 
 
 class _Builder:
@@ -295,20 +298,13 @@ class _Builder:
             inside = f" (or the '::: {_container_name(outer)}' at line {_line(outer)} it sits in)" if outer else ""
             self.problem(line, f"'{fence} {name}'{inside} is never closed; close it with a line of its own colons")
         if name not in CONTAINERS:
-            self.problem(
-                line,
-                f"unknown container '::: {name}'{did_you_mean(name, CONTAINERS)}; the "
-                f"containers are {', '.join(CONTAINERS)}",
-            )
+            self.problem(line, _unknown_container(name))
             return None
         if name == "columns":
             columns = [c for c in node.children if c.type == "container_block" and _container_name(c) == "column"]
             unknown = [c for c in node.children if c.type == "container_block" and _container_name(c) not in CONTAINERS]
             for c in unknown:  # a misspelt '::: colum', not a container put in the wrong place
-                self.problem(
-                    _line(c),
-                    f"unknown container '::: {_container_name(c)}'{did_you_mean(_container_name(c), CONTAINERS)}",
-                )
+                self.problem(_line(c), _unknown_container(_container_name(c)))
             if not unknown and (len(columns) != len(node.children) or not columns):
                 self.problem(
                     line,
@@ -386,6 +382,10 @@ class _Box:
     kind: str
     blocks: tuple
     line: int = 0
+
+
+def _unknown_container(name: str) -> str:
+    return f"unknown container '::: {name}'{did_you_mean(name, CONTAINERS)}; the containers are {', '.join(CONTAINERS)}"
 
 
 def _container_name(node) -> str:
