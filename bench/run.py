@@ -178,7 +178,7 @@ def _main(work: Path) -> None:
     peak = max(peak, *(r[2] for r in rows))
     to_html, to_pdf, model_html, gnn_training = serve_edits(lectures, out)
     loaded = two_at_once(work)
-    notebooks = out / "nn-architectures" / "notebooks"
+    notebooks = out / "nn-architectures" / "instructor" / "notebooks"  # the solution notebooks
     others = {
         "Jupyter Book + jupyter-cache": peers.jupyter_book(notebooks, work / "peers"),
         "sphinx-gallery": peers.sphinx_gallery(work / "peers"),

@@ -203,7 +203,7 @@ def test_new_in_the_real_lecture_builds_with_its_lab_plan(lecture_out, tmp_path)
     assert result.exit_code == 0, result.output
     assert re.search(r"attention\s*│ trained", result.output) and re.search(r"ffnn\s*│ cached", result.output)
     assert re.search(r"diffusion\s*│ trained", result.output)
-    handout = (out / "nn-architectures" / "handout-instructor.html").read_text()
+    handout = (out / "nn-architectures" / "instructor" / "handout-instructor.html").read_text()
     assert "Count the parameters" in handout
 
 

@@ -27,7 +27,7 @@ def _student_notebook(lecture_out, body: str | None) -> nbformat.NotebookNode:
 def test_grade_reports_right_wrong_and_endless_submissions(lecture_out, tmp_path):
     submissions = tmp_path / "submitted"
     (submissions / "ada").mkdir(parents=True)
-    solution = nbformat.read(lecture_out / "notebooks" / "ffnn-solution.ipynb", as_version=4)
+    solution = nbformat.read(lecture_out / "instructor" / "notebooks" / "ffnn-solution.ipynb", as_version=4)
     nbformat.write(solution, submissions / "ada" / "ffnn.ipynb")
     nbformat.write(_student_notebook(lecture_out, "return 1000"), submissions / "ben.ipynb")
     nbformat.write(_student_notebook(lecture_out, "while True:\n        pass"), submissions / "cy.ipynb")

@@ -121,7 +121,7 @@ def test_a_student_notebook_runs_to_its_first_exercise(kit, name, monkeypatch):
 def test_a_solution_notebook_runs_to_its_end_in_the_kit(kit, name, monkeypatch, lecture_out):
     folder, jupyter = kit
     solution = folder / "notebooks" / f"{name}-solution.ipynb"
-    solution.write_bytes((lecture_out / "notebooks" / solution.name).read_bytes())  # the instructor's copy
+    solution.write_bytes((lecture_out / "instructor" / "notebooks" / solution.name).read_bytes())  # the instructor's
     notebook = _run(solution, jupyter, monkeypatch)
     assert getattr(notebook, "error", None) is None, notebook.error
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)

@@ -71,9 +71,8 @@ def student_texts(out: Path) -> dict[str, str]:
     texts = {
         name: visible(folder / name, name) for name in ("handout.pdf", "slides.pdf", "handout.html", "slides.html")
     }
-    for notebook in (folder / "notebooks").glob("*.ipynb"):
-        if not notebook.stem.endswith("-solution"):
-            texts[notebook.name] = visible(notebook, notebook.name)
+    for notebook in (folder / "notebooks").glob("*.ipynb"):  # the solutions are in instructor/notebooks/
+        texts[notebook.name] = visible(notebook, notebook.name)
     with zipfile.ZipFile(out / "nn-architectures-student.zip") as archive:
         for name in archive.namelist():
             texts[f"zip:{name}"] = visible(archive.read(name), name)
@@ -90,7 +89,7 @@ def test_no_solution_reaches_any_student_artifact(lecture_out):
     out = lecture_out.parent
     texts = {name: squash(text) for name, text in student_texts(out).items()}
     assert len([n for n in texts if n.startswith("zip:")]) == 12
-    instructor = squash(visible(lecture_out / "handout-instructor.html", "handout-instructor.html"))
+    instructor = squash(visible(lecture_out / "instructor" / "handout-instructor.html", "handout-instructor.html"))
     report = json.loads((lecture_out / "report.json").read_text())["topics"]
     for topic, exercise in EXERCISES:
         fragments = solution_fragments(topic, exercise, report[topic])
@@ -100,10 +99,12 @@ def test_no_solution_reaches_any_student_artifact(lecture_out):
                 continue  # too short to be a solution's tell (e.g. "returnNone" also starts a starter)
             leaks = [name for name, text in texts.items() if fragment in text]
             assert leaks == [], f"{topic}: '{fragment}' in {leaks}"
-    for notebook in (lecture_out / "notebooks").glob("*.ipynb"):
+    notebooks = [*(lecture_out / "notebooks").glob("*.ipynb"), *(lecture_out / "instructor").rglob("*.ipynb")]
+    assert len(notebooks) == 2 * len(SOURCES)
+    for notebook in notebooks:
         cells = nbformat.read(notebook, as_version=4).cells
         tagged = [c for c in cells if "solution" in c.metadata.get("tags", [])]
-        assert bool(tagged) == notebook.stem.endswith("-solution"), notebook.name
+        assert bool(tagged) == ("instructor" in notebook.parts) == notebook.stem.endswith("-solution"), notebook
 
 
 def _bound(source: str) -> set[str]:
@@ -239,7 +240,7 @@ def _shown_numbers(answer) -> list[str]:
 
 def test_every_answer_is_in_the_instructor_edition_and_in_no_student_file(lecture_out):
     report = json.loads((lecture_out / "report.json").read_text())["topics"]
-    instructor = visible(lecture_out / "handout-instructor.html", "handout-instructor.html")
+    instructor = visible(lecture_out / "instructor" / "handout-instructor.html", "handout-instructor.html")
     texts = student_texts(lecture_out.parent)
     for topic, exercise in EXERCISES:
         answer = report[topic]["answers"][exercise.solution]
@@ -259,7 +260,7 @@ def test_the_student_handout_is_a_lab_sheet_without_build_checks(lecture_out):
     assert "test_accuracy" not in text and "test accuracy" in text
     html = (lecture_out / "handout.html").read_text()
     assert all(f'href="notebooks/{name}.ipynb"' in html for name in SOURCES)
-    assert "claim checked at build time" in visible(lecture_out / "handout-instructor.html", "x.html")
+    assert "claim checked at build time" in visible(lecture_out / "instructor" / "handout-instructor.html", "x.html")
 
 
 # Parameter counts must match exactly; metrics within this tolerance (the notebook runs the same
@@ -269,8 +270,8 @@ METRIC_TOLERANCE = 1e-6
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_path):
-    folder = tmp_path / "notebooks"  # a notebook runs beside nnarch_lab.py, as in the student zip
-    shutil.copytree(lecture_out / "notebooks", folder)
+    folder = tmp_path / "notebooks"  # a solution runs beside the nnarch_lab.py copied beside it
+    shutil.copytree(lecture_out / "instructor" / "notebooks", folder)
     notebook = nbformat.read(folder / f"{name}-solution.ipynb", as_version=4)
     notebook.cells.append(nbformat.v4.new_code_cell("import json\nprint(json.dumps(results))"))  # every digit
     NotebookClient(
@@ -307,8 +308,8 @@ def test_notebooks_carry_the_build_s_own_training_loop_and_types(lecture_out):
 
 
 def test_handouts_carry_provenance_and_results(lecture_out):
-    assert "Provenance" in pdf_text(lecture_out / "handout-instructor.pdf")
-    for edition in ("handout.pdf", "handout-instructor.pdf"):
+    assert "Provenance" in pdf_text(lecture_out / "instructor" / "handout-instructor.pdf")
+    for edition in ("handout.pdf", "instructor/handout-instructor.pdf"):
         text = pdf_text(lecture_out / edition)
         assert f"torch {package_version('torch')}" in text
         assert re.search(r"commit [0-9a-f]{7,}|commit unknown", text)
@@ -316,7 +317,7 @@ def test_handouts_carry_provenance_and_results(lecture_out):
         assert f"{report['cnn']['params']['total']:,}" in text
         for name in SOURCES:
             assert f"notebooks/{name}.ipynb" in text
-    assert "instructor edition" in pdf_text(lecture_out / "handout-instructor.pdf")
+    assert "instructor edition" in pdf_text(lecture_out / "instructor" / "handout-instructor.pdf")
     assert "instructor edition" not in pdf_text(lecture_out / "handout.pdf")
 
 
@@ -371,13 +372,21 @@ def test_a_time_plan_that_misses_the_lab_session_is_a_check_error(tmp_path):
 
 
 def test_the_solutions_are_linked_from_the_instructor_page_only(lecture_out):
-    page = (lecture_out / "instructor.html").read_text()
+    """What is not for students is in the lecture's instructor/ folder, opened by its index.html;
+    the rest of the build links nothing in it."""
+    folder = lecture_out / "instructor"
+    page = (folder / "index.html").read_text()
     for name in SOURCES:
         assert f'href="notebooks/{name}-solution.ipynb"' in page
     assert 'href="handout-instructor.pdf"' in page and "nnarch grade SUBMISSIONS" in page
     links = re.findall(r'href="([^"#]+)"', page)  # each a file of the build, the student zip too
-    assert f"../{lecture_out.name}-student.zip" in links
-    assert [link for link in links if not (lecture_out / link).is_file()] == []
+    assert f"../../{lecture_out.name}-student.zip" in links
+    assert [link for link in links if not (folder / link).is_file()] == []
+    outside = [
+        p for p in lecture_out.rglob("*") if p.is_file() and "instructor" not in p.relative_to(lecture_out).parts
+    ]
+    assert not [p.name for p in outside if "solution" in p.name or "instructor" in p.name or "presenter" in p.name]
+    assert not [p for p in outside if p.suffix == ".html" and "instructor/" in p.read_text()]
     course = (lecture_out.parent / "index.html").read_text()
     assert "solution" not in course and "instructor" not in course
     with zipfile.ZipFile(lecture_out.parent / f"{lecture_out.name}-student.zip") as archive:

@@ -186,7 +186,9 @@ def test_slides_pdf_has_a_page_per_step_revealed_in_order(lecture_out):
 
 
 def test_the_presenters_pdf_and_pdfpc_carry_the_notes(lecture_out):
-    notes_pdf, pdfpc = lecture_out / "slides-notes.pdf", json.loads((lecture_out / "slides.pdfpc").read_text())
+    instructor = lecture_out / "instructor"  # the notes, beside a copy of the deck for pdfpc
+    notes_pdf, pdfpc = instructor / "slides-notes.pdf", json.loads((instructor / "slides.pdfpc").read_text())
+    assert (instructor / "slides.pdf").read_bytes() == (lecture_out / "slides.pdf").read_bytes()
     assert pages_of(notes_pdf) == pages_of(lecture_out / "slides.pdf") == len(pdfpc["pages"])
     text = pdf_text(notes_pdf)
     assert "two affine maps compose to one affine map" in re.sub(r"\s+", " ", text)
@@ -206,19 +208,19 @@ def test_the_presenters_pdf_and_pdfpc_carry_the_notes(lecture_out):
 
 
 def test_handouts_show_each_figure_once_and_only_the_instructor_edition_the_notes(lecture_out):
-    for name in ("handout.html", "handout-instructor.html"):
+    for name in ("handout.html", "instructor/handout-instructor.html"):
         images = re.findall(r'<img src="(data:[^"]+)"', (lecture_out / name).read_text())
         assert len(images) >= 10 and len(images) == len(set(images)), name  # the steps' figures once
         assert 'class="step"' not in (lecture_out / name).read_text()
     student, instructor = (
         (lecture_out / "handout.html").read_text(),
-        (lecture_out / "handout-instructor.html").read_text(),
+        (lecture_out / "instructor" / "handout-instructor.html").read_text(),
     )
     assert "Presenting the lecture" not in student and "Pitfalls to expect" not in student
     assert "two affine maps compose to one affine map" not in student
     assert "Presenting the lecture" in instructor and "ends at minute" in instructor
     assert instructor.count("Pitfalls to expect") == 4 and "two affine maps compose" in instructor
-    assert "Presenting the lecture" in pdf_text(lecture_out / "handout-instructor.pdf")
+    assert "Presenting the lecture" in pdf_text(lecture_out / "instructor" / "handout-instructor.pdf")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -263,7 +265,7 @@ def test_presenter_window_shows_next_slide_notes_and_timer_and_follows_both_ways
     from .browser import page
 
     with page() as (audience, _):
-        audience.goto((lecture_out / "slides-presenter.html").as_uri() + "#6")
+        audience.goto((lecture_out / "instructor" / "slides-presenter.html").as_uri() + "#6")
         with audience.context.expect_page() as opened:
             audience.keyboard.press("p")
         presenter = opened.value
@@ -301,7 +303,7 @@ def test_print_shows_every_step_one_slide_per_page(lecture_out, tmp_path):
     from .browser import page
 
     with page() as (tab, _):
-        tab.goto((lecture_out / "slides-presenter.html").as_uri() + "#6")  # its notes are not printed
+        tab.goto((lecture_out / "instructor" / "slides-presenter.html").as_uri() + "#6")  # notes not printed
         tab.emulate_media(media="print")
         hidden = tab.eval_on_selector_all(
             "[data-step]", "els => els.filter(e => getComputedStyle(e).visibility !== 'visible').length"
@@ -329,7 +331,7 @@ def test_the_students_deck_has_no_notes_and_no_presenter_window(lecture_out):
     from .browser import page
 
     students = (lecture_out / "slides.html").read_text()
-    presenters = (lecture_out / "slides-presenter.html").read_text()
+    presenters = (lecture_out / "instructor" / "slides-presenter.html").read_text()
     assert presenters.count('<aside class="notes"') >= 30 and 'id="present"' in presenters
     assert "<aside" not in students and 'id="present"' not in students and "Presenter view" not in students
     with zipfile.ZipFile(lecture_out.parent / f"{lecture_out.name}-student.zip") as archive:

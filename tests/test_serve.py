@@ -174,7 +174,12 @@ def test_without_the_key_the_preview_is_refused(served):
     """Another local user of the machine does not have the key nnarch serve printed: every page,
     the solutions included, is 403 to them; the printed address admits its owner and sets a cookie."""
     _, _, url, server = served
-    for path in ("/tiny/slides.html", "/tiny/handout-instructor.html", "/tiny/notebooks/line-solution.ipynb", "/"):
+    for path in (
+        "/tiny/slides.html",
+        "/tiny/instructor/handout-instructor.html",
+        "/tiny/instructor/notebooks/line-solution.ipynb",
+        "/",
+    ):
         assert _get(url, path, key="")[0] == 403, path
         assert _get(url, path, key="not-the-key")[0] == 403, path
     address, port = re.match(r"http://([\d.]+):(\d+)/", url).groups()

@@ -82,7 +82,8 @@ def assemble_handout(lecture, course, runs: list, prov: dict, instructor: bool) 
                     "exercises": [
                         _exercise(e, n, ctx, target, instructor) for n, e in enumerate(doc.exercises, start=1)
                     ],
-                    "notebook": f"notebooks/{run.name}.ipynb",
+                    "notebook": f"notebooks/{run.name}.ipynb",  # as students have it
+                    "href": f"{'../' if instructor else ''}notebooks/{run.name}.ipynb",  # from instructor/ too
                     "launch": target.inline(_launch(course, lecture.lecture.slug, run.name), ctx),
                     "seed": run.manifest["recipe"]["seed"],
                     "device": run.manifest["device"],

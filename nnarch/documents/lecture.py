@@ -32,6 +32,16 @@ DOCUMENTS = {
 }
 """Each LaTeX document of a lecture, and the template its preamble comes from."""
 
+INSTRUCTOR = "instructor"
+"""The folder, inside a lecture's, of what is not for students: to publish the course, leave it out."""
+FOR_THE_INSTRUCTOR = (
+    "slides-presenter.html",
+    "slides-notes.pdf",
+    "slides.pdfpc",
+    "handout-instructor.pdf",
+    "handout-instructor.html",
+)
+
 
 def prepare_formats(work: Path, compiler: Compiler) -> None:
     """Precompile the documents' preambles in the background while the topics run, so that a first
@@ -122,7 +132,15 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
             for source in figure.paths
         },
     }
-    return files, timings, problems
+    # the notes deck's .pdfpc needs the deck beside it; the solution notebooks, the module they import
+    beside = {"slides.pdf": pdfs.get("slides.pdf"), f"notebooks/{LAB_MODULE}.py": lab[f"notebooks/{LAB_MODULE}.py"]}
+    files |= {f"{INSTRUCTOR}/{name}": content for name, content in beside.items() if content is not None}
+    return {_published_as(name): content for name, content in files.items()}, timings, problems
+
+
+def _published_as(name: str) -> str:
+    """Where a document goes in the lecture's folder: the instructor's into its own folder."""
+    return f"{INSTRUCTOR}/{name}" if name in FOR_THE_INSTRUCTOR or name.endswith("-solution.ipynb") else name
 
 
 def _notes(deck: dict) -> dict:
@@ -146,13 +164,14 @@ def lab_documents(lecture, course, runs, lectures: Path) -> dict:
         documents[f"notebooks/{run.name}.ipynb"] = topic_notebook(run, False, setup)
         documents[f"notebooks/{run.name}-solution.ipynb"] = topic_notebook(run, True, setup)
     documents[f"notebooks/{LAB_MODULE}.py"] = lab_module()
-    documents["instructor.html"] = (
+    documents[f"{INSTRUCTOR}/index.html"] = (
         html_environment()
         .get_template("instructor.html.j2")
         .render(
             title=lecture.lecture.title,
             slug=slug,
             solutions=[f"{run.name}-solution.ipynb" for run in runs],
+            lab_module=LAB_MODULE,
             download=DOWNLOAD,
             installed=INSTALLED,
         )

@@ -32,11 +32,7 @@ def student_files(folder: Path, order: Sequence[str] = ()) -> list[Path]:
     notebooks in the topics' `order` (the handout's)."""
     published = published_files(folder)
     names = [name for name in STUDENT_FILES if name in published]
-    notebooks = [
-        n
-        for n in published
-        if n.startswith("notebooks/") and n.endswith(".ipynb") and not n.endswith("-solution.ipynb")
-    ]
+    notebooks = [n for n in published if n.startswith("notebooks/") and n.endswith(".ipynb")]  # not instructor/'s
     rank = {f"notebooks/{topic}.ipynb": i for i, topic in enumerate(order)}
     names += sorted(notebooks, key=lambda n: (rank.get(n, len(rank)), n))
     return [folder / name for name in names]
