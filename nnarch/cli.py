@@ -133,7 +133,7 @@ def build(
             debug,
         )
     if result.up_to_date:
-        slides = ", ".join(str(p) for p in result.artifacts if p.name == "slides.pdf" and p.parent.parent == out_dir)
+        slides = ", ".join(str(p) for p in result.artifacts if p.name == "slides.pdf" and p.parent.name != "instructor")
         out.print(f"up to date: {slides}", soft_wrap=True)
         return
     out.print(summary_table(result))

@@ -128,7 +128,7 @@ def test_check_reserves_exactly_the_names_a_notebook_binds_beside_the_topics_cod
 
     beside, every = set(), set()
     for name, source in SOURCES.items():
-        notebook = nbformat.read(lecture_out / "notebooks" / f"{name}-solution.ipynb", as_version=4)
+        notebook = nbformat.read(lecture_out / "instructor" / "notebooks" / f"{name}-solution.ipynb", as_version=4)
         cells = [c for c in notebook.cells if c.cell_type == "code" and "setup" not in c.metadata.get("tags", [])]
         bound = set().union(*(_bound(c.source) for c in cells))
         beside |= bound - _bound(source.path.read_text())
