@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from nnarch.documents.render import Context, Html, Tex
@@ -64,8 +66,16 @@ def test_unknown_value_names_the_file_and_line(tmp_path):
     from nnarch.source.markdown import parse
 
     doc = parse("# T\n\n## Frame\n\nSee {{metrics.auc}}.\n", tmp_path / "topic.md")
-    with pytest.raises(TopicError, match=r"topic.md:5: value 'metrics.auc' does not exist"):
+    with pytest.raises(
+        TopicError, match=r"topic.md:5: value 'metrics.auc' does not exist in the run \(metrics holds acc"
+    ):
         Html().inline(doc.frames[0].blocks[0].spans, Context(doc, RESULTS), 5)
+    # what is there, where the path goes wrong: a list's items, a number that is no table
+    results = {**RESULTS, "params": {"total": 208132, "layers": [{"count": 96}, {"count": 2592}]}}
+    for path, what in (("params.layers.9.count", "params.layers has 2 items, 0 to 1"), ("params.total.x", "a value")):
+        doc = parse(f"# T\n\n## Frame\n\nSee {{{{{path}}}}}.\n", tmp_path / "topic.md")
+        with pytest.raises(TopicError, match=re.escape(f"value '{path}' does not exist in the run (") + ".*" + what):
+            Html().inline(doc.frames[0].blocks[0].spans, Context(doc, results), 5)
 
 
 def test_one_number_format_per_kind_everywhere():

@@ -46,8 +46,8 @@ class Context:
             return fill(text, self.results, math)
         except MissingValue as missing:
             raise TopicError(
-                f"{self.where(line)}: value '{missing.args[0]}' does not exist in the run; "
-                "see report.json for the paths there are"
+                f"{self.where(line)}: value '{missing.args[0]}' does not exist in the run "
+                f"({missing.args[1]}); see report.json for the paths there are"
             ) from None
         except BadFormat as bad:
             raise TopicError(f"{self.where(line)}: {bad}") from None

@@ -59,15 +59,25 @@ class Names:
 
 
 def lookup(results: dict, path: str):
-    """The value at a dotted path of the results namespace ('metrics.accuracy')."""
-    value = results
-    for part in path.split("."):
+    """The value at a dotted path of the results namespace ('metrics.accuracy'); MissingValue(path,
+    what the path holds where it goes wrong)."""
+    value, parts = results, path.split(".")
+    for i, part in enumerate(parts):
         if isinstance(value, list) and part.isdigit() and int(part) < len(value):
             value = value[int(part)]
         elif isinstance(value, dict) and part in value:
             value = value[part]
         else:
-            raise MissingValue(path)
+            where = ".".join(parts[:i]) or "the run"
+            if isinstance(value, list):
+                raise MissingValue(
+                    path, f"{where} has {len(value)} items, 0 to {len(value) - 1}" if value else f"{where} is empty"
+                )
+            if isinstance(value, dict):
+                raise MissingValue(
+                    path, f"{where} holds {', '.join(sorted(map(str, value))[:12])}{did_you_mean(part, value)}"
+                )
+            raise MissingValue(path, f"{where} is a value, not a table")
     return value
 
 
