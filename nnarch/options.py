@@ -28,7 +28,9 @@ class Options:
     fail_fast: bool = False
     budget: str = "full"  # "quick": the topics' quick recipes, claims not enforced
     force: tuple[str, ...] = ()  # topics to retrain even when cached; "all" for every one
-    jobs: int | None = 0  # processes that run topics; 0: none (this process runs them); None: one per core
+    # processes that run topics; 0: none (this process runs them: the default for a caller, the
+    # tests and a debugger); None: one per core (what `nnarch build` asks for unless told -j N)
+    jobs: int | None = 0
     max_train_seconds: float | None = None  # a limit for every topic's training
     max_topic_seconds: float | None = None  # a limit for every topic as a whole (in worker processes)
     scheduler: str | None = None  # a Dask scheduler's address: train there (run/cluster.py)

@@ -1,4 +1,6 @@
-"""Plan: decide which lectures and topics this build covers."""
+"""Plan: decide which lectures and topics this build covers, whether the environment has what they
+need (latexmk, the device, a Dask scheduler), and whether the last build is still up to date (the
+no-op stamp: a digest of every input, `OUT/.work/stamp.json`)."""
 
 from __future__ import annotations
 
