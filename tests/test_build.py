@@ -61,7 +61,7 @@ def test_same_sources_give_the_same_files(fixture_lectures, tmp_path):
     second = build(Options(fixture_lectures, tmp_path / "two", "cpu"))
     assert first.ok and second.ok
     for name in (
-        "slides.tex",
+        "instructor/slides.tex",
         "slides.html",
         "slides.pdf",
         "notebooks/line.ipynb",

@@ -28,7 +28,7 @@ def test_build_fixture_lecture_writes_all_artifacts(fixture_lectures, tmp_path):
     assert re.search(r"line\s+│\s+trained", result.output)
     report = json.loads((out / "tiny" / "report.json").read_text())
     assert report["topics"]["line"]["params"]["total"] == 2
-    for name in ("slides.pdf", "slides.html", "slides.tex"):
+    for name in ("slides.pdf", "slides.html", "instructor/slides.tex"):
         assert (out / "tiny" / name).exists()
 
 

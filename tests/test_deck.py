@@ -126,7 +126,7 @@ def test_every_page_numbers_itself_out_of_the_total_and_the_outline_names_every_
 
 
 def test_every_figure_exists_in_both_formats_and_is_referenced(lecture_out):
-    tex = (lecture_out / "slides.tex").read_text()
+    tex = (lecture_out / "instructor" / "slides.tex").read_text()
     html = (lecture_out / "slides.html").read_text()
     declared = [(name, spec) for name, s in SOURCES.items() for spec in topic_of(s).figures]
     assert len(declared) >= 15
@@ -183,7 +183,7 @@ def test_cnn_shapes_follow_the_source_architecture(lecture_out):
 
 
 def test_adjacency_and_edge_index_agree_on_the_slide(lecture_out):
-    tex = (lecture_out / "slides.tex").read_text()
+    tex = (lecture_out / "instructor" / "slides.tex").read_text()
     matrices = re.findall(r"\\begin\{pmatrix\}(.*?)\\end\{pmatrix\}", tex)
     rows = lambda m: [[int(v) for v in r.split("&")] for r in m.split("\\\\")]  # noqa: E731
     adjacency, edge_index = rows(matrices[0]), rows(matrices[1])

@@ -78,7 +78,7 @@ def test_every_html_slide_fits_the_screen(lecture_out, width, height):
 def test_code_in_the_html_deck_is_as_large_beside_its_text_as_in_the_pdf(lecture_out):
     """A projector shows the HTML deck too: each listing's code is set at the size the PDF's frame
     gave it (10, 9 or 8 pt beside 11 pt text), not at one small size for all."""
-    tex = (lecture_out / "slides.tex").read_text()
+    tex = (lecture_out / "instructor" / "slides.tex").read_text()
     points = {"small": 10, "footnotesize": 9, "scriptsize": 8}
     in_pdf = [points[size] for size in re.findall(r"\{\\(\w+)\n\\begin\{semiverbatim\}", tex)]
     with page(1280, 720) as (tab, _):

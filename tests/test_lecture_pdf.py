@@ -61,7 +61,7 @@ def test_report_records_what_the_slides_show(lecture_out):
 
 
 def test_published_files_are_complete(lecture_out):
-    for name in ("slides.pdf", "slides.tex", "slides.html", "report.json"):
+    for name in ("slides.pdf", "instructor/slides.tex", "slides.html", "report.json"):
         assert (lecture_out / name).stat().st_size > 0
     assert (lecture_out / "slides.pdf").read_bytes().rstrip().endswith(b"%%EOF")
     assert not list(lecture_out.glob("*.tmp")) and not list(lecture_out.glob(".*.tmp"))

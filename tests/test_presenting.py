@@ -273,12 +273,13 @@ def test_presenter_window_shows_next_slide_notes_and_timer_and_follows_both_ways
         assert presenter.inner_text("#counter").startswith("6 / ")
         assert "step 2 of 4" in presenter.text_content("#next-label")
         assert "two affine maps compose to one affine map" in presenter.inner_text("#notes")
-        presenter.wait_for_function("() => document.getElementById('elapsed').textContent !== '0:00'")
-        assert "of 60 min" in presenter.inner_text("#bar")
-        presenter.wait_for_function("() => document.getElementById('pace').textContent.includes('plan')")
+        assert "of 60 min" in presenter.inner_text("#bar")  # the clock waits for the first move
+        assert presenter.inner_text("#elapsed") == "0:00" and "first move" in presenter.inner_text("#pace")
 
-        presenter.keyboard.press("ArrowRight")  # the presenter moves the audience
+        presenter.keyboard.press("ArrowRight")  # the presenter moves the audience, and the clock starts
         audience.wait_for_function("() => location.hash === '#6.2'")
+        presenter.wait_for_function("() => document.getElementById('elapsed').textContent !== '0:00'")
+        presenter.wait_for_function("() => document.getElementById('pace').textContent.includes('plan')")
         for _ in range(3):
             audience.keyboard.press("ArrowRight")  # the audience moves the presenter
         presenter.wait_for_function("() => document.getElementById('counter').textContent.startsWith('7 / ')")

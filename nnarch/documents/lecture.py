@@ -35,6 +35,7 @@ DOCUMENTS = {
 INSTRUCTOR = "instructor"
 """The folder, inside a lecture's, of what is not for students: to publish the course, leave it out."""
 FOR_THE_INSTRUCTOR = (
+    "slides.tex",  # its \note{...} are the speaker notes
     "slides-presenter.html",
     "slides-notes.pdf",
     "slides.pdfpc",

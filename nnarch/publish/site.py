@@ -78,7 +78,10 @@ def course_page(course, lectures, folders: dict) -> str:
                 ]
             elif p.suffix == ".py":  # nnarch_lab.py, which every notebook imports
                 lab.append((f"{p.name}: save it beside the notebooks", f"{lecture.slug}/notebooks/{p.name}"))
-        lab.append(("everything for students (zip)", zip_name(lecture.slug)))
+        lab.append(
+            ("everything for students (zip; its README.md says how to install what it needs)", zip_name(lecture.slug))
+        )
+        lab.append(("the packages the notebooks need (requirements.txt)", f"{lecture.slug}/requirements.txt"))
         lab_time = lab_slot(lecture, course)
         if lab_time:
             links[(lecture.day, lab_time)] = links.get((lecture.day, lab_time), []) + lab

@@ -140,7 +140,7 @@ def test_primes_are_primes_and_code_keeps_its_quotes_in_pdf_and_html(fixture_lec
     text = _built_slides_text(fixture_lectures, out)
     assert "Solving u′′ = -u" in text and "it’s the students’ turn" in text and "f′" in text  # primes
     assert 'start = "u\'(0)"' in text and "`x`" in text  # code as typed: copied from the PDF, it runs
-    tex = (out / "tiny" / "slides.tex").read_text()
+    tex = (out / "tiny" / "instructor" / "slides.tex").read_text()
     assert "\\texorpdfstring{\\ensuremath{''}}{''}" in tex  # the outline says u'', not u”
     html = (out / "tiny" / "slides.html").read_text()
     assert "Solving u″ = -u" in html and "f′(x), it&#39;s the students&#39; turn" in html
