@@ -328,7 +328,8 @@ def test_course_page_opens_and_every_link_resolves(lecture_out):
         links = tab.eval_on_selector_all("a", "els => els.map(e => [e.closest('td').textContent, e.href])")
         days = tab.eval_on_selector_all("thead th", "els => els.map(e => e.textContent)")
     assert days == ["Time", "Day 1", "Day 2", "Day 3", "Day 4", "Day 5"]
-    assert len(links) == 2 + 2 + 1 + 4 + 1  # slides, handouts, nnarch_lab.py, the notebooks, the zip
+    assert len(links) == 2 + 1 + 2 + 1 + 4 + 1  # slides; the zip, handouts, nnarch_lab.py, notebooks, requirements
+    assert links[2][1].endswith("nn-architectures-student.zip")  # the lab's first link: install from it
     assert any(h.endswith("/notebooks/nnarch_lab.py") for _, h in links)  # every notebook imports it
     for _cell, href in links:
         assert href.startswith("file://") and Path(href[len("file://") :]).is_file(), href

@@ -69,7 +69,11 @@ def course_page(course, lectures, folders: dict) -> str:
             ("slides (PDF)", f"{lecture.slug}/slides.pdf"),
             ("slides (HTML)", f"{lecture.slug}/slides.html"),
         ]
-        lab = [("handout (PDF)", f"{lecture.slug}/handout.pdf"), ("handout (HTML)", f"{lecture.slug}/handout.html")]
+        lab = [  # the zip first: a student installs from its README.md before the lab
+            ("everything for students (zip, with the install steps)", zip_name(lecture.slug)),
+            ("handout (PDF)", f"{lecture.slug}/handout.pdf"),
+            ("handout (HTML)", f"{lecture.slug}/handout.html"),
+        ]
         for p in student_files(folder, lecture.topics):
             if p.suffix == ".ipynb":
                 lab.append((f"notebook: {p.stem}", f"{lecture.slug}/notebooks/{p.name}"))
@@ -78,9 +82,6 @@ def course_page(course, lectures, folders: dict) -> str:
                 ]
             elif p.suffix == ".py":  # nnarch_lab.py, which every notebook imports
                 lab.append((f"{p.name}: save it beside the notebooks", f"{lecture.slug}/notebooks/{p.name}"))
-        lab.append(
-            ("everything for students (zip; its README.md says how to install what it needs)", zip_name(lecture.slug))
-        )
         lab.append(("the packages the notebooks need (requirements.txt)", f"{lecture.slug}/requirements.txt"))
         lab_time = lab_slot(lecture, course)
         if lab_time:
