@@ -133,7 +133,7 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
             for source in figure.paths
         },
     }
-    # the notes deck's .pdfpc needs the deck beside it; the solution notebooks, the module they import
+    # slides.pdfpc needs the deck beside it, and the solution notebooks the module they import
     beside = {"slides.pdf": pdfs.get("slides.pdf"), f"notebooks/{LAB_MODULE}.py": lab[f"notebooks/{LAB_MODULE}.py"]}
     files |= {f"{INSTRUCTOR}/{name}": content for name, content in beside.items() if content is not None}
     return {_published_as(name): content for name, content in files.items()}, timings, problems
