@@ -244,3 +244,18 @@ def test_check_names_a_formula_whose_braces_do_not_pair_at_its_line(fixture_lect
     assert f"line.md:{para}: math 'y = \\sum_k w_k}} x_k' has a '}}' that closes no '{{'; pair it up" in output
     assert f"line.md:{para}: math '\\left( x' has 1 \\left against 0 \\right" in output
     assert "math '\\{ x" not in output and "script inside a script" not in output
+
+
+def test_check_names_the_line_of_a_figure_declared_but_never_shown(fixture_lectures):
+    topic = fixture_lectures / "tiny" / "line.py"
+    text = topic.read_text().replace(
+        'figures=[FigureSpec("loss", "loss_curve")]',
+        'figures=[FigureSpec("loss", "loss_curve"),\n             FigureSpec("fit", "prediction")]',
+    )
+    topic.write_text(text)
+    line = next(i for i, t in enumerate(text.splitlines(), start=1) if 'FigureSpec("fit"' in t)
+    result = CliRunner().invoke(app, ["check", "--lectures", str(fixture_lectures)])
+    assert result.exit_code == 1
+    assert f"figure 'fit' is declared in line.py:{line} but never shown; show it with ![caption](fit)" in " ".join(
+        result.output.split()
+    )

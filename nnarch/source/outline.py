@@ -39,6 +39,7 @@ class Outline:
     problems: tuple  # (line, message)
     claim_lines: tuple = ()  # the line of each claim of TOPIC's claims, when they are a literal list
     claim_paths: tuple = ()  # (line, path) of each value path those claims write out
+    figure_lines: dict = dataclasses.field(default_factory=dict)  # figure name -> its FigureSpec's line
 
     def listing(self, name: str, lines: tuple[int, int] | None = None) -> str:
         """The source of a class, function or method, dedented; `lines` counts from its first line."""
@@ -113,6 +114,7 @@ def _outline(path: Path, source: str) -> Outline:
         tuple(sorted(problems)),
         tuple(node.lineno for node in claims.elts) if isinstance(claims := keywords.get("claims"), ast.List) else (),
         tuple(_claim_paths(claims)) if isinstance(claims, ast.List) else (),
+        _figure_lines(keywords.get("figures")),
     )
 
 
@@ -262,6 +264,14 @@ def _keys(node) -> frozenset | None:
     if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
         return frozenset(k.value for k in node.keys if isinstance(k, ast.Constant))
     return None
+
+
+def _figure_lines(node) -> dict:
+    """The line of each FigureSpec("name", ...) written out in a literal list."""
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return {}
+    specs = [e for e in node.elts if isinstance(e, ast.Call) and _called(e) == "FigureSpec" and e.args]
+    return {e.args[0].value: e.lineno for e in specs if isinstance(e.args[0], ast.Constant)}
 
 
 def _figures(node) -> dict | None:

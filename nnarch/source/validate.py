@@ -57,7 +57,9 @@ def doc_problems(doc: Doc, outline: Outline, names: Names, figures: dict | None)
         problems.append(
             (
                 1,
-                f"figure '{name}' is declared in {outline.path.name} but never shown; show "
+                f"figure '{name}' is declared in {outline.path.name}"
+                + (f":{outline.figure_lines[name]}" if name in outline.figure_lines else "")
+                + " but never shown; show "
                 f'it with ![caption]({name}){{fig-alt="…"}} or remove it',
             )
         )
