@@ -267,11 +267,17 @@ def _keys(node) -> frozenset | None:
 
 
 def _figure_lines(node) -> dict:
-    """The line of each FigureSpec("name", ...) written out in a literal list."""
-    if not isinstance(node, (ast.List, ast.Tuple)):
-        return {}
-    specs = [e for e in node.elts if isinstance(e, ast.Call) and _called(e) == "FigureSpec" and e.args]
-    return {e.args[0].value: e.lineno for e in specs if isinstance(e.args[0], ast.Constant)}
+    """The line of each FigureSpec(...) of a literal list whose name is written out."""
+    specs = [(e, _spec_fields(e)) for e in node.elts] if isinstance(node, (ast.List, ast.Tuple)) else []
+    return {f["name"].value: e.lineno for e, f in specs if f and isinstance(f.get("name"), ast.Constant)}
+
+
+def _spec_fields(element) -> dict | None:
+    """The arguments of a FigureSpec(...) call by field name; None for anything else."""
+    if not (isinstance(element, ast.Call) and _called(element) == "FigureSpec"):
+        return None
+    fields = dict(zip(("name", "kind", "draw", "size"), element.args))
+    return fields | {k.arg: k.value for k in element.keywords if k.arg}
 
 
 def _figures(node) -> dict | None:
@@ -279,10 +285,9 @@ def _figures(node) -> dict | None:
         return None
     figures = {}
     for element in node.elts:
-        if not (isinstance(element, ast.Call) and _called(element) == "FigureSpec"):
+        values = _spec_fields(element)
+        if values is None:
             return None
-        values = dict(zip(("name", "kind", "draw", "size"), element.args))
-        values.update({k.arg: k.value for k in element.keywords if k.arg})
         name, size = values.get("name"), values.get("size", ast.Constant("full"))
         if not (isinstance(name, ast.Constant) and isinstance(size, ast.Constant)):
             return None
