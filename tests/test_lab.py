@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import textwrap
 import zipfile
 from pathlib import Path
 
@@ -273,6 +274,20 @@ def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_
     folder = tmp_path / "notebooks"  # a solution runs beside the nnarch_lab.py copied beside it
     shutil.copytree(lecture_out / "instructor" / "notebooks", folder)
     notebook = nbformat.read(folder / f"{name}-solution.ipynb", as_version=4)
+    report = json.loads((lecture_out / "report.json").read_text())["topics"][name]
+    # an answer of two different parts, given the other way round, is rejected (its check cell again)
+    pairs = [
+        cell.source
+        for cell, exercise in zip(
+            [c for c in notebook.cells if "check" in c.metadata.get("tags", [])], SOURCES[name].doc.exercises
+        )
+        if _is_pair(report["answers"][exercise.solution])
+    ]
+    for source in pairs:
+        swapped = re.sub(r"^answer = (.+)$", r"answer = list(\1)[::-1]", source, count=1, flags=re.M)
+        guarded = "try:\n" + textwrap.indent(swapped, "    ")
+        guarded += "\nexcept AssertionError as error:\n    print('rejected:', error)"
+        notebook.cells.append(nbformat.v4.new_code_cell(guarded))
     notebook.cells.append(nbformat.v4.new_code_cell("import json\nprint(json.dumps(results))"))  # every digit
     NotebookClient(
         notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
@@ -280,13 +295,17 @@ def test_solution_notebook_runs_and_reproduces_the_build(lecture_out, name, tmp_
     results = next(c for c in notebook.cells if "results" in c.metadata.get("tags", []))
     shown = {line.split(": ")[0]: line.split(": ")[1] for line in results.outputs[0]["text"].splitlines()}
     measured = json.loads(notebook.cells[-1].outputs[0]["text"])
-    report = json.loads((lecture_out / "report.json").read_text())["topics"][name]
     assert measured["params"] == report["params"]["total"]
     for metric, value in report["metrics"].items():
         assert measured["metrics"][metric] == pytest.approx(value, rel=METRIC_TOLERANCE, abs=METRIC_TOLERANCE)
         assert shown[metric] == format_value(value)  # printed as the slides write it
     printed = "".join(o.get("text", "") for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     assert printed.count("correct") == len(SOURCES[name].doc.exercises)  # every check passed
+    assert printed.count("rejected:") == len(pairs), printed  # and every swapped pair failed
+
+
+def _is_pair(answer) -> bool:
+    return isinstance(answer, list) and len(answer) == 2 and answer[0] != answer[1]
 
 
 def test_notebooks_carry_the_build_s_own_training_loop_and_types(lecture_out):

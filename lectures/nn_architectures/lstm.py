@@ -172,6 +172,13 @@ def check_precision_recall_at_90th(answer, run):
     at_99th = round(float(precision(run)), 6), round(float(recall(run)), 6)
     assert (round(p, 6), round(r, 6)) != at_99th, (
         f"these are the values at the {100 * THRESHOLD_QUANTILE:.0f}th percentile: lower the threshold")
+    # both count sequences: recall is the caught anomalies over all of them, precision the same
+    # caught anomalies over all flagged, so each must give a whole number of sequences
+    anomalies = len(run.extras["anomalous"])
+    caught = round(r * anomalies)
+    whole = caught > 0 and p > 0 and abs(r * anomalies - caught) < 1e-3 and abs(caught / p - round(caught / p)) < 1e-3
+    assert whole, (f"recall {r:.4f} of {anomalies} anomalies and precision {p:.4f} do not count whole "
+                   "sequences: is the answer (precision, recall), in that order?")
 
 
 def hidden_shape(run):
