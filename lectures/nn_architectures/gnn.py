@@ -131,6 +131,19 @@ def upwind_damping(run):
     return (z.abs().max() / 1.0).item()
 
 
+def scheme_error(run):
+    """For scale: the upwind scheme's own relative RMS error against exact advection after
+    ROLLOUT_STEPS steps, over the test set. Exact advection moves each field c·steps nodes round
+    the ring (a whole number here), so it is a roll of the field."""
+    shift = COURANT * ROLLOUT_STEPS
+    assert shift == int(shift), "exact advection is a roll only for a whole number of nodes"
+    z = run.data.test[0]
+    exact, scheme = torch.roll(z, shifts=int(shift), dims=-1), z
+    for _ in range(ROLLOUT_STEPS):
+        scheme = upwind_step(scheme)
+    return ((scheme - exact).pow(2).mean().sqrt() / exact.pow(2).mean().sqrt()).item()
+
+
 def pmatrix(rows):
     """A LaTeX pmatrix typeset from a 2-D integer tensor."""
     body = r" \\ ".join(" & ".join(str(int(v)) for v in row) for row in rows)
@@ -239,7 +252,7 @@ def draw_rollout(run):
     errors, learned, true = rollout(run.model, run.data.test[0])
     fig, (left, right) = plt.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
     left.semilogy(range(1, len(errors) + 1), errors, color="#1f5fa8")
-    left.set(xlabel="steps rolled out", ylabel="error vs. upwind", title="test set")
+    left.set(xlabel="steps rolled out", ylabel="relative RMS error", title="vs. upwind, test set")
     right.plot(true[0], color="#222222", label="upwind")
     right.plot(learned[0], color="#c0392b", linestyle="--", label="GNN")
     right.set(xlabel="node", title=f"after {len(errors)} steps")
@@ -294,6 +307,7 @@ TOPIC = Topic(
         "courant": COURANT,
         "rollout_steps": ROLLOUT_STEPS,
         "upwind_damping": upwind_damping,
+        "scheme_error": scheme_error,
         "trust_steps": trust_steps,
         "damped_waves": DAMPED_WAVES,
         "trust": TRUST,

@@ -208,7 +208,7 @@ def draw_inconsistency(run):
     ax.plot(steps, x[SHOWN_JUMP:], color="#8c8c8c", linewidth=1, linestyle=":")
     ax.plot(shifted, color="#c0392b", linewidth=1.2)
     ax.axvspan(SHOWN_JUMP - 0.5, SEQ_LEN - 0.5, color="#c0392b", alpha=0.1, linewidth=0)
-    ax.set(xlabel="time step", ylabel="sensor")
+    ax.set(xlabel="time step", ylabel="sensor", yticks=[-1, 0, 1])
     return fig
 
 
