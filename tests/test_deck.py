@@ -110,7 +110,10 @@ def test_every_page_numbers_itself_out_of_the_total_and_the_outline_names_every_
     pages = [
         page
         for page in subprocess.run(
-            ["pdftotext", str(lecture_out / "slides.pdf"), "-"], check=True, capture_output=True, text=True
+            ["pdftotext", str(lecture_out / "instructor" / "slides.pdf"), "-"],
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split("\f")
         if page.strip()
     ]

@@ -170,11 +170,11 @@ def pdf_text_range(pdf: Path, first: int, last: int) -> str:
     return re.sub(r"\s+", " ", subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
 
-def test_slides_pdf_has_a_page_per_step_revealed_in_order(lecture_out):
+def test_the_presented_pdf_has_a_page_per_step_revealed_in_order(lecture_out):
     lecture = discover(LECTURES).lectures[0]
     total, steps = expected_pages(lecture)
     assert sum(s > 1 for s in steps) >= 4  # the FFNN's layers, message passing, the LSTM's gates
-    pdf = lecture_out / "slides.pdf"
+    pdf = lecture_out / "instructor" / "slides.pdf"
     assert pages_of(pdf) == total
     text = pdf_text(pdf)
     first = text.index("A directed graph")
@@ -185,11 +185,24 @@ def test_slides_pdf_has_a_page_per_step_revealed_in_order(lecture_out):
     assert all("6 / " in s for s in shown)  # one frame: its number stays
 
 
+def test_the_students_pdf_has_one_page_per_frame_with_every_step_shown(lecture_out):
+    """What students download is the deck to read, not to present: no page that only adds a line."""
+    lecture = discover(LECTURES).lectures[0]
+    total, steps = expected_pages(lecture)
+    pdf = lecture_out / "slides.pdf"
+    assert pages_of(pdf) == total - sum(steps) + len(steps)
+    text = pdf_text(pdf)
+    page = text[: text.index("A directed graph")].count("\f") + 1
+    shown = page_text(pdf, page)
+    assert all(line in shown for line in ("Signals travel", "No memory", "Where they are used"))
+    last = pages_of(pdf)
+    assert f"{last} / {last}" in page_text(pdf, last)  # as many frames as pages
+
+
 def test_the_presenters_pdf_and_pdfpc_carry_the_notes(lecture_out):
-    instructor = lecture_out / "instructor"  # the notes, beside a copy of the deck for pdfpc
+    instructor = lecture_out / "instructor"  # the notes, beside the presented deck for pdfpc
     notes_pdf, pdfpc = instructor / "slides-notes.pdf", json.loads((instructor / "slides.pdfpc").read_text())
-    assert (instructor / "slides.pdf").read_bytes() == (lecture_out / "slides.pdf").read_bytes()
-    assert pages_of(notes_pdf) == pages_of(lecture_out / "slides.pdf") == len(pdfpc["pages"])
+    assert pages_of(notes_pdf) == pages_of(instructor / "slides.pdf") == len(pdfpc["pages"])
     text = pdf_text(notes_pdf)
     assert "two affine maps compose to one affine map" in re.sub(r"\s+", " ", text)
     assert "{{" not in text and "321" in text  # the values in the notes are filled in

@@ -27,6 +27,7 @@ from nnarch.toolchain import package_version
 DOCUMENTS = {
     "slides.tex": "slides",
     "slides-notes.tex": "slides-notes",
+    "slides-handout.tex": "slides-handout",
     "handout.tex": "handout",
     "handout-instructor.tex": "handout",
 }
@@ -92,7 +93,8 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
         if on_html:  # before the notes deck's LaTeX takes the other core
             on_html(html)
         presenting = render_html("slides", views, presenter=True)
-        compile_later("slides-notes.tex", render_tex("slides", _notes(deck)), deck["titles"])
+        compile_later("slides-notes.tex", render_tex("slides", _preamble(deck, "slides-notes")), deck["titles"])
+        compile_later("slides-handout.tex", render_tex("slides", _preamble(deck, "slides-handout")), deck["titles"])
         lab = lab_documents(lecture, course, runs, lectures)
         for name in [n for n in lab if n.endswith(".tex")]:
             compile_later(name, lab.pop(name), {})
@@ -102,7 +104,7 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
             try:
                 pdfs[name] = future.result()
             except LatexError as error:
-                if name != "slides-notes.pdf" or "slides.pdf" in pdfs:  # the same frames: said once
+                if name not in ("slides-notes.pdf", "slides-handout.pdf") or "slides.pdf" in pdfs:  # said once
                     problems.append(error)
     except BaseException as stop:  # Ctrl-C or SIGTERM: stop every latexmk now, not when it ends
         if not isinstance(stop, Exception):  # (a failure of this lecture leaves the next one's LaTeX)
@@ -133,9 +135,12 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
             for source in figure.paths
         },
     }
-    # slides.pdfpc needs the deck beside it, and the solution notebooks the module they import
+    # slides.pdfpc needs the presented deck beside it, and the solution notebooks the module they
+    # import; the students get the deck one page per frame
     beside = {"slides.pdf": pdfs.get("slides.pdf"), f"notebooks/{LAB_MODULE}.py": lab[f"notebooks/{LAB_MODULE}.py"]}
     files |= {f"{INSTRUCTOR}/{name}": content for name, content in beside.items() if content is not None}
+    if "slides-handout.pdf" in files:
+        files["slides.pdf"] = files.pop("slides-handout.pdf")
     return {_published_as(name): content for name, content in files.items()}, timings, problems
 
 
@@ -144,9 +149,10 @@ def _published_as(name: str) -> str:
     return f"{INSTRUCTOR}/{name}" if name in FOR_THE_INSTRUCTOR or name.endswith("-solution.ipynb") else name
 
 
-def _notes(deck: dict) -> dict:
-    """The deck for the presenter: the same frames, its notes beside each slide."""
-    return {**deck, "tex": {**deck["tex"], "preamble": "slides-notes"}}
+def _preamble(deck: dict, preamble: str) -> dict:
+    """The same frames under another preamble: "slides-notes", the presenter's, with its notes
+    beside each slide; "slides-handout", the students', one page per frame."""
+    return {**deck, "tex": {**deck["tex"], "preamble": preamble}}
 
 
 def lab_documents(lecture, course, runs, lectures: Path) -> dict:
