@@ -129,11 +129,21 @@ def test_a_solution_notebook_runs_to_its_end_in_the_kit(kit, name, monkeypatch, 
 
 
 def test_the_kit_is_pinned_to_the_build_s_versions(lecture_out):
+    from packaging.requirements import Requirement
+
     from nnarch.toolchain import package_version
 
     requirements = (lecture_out / "requirements.txt").read_text()
-    for name in ("torch", "torch-geometric", "numpy", "matplotlib"):
-        assert f"{name}=={package_version(name).split('+')[0]}" in requirements.splitlines()
+    wanted = [Requirement(line) for line in requirements.splitlines() if line and not line.startswith(("#", "--"))]
+    for name in ("torch-geometric", "numpy", "matplotlib"):
+        assert [str(r.specifier) for r in wanted if r.name == name] == [f"=={package_version(name)}"]
+    # torch's CPU build asked for by its label where PyPI's is CUDA's (Linux x86_64), so that a
+    # network blocking the CPU index fails the install; elsewhere PyPI's build is the CPU one
+    torch = package_version("torch").split("+")[0]
+    for system, machine in (("linux", "x86_64"), ("linux", "aarch64"), ("darwin", "arm64"), ("win32", "AMD64")):
+        where = {"sys_platform": system, "platform_machine": machine}
+        chosen = [str(r.specifier) for r in wanted if r.name == "torch" and r.marker and r.marker.evaluate(where)]
+        assert chosen == [f"=={torch}+cpu" if (system, machine) == ("linux", "x86_64") else f"=={torch}"], where
     assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements
     assert any(line.startswith("jupyterlab==") for line in requirements.splitlines())
     assert "-r requirements.txt" in (lecture_out / "environment.yml").read_text()

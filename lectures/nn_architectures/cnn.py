@@ -169,7 +169,7 @@ def draw_equivariance(run):
         ax.plot(grid, pair[1], color="#c0392b", linestyle="--", linewidth=1,
                 label=f"shifted by {SHIFT} grid points" if row == 0 else None)
     top.set_ylabel("input")
-    bottom.set_ylabel(f"channel {kernel}")
+    bottom.set_ylabel(f"conv1 map {kernel}")
     bottom.set_xlabel("$x$")
     fig.legend(loc="outside upper center", ncols=2)
     return fig

@@ -137,7 +137,9 @@ def deeper_network(run):
 
 
 def check_deeper_network(answer, run):
-    params, mse = answer
+    params, mse = (float(value) for value in answer)  # numbers or one-element tensors
+    assert params.is_integer(), (
+        "the first value counts parameters, a whole number: the answer is (parameters, test MSE)")
     lecture = sum(p.numel() for p in run.model.parameters())
     assert params > lecture, "the deeper network has the lecture's layers and one more: count all its parameters"
     assert 0 < mse < 1, "the test MSE of a trained network is small and positive: train it before measuring"

@@ -252,6 +252,7 @@ def draw_rollout(run):
     errors, learned, true = rollout(run.model, run.data.test[0])
     fig, (left, right) = plt.subplots(1, 2, gridspec_kw={"width_ratios": [1.2, 1]})
     left.semilogy(range(1, len(errors) + 1), errors, color="#1f5fa8")
+    left.axhline(TRUST, color="#8c8c8c", linestyle=":", linewidth=0.8)  # where the lab stops trusting it
     left.set(xlabel="steps rolled out", ylabel="relative RMS error", title="vs. upwind, test set")
     right.plot(true[0], color="#222222", label="upwind")
     right.plot(learned[0], color="#c0392b", linestyle="--", label="GNN")

@@ -167,7 +167,7 @@ def precision_recall_at_90th(run):
 
 
 def check_precision_recall_at_90th(answer, run):
-    p, r = answer
+    p, r = (float(value) for value in answer)  # numbers or one-element tensors
     assert 0 <= p <= 1 and 0 <= r <= 1, "precision and recall are shares between 0 and 1"
     at_99th = round(float(precision(run)), 6), round(float(recall(run)), 6)
     assert (round(p, 6), round(r, 6)) != at_99th, (
@@ -177,8 +177,9 @@ def check_precision_recall_at_90th(answer, run):
     anomalies = len(run.extras["anomalous"])
     caught = round(r * anomalies)
     whole = caught > 0 and p > 0 and abs(r * anomalies - caught) < 1e-3 and abs(caught / p - round(caught / p)) < 1e-3
-    assert whole, (f"recall {r:.4f} of {anomalies} anomalies and precision {p:.4f} do not count whole "
-                   "sequences: is the answer (precision, recall), in that order?")
+    assert whole, (f"{p:.4f} and {r:.4f} do not count whole sequences: precision divides the anomalies "
+                   f"caught by all flagged sequences, recall by all {anomalies} anomalies; "
+                   "and the answer is (precision, recall), in that order")
 
 
 def hidden_shape(run):

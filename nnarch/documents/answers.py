@@ -92,7 +92,13 @@ def check_answer(answer, digest, exercise, form, own=None, tolerance=None):
         return any(hashlib.sha256(k.encode()).hexdigest()[:16] == expected for k in keys)
 
     within = f"a factor of {tolerance[:-1]}" if tolerance and tolerance.endswith("x") else tolerance
-    how = f"within {within}, as training differs between CPUs" if tolerance else "at three significant digits"
+
+    def whole(value):  # counted, so compared exactly
+        value = value.tolist() if hasattr(value, "tolist") else value
+        return all(whole(v) for v in value) if isinstance(value, (list, tuple)) else isinstance(value, int)
+
+    digits = "exactly" if whole(answer) else "at three significant digits"
+    how = f"within {within}, as training differs between CPUs" if tolerance else digits
     parts = isinstance(digest, list)  # an answer of parts: each is compared, so a wrong one can be named
     wrong = [i for i, d in enumerate(digest) if not right(answer[i], d)] if parts else [0] * (not right(answer, digest))
     if wrong:

@@ -34,13 +34,24 @@ def pins() -> list[str]:
     return [f"{name}=={package_version(name).split('+')[0]}" for name in PINNED]
 
 
+# Only on Linux x86_64 is PyPI's torch a CUDA build (several GB), and only there does torch's CPU
+# index label its build +cpu: asked for by that label, a network that blocks the index fails the
+# install instead of quietly taking PyPI's.
+X86_LINUX = 'sys_platform == "linux" and platform_machine == "x86_64"'
+ELSEWHERE = 'sys_platform != "linux" or platform_machine != "x86_64"'  # PEP 508 has no "not"
+
+
 def requirements() -> str:
+    torch, *rest = pins()  # torch first (PINNED)
     return "\n".join(
         [
             "# The lab's packages, at the versions that built these notebooks' numbers.",
-            f"# torch's CPU build (the kit is {INSTALLED}); for a CUDA build, delete the next line.",
+            f"# torch's CPU build (the kit is {INSTALLED}); for a CUDA build, delete the next line",
+            "# and the torch line with +cpu, and remove the condition from the other torch line.",
             f"--extra-index-url {CPU_INDEX}",
-            *pins(),
+            f"{torch}+cpu ; {X86_LINUX}",
+            f"{torch} ; {ELSEWHERE}",
+            *rest,
             *JUPYTER,
             "",
         ]
@@ -88,9 +99,10 @@ hosted Jupyter or another machine. In this folder, with one of:
   numpy and the rest from torch's index alone, which lacks their versions)
 
 `requirements.txt` pins the versions that made the numbers in the slides and takes torch's CPU
-build, {INSTALLED}. For a CUDA build, delete its `--extra-index-url` line first. If pip
-retries `download.pytorch.org` again and again, your network blocks it: install on another network
-(the lab then runs offline), or ask for that address to be opened.
+build, {INSTALLED}; its comment says what to change for a CUDA build. If pip retries
+`download.pytorch.org` again and again, or stops with "No matching distribution found for
+torch==…+cpu", your network blocks that address: install on another network (the lab then runs
+offline), or ask for it to be opened.
 
 ## Open the notebooks
 
