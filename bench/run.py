@@ -81,7 +81,8 @@ def without_seeds(folder: Path) -> None:
     for module in folder.glob("*.py"):
         text = re.sub(r"\n    seeds=range\(\d+\),", "", module.read_text())
         text = re.sub(r'\n        FigureSpec\("seeds", "seeds"[^\n]*', "", text)
-        text = re.sub(r"\n        within\([^()]*?share=[\d.]+\),", "", text, flags=re.S)
+        claim = r"\n *within\((?:[^()]|\([^()]*\))*\),?"  # with one level of parentheses inside
+        text = re.sub(claim, lambda m: "\n" if "share=" in m[0] else m[0], text)
         module.write_text(text)
     for slides in folder.glob("*.md"):
         text = re.sub(
@@ -89,7 +90,7 @@ def without_seeds(folder: Path) -> None:
             lambda m: "{{" + m[1] + (f":{m[2]}" if m[2] else "") + "}}",
             slides.read_text(),
         )
-        text = re.sub(r"\{\{((?:topics\.\w+\.)?)seeds\.median\.", r"{{\1", text)
+        text = re.sub(r"\{\{((?:topics\.\w+\.)?)seeds\.(?:median|min|max)\.", r"{{\1", text)
         text = re.sub(r"\{\{(?:topics\.\w+\.)?seeds\.count\}\}", "1", text)
         slides.write_text(re.sub(r"!\[[^\]]*\]\(seeds\)\{[^}]*\}\n", "", text))
 
