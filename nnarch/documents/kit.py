@@ -37,8 +37,9 @@ def pins() -> list[str]:
 # Only on Linux x86_64 is PyPI's torch a CUDA build (several GB), and only there does torch's CPU
 # index label its build +cpu: asked for by that label, a network that blocks the index fails the
 # install instead of quietly taking PyPI's.
-X86_LINUX = 'sys_platform == "linux" and platform_machine == "x86_64"'
-ELSEWHERE = 'sys_platform != "linux" or platform_machine != "x86_64"'  # PEP 508 has no "not"
+CUDA_ON_PYPI = {"sys_platform": "linux", "platform_machine": "x86_64"}
+X86_LINUX = " and ".join(f'{key} == "{value}"' for key, value in CUDA_ON_PYPI.items())
+ELSEWHERE = " or ".join(f'{key} != "{value}"' for key, value in CUDA_ON_PYPI.items())  # PEP 508 has no "not"
 
 
 def requirements() -> str:

@@ -37,6 +37,7 @@ INSTRUCTOR = "instructor"
 """The folder, inside a lecture's, of what is not for students: to publish the course, leave it out."""
 FOR_THE_INSTRUCTOR = (
     "slides.tex",  # its \note{...} are the speaker notes
+    "slides.pdf",  # the deck as presented, a page per step, beside its slides.pdfpc
     "slides-presenter.html",
     "slides-notes.pdf",
     "slides.pdfpc",
@@ -135,17 +136,16 @@ def documents(lecture, course, runs: list, failed: dict, work: Path, compiler: C
             for source in figure.paths
         },
     }
-    # slides.pdfpc needs the presented deck beside it, and the solution notebooks the module they
-    # import; the students get the deck one page per frame
-    beside = {"slides.pdf": pdfs.get("slides.pdf"), f"notebooks/{LAB_MODULE}.py": lab[f"notebooks/{LAB_MODULE}.py"]}
-    files |= {f"{INSTRUCTOR}/{name}": content for name, content in beside.items() if content is not None}
-    if "slides-handout.pdf" in files:
-        files["slides.pdf"] = files.pop("slides-handout.pdf")
+    # the solution notebooks need the module they import beside them
+    files[f"{INSTRUCTOR}/notebooks/{LAB_MODULE}.py"] = lab[f"notebooks/{LAB_MODULE}.py"]
     return {_published_as(name): content for name, content in files.items()}, timings, problems
 
 
 def _published_as(name: str) -> str:
-    """Where a document goes in the lecture's folder: the instructor's into its own folder."""
+    """Where a document goes in the lecture's folder: the instructor's into its own folder, and the
+    deck one page per frame as the students' slides.pdf."""
+    if name == "slides-handout.pdf":
+        return "slides.pdf"
     return f"{INSTRUCTOR}/{name}" if name in FOR_THE_INSTRUCTOR or name.endswith("-solution.ipynb") else name
 
 

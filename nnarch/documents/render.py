@@ -363,7 +363,7 @@ def render_tex(name: str, views: dict) -> str:
 
 
 def render_preamble(name: str) -> str:
-    """The preamble of a LaTeX document ("slides", "slides-notes" or "handout"), which needs no values: it can be
+    """The preamble of a LaTeX document (DOCUMENTS in lecture.py), which needs no values: it can be
     precompiled before the topics have run (latex.prepare_format)."""
     from nnarch.documents.latex import preamble
 
