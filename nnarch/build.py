@@ -14,8 +14,7 @@ from nnarch.plan import check_environment, inputs_digest, make_plan, record_succ
 from nnarch.publish.staging import build_lock, ensure_writable, sweep_temporaries
 from nnarch.run.outcome import Progress, TopicOutcome
 
-# The stages below are imported in the functions that run them: a no-op build, decided from file
-# hashes, imports none of them (nor torch, nor Jinja2).
+# Each stage is imported where it runs: a no-op build (decided from file hashes) imports none, nor torch.
 
 
 @dataclass(frozen=True)
@@ -25,6 +24,7 @@ class BuildResult:
     errors: tuple[NnarchError, ...]
     up_to_date: bool = False
     previews: tuple[Path, ...] = ()  # what went to build/preview/ instead of a release
+    unchanged: tuple[Path, ...] = ()  # of both: the files published again byte for byte
 
     @property
     def ok(self) -> bool:
@@ -78,17 +78,19 @@ def _build(options: Options, progress: Progress, discovered, plan, inputs: str, 
 
     artifacts: list[Path] = []
     previews: list[Path] = []
+    unchanged: list[Path] = []
     for lecture in plan.lectures:
         try:
-            paths, released, problems = _lecture(lecture, discovered, done, outcomes, options, progress, compiler)
+            published, problems = _lecture(lecture, discovered, done, outcomes, options, progress, compiler)
         except NnarchError as error:
             errors.append(error)
             continue
         errors += problems
-        (artifacts if released else previews).extend(paths)
+        (artifacts if published.released else previews).extend(published.paths)
+        unchanged += published.unchanged
     if not errors:
         record_success(options, [*artifacts, *previews], inputs)
-    return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors), previews=tuple(previews))
+    return BuildResult(tuple(outcomes), tuple(artifacts), tuple(errors), False, tuple(previews), tuple(unchanged))
 
 
 def _run(options: Options, progress: Progress, plan) -> tuple[list[TopicOutcome], dict]:
@@ -125,9 +127,8 @@ def _run(options: Options, progress: Progress, plan) -> tuple[list[TopicOutcome]
 
 
 def _lecture(lecture, discovered, done: dict, outcomes: list, options: Options, progress: Progress, compiler):
-    """Render, compile and publish one lecture: (files, released, problems). It is released only when
-    every topic, frame and document of it is fine; otherwise what did build goes to build/preview/
-    with a frame for each failed topic, and the last release stays as it was."""
+    """Render, compile and publish one lecture: (what was published, problems). It is released only when every
+    topic, frame and document is fine; else what built goes to build/preview/ with a frame for each failed topic."""
     from nnarch.documents import lecture as documents
     from nnarch.publish.release import blocking, publish_lecture
 
@@ -146,5 +147,4 @@ def _lecture(lecture, discovered, done: dict, outcomes: list, options: Options, 
     # lecture.errors: its own Markdown, the schedule, the lab plan, and topics that do not read
     release = not (options.preview or failed or lecture.errors or problems)
     report = documents.report(lecture, mine, done, timings)
-    paths, released = publish_lecture(lecture, discovered, files, report, release, options.out, progress)
-    return paths, released, problems
+    return publish_lecture(lecture, discovered, files, report, release, options.out, progress), problems

@@ -141,9 +141,12 @@ def build(
         if debug:
             console.print(_trace(problem), markup=False)
         _error(problem)
-    for path in [*result.artifacts, *result.previews] if result.ok else result.artifacts:
-        if path.parent.name not in ("figures", "notebooks"):
-            out.print(f"wrote {path}", highlight=False)
+    published = [*result.artifacts, *result.previews] if result.ok else result.artifacts
+    for path in published:
+        if path.parent.name not in ("figures", "notebooks") and path not in result.unchanged:
+            out.print(f"wrote {path}", highlight=False, soft_wrap=True)
+    if same := [p for p in published if p in result.unchanged]:
+        out.print(f"{len(same)} of the {len(published)} files unchanged", highlight=False)
     previews = ", ".join(sorted({str(p.parent) for p in result.previews if p.name == "report.json"}))
     if result.ok:
         if previews:

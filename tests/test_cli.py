@@ -30,6 +30,20 @@ def test_build_fixture_lecture_writes_all_artifacts(fixture_lectures, tmp_path):
     assert report["topics"]["line"]["params"]["total"] == 2
     for name in ("slides.pdf", "slides.html", "instructor/slides.tex"):
         assert (out / "tiny" / name).exists()
+    assert f"wrote {out / 'tiny' / 'slides.pdf'}" in result.output
+
+
+def test_a_rebuild_says_which_files_changed(fixture_lectures, tmp_path):
+    out = tmp_path / "build"
+    assert invoke("build", "--lectures", fixture_lectures, "--out", out).exit_code == 0
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text() + "\n::: notes\nSay why the loss flattens.\n:::\n")
+    result = invoke("build", "--lectures", fixture_lectures, "--out", out)
+    assert result.exit_code == 0, result.output
+    wrote = set(re.findall(r"^wrote \S+/tiny/(\S+)$", result.output, re.M))
+    assert "instructor/slides-notes.pdf" in wrote  # the notes are in the notes deck
+    assert "slides.pdf" not in wrote  # the students' deck has no notes: it is the same file
+    assert re.search(r"^\d+ of the \d+ files unchanged$", result.output, re.M)
 
 
 def test_failed_claim_fails_the_build_and_names_the_claim(fixture_lectures, tmp_path):
