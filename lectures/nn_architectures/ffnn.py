@@ -1,4 +1,4 @@
-"""Feed-forward networks: a 1–16–16–1 tanh network learns an unknown smooth function from samples.
+"""Feed-forward networks: a tanh network with two hidden layers learns an unknown smooth function from samples.
 
 What runs: the network, its data, a shallow-wide and a deep-narrow variant of equal size, and the
 exercises' solutions. What the slides say is in ffnn.md.
@@ -11,11 +11,13 @@ from torch import nn
 
 from nnarch.topic import FigureSpec, Recipe, Splits, Topic, below, loss_decreases, within
 
+WIDTH = 16  # units in each of the lecture network's two hidden layers
+
 
 class MLP(nn.Module):
     """Linear layers with tanh between them."""
 
-    def __init__(self, hidden_sizes=(16, 16)):
+    def __init__(self, hidden_sizes=(WIDTH, WIDTH)):
         super().__init__()
         sizes = [1, *hidden_sizes, 1]
         layers = []
@@ -125,10 +127,11 @@ def wider_network_params(run):
 
 
 def deeper_network(run):
-    """Build 1–16–16–16–1 and count its parameters; train it with the lecture's recipe and
-    measure its test MSE. Return (parameters, test MSE)."""
+    """Build the lecture's network with a third hidden layer of WIDTH units and count its
+    parameters; train it with the lecture's recipe and measure its test MSE. Return (parameters,
+    test MSE)."""
     torch.manual_seed(run.recipe.seed)
-    model = MLP(hidden_sizes=(16, 16, 16))
+    model = MLP(hidden_sizes=(WIDTH, WIDTH, WIDTH))
     params = sum(p.numel() for p in model.parameters())
     train(model, run.data, run.recipe.epochs, run.recipe.lr)
     x, y = run.data.test
@@ -147,14 +150,14 @@ def check_deeper_network(answer, run):
 
 TOPIC = Topic(
     name="ffnn",
-    model=lambda: MLP(hidden_sizes=(16, 16)),
+    model=MLP,
     data=make_data,
     # 64 samples fit in one batch. Full-batch Adam at 3e-3 converges smoothly; at 1e-2 the loss
     # spikes once it is tiny, which makes the training history hard to read.
     recipe=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=1500, batch_size=64, seed=0),
     quick=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=200, batch_size=64, seed=0),
     metrics={"test_mse": test_mse},
-    facts={"fastest_fall": fastest_fall, "flat_from": flat_from, "fall_window": FALL_WINDOW},
+    facts={"fastest_fall": fastest_fall, "flat_from": flat_from, "fall_window": FALL_WINDOW, "width": WIDTH},
     # Equal budgets of 169 parameters: one wide hidden layer against three narrow ones.
     variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),
               "deep_narrow": lambda: MLP(hidden_sizes=(8, 8, 8))},
@@ -171,9 +174,9 @@ TOPIC = Topic(
         # What the depth slides say: the lecture's larger network ends lowest at every seed; at equal
         # budgets, neither shape wins at every seed.
         within("history.final_test", of="variants.shallow_wide.final_test", factor=1.0,
-               text="the 1-16-16-1 net ends lower than the shallow-wide one"),
+               text=f"the 1-{WIDTH}-{WIDTH}-1 net ends lower than the shallow-wide one"),
         within("history.final_test", of="variants.deep_narrow.final_test", factor=1.0,
-               text="the 1-16-16-1 net ends lower than the deep-narrow one"),
+               text=f"the 1-{WIDTH}-{WIDTH}-1 net ends lower than the deep-narrow one"),
         within("variants.deep_narrow.final_test", of="variants.shallow_wide.final_test", factor=1.0,
                text="the deep-narrow net ends lower at 2 of 5 seeds or more", share=0.4),
         within("variants.shallow_wide.final_test", of="variants.deep_narrow.final_test", factor=1.0,
