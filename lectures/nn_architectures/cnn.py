@@ -267,7 +267,7 @@ TOPIC = Topic(
     quick=Recipe(loss="cross_entropy", optimizer="adam", lr=1e-3, epochs=2, batch_size=BATCH_SIZE,
                  seed=0),
     metrics={"test_accuracy": test_accuracy, "best_epoch": best_epoch},
-    facts={"train_noise": TRAIN_NOISE, "test_noise": TEST_NOISE, "dense_share": dense_share,
+    facts={"train_noise": TRAIN_NOISE, "test_noise": TEST_NOISE, "dense_share": dense_share, "points": GRID_POINTS,
            "validation_size": lambda run: len(run.extras["validation"][1]), "patience": PATIENCE,
            "noise_ratio": round(TEST_NOISE / TRAIN_NOISE),
            "most_confused": lambda run: most_confused(run.model, *run.data.test),
