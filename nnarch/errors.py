@@ -15,6 +15,12 @@ class NnarchError(Exception):
 class TopicError(NnarchError):
     """A topic or lecture module is wrong: the message names the file, the field and the fix."""
 
+    @classmethod
+    def listing(cls, lines: list[str]) -> TopicError:
+        """One error for several 'file:line: message' lines, each said once."""
+        lines = list(dict.fromkeys(lines))  # e.g. a misspelled {{path:spread}} reads three paths
+        return cls(lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines))
+
 
 class TrainingError(NnarchError):
     """Training went wrong (a loss that is not finite, a shape that does not fit)."""

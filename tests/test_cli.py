@@ -105,6 +105,16 @@ def test_check_reports_markdown_mistakes_by_file_and_line(fixture_lectures):
         assert re.search(expected, output), (expected, output)
 
 
+def test_a_misspelled_spread_is_reported_once(fixture_lectures):
+    """`{{path:spread}}` reads three paths (median, minimum, maximum): one mistake, one line."""
+    slides = fixture_lectures / "tiny" / "line.md"
+    slides.write_text(slides.read_text() + "\nValue {{metrics.mse:spread}}.\n")
+    result = invoke("check", "--lectures", fixture_lectures)
+    assert result.exit_code == 1
+    assert len(re.findall(r"line\.md:\d+: value", result.output)) == 1, result.output
+    assert "the topic has no seeds; declare seeds=range(5)" in result.output
+
+
 def test_two_lectures_with_a_topic_of_the_same_name_are_refused(fixture_lectures):
     """A topic's name keys its cached runs: a second lecture's 'line' would be given the first's."""
     shutil.copytree(fixture_lectures / "tiny", fixture_lectures / "tiny2", ignore=shutil.ignore_patterns("baseline"))

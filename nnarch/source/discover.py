@@ -299,8 +299,7 @@ def topic_source(folder: Path, name: str, module: str) -> TopicSource:
 
 
 def _error(path: Path, problems) -> TopicError:
-    lines = [f"{rel(path)}:{line}: {message}" for line, message in problems]
-    return TopicError(lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines))
+    return TopicError.listing([f"{rel(path)}:{line}: {message}" for line, message in problems])
 
 
 def syntax_errors(root: Path, found: Discovered) -> list[TopicError]:

@@ -120,8 +120,7 @@ def validate_topic(topic: t.Topic, source, module: ModuleType) -> None:
     figures = {s.name: s.size for s in topic.figures}
     md_problems = doc_problems(source.doc, source.outline, names, figures)
     if md_problems:
-        lines = [f"{source.doc.where(line)}: {message}" for line, message in md_problems]
-        raise TopicError(lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines))
+        raise TopicError.listing([f"{source.doc.where(line)}: {message}" for line, message in md_problems])
 
 
 def _paths(path, names: Names) -> list[str]:

@@ -42,7 +42,7 @@ from nnarch.source.blocks import (  # the blocks this parser builds, read as md.
 )
 from nnarch.source.dialect import parser
 from nnarch.source.directives import ExerciseDirective, Minutes, directive, fence
-from nnarch.source.values import VALUE_REF, read_paths, spec_problem
+from nnarch.source.values import VALUE_REF, checked_path, spec_problem
 
 CONTAINERS = ("columns", "column", "notes", "incremental", "fragment", "hints", "answer", "pitfalls")
 
@@ -372,7 +372,7 @@ class _Builder:
 
     def scan(self, text: str, line: int) -> None:
         for m in VALUE_REF.finditer(text):
-            self.values += [(line, p) for p in read_paths(m.group(1), m.group(2))]
+            self.values.append((line, checked_path(m.group(1), m.group(2))))
             if problem := spec_problem(m.group(1), m.group(2)):
                 self.problem(line, problem)
 

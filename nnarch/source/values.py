@@ -131,9 +131,10 @@ def spread_paths(path: str) -> list[str]:
     return [f"{root}.{statistic}.{rest}" for statistic in STATISTICS]
 
 
-def read_paths(path: str, spec: str | None) -> list[str]:
-    """The paths a `{{path:spec}}` reference reads."""
-    return spread_paths(path) if spec is not None and spec.split(":")[0] == "spread" else [path]
+def checked_path(path: str, spec: str | None) -> str:
+    """The path whose checks hold for a `{{path:spec}}` reference: a spread's median (its minimum
+    and maximum are read by the same path under other statistics)."""
+    return spread_paths(path)[0] if spec is not None and spec.split(":")[0] == "spread" else path
 
 
 def format_spread(results: dict, path: str, spec: str | None = None, math: bool = False) -> str:
