@@ -152,7 +152,8 @@ def build(
         if previews:
             out.print(f"a preview in {previews}/ (some topics, or --budget quick): not a release", soft_wrap=True)
         return
-    where = f"; what did build is in {previews}/ (a preview, with a frame for each failed topic)" if previews else ""
+    marked = ", with a frame for each failed topic" if any(o.error for o in result.outcomes) else ""
+    where = f"; what did build is in {previews}/ (a preview{marked})" if previews else ""
     console.print(f"[bold red]nothing was published[/]: the last release is unchanged{where}", highlight=False)
     raise typer.Exit(max(getattr(e, "exit_code", 1) for e in result.errors))
 

@@ -108,3 +108,4 @@ def test_worker_processes_run_each_seed_as_a_job_with_the_same_numbers(fixture_l
     assert not failed.ok
     assert "line.py" in str(failed.errors[0]) and "no data at seed 2" in str(failed.errors[0])
     assert [o.status for o in failed.outcomes if o.name == "line"] == ["failed"]
+    assert all(o.seconds > 0 for o in failed.outcomes if o.name == "line")  # the failed run's time, not 0.0 s

@@ -335,12 +335,14 @@ def _start_in_worker(options: Options, source: TopicSource, key: str) -> Result 
 
 
 def _seed_in_worker(options: Options, source: TopicSource, seed: int) -> SeedRun | Result:
-    """The topic's run at one of its seeds, or the topic's failure."""
+    """The topic's run at one of its seeds, or the topic's failure (its time that of this run)."""
+    t0 = time.perf_counter()
     with _job(seed_label(source.name, seed)) as progress:
         try:
             return run_seed(source, seed, options, progress)
         except NnarchError as error:
-            return _failed(TopicOutcome(source.name, source.path, "failed", error=error)), None
+            seconds = time.perf_counter() - t0
+            return _failed(TopicOutcome(source.name, source.path, "failed", seconds=seconds, error=error)), None
 
 
 def _run_in_worker(options: Options, source: TopicSource, key: str, seeds: tuple[SeedRun, ...] | None = None) -> Result:
