@@ -147,6 +147,11 @@ def build(
             out.print(f"wrote {path}", highlight=False, soft_wrap=True)
     if same := [p for p in published if p in result.unchanged]:
         out.print(f"{len(same)} of the {len(published)} files unchanged", highlight=False)
+    for path in result.artifacts:  # a release: where its two audiences start
+        if path.name == "index.html" and path.parent.name == "instructor":
+            out.print(f"to present: {path} (the slides, the notes and the answers)", soft_wrap=True)
+        elif path.suffix == ".zip":
+            out.print(f"for students: {path}", soft_wrap=True)
     previews = ", ".join(sorted({str(p.parent) for p in result.previews if p.name == "report.json"}))
     if result.ok:
         if previews:

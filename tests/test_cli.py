@@ -31,6 +31,8 @@ def test_build_fixture_lecture_writes_all_artifacts(fixture_lectures, tmp_path):
     for name in ("slides.pdf", "slides.html", "instructor/slides.tex"):
         assert (out / "tiny" / name).exists()
     assert f"wrote {out / 'tiny' / 'slides.pdf'}" in result.output
+    assert f"to present: {out / 'tiny' / 'instructor' / 'index.html'}" in result.output
+    assert f"for students: {out / 'tiny-student.zip'}" in result.output
 
 
 def test_a_rebuild_says_which_files_changed(fixture_lectures, tmp_path):
