@@ -32,8 +32,9 @@ help:
 
 $(BIN)/.installed: requirements.lock pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "nnarch: $(PYTHON) not found; install Python 3.11"; exit 1; }
+	@echo "nnarch: installing the pinned packages into $(VENV) (about 1.6 GB with torch's CPU build; minutes, once)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check $(PIP_ARGS) -r requirements.lock
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
