@@ -8,7 +8,7 @@ from __future__ import annotations
 import traceback
 from pathlib import Path
 
-from nnarch.errors import NnarchError, TopicError, rel
+from nnarch.errors import NnarchError, TopicError, did_you_mean, rel
 
 
 def call(fn, *args, where: Path, what: str, fix: str = "", **kwargs):
@@ -29,5 +29,7 @@ def topic_error(error: BaseException, where: Path, what: str, fix: str = "") -> 
     path = rel(frames[-1].filename) if frames else rel(where)
     kind = "SystemExit (a topic must not exit)" if isinstance(error, SystemExit) else type(error).__name__
     detail = str(error).splitlines()[0] if str(error) else ""
+    if isinstance(error, AttributeError) and error.name and error.obj is not None:  # as Python's own traceback
+        detail += did_you_mean(error.name, [n for n in dir(error.obj) if not n.startswith("_")])
     message = f"{path}{line}: {what}: {kind}" + (f": {detail}" if detail else "")
     return TopicError(message + (f"; {fix}" if fix else ""))

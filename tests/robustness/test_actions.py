@@ -288,9 +288,16 @@ TOPIC = Topic(name="quits", model=lambda: nn.Linear(1, 1), data=make_data,
 """
 
 
+BAD_ATTRIBUTE = BAD_STEP.replace(" / undefined_scale", "").replace(
+    "    return Splits(train=(x, 2 * x), test=(x, 2 * x))",
+    "    splits = Splits(train=(x, 2 * x), test=(x, 2 * x))\n    print(splits.tset)\n    return splits",
+)
+
+
 @pytest.mark.parametrize(
     "source, message",
     [
+        (BAD_ATTRIBUTE, r"quits\.py:\d+: data: AttributeError: .*'tset' \(did you mean 'test'\?\)"),
         (SYS_EXIT, r"quits\.py:\d+: data: SystemExit \(a topic must not exit\): no data today"),
         (BAD_STEP, r"quits\.py:\d+: training \(model forward or recipe\.step\): NameError: name 'undefined_scale'"),
     ],
