@@ -147,6 +147,8 @@ def test_student_notebooks_are_valid_and_leave_the_exercises_open(lecture_out):
         assert len(starters) == len(source.doc.exercises)
         for number, cell in enumerate(starters, start=1):
             assert f'raise NotImplementedError("Exercise {number}: fill in' in cell.source
+            body = cell.source.splitlines()[1:]  # the signature's docstring and the body, as in the source
+            assert all(line.startswith("    ") for line in body if line.strip()), cell.source
 
 
 def _check_cell(lecture_out, name: str, number: int) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -275,7 +276,7 @@ def _starter(source: str, number: int, name: str) -> str:
     doc = ast.get_docstring(node)
     lines = source.splitlines()
     header = "\n".join(lines[: node.body[0].lineno - 1])  # a signature may span lines
-    body = f'    """{doc}"""\n' if doc else ""
+    body = f'    """{textwrap.indent(doc, "    ").lstrip()}"""\n' if doc else ""  # its lines indented as the source's
     return (
         f"{header}\n{body}    # your code here\n"
         f'    raise NotImplementedError("Exercise {number}: fill in {name} above")'
