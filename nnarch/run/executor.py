@@ -275,7 +275,7 @@ class Workers:
                     self.pids.setdefault(event[1], set()).add(event[2])
             elif event[0] == "begin":
                 self.running[event[1]] = (event[2], time.monotonic())
-                self.progress.stage(f"{event[1]}: running (import, data, training, measuring, drawing)")
+                self.progress.stage(f"{event[1]}: running")
             elif event[0] == "end":  # after its begin: one worker's events arrive in order
                 self.running.pop(event[1], None)
             elif event[0] == "start":
