@@ -313,6 +313,33 @@ def test_presenter_window_shows_next_slide_notes_and_timer_and_follows_both_ways
             assert result.violations_count == 0, result.generate_snapshot()
 
 
+def test_presenter_pace_is_on_plan_within_the_slides_window_and_behind_only_after_it(lecture_out):
+    from .browser import page
+
+    with page() as (audience, _):
+        audience.context.clock.install(time=0)
+        audience.goto((lecture_out / "instructor" / "slides-presenter.html").as_uri() + "#7")
+        minutes = audience.eval_on_selector_all(".slide", "els => els.map(e => parseFloat(e.dataset.minutes || 0))")
+        start, length = sum(minutes[:6]) * 60, minutes[6] * 60  # slide 7's window in the plan, in seconds
+        assert length >= 120
+        with audience.context.expect_page() as opened:
+            audience.keyboard.press("p")
+        presenter = opened.value
+        presenter.wait_for_function("() => document.body.classList.contains('presenter')")
+        presenter.keyboard.press("ArrowRight")  # the clock starts
+        presenter.wait_for_function("() => document.getElementById('pace').textContent.includes('ahead')")
+        started = presenter.evaluate("Date.now()")
+
+        def pace_at(seconds: float) -> tuple[str, str]:  # `seconds` after the clock started
+            presenter.clock.fast_forward(started + int(seconds * 1000) - presenter.evaluate("Date.now()"))
+            presenter.wait_for_timeout(50)
+            return presenter.inner_text("#pace"), presenter.get_attribute("#pace", "class") or ""
+
+        assert pace_at(start + length / 2)[0].endswith("on plan")  # halfway through its minutes: on time
+        text, marked = pace_at(start + length + 90)
+        assert text.endswith("1:30 behind") and marked == "behind"
+
+
 def test_print_shows_every_step_one_slide_per_page(lecture_out, tmp_path):
     from .browser import page
 
