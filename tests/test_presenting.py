@@ -218,6 +218,8 @@ def test_the_presenters_pdf_and_pdfpc_carry_the_notes(lecture_out):
     paces = [re.match(r"([\d.]+) min, ends at (\d+):(\d\d) of 60:00\n", p["note"]) for p in pages if p.get("note")]
     assert all(paces) and paces[-1].groups()[1:] == ("60", "00")  # type: ignore[union-attr]
     assert "min, ends at 60:00 of 60:00" in re.sub(r"\s+", " ", text)
+    notes = " ".join(p.get("note", "") for p in pages)  # pdfpc shows Markdown, not maths: formulas in Unicode
+    assert "$" not in notes and "\\pm" not in notes and "±1" in notes
 
 
 def test_handouts_show_each_figure_once_and_only_the_instructor_edition_the_notes(lecture_out):

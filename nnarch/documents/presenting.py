@@ -1,9 +1,10 @@
-"""Presenting: what the presenter has beside the deck. The speaker notes as text (for pdfpc and
-pympress, which read a `.pdfpc` file next to the PDF), and the lecture's timing: each frame's
+"""Presenting: what the presenter has beside the deck. The speaker notes as text (for pdfpc, which
+reads a `.pdfpc` file next to the PDF), and the lecture's timing: each frame's
 minutes against the slot, for the instructor edition and the HTML presenter view's pace."""
 
 from __future__ import annotations
 
+import functools
 import json
 
 from nnarch.source import markdown as md
@@ -11,13 +12,14 @@ from nnarch.source.blocks import text_spans
 
 
 def notes_text(blocks, ctx) -> str:
-    """Speaker notes as plain text with light Markdown (lists, `code`, $math$), values filled in."""
+    """Speaker notes as plain text with light Markdown (lists, `code`), values filled in; pdfpc shows
+    Markdown but no maths, so formulas are written in Unicode (pylatexenc): $\pm 1$ as ±1."""
     out = []
     for block in blocks:
         if isinstance(block, (md.Para, md.Heading)):
             out.append(_spans(block.spans, ctx, block.line))
         elif isinstance(block, md.MathBlock):
-            out.append("$$" + ctx.fill(block.latex, block.line, math=True) + "$$")
+            out.append(_unicode(ctx.fill(block.latex, block.line, math=True)))
         elif isinstance(block, md.ListBlock):
             items = [
                 (f"{n}. " if block.ordered else "- ") + notes_text(item, ctx).replace("\n", "\n   ")
@@ -36,7 +38,7 @@ def _spans(spans, ctx, line: int) -> str:
         elif kind == "code":
             parts.append(f"`{ctx.fill(span[1], line)}`")
         elif kind == "math":
-            parts.append(f"${ctx.fill(span[1], line, math=True)}$")
+            parts.append(_unicode(ctx.fill(span[1], line, math=True)))
         elif kind in ("em", "strong"):
             mark = "*" if kind == "em" else "**"
             parts.append(mark + _spans(span[1], ctx, line) + mark)
@@ -47,8 +49,15 @@ def _spans(spans, ctx, line: int) -> str:
     return "".join(parts)
 
 
+@functools.cache
+def _unicode(latex: str) -> str:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    return LatexNodes2Text(math_mode="text").latex_to_text(latex).strip()
+
+
 def pdfpc(deck: dict) -> str:
-    """The deck's `.pdfpc` file (pdfpc's format 2, which pympress reads too): one entry per page of
+    """The deck's `.pdfpc` file (pdfpc's format 2): one entry per page of
     slides.pdf, each step a page, with the frame's notes and the lecture's duration."""
     pages: list[dict] = []
 
