@@ -12,7 +12,7 @@ from nnarch.source.blocks import text_spans
 
 
 def notes_text(blocks, ctx) -> str:
-    """Speaker notes as plain text with light Markdown (lists, `code`), values filled in; pdfpc shows
+    r"""Speaker notes as plain text with light Markdown (lists, `code`), values filled in; pdfpc shows
     Markdown but no maths, so formulas are written in Unicode (pylatexenc): $\pm 1$ as ±1."""
     out = []
     for block in blocks:
