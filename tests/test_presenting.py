@@ -310,6 +310,13 @@ def test_presenter_window_shows_next_slide_notes_and_timer_and_follows_both_ways
         presenter.keyboard.press("b")  # and one press shows the screen again
         audience.wait_for_function("() => document.getElementById('blank').hidden")
 
+        audience.reload()  # a reloaded audience window hears from its presenter within a second, and leads it again
+        audience.evaluate("addEventListener('message', e => { if (e.data.nnarch === 'hello') window.heard = true; })")
+        audience.wait_for_function("() => window.heard === true")
+        audience.keyboard.press("ArrowRight")
+        there = audience.inner_text("#counter")
+        presenter.wait_for_function(f"() => document.getElementById('counter').textContent === {there!r}")
+
         for tab in (audience, presenter):
             result = Axe().run(tab)
             assert result.violations_count == 0, result.generate_snapshot()
