@@ -18,7 +18,7 @@ class TopicError(NnarchError):
     @classmethod
     def listing(cls, lines: list[str]) -> TopicError:
         """One error for several 'file:line: message' lines, each said once."""
-        lines = list(dict.fromkeys(lines))  # e.g. a misspelled {{path:spread}} reads three paths
+        lines = list(dict.fromkeys(lines))  # e.g. one misspelled value twice in a paragraph
         return cls(lines[0] if len(lines) == 1 else f"{len(lines)} problems:\n  " + "\n  ".join(lines))
 
 

@@ -108,9 +108,10 @@ def test_check_reports_markdown_mistakes_by_file_and_line(fixture_lectures):
 
 
 def test_a_misspelled_spread_is_reported_once(fixture_lectures):
-    """`{{path:spread}}` reads three paths (median, minimum, maximum): one mistake, one line."""
+    """`{{path:spread}}` reads three paths (median, minimum, maximum), and a paragraph may use it
+    twice: one mistake, one line."""
     slides = fixture_lectures / "tiny" / "line.md"
-    slides.write_text(slides.read_text() + "\nValue {{metrics.mse:spread}}.\n")
+    slides.write_text(slides.read_text() + "\nValue {{metrics.mse:spread}}, again {{metrics.mse:spread}}.\n")
     result = invoke("check", "--lectures", fixture_lectures)
     assert result.exit_code == 1
     assert len(re.findall(r"line\.md:\d+: value", result.output)) == 1, result.output

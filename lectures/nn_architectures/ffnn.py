@@ -12,6 +12,8 @@ from torch import nn
 from nnarch.topic import FigureSpec, Recipe, Splits, Topic, below, loss_decreases, within
 
 WIDTH = 16  # units in each of the lecture network's two hidden layers
+# Equal budgets of 169 parameters: one wide hidden layer against three narrow ones.
+SHALLOW_WIDE, DEEP_NARROW = (56,), (8, 8, 8)
 
 
 class MLP(nn.Module):
@@ -157,10 +159,10 @@ TOPIC = Topic(
     recipe=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=1500, batch_size=64, seed=0),
     quick=Recipe(loss="mse", optimizer="adam", lr=3e-3, epochs=200, batch_size=64, seed=0),
     metrics={"test_mse": test_mse},
-    facts={"fastest_fall": fastest_fall, "flat_from": flat_from, "fall_window": FALL_WINDOW, "width": WIDTH},
-    # Equal budgets of 169 parameters: one wide hidden layer against three narrow ones.
-    variants={"shallow_wide": lambda: MLP(hidden_sizes=(56,)),
-              "deep_narrow": lambda: MLP(hidden_sizes=(8, 8, 8))},
+    facts={"fastest_fall": fastest_fall, "flat_from": flat_from, "fall_window": FALL_WINDOW, "width": WIDTH,
+           "shallow_wide": f"MLP({SHALLOW_WIDE})", "deep_narrow": f"MLP({DEEP_NARROW})"},
+    variants={"shallow_wide": lambda: MLP(hidden_sizes=SHALLOW_WIDE),
+              "deep_narrow": lambda: MLP(hidden_sizes=DEEP_NARROW)},
     headline="metrics.test_mse",
     # One seed is one draw of the samples and the initial weights (one batch of all samples): every number
     # the slides compare is measured at five.
